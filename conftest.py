@@ -1,0 +1,198 @@
+"""Fixtures shared by every app's tests: users, API clients, a small plan, showtimes, a clock.
+
+Tests run against the database of the settings: the SQLite file by default, PostgreSQL when
+``DATABASE_URL`` is set (``.ci/run`` does both); never mocks of either.
+"""
+
+import os
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+SHARED_VENUES = Path(__file__).resolve().parent.parent / "shared" / "venues"
+
+
+def small_plan(rows: int = 2, seats_per_row: int = 5, categories=("Front", "Back")) -> dict:
+    """A pretix plan: one zone "Hall", ``rows`` rows "A", "B", … of ``seats_per_row`` seats;
+    row i uses category ``categories[i % len]``. Seat guids are deterministic."""
+    import uuid
+
+    ns = uuid.UUID("6f1b7a8e-0000-4000-8000-000000000000")
+    return {
+        "name": "Small hall",
+        "categories": [{"name": c, "color": "#123456"} for c in categories],
+        "size": {"width": 40 * seats_per_row, "height": 40 * rows},
+        "zones": [{
+            "name": "Hall", "position": {"x": 0, "y": 0},
+            "rows": [{
+                "row_number": chr(65 + r), "position": {"x": 0, "y": 40 * r},
+                "seats": [{
+                    "seat_number": str(n + 1),
+                    "seat_guid": str(uuid.uuid5(ns, f"{r}-{n}")),
+                    "position": {"x": 30 * n, "y": 0},
+                    "category": categories[r % len(categories)],
+                } for n in range(seats_per_row)],
+            } for r in range(rows)],
+        }],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """Rate limits are tested on purpose only (``RATELIMIT_ENABLE`` back on in that test); a fast
+    password hasher keeps user creation cheap."""
+    settings.RATELIMIT_ENABLE = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def shared_venues() -> Path:
+    """``../shared/venues``; its plans may not be copied into the project (SOURCES.md), so tests
+    read them there. Absent on a user's machine (skipped), always present in CI (required)."""
+    if not SHARED_VENUES.is_dir():
+        if os.environ.get("CI"):
+            raise AssertionError(f"{SHARED_VENUES} is missing in CI")
+        pytest.skip("../shared/venues is not next to this checkout")
+    return SHARED_VENUES
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(username=None, staff=False):
+        name = username or f"buyer{next(counter)}"
+        return get_user_model().objects.create_user(
+            username=name, email=f"{name}@example.com", password="Secret-pass-123",
+            is_staff=staff,
+        )
+
+    return make
+
+
+@pytest.fixture
+def buyer(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_buyer(make_user):
+    return make_user("bob")
+
+
+def client_for(user) -> APIClient:
+    """An API client signed in as ``user`` with a real JWT (``Authorization: Bearer``)."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def api(buyer):
+    return client_for(buyer)
+
+
+@pytest.fixture
+def other_api(other_buyer):
+    return client_for(other_buyer)
+
+
+@pytest.fixture
+def make_showtime(db):
+    """Create a showtime on a small plan: ``make_showtime(rows=2, seats_per_row=5, **fields)``."""
+    from seats.importer import plan_import
+    from seats.models import Show
+    from seats.services import showtime_create
+
+    made = iter(range(1, 10_000))
+
+    def make(rows=2, seats_per_row=5, prices=None, **fields):
+        plan = plan_import(raw=small_plan(rows, seats_per_row), venue_name=f"Venue {next(made)}")
+        show = Show.objects.create(title="Test Night")
+        return showtime_create(
+            show=show, plan=plan, starts_at=timezone.now() + timedelta(days=3),
+            prices=prices or {"Front": Decimal("80.00"), "Back": Decimal("40.00")}, **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def showtime(make_showtime):
+    return make_showtime()
+
+
+def seat_guids(showtime, n=None) -> list[str]:
+    """The guids of a showtime's seats in plan order (the first ``n``)."""
+    from seats.models import ShowtimeSeat
+
+    guids = [
+        str(g) for g in ShowtimeSeat.objects.filter(showtime=showtime)
+        .order_by("seat_id").values_list("seat__guid", flat=True)
+    ]
+    return guids if n is None else guids[:n]
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the application's clock: ``clock.advance(seconds)``. Patches ``timezone.now``, which
+    every service, selector and ``auto_now_add`` field reads."""
+    real_now = timezone.now
+
+    class Clock:
+        offset = timedelta()
+
+        def advance(self, seconds: float):
+            self.offset += timedelta(seconds=seconds)
+
+        def now(self):
+            return real_now() + self.offset
+
+    c = Clock()
+    monkeypatch.setattr(timezone, "now", c.now)
+    return c
+
+
+def run_threads(n: int, target, *args) -> list:
+    """Run ``target(i, *args)`` in ``n`` real threads started together; each thread uses its own
+    database connection, closed at the end. Returns the results (or raised exceptions) by index."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def work(i):
+        try:
+            barrier.wait()
+            results[i] = target(i, *args)
+        except BaseException as exc:  # collected and asserted on by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pool(django_db_setup, django_db_blocker):
+    """Close the psycopg pool (PostgreSQL) before the test database is dropped; the threads of the
+    concurrency tests leave their connections in it."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            if getattr(conn, "pool", None) is not None:
+                conn.close_pool()

@@ -1,0 +1,96 @@
+"""Order endpoints (shared/spec/api.md "Orders"). Views stay thin: validate, call one service,
+render."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ticketing.ratelimits import limited
+
+from . import services
+from .idempotency import run_idempotent
+from .models import Order
+from .selectors import order_detail, order_tickets
+from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The buyer's own orders: list (newest first), retrieve, create, cancel, pay, tickets.
+
+    Another buyer's order answers 404 ``not_found`` (domain.md, invariant 8).
+    """
+
+    serializer_class = OrderSerializer
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return Order.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([order_detail(o) for o in page])
+
+    def retrieve(self, request, pk=None):
+        return Response(order_detail(services.order_detail_for(request.user, pk)))
+
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                                     description="Client-chosen, ≤ 255 characters; replays the "
+                                     "first answer for 24 h.")],
+    )
+    @limited("RATELIMIT_ORDERS", "orders")
+    def create(self, request):
+        """Create a pending order from a hold, or from a showtime and seats in one step.
+
+        Errors: 400, 404, 409 ``hold_expired``/``hold_not_active``/``seat_unavailable``/
+        ``idempotency_in_progress``, 422 ``idempotency_key_reuse``, 429.
+        """
+        data = OrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+
+        def run():
+            if "hold" in values:
+                order = services.order_create(
+                    user=request.user, hold_id=values["hold"], customer=values["customer"],
+                    payment_method=values["payment_method"],
+                )
+            else:
+                order = services.order_create_for_seats(
+                    user=request.user, showtime_id=values["showtime"], seat_ids=values["seats"],
+                    customer=values["customer"], payment_method=values["payment_method"],
+                )
+            return 201, order_detail(order)
+
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            status, body = run()
+            return Response(body, status=status)
+        status, body, replayed = run_idempotent(
+            user=request.user, key=key, body=request.data, run=run
+        )
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return Response(body, status=status, headers=headers)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a pending order; its seats become available. 409 ``order_not_cancellable``."""
+        return Response(order_detail(services.order_cancel(user=request.user, order_id=pk)))
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def pay(self, request, pk=None):
+        """Pay with the configured provider (``demo`` captures at once). 409 ``order_expired``,
+        ``order_not_payable``."""
+        return Response(order_detail(services.order_pay(user=request.user, order_id=pk)))
+
+    @extend_schema(responses=TicketSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def tickets(self, request, pk=None):
+        """The order's tickets (empty until paid)."""
+        return Response(order_tickets(services.order_detail_for(request.user, pk)))
+

@@ -1,0 +1,129 @@
+"""Orders, tickets, payments and idempotency keys (shared/spec/domain.md, api.md "Orders")."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Order(models.Model):
+    """A purchase of the seats of one hold.
+
+    ``pending`` (awaiting payment until ``expires_at``) → ``paid`` / ``cancelled`` / ``expired``;
+    ``paid`` → ``refunded`` (staff). ``total`` is in ``currency`` (ISO 4217). ``number`` is the
+    public order number ``ORD-YYYYMMDD-NNNNNN`` (the date of creation, UTC, and the id).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PAID = "paid"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+        REFUNDED = "refunded"
+
+    class PaymentMethod(models.TextChoices):
+        CARD = "card"
+        QR_CODE = "qr_code"
+        CASH = "cash"
+
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    showtime = models.ForeignKey("seats.Showtime", on_delete=models.PROTECT, related_name="orders")
+    hold = models.OneToOneField(
+        "seats.Hold", on_delete=models.PROTECT, related_name="order", null=True, blank=True
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField()
+    customer_phone = models.CharField(max_length=40, blank=True, default="")
+    expires_at = models.DateTimeField(help_text="Payment deadline of a pending order.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry_idx")]
+
+    def __str__(self):
+        return self.number or f"order {self.pk}"
+
+
+class Ticket(models.Model):
+    """One seat of a paid order, with an unguessable ``code`` (its QR payload and check-in key)."""
+
+    class Status(models.TextChoices):
+        VALID = "valid"
+        USED = "used"
+        VOID = "void"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
+    claim = models.OneToOneField("seats.SeatClaim", on_delete=models.PROTECT, related_name="ticket")
+    code = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.code
+
+
+class Payment(models.Model):
+    """A payment attempt or confirmation from a provider, amount in ``currency``."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=30)
+    payment_id = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    needs_refund = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "payment_id"], name="payment_unique_id")
+        ]
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` for order creation (api.md, "Orders"), scoped to the user.
+
+    While the first request runs ``response_status`` is ``None`` (in progress); afterwards it holds
+    the first 2xx answer, replayed for 24 h. The unique constraint makes two simultaneous requests
+    with one key run the order creation once.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+
+class Counter(models.Model):
+    """Monotonic counters for stats (``seat_conflicts``, ``idempotent_replays``)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    @classmethod
+    def bump(cls, name: str, by: int = 1) -> None:
+        """Add ``by`` to the counter ``name`` (creating it), in its own statement."""
+        updated = cls.objects.filter(name=name).update(value=models.F("value") + by)
+        if not updated:
+            obj, created = cls.objects.get_or_create(name=name, defaults={"value": by})
+            if not created:
+                cls.objects.filter(name=name).update(value=models.F("value") + by)

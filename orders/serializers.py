@@ -1,0 +1,75 @@
+"""Request and response serializers of the order endpoints (api.md "Orders")."""
+
+from rest_framework import serializers
+
+from seats.serializers import MAX_LIST
+
+from .models import Order
+
+
+class CustomerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    """Either ``{"hold": "<uuid>"}`` or ``{"showtime": id, "seats": [...]}``, plus ``customer`` and
+    ``payment_method``."""
+
+    hold = serializers.UUIDField(required=False)
+    showtime = serializers.IntegerField(required=False, min_value=1)
+    seats = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
+        required=False,
+    )
+    customer = CustomerSerializer()
+    payment_method = serializers.ChoiceField(Order.PaymentMethod.choices)
+
+    def validate(self, attrs):
+        has_hold = "hold" in attrs
+        has_seats = "showtime" in attrs or "seats" in attrs
+        if has_hold == has_seats:
+            raise serializers.ValidationError(
+                "Give either a hold or a showtime with seats, not both."
+            )
+        if has_seats and not ("showtime" in attrs and "seats" in attrs):
+            raise serializers.ValidationError("Give both showtime and seats.")
+        return attrs
+
+
+class SeatRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    label = serializers.CharField()
+
+
+class OrderLineSerializer(serializers.Serializer):
+    seat = SeatRefSerializer()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class OrderSerializer(serializers.Serializer):
+    """An order as the API shows it (api.md)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.ChoiceField(Order.Status.choices)
+    showtime = serializers.IntegerField()
+    tickets = OrderLineSerializer(many=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    payment_method = serializers.CharField()
+    customer = CustomerSerializer()
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+
+
+class TicketSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    seat = SeatRefSerializer()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    status = serializers.ChoiceField(["valid", "used", "void"])
+    qr_svg_url = serializers.CharField()

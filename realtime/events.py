@@ -1,0 +1,100 @@
+"""The single place that publishes real-time events (shared/spec/realtime.md).
+
+Services call these functions inside their transaction; each frame is sent only after the
+transaction commits (``transaction.on_commit``; domain.md, invariant 5), so a rolled-back change is
+never seen. A frame is JSON-encoded once per change, not once per socket: the group message carries
+the encoded ``text`` and every consumer forwards it as it is. A failed publish is logged and counted,
+never raised: clients resync from the snapshot, which is always the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from . import sequence
+
+logger = logging.getLogger(__name__)
+
+# Publishes that failed since the process started (read by health/metrics).
+publish_failures = 0
+
+
+def showtime_group(showtime_id: int) -> str:
+    """The Channels group of everyone watching a showtime: ``showtime-<id>``."""
+    return f"showtime-{showtime_id}"
+
+
+def user_group(user_id: int) -> str:
+    """The personal Channels group of a signed-in user: ``user-<id>``."""
+    return f"user-{user_id}"
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """Encode a frame compactly (no spaces)."""
+    return json.dumps(frame, separators=(",", ":"), default=str)
+
+
+def _send(group: str, frame_type: str, build: Any) -> None:
+    global publish_failures
+    try:
+        frame = build() if callable(build) else build
+        async_to_sync(get_channel_layer().group_send)(
+            group, {"type": frame_type, "text": encode(frame)}
+        )
+    except Exception:  # a lost broadcast loses no data (invariant 5); never fail the request
+        publish_failures += 1
+        logger.exception("publishing %s to %s failed", frame_type, group)
+
+
+def _on_commit(group: str, frame_type: str, build: Any) -> None:
+    transaction.on_commit(lambda: _send(group, frame_type, build))
+
+
+def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) -> None:
+    """Publish one ``seats.changed`` frame after commit.
+
+    Args:
+        showtime_id: the showtime whose seats changed.
+        reason: ``held``, ``released``, ``expired``, ``reserved``, ``sold``, ``cancelled``,
+            ``refunded``, ``blocked`` or ``unblocked``.
+        seats: ``[{"id": "<guid>", "status": ..., "version": int}]`` as committed.
+
+    The frame's ``seq`` is taken at publish time (after commit), so a snapshot that reads ``seq``
+    before its seats includes every frame up to that number.
+    """
+    if not seats:
+        return
+
+    def build() -> dict[str, Any]:
+        return {
+            "type": "seats.changed",
+            "showtime": showtime_id,
+            "seq": sequence.next_seq(showtime_id),
+            "reason": reason,
+            "seats": seats,
+            "at": timezone.now().isoformat(),
+        }
+
+    _on_commit(showtime_group(showtime_id), "seats.changed", build)
+
+
+def hold_updated(user_id: int, hold: dict[str, Any]) -> None:
+    """Send ``hold.updated`` ``{"hold": {...as in the API}}`` to the owner after commit."""
+    _on_commit(user_group(user_id), "hold.updated", {"type": "hold.updated", "hold": hold})
+
+
+def hold_expired(user_id: int, hold_id: str) -> None:
+    """Send ``hold.expired`` ``{"hold": id}`` to the owner after commit."""
+    _on_commit(user_group(user_id), "hold.expired", {"type": "hold.expired", "hold": str(hold_id)})
+
+
+def order_updated(user_id: int, order: dict[str, Any]) -> None:
+    """Send ``order.updated`` ``{"order": {"id", "number", "status"}}`` to the owner after commit."""
+    _on_commit(user_group(user_id), "order.updated", {"type": "order.updated", "order": order})

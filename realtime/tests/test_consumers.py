@@ -1,0 +1,162 @@
+"""The seat map WebSocket (realtime.md) through Channels' ``WebsocketCommunicator``, against the
+real ASGI application (origin check, session sign-in, routing) and a real database."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from conftest import seat_guids
+from orders.services import order_create, order_pay
+from seats.services import hold_create, hold_release
+from ticketing.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+aguids = database_sync_to_async(seat_guids)
+CUSTOMER = {"name": "Alice", "email": "alice@example.com", "phone": ""}
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect(showtime_id, cookie=None, origin=b"http://localhost"):
+    headers = [(b"host", b"localhost")]
+    if origin:
+        headers.append((b"origin", origin))
+    if cookie:
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, f"/ws/showtimes/{showtime_id}/",
+                                         headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def receive(communicator, timeout=3):
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+async def test_snapshot_on_connect_matches_the_rest_snapshot(showtime):
+    ws, connected, _ = await connect(showtime.pk)
+    assert connected
+    frame = await receive(ws)
+    assert frame["type"] == "snapshot" and frame["showtime"] == showtime.pk
+    assert isinstance(frame["seq"], int) and frame["as_of"]
+    assert len(frame["seats"]) == 10
+    assert frame["seats"][0] == {"id": (await aguids(showtime, 1))[0], "status": "available",
+                                 "version": 1}
+    await ws.disconnect()
+
+
+async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer):
+    watcher, _, _ = await connect(showtime.pk)
+    snapshot = await receive(watcher)
+    a, b = (await aguids(showtime, 2))
+
+    hold, _ = await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=[a, b])
+    held = await receive(watcher)
+    assert held["type"] == "seats.changed" and held["reason"] == "held"
+    assert held["showtime"] == showtime.pk and held["at"]
+    assert held["seats"] == [{"id": a, "status": "held", "version": 2},
+                             {"id": b, "status": "held", "version": 2}]
+    assert held["seq"] > snapshot["seq"]
+
+    order = await database_sync_to_async(order_create)(
+        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    reserved = await receive(watcher)
+    assert reserved["reason"] == "reserved" and reserved["seq"] == held["seq"] + 1
+    assert {s["status"] for s in reserved["seats"]} == {"reserved"}
+
+    await database_sync_to_async(order_pay)(user=buyer, order_id=order.pk)
+    sold = await receive(watcher)
+    assert sold["reason"] == "sold" and sold["seq"] == reserved["seq"] + 1
+    assert sold["seats"] == [{"id": a, "status": "sold", "version": 4},
+                             {"id": b, "status": "sold", "version": 4}]
+    assert await watcher.receive_nothing(timeout=0.2)
+    await watcher.disconnect()
+
+
+async def test_a_rolled_back_change_is_never_seen(showtime, buyer, other_buyer):
+    a, b = (await aguids(showtime, 2))
+    await database_sync_to_async(hold_create)(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    watcher, _, _ = await connect(showtime.pk)
+    await receive(watcher)
+    with pytest.raises(Exception):  # b is free but a is taken: all or nothing, rolled back
+        await database_sync_to_async(hold_create)(
+            user=other_buyer, showtime_id=showtime.pk, seat_ids=[b, a])
+    assert await watcher.receive_nothing(timeout=0.3)
+    await watcher.disconnect()
+
+
+async def test_owner_gets_hold_updated_and_others_do_not(showtime, buyer, other_buyer):
+    mine, _, _ = await connect(showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
+    theirs, _, _ = await connect(
+        showtime.pk, cookie=await database_sync_to_async(session_cookie)(other_buyer))
+    await receive(mine)
+    await receive(theirs)
+    a = (await aguids(showtime, 1))[0]
+    hold, _ = await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    frames = [await receive(mine), await receive(mine)]
+    by_type = {f["type"]: f for f in frames}
+    assert by_type["hold.updated"]["hold"]["id"] == str(hold.pk)
+    assert by_type["hold.updated"]["hold"]["seats"][0]["id"] == a
+    assert (await receive(theirs))["type"] == "seats.changed"
+    assert await theirs.receive_nothing(timeout=0.2)
+
+    await database_sync_to_async(hold_release)(user=buyer, hold_id=hold.pk)
+    frames = [await receive(mine), await receive(mine)]
+    by_type = {f["type"]: f for f in frames}
+    assert by_type["seats.changed"]["reason"] == "released"
+    assert by_type["hold.updated"]["hold"]["status"] == "released"
+    await mine.disconnect()
+    await theirs.disconnect()
+
+
+async def test_ping_resync_and_bad_frames(showtime, buyer):
+    ws, _, _ = await connect(showtime.pk)
+    await receive(ws)
+    await ws.send_to(text_data=json.dumps({"type": "ping"}))
+    pong = await receive(ws)
+    assert pong["type"] == "pong" and pong["server_time"]
+
+    await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
+    changed = await receive(ws)
+    await ws.send_to(text_data=json.dumps({"type": "resync"}))
+    snapshot = await receive(ws)
+    assert snapshot["type"] == "snapshot" and snapshot["seq"] >= changed["seq"]
+    assert snapshot["seats"][0]["status"] == "held"
+
+    await ws.send_to(text_data="{nope")
+    assert (await receive(ws)) == {"type": "error", "code": "malformed_json",
+                                   "message": "Frames must be JSON objects."}
+    await ws.send_to(text_data=json.dumps({"type": "hold"}))
+    assert (await receive(ws))["code"] == "unknown_type"
+    await ws.send_to(text_data=json.dumps({"type": "ping"}))  # still open after errors
+    assert (await receive(ws))["type"] == "pong"
+    await ws.disconnect()
+
+
+async def test_frame_over_4_kib_closes_with_1009(showtime):
+    ws, _, _ = await connect(showtime.pk)
+    await receive(ws)
+    await ws.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * 5000}))
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1009}
+
+
+async def test_unknown_showtime_closes_with_4404(db):
+    ws, connected, _ = await connect(999999)
+    assert connected
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_foreign_origin_is_refused(showtime):
+    _, connected, _ = await connect(showtime.pk, origin=b"http://evil.example")
+    assert not connected

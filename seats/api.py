@@ -1,0 +1,160 @@
+"""Catalog and hold endpoints (shared/spec/api.md "Catalog", "Holds"). Views stay thin: validate,
+call one service or selector, render."""
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ticketing.errors import ApplicationError
+from ticketing.ratelimits import limited
+
+from . import selectors, services
+from .models import Hold, Show, Showtime
+from .serializers import (
+    HoldSerializer,
+    SeatListSerializer,
+    SeatReleaseSerializer,
+    ShowSerializer,
+    ShowtimeSerializer,
+    SnapshotSerializer,
+)
+
+
+def showtime_detail(showtime: Showtime) -> dict:
+    """The api.md showtime shape (two queries beyond the showtime row and its joins)."""
+    return {
+        "id": showtime.pk,
+        "show": {"id": showtime.show_id, "title": showtime.show.title},
+        "venue": {"id": showtime.plan.venue_id, "name": showtime.plan.venue.name},
+        "starts_at": showtime.starts_at,
+        "status": showtime.status,
+        "currency": showtime.currency,
+        "hold_ttl_seconds": showtime.hold_ttl,
+        "max_seats_per_order": showtime.max_seats_per_order,
+        "categories": selectors.showtime_categories(showtime),
+        "counts": selectors.showtime_counts(showtime.pk),
+    }
+
+
+class ShowViewSet(viewsets.ReadOnlyModelViewSet):
+    """``GET shows/`` and ``GET shows/{id}/``: what is on sale. No authentication needed."""
+
+    queryset = Show.objects.order_by("title", "id")
+    serializer_class = ShowSerializer
+    permission_classes = [AllowAny]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("show", int, description="Only showtimes of this show."),
+        OpenApiParameter("starts_after", str, description="ISO 8601 time."),
+        OpenApiParameter("starts_before", str, description="ISO 8601 time."),
+    ]
+)
+class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
+    """``GET showtimes/``, ``GET showtimes/{id}/`` and ``GET showtimes/{id}/seats/``."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ShowtimeSerializer
+
+    def get_queryset(self):
+        query = Showtime.objects.select_related("show", "plan__venue").prefetch_related(
+            "plan__categories")
+        params = self.request.query_params
+        filters = Q()
+        try:
+            if params.get("show"):
+                filters &= Q(show_id=int(params["show"]))
+            for name, lookup in (("starts_after", "starts_at__gte"),
+                                 ("starts_before", "starts_at__lt")):
+                if params.get(name):
+                    from django.utils.dateparse import parse_datetime
+
+                    when = parse_datetime(params[name])
+                    if when is None:
+                        raise ValueError(name)
+                    filters &= Q(**{lookup: when})
+        except ValueError as exc:
+            raise ApplicationError(
+                "validation_error", "Bad filter value.", details={"filter": [str(exc)]}, status=400
+            ) from exc
+        return query.filter(filters).order_by("starts_at", "id")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([showtime_detail(s) for s in page])
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(showtime_detail(self.get_object()))
+
+    @extend_schema(responses=SnapshotSerializer)
+    @action(detail=True, methods=["get"])
+    def seats(self, request, pk=None):
+        """The seat map snapshot: every seat with its status and version (api.md)."""
+        showtime = self.get_object()
+        return Response(selectors.seat_snapshot(showtime.pk))
+
+
+class HoldCreateView(APIView):
+    """``POST showtimes/{id}/holds/ {"seats": [...]}`` → 201 (new) / 200 (extended) hold.
+
+    Errors: 400 ``unknown_seats``/``too_many_seats``/``validation_error``, 404, 409
+    ``seat_unavailable``/``sales_closed``/``busy``, 429.
+    """
+
+    @extend_schema(request=SeatListSerializer, responses={200: HoldSerializer, 201: HoldSerializer})
+    @limited("RATELIMIT_HOLDS", "holds")
+    def post(self, request, showtime_id: int):
+        data = SeatListSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold, created = services.hold_create(
+            user=request.user, showtime_id=showtime_id, seat_ids=data.validated_data["seats"]
+        )
+        return Response(
+            selectors.hold_detail(hold), status=status.HTTP_201_CREATED if created else 200
+        )
+
+
+class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """``GET holds/{id}/``, ``POST holds/{id}/release/``, ``DELETE holds/{id}/`` (own holds only;
+    another buyer's hold answers 404)."""
+
+    serializer_class = HoldSerializer
+    lookup_value_regex = "[^/]+"
+
+    def get_object(self):
+        hold_id = self.kwargs["pk"]
+        if services._parse_uuid(hold_id) is None:
+            raise ApplicationError("not_found", "No such hold.", status=404)
+        hold = Hold.objects.filter(pk=hold_id, user=self.request.user).first()
+        if hold is None:
+            raise ApplicationError("not_found", "No such hold.", status=404)
+        return hold
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(selectors.hold_detail(self.get_object()))
+
+    @extend_schema(request=SeatReleaseSerializer, responses=HoldSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Release the listed seats of the hold, or all of them without ``seats``."""
+        data = SeatReleaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = services.hold_release(
+            user=request.user, hold_id=pk, seat_ids=data.validated_data.get("seats")
+        )
+        return Response(selectors.hold_detail(hold))
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Release every seat of the hold; 204 (also when it had already ended)."""
+        try:
+            services.hold_release(user=request.user, hold_id=pk)
+        except ApplicationError as err:
+            if err.code != "hold_not_active":
+                raise
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,164 @@
+"""Import pretix seating-plan JSON (zones → rows → seats) into a venue's seating plan.
+
+The format (see shared/venues/SOURCES.md): top level ``name``, ``categories`` (``name``,
+``color``), ``size`` (``width``, ``height``), ``zones``; a zone has ``name``, ``position {x, y}``
+and ``rows``; a row has ``row_number``, ``position`` and ``seats``; a seat has ``seat_guid``,
+``seat_number``, ``position`` and ``category``. Optional extras that are used: ``zone_id``,
+``segment_breaks`` on rows (seat numbers where an aisle-separated cluster starts) and ``wheelchair``
+on seats. Other keys are ignored.
+
+A seat's coordinates are absolute: zone position + row position + seat position (plan pixels).
+A seat's label is ``"<zone name> <row>-<seat number>"``, e.g. ``"Block A 12-5"``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+from django.db import transaction
+
+from .models import PlanCategory, Seat, SeatingPlan, Venue
+
+
+class PlanError(ValueError):
+    """A seating-plan file that cannot be imported; the message names the problem and values."""
+
+
+def _require(obj: Any, key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(obj, dict):
+        raise PlanError(f"{where}: expected an object, got {type(obj).__name__}.")
+    if key not in obj:
+        raise PlanError(f"{where}: missing key {key!r}.")
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise PlanError(f"{where}.{key}: expected {names}, got {value!r:.60}.")
+    return value
+
+
+def _xy(obj: dict, where: str) -> tuple[float, float]:
+    if "position" not in obj:
+        return 0.0, 0.0
+    pos = obj["position"]
+    x = _require(pos, "x", f"{where}.position", (int, float))
+    y = _require(pos, "y", f"{where}.position", (int, float))
+    return float(x), float(y)
+
+
+def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
+    """Validate a pretix seating plan and return it flattened.
+
+    Returns ``{"name", "width", "height", "categories": [{"name", "color"}], "seats": [{"guid",
+    "label", "zone", "row", "number", "category", "x", "y", "segment", "wheelchair"}]}``.
+
+    Raises:
+        PlanError: not JSON, missing or mistyped keys (with their path, e.g.
+            ``zones[1].rows[3].seats[0]``), unknown categories, duplicate or malformed
+            ``seat_guid``s (listed), or no seats at all.
+    """
+    if isinstance(raw, (str, bytes)):
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise PlanError(f"The file is not JSON: {exc}.") from exc
+    else:
+        data = raw
+    if not isinstance(data, dict):
+        raise PlanError(f"The plan must be a JSON object, got {type(data).__name__}.")
+    zones = _require(data, "zones", "plan", list)
+    categories = _require(data, "categories", "plan", list)
+    cats = []
+    for i, cat in enumerate(categories):
+        cats.append({"name": str(_require(cat, "name", f"categories[{i}]", str)),
+                     "color": str(cat.get("color", "")) if isinstance(cat, dict) else ""})
+    cat_names = {c["name"] for c in cats}
+    duplicated_cats = [n for n, k in Counter(c["name"] for c in cats).items() if k > 1]
+    if duplicated_cats:
+        raise PlanError(f"Duplicate category names: {', '.join(duplicated_cats)}.")
+    size = data.get("size") if isinstance(data.get("size"), dict) else {}
+    seats: list[dict[str, Any]] = []
+    bad_guids, unknown_cats = [], set()
+    for zi, zone in enumerate(zones):
+        zw = f"zones[{zi}]"
+        zone_name = str(_require(zone, "name", zw, str))
+        zx, zy = _xy(zone, zw)
+        for ri, row in enumerate(_require(zone, "rows", zw, list)):
+            rw = f"{zw}.rows[{ri}]"
+            row_number = str(_require(row, "row_number", rw, (str, int)))
+            rx, ry = _xy(row, rw)
+            breaks = sorted(
+                int(b) for b in row.get("segment_breaks") or [] if str(b).lstrip("-").isdigit()
+            )
+            for si, seat in enumerate(_require(row, "seats", rw, list)):
+                sw = f"{rw}.seats[{si}]"
+                guid = _require(seat, "seat_guid", sw, str)
+                number = str(_require(seat, "seat_number", sw, (str, int)))
+                category = _require(seat, "category", sw, str)
+                sx, sy = _xy(seat, sw)
+                if "position" not in seat:
+                    raise PlanError(f"{sw}: missing key 'position'.")
+                try:
+                    parsed_guid = uuid.UUID(guid)
+                except ValueError:
+                    bad_guids.append(guid)
+                    continue
+                if category not in cat_names:
+                    unknown_cats.add(category)
+                seat_no = int(number) if number.isdigit() else None
+                segment = sum(1 for b in breaks if seat_no is not None and seat_no >= b)
+                seats.append({
+                    "guid": parsed_guid, "label": f"{zone_name} {row_number}-{number}",
+                    "zone": zone_name, "row": row_number, "number": number, "category": category,
+                    "x": zx + rx + sx, "y": zy + ry + sy, "segment": segment,
+                    "wheelchair": seat.get("wheelchair") is True,
+                })
+    if bad_guids:
+        raise PlanError(f"seat_guid is not a UUID: {', '.join(map(str, bad_guids[:10]))}.")
+    if unknown_cats:
+        raise PlanError(f"Seats name unknown categories: {', '.join(sorted(unknown_cats))}.")
+    duplicates = [str(g) for g, n in Counter(s["guid"] for s in seats).items() if n > 1]
+    if duplicates:
+        raise PlanError(
+            f"{len(duplicates)} duplicate seat_guid(s): {', '.join(sorted(duplicates)[:10])}."
+        )
+    if not seats:
+        raise PlanError("The plan has no seats.")
+    return {
+        "name": str(data.get("name") or "Seating plan"),
+        "width": int(size.get("width") or 0) if isinstance(size.get("width", 0), (int, float)) else 0,
+        "height": int(size.get("height") or 0) if isinstance(size.get("height", 0), (int, float)) else 0,
+        "categories": cats,
+        "seats": seats,
+    }
+
+
+def plan_import(*, raw: str | bytes | dict, venue_name: str, plan_name: str | None = None
+                ) -> SeatingPlan:
+    """Validate a pretix plan and store venue (created if new), plan, categories and seats in one
+    transaction. Nothing is written when anything is wrong.
+
+    Raises:
+        PlanError: see :func:`parse_plan`; also when the venue already has a plan of that name.
+    """
+    parsed = parse_plan(raw)
+    name = plan_name or parsed["name"]
+    with transaction.atomic():
+        venue, _ = Venue.objects.get_or_create(name=venue_name)
+        if SeatingPlan.objects.filter(venue=venue, name=name).exists():
+            raise PlanError(f"Venue {venue_name!r} already has a seating plan named {name!r}.")
+        plan = SeatingPlan.objects.create(
+            venue=venue, name=name, width=parsed["width"], height=parsed["height"]
+        )
+        categories = {
+            c["name"]: PlanCategory.objects.create(plan=plan, name=c["name"], color=c["color"],
+                                                   rank=i)
+            for i, c in enumerate(parsed["categories"])
+        }
+        Seat.objects.bulk_create(
+            (Seat(plan=plan, category=categories[s.pop("category")], **s) for s in parsed["seats"]),
+            batch_size=500,
+        )
+    return plan

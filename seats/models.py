@@ -1,0 +1,245 @@
+"""Seat inventory: venues, seating plans, shows, showtimes, showtime seats, holds and seat claims.
+
+Terms follow shared/spec/domain.md. The "no double sale" invariant (domain.md, invariant 1) is
+enforced by the services' row locks *and* by the database: :class:`SeatClaim` has a partial unique
+index, so at most one live claim (an active hold's seat or a live order's seat) can exist per
+showtime seat, whatever code writes the rows.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Venue(models.Model):
+    """A place with one or more seating plans (hall, stadium, theatre, bus)."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class SeatingPlan(models.Model):
+    """The physical layout of a venue: zones → rows → seats, imported from pretix JSON.
+
+    ``width``/``height`` are the canvas size in plan pixels (y grows downwards).
+    """
+
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="plans")
+    name = models.CharField(max_length=200)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "name"], name="plan_unique_name_per_venue")
+        ]
+
+    def __str__(self):
+        return f"{self.venue} – {self.name}"
+
+
+class PlanCategory(models.Model):
+    """A price category of a seating plan ("Ringside", "Kategorie I"), with its display colour."""
+
+    plan = models.ForeignKey(SeatingPlan, on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=20, blank=True, default="")
+    rank = models.PositiveIntegerField(default=0, help_text="Order in the plan file (0 first).")
+
+    class Meta:
+        ordering = ["plan", "rank"]
+        verbose_name_plural = "plan categories"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "name"], name="category_unique_name_per_plan")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Seat(models.Model):
+    """A seat of a seating plan. ``guid`` is the plan file's stable ``seat_guid``.
+
+    ``x``/``y`` are absolute plan coordinates in pixels (zone + row + seat positions).
+    ``segment`` numbers the aisle-separated clusters of a row (0 when the plan has no aisle data).
+    """
+
+    plan = models.ForeignKey(SeatingPlan, on_delete=models.CASCADE, related_name="seats")
+    guid = models.UUIDField()
+    label = models.CharField(max_length=100)
+    zone = models.CharField(max_length=100)
+    row = models.CharField(max_length=50)
+    number = models.CharField(max_length=20)
+    category = models.ForeignKey(PlanCategory, on_delete=models.PROTECT, related_name="seats")
+    x = models.FloatField()
+    y = models.FloatField()
+    segment = models.PositiveIntegerField(default=0)
+    wheelchair = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "guid"], name="seat_unique_guid_per_plan")
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Show(models.Model):
+    """What is sold: a concert, a fight night, a film, a route."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+
+    def __str__(self):
+        return self.title
+
+
+class Showtime(models.Model):
+    """One dated performance of a show on one seating plan (domain.md).
+
+    ``hold_ttl`` is in seconds; prices per plan category are :class:`ShowtimePrice` rows in
+    ``currency`` (ISO 4217). Creating a showtime through ``seats.services.showtime_create`` also
+    creates its inventory: one :class:`ShowtimeSeat` per plan seat.
+    """
+
+    class Status(models.TextChoices):
+        ON_SALE = "on_sale", "On sale"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="showtimes")
+    plan = models.ForeignKey(SeatingPlan, on_delete=models.PROTECT, related_name="showtimes")
+    starts_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ON_SALE)
+    currency = models.CharField(max_length=3, default="EUR")
+    hold_ttl = models.PositiveIntegerField(default=300, help_text="Seconds a hold lasts.")
+    max_seats_per_order = models.PositiveIntegerField(default=10)
+    sales_start = models.DateTimeField(null=True, blank=True)
+    sales_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+
+    def __str__(self):
+        return f"{self.show} – {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ShowtimePrice(models.Model):
+    """The price of one plan category at one showtime, in the showtime's currency."""
+
+    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="prices")
+    category = models.ForeignKey(PlanCategory, on_delete=models.PROTECT, related_name="+")
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["showtime", "category"], name="price_unique_category_per_showtime"
+            )
+        ]
+
+
+class SeatStatus(models.TextChoices):
+    """Seat status in a showtime (domain.md, "Seat status in a showtime")."""
+
+    AVAILABLE = "available"
+    HELD = "held"
+    RESERVED = "reserved"
+    SOLD = "sold"
+    BLOCKED = "blocked"
+
+
+class ShowtimeSeat(models.Model):
+    """The inventory row: one per plan seat per showtime; this is the row that gets locked.
+
+    ``status`` and ``expires_at`` mirror the seat's live claim (``expires_at`` is the deadline of the
+    active hold or pending order, ``None`` otherwise), so a seat map is read from this table alone.
+    A ``held``/``reserved`` seat whose ``expires_at`` has passed reads as ``available`` with
+    ``version + 1`` (domain.md, invariant 4): releasing it in the database bumps ``version`` by
+    exactly one, so the lazy reading and the later write agree.
+    """
+
+    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="seats")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=SeatStatus.choices, default=SeatStatus.AVAILABLE
+    )
+    version = models.PositiveIntegerField(default=1)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    block_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["showtime", "seat"], name="one_inventory_row_per_seat"),
+        ]
+        indexes = [models.Index(fields=["showtime", "status"], name="showtimeseat_status_idx")]
+
+    def __str__(self):
+        return f"{self.seat.label} @ {self.showtime_id}"
+
+
+class Hold(models.Model):
+    """Seats reserved for one buyer for a short time (domain.md); ``expires_at`` is absolute.
+
+    A buyer has at most one active hold per showtime (a partial unique index).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        CONVERTED = "converted"
+        RELEASED = "released"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds")
+    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="holds")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "showtime"],
+                condition=Q(status="active"),
+                name="one_active_hold_per_buyer_and_showtime",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="hold_status_expiry_idx")]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class SeatClaim(models.Model):
+    """One seat of a hold and, once the hold is converted, of an order.
+
+    ``is_live`` is true while the hold is active or the order is pending or paid. The partial unique
+    index ``one_live_claim_per_seat`` is the database's own guard for invariant 1 of domain.md.
+    ``price`` (in the showtime's currency) and ``category`` are fixed when the seat is held.
+    """
+
+    showtime_seat = models.ForeignKey(ShowtimeSeat, on_delete=models.CASCADE, related_name="claims")
+    hold = models.ForeignKey(Hold, on_delete=models.CASCADE, related_name="claims")
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="claims"
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    category = models.CharField(max_length=100)
+    is_live = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["showtime_seat"], condition=Q(is_live=True), name="one_live_claim_per_seat"
+            )
+        ]

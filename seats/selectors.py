@@ -1,0 +1,145 @@
+"""Reads of seat inventory: snapshots, counts and hold details (no writes here).
+
+A ``held``/``reserved`` seat whose ``expires_at`` has passed reads as ``available`` with
+``version + 1`` (domain.md, invariant 4; see :class:`seats.models.ShowtimeSeat`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import Hold, SeatClaim, SeatStatus, Showtime, ShowtimePrice, ShowtimeSeat
+
+_EXPIRING = (SeatStatus.HELD, SeatStatus.RESERVED)
+
+
+def effective_state(status: str, version: int, expires_at: datetime | None, now: datetime):
+    """Return ``(status, version)`` as a buyer must see them at ``now`` (lazy expiry)."""
+    if status in _EXPIRING and expires_at is not None and expires_at <= now:
+        return SeatStatus.AVAILABLE, version + 1
+    return status, version
+
+
+def showtime_prices(showtime_id: int) -> dict[int, Decimal]:
+    """Map plan category id → price (in the showtime's currency). One query."""
+    return dict(
+        ShowtimePrice.objects.filter(showtime_id=showtime_id).values_list("category_id", "price")
+    )
+
+
+def seat_states(showtime_id: int) -> tuple[datetime, list[dict[str, Any]]]:
+    """The compact state of every seat of a showtime, for WebSocket snapshots. One query.
+
+    Returns ``(as_of, [{"id": "<guid>", "status": str, "version": int}, ...])``.
+    """
+    now = timezone.now()
+    rows = ShowtimeSeat.objects.filter(showtime_id=showtime_id).values_list(
+        "seat__guid", "status", "version", "expires_at"
+    )
+    seats = []
+    for guid, status, version, expires_at in rows.order_by("seat_id"):
+        status, version = effective_state(status, version, expires_at, now)
+        seats.append({"id": str(guid), "status": status, "version": version})
+    return now, seats
+
+
+def seat_snapshot(showtime_id: int) -> dict[str, Any]:
+    """The seat map of a showtime (api.md ``GET showtimes/{id}/seats/``). Two queries.
+
+    Returns ``{"showtime", "as_of", "seats": [{"id", "label", "zone", "row", "number", "category",
+    "price", "x", "y", "wheelchair", "status", "version"}]}``; ``price`` is a decimal string.
+    """
+    prices = showtime_prices(showtime_id)
+    now = timezone.now()
+    rows = (
+        ShowtimeSeat.objects.filter(showtime_id=showtime_id)
+        .order_by("seat_id")
+        .values_list(
+            "seat__guid", "seat__label", "seat__zone", "seat__row", "seat__number",
+            "seat__category_id", "seat__category__name", "seat__x", "seat__y",
+            "seat__wheelchair", "status", "version", "expires_at",
+        )
+    )
+    seats = []
+    for (guid, label, zone, row, number, category_id, category, x, y, wheelchair, status,
+         version, expires_at) in rows:
+        status, version = effective_state(status, version, expires_at, now)
+        price = prices.get(category_id)
+        seats.append({
+            "id": str(guid), "label": label, "zone": zone, "row": row, "number": number,
+            "category": category, "price": None if price is None else str(price),
+            "x": x, "y": y, "wheelchair": wheelchair, "status": status, "version": version,
+        })
+    return {"showtime": showtime_id, "as_of": now, "seats": seats}
+
+
+def showtime_counts(showtime_id: int) -> dict[str, int]:
+    """Seats of a showtime by effective status: ``{"available", "held", "reserved", "sold",
+    "blocked"}``. One query."""
+    now = timezone.now()
+    lapsed = Q(status__in=_EXPIRING, expires_at__lte=now)
+    live = ~lapsed
+    agg = ShowtimeSeat.objects.filter(showtime_id=showtime_id).aggregate(
+        available=Count("pk", filter=Q(status=SeatStatus.AVAILABLE) | lapsed),
+        held=Count("pk", filter=Q(status=SeatStatus.HELD) & live),
+        reserved=Count("pk", filter=Q(status=SeatStatus.RESERVED) & live),
+        sold=Count("pk", filter=Q(status=SeatStatus.SOLD)),
+        blocked=Count("pk", filter=Q(status=SeatStatus.BLOCKED)),
+    )
+    return agg
+
+
+def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:
+    """``[{"name", "price", "color"}]`` of a showtime's plan, in plan order; price as a string."""
+    prices = showtime_prices(showtime.pk)
+    return [
+        {"name": c.name, "price": None if c.pk not in prices else str(prices[c.pk]), "color": c.color}
+        for c in showtime.plan.categories.all()
+    ]
+
+
+def claim_lines(claims) -> list[dict[str, Any]]:
+    """``[{"id": "<guid>", "label", "category", "price"}]`` for seat claims (price as string)."""
+    return [
+        {
+            "id": str(c.showtime_seat.seat.guid),
+            "label": c.showtime_seat.seat.label,
+            "category": c.category,
+            "price": str(c.price),
+        }
+        for c in claims
+    ]
+
+
+def hold_detail(hold: Hold) -> dict[str, Any]:
+    """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
+    [{"id", "label", "category", "price"}], "expires_at", "total"}``. Seats are the hold's live
+    claims (none once released or expired); ``total`` is their sum, a decimal string."""
+    claims = list(
+        SeatClaim.objects.filter(hold=hold, is_live=True)
+        .select_related("showtime_seat__seat")
+        .order_by("showtime_seat_id")
+    )
+    return {
+        "id": str(hold.pk),
+        "showtime": hold.showtime_id,
+        "status": hold.status,
+        "seats": claim_lines(claims),
+        "expires_at": hold.expires_at.isoformat(),
+        "total": str(sum((c.price for c in claims), Decimal("0.00"))),
+    }
+
+
+def active_hold_for(user, showtime_id: int) -> Hold | None:
+    """The user's active, unexpired hold on a showtime, or ``None``."""
+    if not user.is_authenticated:
+        return None
+    return Hold.objects.filter(
+        user=user, showtime_id=showtime_id, status=Hold.Status.ACTIVE,
+        expires_at__gt=timezone.now(),
+    ).first()

@@ -1,0 +1,108 @@
+"""Request and response serializers of the catalog and hold endpoints (api.md)."""
+
+from rest_framework import serializers
+
+from .models import Show
+
+# A hard cap on list sizes in request bodies, far above any max_seats_per_order; larger lists are
+# refused as validation errors before any database work.
+MAX_LIST = 100
+
+
+class SeatListSerializer(serializers.Serializer):
+    """``{"seats": ["<seat guid>", ...]}`` (1–100 ids)."""
+
+    seats = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST
+    )
+
+
+class SeatReleaseSerializer(serializers.Serializer):
+    """``{"seats": [...]}`` to release some seats; no ``seats`` releases all."""
+
+    seats = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
+        required=False,
+    )
+
+
+class ShowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Show
+        fields = ["id", "title", "description"]
+
+
+class CategorySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    color = serializers.CharField()
+
+
+class CountsSerializer(serializers.Serializer):
+    available = serializers.IntegerField()
+    held = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    sold = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+
+
+class RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+
+
+class ShowtimeSerializer(serializers.Serializer):
+    """``GET showtimes/{id}/``: see api.md "Catalog"."""
+
+    id = serializers.IntegerField()
+    show = RefSerializer()
+    venue = RefSerializer()
+    starts_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    hold_ttl_seconds = serializers.IntegerField()
+    max_seats_per_order = serializers.IntegerField()
+    categories = CategorySerializer(many=True)
+    counts = CountsSerializer()
+
+
+class SnapshotSeatSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    label = serializers.CharField()
+    zone = serializers.CharField()
+    row = serializers.CharField()
+    number = serializers.CharField()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    wheelchair = serializers.BooleanField()
+    status = serializers.ChoiceField(["available", "held", "reserved", "sold", "blocked"])
+    version = serializers.IntegerField()
+
+
+class SnapshotSerializer(serializers.Serializer):
+    """``GET showtimes/{id}/seats/``: the seat map, the single source of truth."""
+
+    showtime = serializers.IntegerField()
+    as_of = serializers.DateTimeField()
+    seats = SnapshotSeatSerializer(many=True)
+
+
+class HoldSeatSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    label = serializers.CharField()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class HoldSerializer(serializers.Serializer):
+    """A hold: ``{"id", "showtime", "status", "seats", "expires_at", "total"}``."""
+
+    id = serializers.UUIDField()
+    showtime = serializers.IntegerField()
+    status = serializers.ChoiceField(["active", "converted", "released", "expired"])
+    seats = HoldSeatSerializer(many=True)
+    expires_at = serializers.DateTimeField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)

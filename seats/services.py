@@ -1,0 +1,478 @@
+"""Writes of seat inventory: showtimes, holds, seat claims and staff blocks.
+
+Every function that changes seats runs one short transaction through
+:func:`seats.locks.run_in_transaction` and locks in the one global order: the hold/order row first,
+then showtime seats by primary key (:func:`seats.locks.lock_showtime_seats`). Events are published
+after commit through :mod:`realtime.events`. Rules come from shared/spec/domain.md and api.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from realtime import events
+from ticketing.errors import ApplicationError
+
+from .locks import RetryTransaction, lock_showtime_seats, run_in_transaction
+from .models import (
+    Hold,
+    PlanCategory,
+    SeatClaim,
+    SeatingPlan,
+    SeatStatus,
+    Show,
+    Showtime,
+    ShowtimePrice,
+    ShowtimeSeat,
+)
+from .selectors import effective_state, hold_detail, showtime_prices
+
+
+# --- Showtimes --------------------------------------------------------------------------------------
+
+
+def showtime_create(
+    *,
+    show: Show,
+    plan: SeatingPlan,
+    starts_at: datetime,
+    prices: dict[str, Decimal],
+    currency: str = "EUR",
+    hold_ttl: int = 300,
+    max_seats_per_order: int = 10,
+    status: str = Showtime.Status.ON_SALE,
+) -> Showtime:
+    """Create a showtime with its prices and its inventory (one ``ShowtimeSeat`` per plan seat).
+
+    Args:
+        prices: plan category name → price in ``currency``; every category of the plan needs one.
+        hold_ttl: seconds a hold lasts.
+
+    Raises:
+        ApplicationError: 400 ``validation_error`` when a category has no price or a price names an
+            unknown category.
+    """
+    categories = {c.name: c for c in PlanCategory.objects.filter(plan=plan)}
+    missing = sorted(set(categories) - set(prices))
+    unknown = sorted(set(prices) - set(categories))
+    if missing or unknown:
+        raise ApplicationError(
+            "validation_error",
+            "Prices must name each category of the seating plan exactly once.",
+            details={"prices": [f"missing: {missing}", f"unknown: {unknown}"]},
+            status=400,
+        )
+    with transaction.atomic():
+        showtime = Showtime.objects.create(
+            show=show, plan=plan, starts_at=starts_at, currency=currency, hold_ttl=hold_ttl,
+            max_seats_per_order=max_seats_per_order, status=status,
+        )
+        ShowtimePrice.objects.bulk_create(
+            ShowtimePrice(showtime=showtime, category=categories[name], price=Decimal(price))
+            for name, price in prices.items()
+        )
+        inventory_create(showtime)
+    return showtime
+
+
+def inventory_create(showtime: Showtime) -> int:
+    """Create the missing ``ShowtimeSeat`` rows of a showtime (one per plan seat); return how many.
+
+    Idempotent: seats that already have an inventory row are left alone.
+    """
+    existing = set(ShowtimeSeat.objects.filter(showtime=showtime).values_list("seat_id", flat=True))
+    rows = [
+        ShowtimeSeat(showtime=showtime, seat_id=seat_id)
+        for seat_id in showtime.plan.seats.order_by("pk").values_list("pk", flat=True)
+        if seat_id not in existing
+    ]
+    ShowtimeSeat.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+# --- Validation helpers -----------------------------------------------------------------------------
+
+
+def showtime_for_sale(showtime_id: int) -> Showtime:
+    """Return the showtime if tickets can be bought for it now.
+
+    Raises:
+        ApplicationError: 404 ``not_found``; 409 ``sales_closed`` when the showtime is not on sale
+            or outside its sales window.
+    """
+    showtime = Showtime.objects.filter(pk=showtime_id).first()
+    if showtime is None:
+        raise ApplicationError("not_found", "No such showtime.", status=404)
+    now = timezone.now()
+    if (
+        showtime.status != Showtime.Status.ON_SALE
+        or (showtime.sales_start and now < showtime.sales_start)
+        or (showtime.sales_end and now >= showtime.sales_end)
+    ):
+        raise ApplicationError(
+            "sales_closed", "Tickets for this showtime are not on sale.", status=409
+        )
+    return showtime
+
+
+def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
+    """Map seat ids (plan ``seat_guid`` strings) of a showtime to ``ShowtimeSeat`` primary keys.
+
+    Raises:
+        ApplicationError: 400 ``validation_error`` for duplicates; 400 ``too_many_seats`` over the
+            showtime's ``max_seats_per_order``; 400 ``unknown_seats`` (details.seats: the unknown
+            ids) when an id is not a seat of this showtime.
+    """
+    duplicates = sorted(s for s, n in Counter(map(str, seat_ids)).items() if n > 1)
+    if duplicates:
+        raise ApplicationError(
+            "validation_error", "A seat is listed more than once.",
+            details={"seats": [f"duplicated: {s}" for s in duplicates]}, status=400,
+        )
+    if len(seat_ids) > showtime.max_seats_per_order:
+        raise ApplicationError(
+            "too_many_seats",
+            f"At most {showtime.max_seats_per_order} seats can be bought at once.",
+            details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
+        )
+    parsed: dict[uuid.UUID, str] = {}
+    unknown = []
+    for raw in seat_ids:
+        try:
+            parsed[uuid.UUID(str(raw))] = raw
+        except ValueError:
+            unknown.append(raw)
+    found = dict(
+        ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=list(parsed))
+        .values_list("seat__guid", "pk")
+    )
+    unknown += [raw for guid, raw in parsed.items() if guid not in found]
+    if unknown:
+        raise ApplicationError(
+            "unknown_seats", f"{len(unknown)} of the requested seats do not exist in this showtime.",
+            details={"seats": unknown}, status=400,
+        )
+    return [found[guid] for guid in parsed]
+
+
+# --- Seat writes (caller holds the locks) -----------------------------------------------------------
+
+
+def _state(row: ShowtimeSeat) -> dict[str, Any]:
+    return {"id": str(row.seat.guid), "status": row.status, "version": row.version}
+
+
+def seats_write(
+    rows: Iterable[ShowtimeSeat],
+    *,
+    status: str,
+    expires_at: datetime | None,
+    now: datetime,
+    takeover: bool = False,
+) -> list[dict[str, Any]]:
+    """Set ``status`` and ``expires_at`` of locked seats, bump their ``version``, return states.
+
+    Each change adds 1 to ``version``. With ``takeover`` a seat whose claim had lapsed (read as
+    ``available`` at ``version + 1``) gets ``version + 2``: its expiry and the new claim.
+    At most two UPDATE statements. Precondition: the caller holds the seats' row locks.
+    """
+    by_bump: dict[int, list[ShowtimeSeat]] = {}
+    for row in rows:
+        lapsed = effective_state(row.status, row.version, row.expires_at, now)[0] != row.status
+        by_bump.setdefault(2 if takeover and lapsed else 1, []).append(row)
+    states = []
+    for bump, group in by_bump.items():
+        ShowtimeSeat.objects.filter(pk__in=[r.pk for r in group]).update(
+            status=status, expires_at=expires_at, version=F("version") + bump
+        )
+        for row in group:
+            row.status, row.expires_at, row.version = status, expires_at, row.version + bump
+            states.append(_state(row))
+    return states
+
+
+def claims_take(
+    *, showtime: Showtime, hold: Hold, seat_ids: Sequence[int], now: datetime
+) -> list[dict[str, Any]]:
+    """Claim available seats for ``hold``: all of them or none (domain.md, invariant 2).
+
+    Locks the seats (primary-key order), ends lapsed claims of other buyers on them, inserts the
+    claims and marks the seats ``held`` until ``hold.expires_at``. Returns the new seat states.
+    Precondition: inside a transaction that already holds the lock of ``hold``.
+
+    Raises:
+        ApplicationError: 409 ``seat_unavailable`` (details.seats: labels) when any seat is held,
+            reserved, sold or blocked.
+    """
+    rows = lock_showtime_seats(showtime.pk, seat_ids)
+    taken, lapsed = [], []
+    for row in rows:
+        status, _ = effective_state(row.status, row.version, row.expires_at, now)
+        if status != SeatStatus.AVAILABLE:
+            taken.append(row.seat.label)
+        elif row.status != SeatStatus.AVAILABLE:
+            lapsed.append(row.pk)
+    if taken:
+        raise ApplicationError(
+            "seat_unavailable",
+            f"{len(taken)} of the requested seats are not available.",
+            details={"seats": taken},
+        )
+    if lapsed:
+        SeatClaim.objects.filter(showtime_seat_id__in=lapsed, is_live=True).update(
+            is_live=False, ended_at=now
+        )
+    prices = showtime_prices(showtime.pk)
+    try:
+        with transaction.atomic():
+            SeatClaim.objects.bulk_create(
+                SeatClaim(
+                    showtime_seat=row, hold=hold, price=prices[row.seat.category_id],
+                    category=row.seat.category.name,
+                )
+                for row in rows
+            )
+    except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
+        raise ApplicationError(
+            "seat_unavailable", "The requested seats are not available.",
+            details={"seats": [row.seat.label for row in rows]},
+        ) from exc
+    return seats_write(rows, status=SeatStatus.HELD, expires_at=hold.expires_at, now=now,
+                       takeover=True)
+
+
+def claims_end(
+    claims: Iterable[SeatClaim], *, now: datetime, status: str = SeatStatus.AVAILABLE
+) -> list[dict[str, Any]]:
+    """End live claims and set their seats to ``status`` (``available`` by default).
+
+    Locks the seats in primary-key order. Returns the new seat states.
+    Precondition: inside a transaction holding the lock of the claims' hold or order.
+    """
+    claims = list(claims)
+    if not claims:
+        return []
+    rows = lock_showtime_seats(claims[0].showtime_seat.showtime_id,
+                               [c.showtime_seat_id for c in claims])
+    SeatClaim.objects.filter(pk__in=[c.pk for c in claims]).update(is_live=False, ended_at=now)
+    return seats_write(rows, status=status, expires_at=None, now=now)
+
+
+def _live_claims(**filters) -> list[SeatClaim]:
+    return list(
+        SeatClaim.objects.filter(is_live=True, **filters)
+        .select_related("showtime_seat")
+        .order_by("showtime_seat_id")
+    )
+
+
+def hold_end(hold: Hold, *, status: str, now: datetime) -> None:
+    """End an active hold (``released`` or ``expired``), free its seats and publish it.
+
+    Precondition: inside a transaction holding the lock of ``hold``.
+    """
+    states = claims_end(_live_claims(hold=hold), now=now)
+    hold.status, hold.ended_at = status, now
+    hold.save(update_fields=["status", "ended_at"])
+    reason = "expired" if status == Hold.Status.EXPIRED else "released"
+    events.seats_changed(hold.showtime_id, reason, states)
+    if status == Hold.Status.EXPIRED:
+        events.hold_expired(hold.user_id, hold.pk)
+    else:
+        events.hold_updated(hold.user_id, hold_detail(hold))
+
+
+def _locked_hold(user, hold_id) -> Hold:
+    hold = Hold.objects.select_for_update().filter(pk=hold_id, user=user).first()
+    if hold is None:
+        raise ApplicationError("not_found", "No such hold.", status=404)
+    return hold
+
+
+def _parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+# --- Holds ------------------------------------------------------------------------------------------
+
+
+def hold_create(*, user, showtime_id: int, seat_ids: Sequence[str]) -> tuple[Hold, bool]:
+    """Hold seats for a buyer (api.md ``POST showtimes/{id}/holds/``): all of them or none.
+
+    A buyer has one active hold per showtime; a second call adds seats to it without moving its
+    ``expires_at`` (now + ``showtime.hold_ttl`` seconds when the hold is made). Seats already in the
+    hold are accepted again. Returns ``(hold, created)``.
+
+    Raises:
+        ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``unknown_seats``,
+            ``too_many_seats`` (over ``max_seats_per_order`` in total), ``validation_error``;
+            409 ``seat_unavailable`` (details.seats); 409 ``busy`` (lost lock races).
+    """
+    showtime = showtime_for_sale(showtime_id)
+    wanted = resolve_seats(showtime, seat_ids)
+
+    def txn() -> tuple[Hold, bool]:
+        now = timezone.now()
+        hold = (
+            Hold.objects.select_for_update()
+            .filter(user=user, showtime=showtime, status=Hold.Status.ACTIVE)
+            .first()
+        )
+        if hold is not None and hold.expires_at <= now:
+            hold_end(hold, status=Hold.Status.EXPIRED, now=now)
+            hold = None
+        created = hold is None
+        held = set() if created else {c.showtime_seat_id for c in _live_claims(hold=hold)}
+        new = [pk for pk in wanted if pk not in held]
+        if len(held) + len(new) > showtime.max_seats_per_order:
+            raise ApplicationError(
+                "too_many_seats",
+                f"At most {showtime.max_seats_per_order} seats can be held at once.",
+                details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
+            )
+        if created:
+            try:
+                with transaction.atomic():
+                    hold = Hold.objects.create(
+                        user=user, showtime=showtime,
+                        expires_at=now + timedelta(seconds=showtime.hold_ttl),
+                    )
+            except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
+                raise RetryTransaction from exc
+        if new:
+            states = claims_take(showtime=showtime, hold=hold, seat_ids=new, now=now)
+            events.seats_changed(showtime.pk, "held", states)
+        events.hold_updated(user.pk, hold_detail(hold))
+        return hold, created
+
+    return run_in_transaction(txn)
+
+
+def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hold:
+    """Release some seats of a hold (a deselect on the seat map), or all when ``seat_ids`` is None.
+
+    The hold becomes ``released`` once it has no seats. Releasing from a hold that has expired
+    records the expiry and returns the hold with status ``expired``.
+
+    Raises:
+        ApplicationError: 404 ``not_found`` (also another buyer's hold); 409 ``hold_not_active``;
+            400 ``unknown_seats`` for seats not in the hold.
+    """
+    if _parse_uuid(hold_id) is None:
+        raise ApplicationError("not_found", "No such hold.", status=404)
+
+    def txn() -> Hold:
+        now = timezone.now()
+        hold = _locked_hold(user, hold_id)
+        if hold.status != Hold.Status.ACTIVE:
+            raise ApplicationError(
+                "hold_not_active", f"This hold is {hold.status}.", details={"status": hold.status}
+            )
+        if hold.expires_at <= now:
+            hold_end(hold, status=Hold.Status.EXPIRED, now=now)
+            return hold
+        claims = _live_claims(hold=hold)
+        if seat_ids is not None:
+            by_guid = {str(c.showtime_seat.seat.guid): c for c in
+                       SeatClaim.objects.filter(pk__in=[c.pk for c in claims])
+                       .select_related("showtime_seat__seat")}
+            unknown = [s for s in seat_ids if str(_parse_uuid(s)) not in by_guid]
+            if unknown:
+                raise ApplicationError(
+                    "unknown_seats", "Some of these seats are not in the hold.",
+                    details={"seats": unknown}, status=400,
+                )
+            chosen = {str(_parse_uuid(s)) for s in seat_ids}
+            claims = [c for guid, c in by_guid.items() if guid in chosen]
+        if len(claims) == len(_live_claims(hold=hold)):
+            hold_end(hold, status=Hold.Status.RELEASED, now=now)
+            return hold
+        states = claims_end(claims, now=now)
+        events.seats_changed(hold.showtime_id, "released", states)
+        events.hold_updated(user.pk, hold_detail(hold))
+        return hold
+
+    return run_in_transaction(txn)
+
+
+def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Hold]:
+    """Expire active holds whose ``expires_at`` has passed (the cleanup command). Returns them.
+
+    Each hold is expired in its own short transaction. Holds locked by another process are
+    skipped (``SKIP LOCKED`` on PostgreSQL), so several copies can run at once and each hold is
+    expired, and broadcast, exactly once.
+    """
+    now = now or timezone.now()
+    due = list(
+        Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__lte=now)
+        .order_by("expires_at").values_list("pk", flat=True)[:limit]
+    )
+    done = []
+    for pk in due:
+
+        def txn(pk=pk) -> Hold | None:
+            hold = (
+                Hold.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=Hold.Status.ACTIVE, expires_at__lte=now).first()
+            )
+            if hold is not None:
+                hold_end(hold, status=Hold.Status.EXPIRED, now=timezone.now())
+            return hold
+
+        hold = run_in_transaction(txn)
+        if hold is not None:
+            done.append(hold)
+    return done
+
+
+# --- Staff blocks -----------------------------------------------------------------------------------
+
+
+def seats_block(*, showtime_id: int, seat_pks: Sequence[int], reason: str = "") -> tuple[list, list]:
+    """Block available seats of a showtime (staff). Returns ``(blocked, skipped)`` seat labels.
+
+    Seats that are held, reserved, sold or already blocked are skipped, never taken silently.
+    """
+    def txn():
+        now = timezone.now()
+        rows = lock_showtime_seats(showtime_id, seat_pks)
+        free, skipped = [], []
+        for row in rows:
+            status, _ = effective_state(row.status, row.version, row.expires_at, now)
+            (free if status == SeatStatus.AVAILABLE else skipped).append(row)
+        if any(r.status != SeatStatus.AVAILABLE for r in free):
+            SeatClaim.objects.filter(showtime_seat__in=free, is_live=True).update(
+                is_live=False, ended_at=now)
+        states = seats_write(free, status=SeatStatus.BLOCKED, expires_at=None, now=now,
+                             takeover=True)
+        ShowtimeSeat.objects.filter(pk__in=[r.pk for r in free]).update(block_reason=reason)
+        events.seats_changed(showtime_id, "blocked", states)
+        return [r.seat.label for r in free], [r.seat.label for r in skipped]
+
+    return run_in_transaction(txn)
+
+
+def seats_unblock(*, showtime_id: int, seat_pks: Sequence[int]) -> tuple[list, list]:
+    """Unblock blocked seats of a showtime (staff). Returns ``(unblocked, skipped)`` labels."""
+    def txn():
+        now = timezone.now()
+        rows = lock_showtime_seats(showtime_id, seat_pks)
+        blocked = [r for r in rows if r.status == SeatStatus.BLOCKED]
+        states = seats_write(blocked, status=SeatStatus.AVAILABLE, expires_at=None, now=now)
+        ShowtimeSeat.objects.filter(pk__in=[r.pk for r in blocked]).update(block_reason="")
+        events.seats_changed(showtime_id, "unblocked", states)
+        return [r.seat.label for r in blocked], [r.seat.label for r in rows if r not in blocked]
+
+    return run_in_transaction(txn)

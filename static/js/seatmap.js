@@ -1,0 +1,696 @@
+/*
+ * Seatline seat map: static/js/seatmap.js (plain ES2020, no build step, no dependencies).
+ *
+ * What it does
+ *   Draws the seating plan of one showtime as an SVG (built once; afterwards only the class and
+ *   data-status of changed seats are touched), keeps it live over a WebSocket, lets a signed-in buyer
+ *   hold a seat by clicking it (or Enter/Space) and release it by clicking again, shows the held seats
+ *   with prices, a countdown to the hold's expiry, and checks out (order, pay, tickets).
+ *
+ * What it calls (contract: shared/spec/api.md and realtime.md)
+ *   GET  /api/v1/showtimes/ID/             categories + prices, currency, hold TTL, max seats
+ *   GET  /api/v1/showtimes/ID/seats/       snapshot with geometry: id, label, zone, category, price, x, y, status, version
+ *   GET  /api/v1/holds/HOLD/               restore the hold named by data-hold (a 404 is ignored)
+ *   POST /api/v1/showtimes/ID/holds/       {"seats": [guid]}  hold a seat (adds to my active hold)
+ *   POST /api/v1/holds/HOLD/release/       {"seats": [guid]}  release a seat
+ *   POST /api/v1/orders/                   Idempotency-Key header; {"hold", "customer", "payment_method"}
+ *   POST /api/v1/orders/ORDER/pay/         {}
+ *   GET  /api/v1/orders/ORDER/tickets/
+ *   WS   /ws/showtimes/ID/                 in: snapshot, seats.changed, hold.updated, hold.expiring,
+ *                                          hold.expired, order.updated, pong, error; out: ping (25 s), resync
+ *
+ * Rules it follows
+ *   - A frame's seat is applied only when its version is greater than the one held; a snapshot replaces all.
+ *   - A gap in seats.changed `seq` sends {"type": "resync"}; the server answers with a snapshot.
+ *   - Reconnects with exponential backoff (0.5 s doubling to 15 s) plus jitter; the server sends a
+ *     fresh snapshot on every connect.
+ *   - The countdown uses the server clock, estimated from the snapshot's `as_of` (and pong's server_time).
+ *
+ * DOM (templates/seats/showtime_detail.html): #seatmap-app[data-showtime, data-authenticated, data-hold,
+ *   data-login-url] and #connection, #message, #prices, #legend, #map, #my-seats, #total, #countdown,
+ *   #limits, #checkout-form, #checkout-fields, #checkout-errors, #tickets.
+ *   Seats: <circle class="seat s-STATUS" data-seat-id="GUID" data-status="STATUS">, STATUS one of
+ *   available | mine | held | reserved | sold | blocked. #seatmap-app gets data-ready="true" once drawn.
+ *   window.seatmap = {state, ws} for debugging and browser tests.
+ */
+(() => {
+  'use strict';
+
+  const root = document.getElementById('seatmap-app');
+  if (!root) return;
+
+  const API = '/api/v1';
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const PING_MS = 25000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 15000;
+  const WARN_SECONDS = 60;
+  const STATUS_WORDS = {
+    available: 'available', mine: 'held by you', held: 'held', reserved: 'reserved', sold: 'sold',
+    blocked: 'not for sale',
+  };
+  const CONNECTION_TEXT = {
+    connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    connection: $('connection'), message: $('message'), prices: $('prices'), legend: $('legend'),
+    map: $('map'), mySeats: $('my-seats'), total: $('total'), countdown: $('countdown'),
+    countdownTime: $('countdown-time'), countdownNote: $('countdown-note'), limits: $('limits'),
+    form: $('checkout-form'), fields: $('checkout-fields'), formErrors: $('checkout-errors'),
+    submit: $('checkout-submit'), tickets: $('tickets'),
+  };
+
+  const state = {
+    showtimeId: root.dataset.showtime,
+    authenticated: root.dataset.authenticated === 'true',
+    loginUrl: root.dataset.loginUrl || '/accounts/login/',
+    showtime: null,          // GET showtimes/ID/ answer
+    currency: root.dataset.currency || '',
+    seats: new Map(),        // guid → {seat, status, version, el, title, shown, busy}
+    hold: null,              // my active hold (API shape) or null
+    holdSeats: new Set(),    // guids of state.hold.seats
+    order: null,             // the order of the current checkout {id, number, status, ...}
+    ticketsShownFor: null,   // order id whose tickets are on screen
+    checkoutKey: null,       // Idempotency-Key of the current checkout attempt (reused on retry)
+    checkoutBusy: false,
+    lastSeq: null,           // seq the map is current to
+    skewMs: 0,               // server clock minus local clock
+    ws: null,
+    connection: 'connecting',
+    retries: 0,
+    retryTimer: null,
+    pingTimer: null,
+  };
+
+  // ---------------------------------------------------------------- helpers
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) return decodeURIComponent(m[1]);
+    const input = document.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : '';
+  }
+
+  /** fetch wrapper: resolves to {ok, status, data, error: {code, message, details}}; never throws. */
+  async function api(method, path, body, headers = {}) {
+    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
+    if (method !== 'GET') {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.headers['X-CSRFToken'] = csrfToken();
+      if (body !== undefined) opts.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(API + path, opts);
+    } catch (err) {
+      return { ok: false, status: 0, data: null,
+        error: { code: 'network_error', message: 'Network problem: please check your connection and try again.', details: {} } };
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try { data = await res.json(); } catch (err) { data = null; }
+    }
+    if (res.ok) return { ok: true, status: res.status, data };
+    const error = Object.assign({ code: `http_${res.status}`, message: `The server answered ${res.status}.` },
+      data && data.error, {});
+    error.details = error.details || {};
+    const retryAfter = res.headers.get('Retry-After');
+    if (res.status === 429 && retryAfter) error.message += ` Please try again in ${retryAfter} s.`;
+    return { ok: false, status: res.status, data, error };
+  }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));   // randomUUID needs a secure context
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  const money = (amount) => `${amount} ${state.currency}`.trim();
+  const sumMoney = (list) => (list.reduce((cents, s) => cents + Math.round(parseFloat(s.price) * 100), 0) / 100).toFixed(2);
+  const labelOf = (x) => (state.seats.has(x) ? state.seats.get(x).seat.label : x);
+  const serverNow = () => Date.now() + state.skewMs;
+
+  function noteServerTime(iso) {
+    const t = Date.parse(iso);
+    if (!Number.isNaN(t)) state.skewMs = t - Date.now();
+  }
+
+  function h(tag, attrs = {}, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function s(tag, attrs = {}) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    return node;
+  }
+
+  /** Message area (role=status). `link` = {href, text} is put before the text when `linkFirst`. */
+  function say(text, kind = 'info', link = null, linkFirst = false) {
+    const m = ui.message;
+    m.replaceChildren();
+    m.dataset.kind = kind;
+    if (link && linkFirst) m.append(h('a', { href: link.href }, link.text), ' ');
+    m.append(text);
+    if (link && !linkFirst) m.append(' ', h('a', { href: link.href }, link.text));
+  }
+
+  function setConnection(name) {
+    state.connection = name;
+    ui.connection.dataset.state = name;
+    ui.connection.textContent = CONNECTION_TEXT[name];
+    root.dataset.connection = name;
+  }
+
+  // ---------------------------------------------------------------- drawing
+
+  function seatText(seat, shown) {
+    const wheelchair = seat.wheelchair ? ' (wheelchair space)' : '';
+    return `Seat ${seat.label}${wheelchair}, ${seat.category}, ${money(seat.price)}, ${STATUS_WORDS[shown] || shown}`;
+  }
+
+  /** Brings one seat element in line with its state; touches the DOM only when something changed. */
+  function paint(entry) {
+    const shown = state.holdSeats.has(entry.seat.id) ? 'mine' : entry.status;
+    const key = shown + (entry.busy ? '/busy' : '');
+    if (key === entry.shown) return;
+    const textChanged = !entry.shown || entry.shown.split('/')[0] !== shown;
+    entry.shown = key;
+    const el = entry.el;
+    el.setAttribute('class', `seat s-${shown}${entry.seat.wheelchair ? ' wheelchair' : ''}${entry.busy ? ' busy' : ''}`);
+    el.setAttribute('data-status', shown);
+    if (entry.busy) el.setAttribute('aria-disabled', 'true'); else el.removeAttribute('aria-disabled');
+    if (textChanged) {
+      const text = seatText(entry.seat, shown);
+      el.setAttribute('aria-label', text);
+      entry.title.textContent = text;
+    }
+  }
+
+  function buildMap(seats) {
+    const colors = new Map((state.showtime.categories || []).map((c) => [c.name, c.color]));
+    const zones = new Map();   // zone → bounding box
+    let minX = Infinity; let minY = Infinity; let maxX = -Infinity; let maxY = -Infinity;
+    for (const seat of seats) {
+      seat.x = Number(seat.x); seat.y = Number(seat.y);   // tolerate decimals serialized as strings
+      minX = Math.min(minX, seat.x); maxX = Math.max(maxX, seat.x);
+      minY = Math.min(minY, seat.y); maxY = Math.max(maxY, seat.y);
+      const z = zones.get(seat.zone) || { minX: Infinity, minY: Infinity, maxX: -Infinity };
+      z.minX = Math.min(z.minX, seat.x); z.maxX = Math.max(z.maxX, seat.x); z.minY = Math.min(z.minY, seat.y);
+      zones.set(seat.zone, z);
+    }
+    if (!seats.length) { minX = minY = 0; maxX = maxY = 100; }
+    const margin = 24; const labelRoom = 30;
+    const svg = s('svg', {
+      class: 'seatmap', role: 'group', 'aria-label': 'Seat map',
+      viewBox: `${minX - margin} ${minY - margin - labelRoom} ${maxX - minX + 2 * margin} ${maxY - minY + 2 * margin + labelRoom}`,
+      preserveAspectRatio: 'xMidYMid meet',
+    });
+    const defs = s('defs');
+    const hatch = s('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' });
+    hatch.append(s('rect', { width: 6, height: 6, fill: '#fff' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#111', 'stroke-width': 3, 'stroke-opacity': 0.35 }));
+    defs.append(hatch);
+
+    const labels = s('g', { class: 'zone-labels', 'aria-hidden': 'true' });
+    for (const [name, z] of zones) {
+      const t = s('text', { x: (z.minX + z.maxX) / 2, y: z.minY - 20, 'text-anchor': 'middle', class: 'zone-label' });
+      t.textContent = name;
+      labels.append(t);
+    }
+
+    const frag = document.createDocumentFragment();
+    const rings = s('g', { class: 'wheelchair-marks', 'aria-hidden': 'true' });
+    for (const seat of seats) {
+      const color = colors.get(seat.category) || '#6b7280';
+      const el = s('circle', {
+        cx: seat.x, cy: seat.y, r: 9, tabindex: '0', role: 'button', 'data-seat-id': seat.id,
+        fill: color, stroke: color,   // CSS overrides these for every status except "available"
+      });
+      const title = s('title');
+      el.append(title);
+      frag.append(el);
+      const entry = { seat, status: seat.status, version: seat.version, el, title, shown: null, busy: false };
+      state.seats.set(seat.id, entry);
+      paint(entry);
+      if (seat.wheelchair) rings.append(s('circle', { cx: seat.x, cy: seat.y, r: 12.5, class: 'wheelchair-ring' }));
+    }
+    const seatLayer = s('g', { class: 'seats' });
+    seatLayer.append(frag);
+    svg.append(defs, labels, seatLayer, rings, s('g', { id: 'check-marks', class: 'check-marks', 'aria-hidden': 'true' }));
+    ui.map.replaceChildren(svg);
+    svg.addEventListener('click', (ev) => {
+      const el = ev.target.closest('[data-seat-id]');
+      if (el) onSeat(el.getAttribute('data-seat-id'));
+    });
+    svg.addEventListener('keydown', (ev) => {
+      const el = ev.target.closest && ev.target.closest('[data-seat-id]');
+      if (el && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); onSeat(el.getAttribute('data-seat-id')); }
+    });
+  }
+
+  /** White check marks over my seats (a separate layer, so seats stay single <circle> elements). */
+  function renderChecks() {
+    const layer = document.getElementById('check-marks');
+    if (!layer) return;
+    layer.replaceChildren(...[...state.holdSeats].filter((id) => state.seats.has(id)).map((id) => {
+      const { x, y } = state.seats.get(id).seat;
+      return s('path', { d: `M${x - 4.5} ${y + 0.5} l3 3.5 l6 -7.5`, class: 'check' });
+    }));
+  }
+
+  function renderPrices() {
+    const cats = state.showtime.categories || [];
+    ui.prices.replaceChildren(...cats.map((c) => {
+      const li = h('li', { class: 'prices__item' });
+      li.append(h('span', { class: 'swatch', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }),
+        h('span', { class: 'prices__name' }, c.name), h('span', { class: 'prices__price' }, money(c.price)));
+      return li;
+    }));
+    // Legend: one "available" entry per category, before the fixed status entries of the template.
+    const first = ui.legend.firstChild;
+    for (const c of cats) {
+      const li = h('li', { class: 'legend__item', 'data-legend': 'available' });
+      li.append(h('span', { class: 'swatch swatch--available', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }), `Available: ${c.name}`);
+      ui.legend.insertBefore(li, first);
+    }
+    const ttl = state.showtime.hold_ttl_seconds;
+    const max = state.showtime.max_seats_per_order;
+    ui.limits.textContent = [ttl ? `Seats are held for ${Math.round(ttl / 60)} min.` : '',
+      max ? `Up to ${max} seats per order.` : ''].join(' ').trim();
+  }
+
+  // ---------------------------------------------------------------- seat state
+
+  /** Applies {id, status, version}: only a newer version, unless `force` (a snapshot replaces all). */
+  function applySeat(x, force) {
+    const entry = state.seats.get(x.id);
+    if (!entry || (!force && !(x.version > entry.version))) return;
+    entry.version = x.version;
+    entry.status = x.status;
+    paint(entry);
+  }
+
+  /** Local, optimistic status change after an API answer; the version stays, so any newer frame wins. */
+  function markLocal(ids, from, to) {
+    for (const id of ids) {
+      const entry = state.seats.get(id);
+      if (entry && from.includes(entry.status)) { entry.status = to; paint(entry); }
+    }
+  }
+
+  function setBusy(ids, busy) {
+    for (const id of ids) {
+      const entry = state.seats.get(id);
+      if (entry) { entry.busy = busy; paint(entry); }
+    }
+  }
+
+  // ---------------------------------------------------------------- hold
+
+  /** Sets (or with null / a non-active hold clears) my hold and redraws what depends on it. */
+  function setHold(hold) {
+    if (hold && hold.showtime != null && String(hold.showtime.id ?? hold.showtime) !== String(state.showtimeId)) return;
+    const before = state.holdSeats;
+    const active = hold && hold.status === 'active' && (hold.seats || []).length > 0;
+    if (!active || !state.hold || state.hold.id !== hold.id) state.checkoutKey = null;
+    state.hold = active ? hold : null;
+    state.holdSeats = new Set(active ? hold.seats.map((x) => x.id) : []);
+    for (const id of new Set([...before, ...state.holdSeats])) {
+      const entry = state.seats.get(id);
+      if (entry) paint(entry);
+    }
+    renderChecks();
+    renderPanel();
+    tick();
+    updateCheckout();
+  }
+
+  /** Drops my hold locally after it expired; its seats show as available until a frame says otherwise. */
+  function expireHold(text) {
+    const ids = [...state.holdSeats];
+    setHold(null);
+    markLocal(ids, ['held'], 'available');
+    say(text, 'warn');
+  }
+
+  function renderPanel() {
+    const seats = state.hold ? state.hold.seats : [];
+    if (!seats.length) {
+      ui.mySeats.replaceChildren(h('li', { class: 'my-seats__empty muted' }, 'No seats selected yet.'));
+      ui.total.textContent = '—';
+      return;
+    }
+    ui.mySeats.replaceChildren(...seats.map((x) => {
+      const li = h('li', { class: 'my-seats__item', 'data-hold-seat': x.id });
+      li.append(h('span', { class: 'my-seats__label' }, `Seat ${x.label}`),
+        h('span', { class: 'my-seats__cat muted' }, x.category),
+        h('span', { class: 'my-seats__price' }, money(x.price)),
+        h('button', { type: 'button', class: 'btn btn--link', 'data-release': x.id, 'aria-label': `Remove seat ${x.label}` }, 'Remove'));
+      return li;
+    }));
+    ui.total.textContent = money(state.hold.total ?? sumMoney(seats));
+  }
+
+  /** Countdown to the hold's expires_at against the estimated server clock; runs every 0.5 s. */
+  function tick() {
+    const expires = state.hold ? Date.parse(state.hold.expires_at) : NaN;
+    if (Number.isNaN(expires)) {
+      ui.countdown.hidden = true;
+      ui.countdown.classList.remove('countdown--warning');
+      return;
+    }
+    const left = Math.max(0, Math.ceil((expires - serverNow()) / 1000));
+    ui.countdown.hidden = false;
+    ui.countdownTime.textContent = `${String(Math.floor(left / 60)).padStart(2, '0')}:${String(left % 60).padStart(2, '0')}`;
+    const warn = left <= WARN_SECONDS;
+    ui.countdown.classList.toggle('countdown--warning', warn);
+    ui.countdownNote.textContent = warn ? 'Less than a minute left' : '';
+    if (left <= 0) expireHold('Your hold expired — the seats were released.');
+  }
+
+  async function onSeat(id) {
+    const entry = state.seats.get(id);
+    if (!entry) return;
+    if (!state.authenticated) {
+      say('to choose seats.', 'info', { href: state.loginUrl, text: 'Sign in' }, true);
+      return;
+    }
+    if (entry.busy) return;
+    if (state.holdSeats.has(id)) { await releaseSeats([id]); return; }
+    if (entry.status !== 'available') {
+      say(`Seat ${entry.seat.label} is ${STATUS_WORDS[entry.status] || entry.status}.`, 'info');
+      return;
+    }
+    await holdSeats([id]);
+  }
+
+  async function holdSeats(ids) {
+    setBusy(ids, true);
+    let r;
+    try { r = await api('POST', `/showtimes/${state.showtimeId}/holds/`, { seats: ids }); } finally { setBusy(ids, false); }
+    if (!r.ok) { handleError(r, ids); return; }
+    markLocal(r.data.seats.map((x) => x.id), ['available'], 'held');
+    setHold(r.data);
+    say(`Seat ${ids.map(labelOf).join(', ')} is held for you.`, 'success');
+  }
+
+  async function releaseSeats(ids) {
+    if (!state.hold) return;
+    setBusy(ids, true);
+    let r;
+    try { r = await api('POST', `/holds/${state.hold.id}/release/`, { seats: ids }); } finally { setBusy(ids, false); }
+    if (!r.ok) { handleError(r, ids); return; }
+    markLocal(ids, ['held'], 'available');
+    setHold(r.data);
+    say(`Seat ${ids.map(labelOf).join(', ')} released.`, 'info');
+  }
+
+  /** Turns an API error into a message (and a state fix where the error tells us something). */
+  function handleError(r, ids = []) {
+    const { code, message, details } = r.error;
+    if (code === 'seat_unavailable') {
+      const taken = (Array.isArray(details.seats) ? details.seats : []).map(labelOf);
+      const hit = ids.filter((id) => taken.includes(labelOf(id)));
+      markLocal(hit.length ? hit : ids, ['available'], 'held');
+      say(taken.length ? `Sorry — ${taken.length === 1 ? `seat ${taken[0]} was` : `seats ${taken.join(', ')} were`} just taken by someone else.`
+        : message, 'error');
+    } else if (code === 'hold_expired') {
+      expireHold('Your hold expired; the seats were released.');
+    } else if (code === 'hold_not_active' || (r.status === 404 && ids.length && state.hold)) {
+      setHold(null);
+      say(message, 'error');
+    } else if (r.status === 401) {
+      say('Your session has ended.', 'error', { href: state.loginUrl, text: 'Sign in again' });
+    } else {
+      say(message, 'error');
+    }
+  }
+
+  async function refreshHold(id) {
+    const r = await api('GET', `/holds/${id}/`);
+    if (r.ok) setHold(r.data);
+    else if (r.status === 404 && state.hold && state.hold.id === id) setHold(null);
+  }
+
+  // ---------------------------------------------------------------- checkout
+
+  const field = (name) => ui.form.querySelector(`[name="${name}"]`);
+
+  function updateCheckout() {
+    const pendingOrder = state.order && state.order.status === 'pending';
+    ui.fields.disabled = state.checkoutBusy || !(state.hold || pendingOrder);
+    ui.submit.textContent = state.checkoutBusy ? 'Processing…' : (pendingOrder && !state.hold ? 'Pay' : 'Order and pay');
+  }
+
+  function clearFieldErrors() {
+    for (const p of ui.form.querySelectorAll('[data-error-for]')) p.textContent = '';
+    for (const input of ui.form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+    ui.formErrors.replaceChildren();
+    ui.formErrors.hidden = true;
+  }
+
+  /** validation_error details → field: messages; nested ({"customer": {"email": [...]}}) or dotted keys. */
+  function showFieldErrors(details) {
+    const flat = {};
+    (function walk(obj, prefix) {
+      for (const [k, v] of Object.entries(obj || {})) {
+        const key = prefix ? `${prefix}.${k}` : k;
+        if (Array.isArray(v)) flat[key] = v.map((m) => (typeof m === 'string' ? m : JSON.stringify(m)));
+        else if (v && typeof v === 'object') walk(v, key);
+        else flat[key] = [String(v)];
+      }
+    })(details, '');
+    const general = [];
+    for (const [key, msgs] of Object.entries(flat)) {
+      const name = key.split('.').pop();
+      const slot = ui.form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+      if (slot) {
+        slot.textContent = msgs.join(' ');
+        const input = field(name);
+        if (input) input.setAttribute('aria-invalid', 'true');
+      } else {
+        general.push(`${key}: ${msgs.join(' ')}`);
+      }
+    }
+    if (general.length) {
+      ui.formErrors.replaceChildren(...general.map((t) => h('p', {}, t)));
+      ui.formErrors.hidden = false;
+    }
+  }
+
+  async function onCheckout(ev) {
+    ev.preventDefault();
+    if (state.checkoutBusy) return;
+    clearFieldErrors();
+    state.checkoutBusy = true;
+    updateCheckout();
+    try {
+      let order = state.order && state.order.status === 'pending' ? state.order : null;
+      if (!order) {
+        if (!state.hold) { say('Choose your seats first.', 'info'); return; }
+        state.checkoutKey = state.checkoutKey || uuid();   // one key per attempt, reused on retry
+        const body = {
+          hold: state.hold.id,
+          customer: { name: field('name').value.trim(), email: field('email').value.trim(), phone: field('phone').value.trim() },
+          payment_method: field('payment_method').value,
+        };
+        const r = await api('POST', '/orders/', body, { 'Idempotency-Key': state.checkoutKey });
+        if (!r.ok) {
+          // 4xx answers are not stored by the server, so the next attempt may use a new key.
+          if (r.status >= 400 && r.status < 500 && r.error.code !== 'idempotency_in_progress') state.checkoutKey = null;
+          if (r.error.code === 'validation_error') {
+            showFieldErrors(r.error.details);
+            say(r.error.message || 'Please check your details.', 'error');
+          } else {
+            handleError(r);
+          }
+          return;
+        }
+        order = state.order = r.data;
+        const ids = (order.tickets || []).map((t) => t.seat && t.seat.id).filter(Boolean);
+        const held = [...state.holdSeats];
+        setHold(null);   // the hold is converted
+        markLocal(ids.length ? ids : held, ['held', 'available'], 'reserved');
+        say(`Order ${order.number} created; paying…`, 'info');
+      }
+      if (order.status !== 'paid') {
+        const p = await api('POST', `/orders/${order.id}/pay/`, {});
+        if (!p.ok) {
+          say(`Order ${order.number} is reserved, but the payment failed: ${p.error.message} You can try again.`, 'error');
+          return;
+        }
+        order = state.order = { ...order, ...p.data };
+      }
+      if (order.status === 'paid') await showPaid(order);
+      else say(`Order ${order.number} is awaiting payment confirmation.`, 'info');
+    } finally {
+      state.checkoutBusy = false;
+      updateCheckout();
+    }
+  }
+
+  async function showPaid(order) {
+    if (state.ticketsShownFor === order.id) return;
+    state.ticketsShownFor = order.id;
+    state.checkoutKey = null;
+    const ids = (order.tickets || []).map((t) => t.seat && t.seat.id).filter(Boolean);
+    markLocal(ids, ['available', 'held', 'reserved'], 'sold');
+    say(`Paid — order ${order.number}. Your tickets are below.`, 'success');
+    const r = await api('GET', `/orders/${order.id}/tickets/`);
+    const tickets = r.ok ? (Array.isArray(r.data) ? r.data : (r.data && r.data.results) || []) : [];
+    const list = h('ul', { class: 'tickets__list' });
+    for (const t of tickets) {
+      const li = h('li', { class: 'ticket', 'data-code': t.code });
+      li.append(h('span', { class: 'ticket__seat' }, `Seat ${t.seat ? t.seat.label : '?'}`), ' ',
+        h('code', { class: 'ticket__code' }, t.code));
+      if (t.qr_svg_url) li.append(' ', h('a', { href: t.qr_svg_url, target: '_blank', rel: 'noopener' }, 'QR code'));
+      list.append(li);
+    }
+    ui.tickets.replaceChildren(h('p', { class: 'tickets__title' }, `Paid — order ${order.number}`), list);
+    if (!r.ok) ui.tickets.append(h('p', { class: 'muted' }, `Tickets could not be loaded: ${r.error.message}`));
+    ui.tickets.hidden = false;
+  }
+
+  // ---------------------------------------------------------------- realtime
+
+  function send(frame) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+  }
+
+  function onFrame(msg) {
+    const otherShowtime = msg.showtime != null && String(msg.showtime) !== String(state.showtimeId);
+    switch (msg.type) {
+      case 'snapshot':
+        if (otherShowtime) return;
+        noteServerTime(msg.as_of);
+        for (const x of msg.seats || []) applySeat(x, true);
+        state.lastSeq = typeof msg.seq === 'number' ? msg.seq : null;
+        break;
+      case 'seats.changed':
+        if (otherShowtime) return;
+        for (const x of msg.seats || []) applySeat(x, false);
+        if (typeof msg.seq === 'number') {
+          if (state.lastSeq != null && msg.seq > state.lastSeq + 1) send({ type: 'resync' });
+          state.lastSeq = state.lastSeq == null ? msg.seq : Math.max(state.lastSeq, msg.seq);
+        }
+        break;
+      case 'hold.updated':
+        if (!msg.hold) return;
+        if (msg.hold.status === 'active' || (state.hold && state.hold.id === msg.hold.id)) setHold(msg.hold);
+        break;
+      case 'hold.expiring':
+        if (state.hold && state.hold.id === String(msg.hold) && msg.expires_at) { state.hold.expires_at = msg.expires_at; tick(); }
+        break;
+      case 'hold.expired':
+        if (state.hold && state.hold.id === String(msg.hold)) expireHold('Your hold expired; the seats were released.');
+        break;
+      case 'order.updated':
+        onOrderFrame(msg.order);
+        break;
+      case 'pong':
+        if (msg.server_time) noteServerTime(msg.server_time);
+        break;
+      case 'error':
+        console.warn('seatmap: server rejected a frame:', msg.code, msg.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onOrderFrame(o) {
+    if (!o) return;
+    const mine = state.order && String(state.order.id) === String(o.id);
+    if (!mine) {
+      if (o.status !== 'pending') say(`Order ${o.number}: ${o.status}.`, 'info');
+      return;
+    }
+    state.order = { ...state.order, ...o };
+    if (o.status === 'paid') {
+      showPaid(state.order);
+    } else if (o.status !== 'pending') {
+      say(`Order ${o.number} was ${o.status}.`, 'warn');
+      updateCheckout();
+    }
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/showtimes/${state.showtimeId}/`;
+    let ws;
+    try { ws = new WebSocket(url); } catch (err) { scheduleReconnect(); return; }
+    state.ws = ws;
+    ws.onopen = () => {
+      state.retries = 0;
+      setConnection('live');
+      clearInterval(state.pingTimer);
+      state.pingTimer = setInterval(() => send({ type: 'ping' }), PING_MS);
+      if (state.hold) refreshHold(state.hold.id);   // it may have expired or converted while we were away
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch (err) { console.warn('seatmap: bad frame', ev.data); return; }
+      if (msg && typeof msg === 'object') onFrame(msg);
+    };
+    ws.onclose = (ev) => {
+      if (state.ws !== ws) return;
+      clearInterval(state.pingTimer);
+      state.ws = null;
+      if (ev.code === 4404) { setConnection('offline'); say('This showtime no longer exists.', 'error'); return; }
+      scheduleReconnect();
+    };
+    ws.onerror = () => {};   // a close event follows; reconnecting happens there
+  }
+
+  /** Exponential backoff: 0.5 s doubling to 15 s, plus up to 30 % random jitter. */
+  function scheduleReconnect() {
+    clearTimeout(state.retryTimer);
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.retries);
+    state.retries += 1;
+    setConnection(navigator.onLine === false ? 'offline' : 'reconnecting');
+    state.retryTimer = setTimeout(connect, base + Math.random() * base * 0.3);
+  }
+
+  window.addEventListener('online', () => { if (!state.ws) { state.retries = 0; connect(); } });
+  window.addEventListener('offline', () => setConnection('offline'));
+
+  // ---------------------------------------------------------------- start
+
+  async function init() {
+    setConnection('connecting');
+    const id = state.showtimeId;
+    const [st, snap] = await Promise.all([api('GET', `/showtimes/${id}/`), api('GET', `/showtimes/${id}/seats/`)]);
+    if (!st.ok || !snap.ok) {
+      setConnection('offline');
+      ui.map.replaceChildren();
+      say(`The seat map could not be loaded: ${(st.ok ? snap : st).error.message}`, 'error',
+        { href: location.href, text: 'Try again' });
+      return;
+    }
+    state.showtime = st.data;
+    state.currency = st.data.currency || state.currency;
+    renderPrices();
+    noteServerTime(snap.data.as_of);
+    buildMap(snap.data.seats || []);
+    connect();
+    if (state.authenticated && root.dataset.hold) await refreshHold(root.dataset.hold);
+    root.dataset.ready = 'true';
+  }
+
+  ui.form.addEventListener('submit', onCheckout);
+  ui.mySeats.addEventListener('click', (ev) => {
+    const btn = ev.target.closest('[data-release]');
+    if (btn) onSeat(btn.getAttribute('data-release'));
+  });
+  setInterval(tick, 500);
+  updateCheckout();
+  window.seatmap = { state, get ws() { return state.ws; } };
+  init();
+})();

@@ -1,0 +1,23 @@
+"""django-ratelimit rules for the API (shared/spec/api.md "Rate limits").
+
+Rates come from settings (``RATELIMIT_HOLDS``, ``RATELIMIT_ORDERS``, ``RATELIMIT_AUTH``, e.g.
+``"60/m"``), read at request time so they can be changed without a restart of the code. The key is
+the user when signed in, else the client IP. Over the limit django-ratelimit raises ``Ratelimited``,
+which :func:`ticketing.errors.exception_handler` answers 429 ``rate_limited`` with ``Retry-After``.
+"""
+
+from django.conf import settings
+from django.utils.decorators import method_decorator
+from django_ratelimit.decorators import ratelimit
+
+
+def _rate(setting: str):
+    return lambda group, request: getattr(settings, setting)
+
+
+def limited(setting: str, group: str):
+    """Decorate a DRF view method with the POST rate limit named by ``setting``."""
+    return method_decorator(
+        ratelimit(group=group, key="user_or_ip", rate=_rate(setting), method="POST", block=True)
+    )
+

@@ -1,0 +1,221 @@
+"""Settings for the ticketing project, read from the environment.
+
+Environment variables (all optional; the embedded defaults run a first demo with nothing installed but
+Python):
+
+- ``SECRET_KEY``: Django's secret key. Without it a random key is created once in ``.secret_key``.
+- ``DEBUG``: ``true``/``false`` (default false).
+- ``ALLOWED_HOSTS``: comma-separated (default ``localhost,127.0.0.1,[::1]``).
+- ``DATABASE_URL``: e.g. ``postgres://postgres@127.0.0.1:5432/ticketing``. Default: SQLite in WAL mode
+  with ``IMMEDIATE`` transactions and a busy timeout (``db.sqlite3`` in the project directory).
+- ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``. Selects channels-redis for the channel layer and
+  Redis for the cache (rate limits). Default: the in-memory channel layer and a local-memory cache.
+- ``CHANNEL_LAYER``: ``pubsub`` (default, ``RedisPubSubChannelLayer``) or ``core``
+  (``RedisChannelLayer``); only with ``REDIS_URL``.
+- ``PAYMENT_PROVIDER`` (default ``demo``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
+  ``HOLD_TTL_SECONDS`` (default 300), ``DB_LOCK_TIMEOUT_MS`` (default 5000).
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _secret_key() -> str:
+    """Return ``SECRET_KEY`` from the environment, else a random key kept in ``.secret_key``."""
+    key = env("SECRET_KEY", default="")
+    if key:
+        return key
+    path = BASE_DIR / ".secret_key"
+    try:
+        with open(path, "x") as handle:  # "x": two processes starting at once don't both write
+            handle.write(secrets.token_urlsafe(50))
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "seats",
+    "orders",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ticketing.urls"
+ASGI_APPLICATION = "ticketing.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------------------
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5000)
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers never deadlock upgrading a read lock; the busy timeout (seconds) makes a writer wait
+    # for the lock instead of failing at once (Django 5.1+ options).
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # Tests use a file, not Django's shared in-memory database, so that threads with their own
+    # connections meet WAL and IMMEDIATE transactions exactly as the server does.
+    _db["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+elif _db["ENGINE"] in ("django.db.backends.postgresql",):
+    # A lock wait longer than DB_LOCK_TIMEOUT_MS fails (answered 409 + Retry-After), so no request
+    # waits forever. Django's psycopg pool: CONN_MAX_AGE does not reuse connections under ASGI
+    # (../shared/PITFALLS.md).
+    _db["OPTIONS"] = {
+        "options": f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}",
+        "pool": {
+            "min_size": env.int("DB_POOL_MIN", default=1),
+            "max_size": env.int("DB_POOL_MAX", default=20),
+            "timeout": env.int("DB_POOL_TIMEOUT_SECONDS", default=10),
+        },
+    }
+    _db["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and cache -------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="ticketing")
+if REDIS_URL:
+    _layer = env("CHANNEL_LAYER", default="pubsub")
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": (
+                "channels_redis.pubsub.RedisPubSubChannelLayer"
+                if _layer == "pubsub"
+                else "channels_redis.core.RedisChannelLayer"
+            ),
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process serves everything in the embedded mode, so a local-memory cache is shared by all
+    # of its requests and django-ratelimit may use it.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- Auth -------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "ticketing.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Seat booking API",
+    "DESCRIPTION": "Shows, showtimes, holds, orders and tickets (see shared/spec/api.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+SIMPLE_JWT = {"AUTH_HEADER_TYPES": ("Bearer",)}
+
+# --- Booking rules -----------------------------------------------------------------------------------
+HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)
+MAX_SEATS_PER_ORDER = env.int("MAX_SEATS_PER_ORDER", default=10)
+PAYMENT_WINDOW_SECONDS = env.int("PAYMENT_WINDOW_SECONDS", default=900)
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="demo")
+IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
+# How many times a transaction that lost a deadlock or serialization race is retried before the
+# request is answered 409 with Retry-After (domain.md, invariant 3).
+DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)
+RATELIMIT_HOLDS = env("RATELIMIT_HOLDS", default="60/m")
+RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="20/m")
+RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+
+# --- I18n, static ------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
