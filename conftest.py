@@ -196,3 +196,38 @@ def _close_connection_pool(django_db_setup, django_db_blocker):
         for conn in connections.all():
             if getattr(conn, "pool", None) is not None:
                 conn.close_pool()
+
+
+def assert_inventory_consistent(showtime) -> dict:
+    """Check domain.md invariant 1 and the seat/claim agreement in the database; return the
+    number of seats per stored status.
+
+    - no showtime seat has two live claims;
+    - ``held`` ⇔ a live claim of an active hold with no order, expiring with the hold;
+    - ``reserved`` ⇔ a live claim of a pending order, expiring with the order;
+    - ``sold`` ⇔ a live claim of a paid order; ``available``/``blocked`` ⇔ no live claim.
+    """
+    from seats.models import SeatClaim, ShowtimeSeat
+
+    live = {}
+    for claim in SeatClaim.objects.filter(showtime_seat__showtime=showtime, is_live=True) \
+            .select_related("hold", "order"):
+        assert claim.showtime_seat_id not in live, f"two live claims on seat {claim.showtime_seat_id}"
+        live[claim.showtime_seat_id] = claim
+    counts: dict = {}
+    for seat in ShowtimeSeat.objects.filter(showtime=showtime):
+        counts[seat.status] = counts.get(seat.status, 0) + 1
+        claim = live.get(seat.pk)
+        where = f"seat {seat.pk} ({seat.status})"
+        if seat.status in ("available", "blocked"):
+            assert claim is None, where
+            assert seat.expires_at is None, where
+        elif seat.status == "held":
+            assert claim and claim.order is None and claim.hold.status == "active", where
+            assert seat.expires_at == claim.hold.expires_at, where
+        elif seat.status == "reserved":
+            assert claim and claim.order and claim.order.status == "pending", where
+            assert seat.expires_at == claim.order.expires_at, where
+        else:
+            assert seat.status == "sold" and claim and claim.order.status == "paid", where
+    return counts

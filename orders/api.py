@@ -1,12 +1,18 @@
 """Order endpoints (shared/spec/api.md "Orders"). Views stay thin: validate, call one service,
 render."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ticketing.ratelimits import limited
+from ticketing.schema import AUTH, CSRF, errors, retry_after
 
 from . import services
 from .idempotency import run_idempotent
@@ -15,6 +21,10 @@ from .selectors import order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: OrderSerializer(many=True), **errors(AUTH)}),
+    retrieve=extend_schema(responses={200: OrderSerializer, **errors(AUTH, 404)}),
+)
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The buyer's own orders: list (newest first), retrieve, create, cancel, pay, tickets.
 
@@ -36,10 +46,25 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         request=OrderCreateSerializer,
-        responses={201: OrderSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
-                                     description="Client-chosen, ≤ 255 characters; replays the "
-                                     "first answer for 24 h.")],
+        responses={
+            201: OpenApiResponse(OrderSerializer, description="The new pending order (or, with "
+                                 "Idempotent-Replayed: true, the first answer to this key)."),
+            **errors(
+                (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
+                AUTH, CSRF, 404,
+                (409, "hold_expired", "hold_not_active", "seat_unavailable", "sales_closed",
+                 "idempotency_in_progress", "busy"),
+                413, 415, 422, 429,
+            ),
+        },
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                             description="Client-chosen, ≤ 255 characters; replays the first "
+                             "answer for 24 h."),
+            OpenApiParameter("Idempotent-Replayed", str, OpenApiParameter.HEADER, response=[201],
+                             enum=["true"], description="Present on a replayed answer."),
+            retry_after(409, 429),
+        ],
     )
     @limited("RATELIMIT_ORDERS", "orders")
     def create(self, request):
@@ -75,21 +100,31 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(body, status=status, headers=headers)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: OrderSerializer,
+                   **errors(AUTH, CSRF, 404, (409, "order_not_cancellable", "busy"), 413)},
+        parameters=[retry_after(409)],
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a pending order; its seats become available. 409 ``order_not_cancellable``."""
         return Response(order_detail(services.order_cancel(user=request.user, order_id=pk)))
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: OrderSerializer, **errors(
+            AUTH, CSRF, 404, (409, "order_expired", "order_not_payable", "busy"), 413)},
+        parameters=[retry_after(409)],
+    )
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
         """Pay with the configured provider (``demo`` captures at once). 409 ``order_expired``,
         ``order_not_payable``."""
         return Response(order_detail(services.order_pay(user=request.user, order_id=pk)))
 
-    @extend_schema(responses=TicketSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, not paginated
     def tickets(self, request, pk=None):
         """The order's tickets (empty until paid)."""
         return Response(order_tickets(services.order_detail_for(request.user, pk)))

@@ -23,6 +23,7 @@ from seats.services import (
     claims_take,
     hold_end,
     resolve_seats,
+    run_counting_conflicts,
     seats_write,
     showtime_for_sale,
 )
@@ -130,7 +131,7 @@ def order_create_for_seats(
         claims_take(showtime=showtime, hold=hold, seat_ids=wanted, now=now)
         return _convert(hold, customer=customer, payment_method=payment_method, now=now)
 
-    return run_in_transaction(txn)
+    return run_counting_conflicts(txn)
 
 
 def _locked_order(user, order_id) -> Order:

@@ -2,7 +2,12 @@
 call one service or selector, render."""
 
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -11,6 +16,7 @@ from rest_framework.views import APIView
 
 from ticketing.errors import ApplicationError
 from ticketing.ratelimits import limited
+from ticketing.schema import AUTH, BAD_TOKEN, CSRF, errors, retry_after
 
 from . import selectors, services
 from .models import Hold, Show, Showtime
@@ -40,6 +46,10 @@ def showtime_detail(showtime: Showtime) -> dict:
     }
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: ShowSerializer(many=True), **errors(BAD_TOKEN)}),
+    retrieve=extend_schema(responses={200: ShowSerializer, **errors(BAD_TOKEN, 404)}),
+)
 class ShowViewSet(viewsets.ReadOnlyModelViewSet):
     """``GET shows/`` and ``GET shows/{id}/``: what is on sale. No authentication needed."""
 
@@ -48,12 +58,17 @@ class ShowViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [AllowAny]
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("show", int, description="Only showtimes of this show."),
-        OpenApiParameter("starts_after", str, description="ISO 8601 time."),
-        OpenApiParameter("starts_before", str, description="ISO 8601 time."),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("show", int, description="Only showtimes of this show."),
+            OpenApiParameter("starts_after", str, description="ISO 8601 time (inclusive)."),
+            OpenApiParameter("starts_before", str, description="ISO 8601 time (exclusive)."),
+        ],
+        responses={200: ShowtimeSerializer(many=True),
+                   **errors((400, "validation_error"), BAD_TOKEN)},
+    ),
+    retrieve=extend_schema(responses={200: ShowtimeSerializer, **errors(BAD_TOKEN, 404)}),
 )
 class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     """``GET showtimes/``, ``GET showtimes/{id}/`` and ``GET showtimes/{id}/seats/``."""
@@ -91,7 +106,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         return Response(showtime_detail(self.get_object()))
 
-    @extend_schema(responses=SnapshotSerializer)
+    @extend_schema(responses={200: SnapshotSerializer, **errors(BAD_TOKEN, 404)})
     @action(detail=True, methods=["get"])
     def seats(self, request, pk=None):
         """The seat map snapshot: every seat with its status and version (api.md)."""
@@ -106,7 +121,18 @@ class HoldCreateView(APIView):
     ``seat_unavailable``/``sales_closed``/``busy``, 429.
     """
 
-    @extend_schema(request=SeatListSerializer, responses={200: HoldSerializer, 201: HoldSerializer})
+    @extend_schema(
+        request=SeatListSerializer,
+        responses={
+            200: OpenApiResponse(HoldSerializer, description="Seats added to the active hold."),
+            201: OpenApiResponse(HoldSerializer, description="A new hold."),
+            **errors(
+                (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
+                AUTH, CSRF, 404, (409, "seat_unavailable", "sales_closed", "busy"), 413, 415, 429,
+            ),
+        },
+        parameters=[retry_after(409, 429)],
+    )
     @limited("RATELIMIT_HOLDS", "holds")
     def post(self, request, showtime_id: int):
         data = SeatListSerializer(data=request.data)
@@ -119,6 +145,9 @@ class HoldCreateView(APIView):
         )
 
 
+@extend_schema_view(
+    retrieve=extend_schema(responses={200: HoldSerializer, **errors(AUTH, 404)}),
+)
 class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``GET holds/{id}/``, ``POST holds/{id}/release/``, ``DELETE holds/{id}/`` (own holds only;
     another buyer's hold answers 404)."""
@@ -138,7 +167,15 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def retrieve(self, request, *args, **kwargs):
         return Response(selectors.hold_detail(self.get_object()))
 
-    @extend_schema(request=SeatReleaseSerializer, responses=HoldSerializer)
+    @extend_schema(
+        request=SeatReleaseSerializer,
+        responses={
+            200: HoldSerializer,
+            **errors((400, "validation_error", "unknown_seats", "malformed_json"), AUTH, CSRF,
+                     404, (409, "hold_not_active", "busy"), 413, 415),
+        },
+        parameters=[retry_after(409)],
+    )
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         """Release the listed seats of the hold, or all of them without ``seats``."""
@@ -149,7 +186,11 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         )
         return Response(selectors.hold_detail(hold))
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={204: None, **errors(AUTH, CSRF, 404, (409, "busy"), 413)},
+        parameters=[retry_after(409)],
+    )
     def destroy(self, request, pk=None):
         """Release every seat of the hold; 204 (also when it had already ended)."""
         try:

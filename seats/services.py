@@ -305,6 +305,19 @@ def _parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
+def run_counting_conflicts(txn):
+    """:func:`run_in_transaction`, counting each 409 ``seat_unavailable`` as a prevented double
+    sale (the ``seat_conflicts`` counter of ``GET stats/``; domain.md, invariant 6)."""
+    from orders.models import Counter
+
+    try:
+        return run_in_transaction(txn)
+    except ApplicationError as err:
+        if err.code == "seat_unavailable":
+            Counter.bump("seat_conflicts")
+        raise
+
+
 # --- Holds ------------------------------------------------------------------------------------------
 
 
@@ -357,7 +370,7 @@ def hold_create(*, user, showtime_id: int, seat_ids: Sequence[str]) -> tuple[Hol
         events.hold_updated(user.pk, hold_detail(hold))
         return hold, created
 
-    return run_in_transaction(txn)
+    return run_counting_conflicts(txn)
 
 
 def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hold:

@@ -14,9 +14,11 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from .ratelimits import limited
+from .schema import errors, retry_after
 
 User = get_user_model()
 
@@ -54,7 +56,11 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: UserSerializer, **errors(400, 413, 415, 429)},
+        parameters=[retry_after(429)],
+    )
     @limited("RATELIMIT_AUTH", "auth")
     def post(self, request):
         data = RegisterSerializer(data=request.data)
@@ -67,6 +73,14 @@ class RegisterView(APIView):
 class TokenView(TokenObtainPairView):
     """``POST auth/token/ {"username", "password"}`` → ``{"access", "refresh"}`` (simplejwt)."""
 
+    @extend_schema(
+        request=TokenObtainPairSerializer,
+        responses={200: TokenObtainPairSerializer, **errors(
+            400, (401, "token_invalid"), 413, 415, 429)},
+        parameters=[retry_after(429)],
+        description="Exchange a username and password for an access and a refresh JWT. "
+        "401 token_invalid: wrong username or password, or an inactive account.",
+    )
     @limited("RATELIMIT_AUTH", "auth")
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -75,6 +89,14 @@ class TokenView(TokenObtainPairView):
 class TokenRefresh(TokenRefreshView):
     """``POST auth/token/refresh/ {"refresh"}`` → ``{"access"}`` (simplejwt)."""
 
+    @extend_schema(
+        request=TokenRefreshSerializer,
+        responses={200: TokenRefreshSerializer, **errors(
+            400, (401, "token_invalid"), 413, 415, 429)},
+        parameters=[retry_after(429)],
+        description="Exchange a refresh JWT for a new access JWT. 401 token_invalid: the refresh "
+        "token is expired, forged or not a refresh token.",
+    )
     @limited("RATELIMIT_AUTH", "auth")
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)

@@ -16,6 +16,7 @@ Python):
   ``HOLD_TTL_SECONDS`` (default 300), ``DB_LOCK_TIMEOUT_MS`` (default 5000).
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ticketing.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,7 +112,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file, not Django's shared in-memory database, so that threads with their own
     # connections meet WAL and IMMEDIATE transactions exactly as the server does.
-    _db["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test process, so parallel test runs on one machine never share it.
+    _db["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] in ("django.db.backends.postgresql",):
     # A lock wait longer than DB_LOCK_TIMEOUT_MS fails (answered 409 + Retry-After), so no request
     # waits forever. Django's psycopg pool: CONN_MAX_AGE does not reuse connections under ASGI
@@ -124,6 +127,7 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql",):
         },
     }
     _db["CONN_MAX_AGE"] = 0
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cache -------------------------------------------------------------------------

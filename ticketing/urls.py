@@ -11,6 +11,7 @@ from orders.views import ticket_qr
 from seats.api import HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
 from seats.views import showtime_detail, showtime_list
 
+from .ops import HealthView, StatsView
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
 
 router = DefaultRouter()
@@ -24,6 +25,8 @@ api_v1 = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefresh.as_view(), name="token-refresh"),
+    path("health/", HealthView.as_view(), name="health"),
+    path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<int:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
     path("", include(router.urls)),
 ]

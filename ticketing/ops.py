@@ -1,0 +1,128 @@
+"""Operations endpoints: ``GET health/`` and ``GET stats/`` (shared/spec/api.md "Operations")."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders.models import Counter, Order
+from realtime import consumers
+from seats.models import Hold, SeatStatus, ShowtimeSeat
+
+logger = logging.getLogger(__name__)
+
+# How many of the latest ended holds the median hold time is computed over.
+MEDIAN_SAMPLE = 10_000
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _check_channel_layer() -> str:
+    layer = get_channel_layer()
+    group = f"health-{uuid.uuid4().hex}"
+    async_to_sync(layer.group_send)(group, {"type": "health.check"})  # reaches Redis when used
+    return "ok"
+
+
+class HealthView(APIView):
+    """``GET health/`` (no auth): 200 ``{"status": "ok", "database", "channel_layer", "time"}``,
+    or 503 with ``"status": "degraded"`` and the failing part's error message."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: inline_serializer("Health", {
+        "status": serializers.ChoiceField(["ok", "degraded"]),
+        "database": serializers.CharField(), "channel_layer": serializers.CharField(),
+        "time": serializers.DateTimeField()}), 503: None})
+    def get(self, request):
+        body = {"status": "ok"}
+        for name, check in (("database", _check_database),
+                            ("channel_layer", _check_channel_layer)):
+            try:
+                body[name] = check()
+            except Exception as exc:  # any failure of a dependency is "degraded", never a 500
+                logger.warning("health: %s failed: %s", name, exc)
+                body[name] = f"error: {type(exc).__name__}"
+                body["status"] = "degraded"
+        body["time"] = timezone.now()
+        return Response(body, status=200 if body["status"] == "ok" else 503)
+
+
+def stats_snapshot() -> dict:
+    """The figures of ``GET stats/``.
+
+    - ``holds``: active unexpired holds and the seats they hold;
+    - ``orders``: orders by status, a pending order past its deadline counted as ``expired``;
+    - ``prevented_duplicates``: 409 ``seat_unavailable`` answers (``seat_conflicts``) and
+      idempotent replays since the database was created;
+    - ``conversion``: the share of ended holds that became orders, and the median seconds a hold
+      lasted (over the latest 10,000 ended holds);
+    - ``realtime.connections``: open WebSocket connections of this server process.
+    """
+    now = timezone.now()
+    active = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=now)
+    seats_held = ShowtimeSeat.objects.filter(status=SeatStatus.HELD, expires_at__gt=now).count()
+    orders = {status: 0 for status in Order.Status.values}
+    lapsed = Order.objects.filter(status=Order.Status.PENDING, expires_at__lte=now).count()
+    for row in Order.objects.values("status").annotate(n=Count("pk")):
+        orders[row["status"]] = row["n"]
+    orders["pending"] -= lapsed
+    orders["expired"] += lapsed
+    counters = dict(Counter.objects.values_list("name", "value"))
+    ended = Hold.objects.exclude(status=Hold.Status.ACTIVE).exclude(ended_at=None)
+    by_status = dict(ended.values("status").annotate(n=Count("pk")).values_list("status", "n"))
+    lapsed_holds = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__lte=now).count()
+    total_ended = sum(by_status.values()) + lapsed_holds
+    durations = [
+        (end - start).total_seconds()
+        for start, end in ended.order_by("-ended_at").values_list("created_at", "ended_at")[
+            :MEDIAN_SAMPLE]
+    ]
+    return {
+        "holds": {"active": active.count(), "seats_held": seats_held},
+        "orders": orders,
+        "prevented_duplicates": {
+            "seat_conflicts": counters.get("seat_conflicts", 0),
+            "idempotent_replays": counters.get("idempotent_replays", 0),
+        },
+        "conversion": {
+            "holds_converted_ratio": round(by_status.get("converted", 0) / total_ended, 4)
+            if total_ended else None,
+            "median_hold_seconds": round(statistics.median(durations), 3) if durations else None,
+        },
+        "realtime": {"connections": consumers.connections},
+    }
+
+
+class StatsView(APIView):
+    """``GET stats/`` (staff only; 403 ``permission_denied`` otherwise): see
+    :func:`stats_snapshot`."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: inline_serializer("Stats", {
+        "holds": serializers.DictField(child=serializers.IntegerField()),
+        "orders": serializers.DictField(child=serializers.IntegerField()),
+        "prevented_duplicates": serializers.DictField(child=serializers.IntegerField()),
+        "conversion": serializers.DictField(child=serializers.FloatField(allow_null=True)),
+        "realtime": serializers.DictField(child=serializers.IntegerField())})})
+    def get(self, request):
+        return Response(stats_snapshot())

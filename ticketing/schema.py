@@ -1,0 +1,100 @@
+"""OpenAPI helpers: the api.md error body and the documented error responses of each endpoint.
+
+Every 4xx answer of the API has the body ``{"error": {"code", "message", "details"}}``
+(:mod:`ticketing.errors`). Views declare which statuses and codes they may answer with::
+
+    @extend_schema(
+        responses={201: HoldSerializer, **errors(
+            (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
+            AUTH, CSRF, 404, (409, "seat_unavailable", "sales_closed", "busy"), 413, 415, 429)},
+        parameters=[retry_after(409, 429)],
+    )
+
+A bare status takes the codes of :data:`DEFAULT_CODES`; a tuple ``(status, code, ...)`` names the
+codes of that endpoint. The description of each response lists its codes, for people and clients.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+# The codes a status stands for when a view names the status alone (api.md "Errors").
+DEFAULT_CODES: dict[int, tuple[str, ...]] = {
+    400: ("validation_error", "malformed_json"),
+    401: ("not_authenticated", "token_invalid"),
+    403: ("permission_denied",),
+    404: ("not_found",),
+    409: ("busy",),
+    413: ("payload_too_large",),
+    415: ("unsupported_media_type",),
+    422: ("idempotency_key_reuse",),
+    429: ("rate_limited",),
+}
+
+# Notes added to a code in the descriptions.
+CODE_NOTES: dict[str, str] = {
+    "validation_error": "details: field → messages",
+    "seat_unavailable": "details.seats: the seats that were taken",
+    "busy": "lock contention; retry after Retry-After seconds",
+    "idempotency_in_progress": "retry after Retry-After seconds",
+    "rate_limited": "retry after Retry-After seconds",
+    "permission_denied": "a session-authenticated request without a valid CSRF token",
+}
+
+# Shorthands for the usual sets.
+AUTH = (401, "not_authenticated", "token_invalid")
+# Endpoints open to everybody still refuse a forged or expired Bearer token.
+BAD_TOKEN = (401, "token_invalid")
+# The API accepts a Django session too; an unsafe request on a session needs the CSRF token.
+CSRF = (403, "permission_denied")
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    """The inside of an error answer."""
+
+    code = serializers.CharField(
+        help_text="Machine-readable code; each response lists the codes it may carry."
+    )
+    message = serializers.CharField(help_text="A sentence for people.")
+    details = serializers.DictField(
+        help_text="Extra data, e.g. {\"seats\": [\"B-12\"]} or field → messages; may be empty."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx/5xx answer: ``{"error": {"code", "message", "details"}}`` (api.md "Errors")."""
+
+    error = ErrorBodySerializer()
+
+
+def _describe(codes: tuple[str, ...]) -> str:
+    return ", ".join(f"{code} ({CODE_NOTES[code]})" if code in CODE_NOTES else code
+                     for code in codes)
+
+
+def errors(*specs: int | tuple) -> dict[int, OpenApiResponse]:
+    """Error responses for ``extend_schema(responses=...)``.
+
+    Each spec is a status (its :data:`DEFAULT_CODES`) or a tuple ``(status, code, ...)``. The
+    response body is :class:`ErrorSerializer`; the description lists the possible codes.
+    """
+    responses: dict[int, OpenApiResponse] = {}
+    for spec in specs:
+        if isinstance(spec, int):
+            status, codes = spec, DEFAULT_CODES[spec]
+        else:
+            status, codes = spec[0], tuple(spec[1:])
+        if status in responses:
+            raise ValueError(f"status {status} given twice")
+        responses[status] = OpenApiResponse(response=ErrorSerializer, description=_describe(codes))
+    return responses
+
+
+def retry_after(*statuses: int) -> OpenApiParameter:
+    """The ``Retry-After`` response header (seconds) of the given statuses."""
+    return OpenApiParameter(
+        "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=list(statuses),
+        description="Seconds to wait before trying again (409 busy/idempotency_in_progress, 429).",
+    )
