@@ -231,3 +231,99 @@ def assert_inventory_consistent(showtime) -> dict:
         else:
             assert seat.status == "sold" and claim and claim.order.status == "paid", where
     return counts
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_of_test_db() -> str:
+    """A ``DATABASE_URL`` naming the database the tests use now (the test database)."""
+    from django.db import connection as conn
+
+    s = conn.settings_dict
+    if conn.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """Start real daphne processes serving this project on the test database:
+    ``base_url = asgi_server(env={...})``. Each call starts one more process on a free port; all
+    are stopped at the end of the test. Output goes to ``test-artifacts/server-<port>.log``."""
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from django.conf import settings as dj_settings
+
+    root = Path(__file__).resolve().parent
+    logs = root / "test-artifacts"
+    logs.mkdir(exist_ok=True)
+    procs = []
+
+    def start(env=None, port=None, ready_status=200):
+        port = port or _free_port()
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url_of_test_db(),
+            "SECRET_KEY": dj_settings.SECRET_KEY,
+            "CACHE_KEY_PREFIX": dj_settings.CACHE_KEY_PREFIX,
+            "RATELIMIT_ENABLE": "false",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        log = open(logs / f"server-{port}.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "ticketing.asgi:application"],
+            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+        procs.append((proc, log))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v1/health/", timeout=15)
+                return url
+            except urllib.error.HTTPError as answer:  # serving, but not healthy
+                if answer.code == ready_status:
+                    return url
+                raise RuntimeError(f"server on port {port} answered {answer.code}")
+            except Exception:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server on port {port} did not start; see {log.name}")
+                time.sleep(0.2)
+
+    start.processes = procs
+    yield start
+    for proc, log in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis to use: ``REDIS_URL``, else the local default. Required in CI; skipped on a
+    machine without Redis."""
+    import redis
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise AssertionError(f"Redis at {url} is required in CI: {exc}")
+        pytest.skip(f"no Redis at {url}")
+    return url

@@ -11,6 +11,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from seats.api import BIGINT_MAX, ListPagination
+from ticketing.errors import ApplicationError
 from ticketing.ratelimits import limited
 from ticketing.schema import AUTH, CSRF, errors, retry_after
 
@@ -19,6 +21,13 @@ from .idempotency import run_idempotent
 from .models import Order
 from .selectors import order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
+
+
+def _order_id(pk: str) -> int:
+    """The order id of the URL (any one path segment reaches the view), or 404 ``not_found``."""
+    if pk.isascii() and pk.isdigit() and int(pk) <= BIGINT_MAX:
+        return int(pk)
+    raise ApplicationError("not_found", "No such order.", status=404)
 
 
 @extend_schema_view(
@@ -32,6 +41,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """
 
     serializer_class = OrderSerializer
+    pagination_class = ListPagination
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
@@ -42,7 +52,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self.get_paginated_response([order_detail(o) for o in page])
 
     def retrieve(self, request, pk=None):
-        return Response(order_detail(services.order_detail_for(request.user, pk)))
+        return Response(order_detail(services.order_detail_for(request.user, _order_id(pk))))
 
     @extend_schema(
         request=OrderCreateSerializer,
@@ -109,7 +119,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a pending order; its seats become available. 409 ``order_not_cancellable``."""
-        return Response(order_detail(services.order_cancel(user=request.user, order_id=pk)))
+        order = services.order_cancel(user=request.user, order_id=_order_id(pk))
+        return Response(order_detail(order))
 
     @extend_schema(
         request=None,
@@ -121,11 +132,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def pay(self, request, pk=None):
         """Pay with the configured provider (``demo`` captures at once). 409 ``order_expired``,
         ``order_not_payable``."""
-        return Response(order_detail(services.order_pay(user=request.user, order_id=pk)))
+        order = services.order_pay(user=request.user, order_id=_order_id(pk))
+        return Response(order_detail(order))
 
     @extend_schema(responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, not paginated
     def tickets(self, request, pk=None):
         """The order's tickets (empty until paid)."""
-        return Response(order_tickets(services.order_detail_for(request.user, pk)))
+        return Response(order_tickets(services.order_detail_for(request.user, _order_id(pk))))
 

@@ -83,7 +83,10 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices)
-    needs_refund = models.BooleanField(default=False)
+    needs_refund = models.BooleanField(
+        default=False, help_text="Money arrived that the order cannot take (expired, cancelled, "
+        "already paid, wrong amount): refund it.")
+    note = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -127,3 +130,21 @@ class Counter(models.Model):
             obj, created = cls.objects.get_or_create(name=name, defaults={"value": by})
             if not created:
                 cls.objects.filter(name=name).update(value=models.F("value") + by)
+
+
+class CheckInScan(models.Model):
+    """One scan at the door, whatever its result (api.md ``POST checkin/``)."""
+
+    class Result(models.TextChoices):
+        OK = "ok"
+        ALREADY_USED = "already_used"
+        VOID = "void"
+        UNKNOWN = "unknown"
+
+    code = models.CharField(max_length=100)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="scans")
+    result = models.CharField(max_length=15, choices=Result.choices)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField()

@@ -72,3 +72,72 @@ def order_tickets(order: Order) -> list[dict[str, Any]]:
         }
         for t in tickets
     ]
+
+
+def sales_overview(showtime_id: int) -> dict[str, Any]:
+    """The staff sales overview of one showtime (a constant number of queries):
+
+    ``{"showtime", "as_of", "categories": [{"name", "price", "available", "held", "reserved",
+    "sold", "blocked", "revenue"}], "totals": {same keys}, "currency", "holds_active",
+    "seats_held", "conversion": {"holds_converted_ratio", "holds_ended"}}``; money as decimal
+    strings; ``revenue`` counts paid orders only (refunded ones are excluded).
+    """
+    from decimal import Decimal
+
+    from django.db.models import Count, Q, Sum
+    from django.utils import timezone
+
+    from seats.models import Hold, SeatStatus, Showtime, ShowtimeSeat
+    from seats.selectors import showtime_prices
+
+    now = timezone.now()
+    showtime = Showtime.objects.select_related("show", "plan").get(pk=showtime_id)
+    lapsed = Q(status__in=[SeatStatus.HELD, SeatStatus.RESERVED], expires_at__lte=now)
+    rows = (
+        ShowtimeSeat.objects.filter(showtime_id=showtime_id)
+        .values("seat__category_id", "seat__category__name", "seat__category__rank")
+        .annotate(
+            available=Count("pk", filter=Q(status=SeatStatus.AVAILABLE) | lapsed),
+            held=Count("pk", filter=Q(status=SeatStatus.HELD) & ~lapsed),
+            reserved=Count("pk", filter=Q(status=SeatStatus.RESERVED) & ~lapsed),
+            sold=Count("pk", filter=Q(status=SeatStatus.SOLD)),
+            blocked=Count("pk", filter=Q(status=SeatStatus.BLOCKED)),
+        )
+        .order_by("seat__category__rank")
+    )
+    revenue = dict(
+        SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True,
+                                 order__status=Order.Status.PAID)
+        .values_list("category").annotate(total=Sum("price"))
+    )
+    prices = showtime_prices(showtime_id)
+    keys = ("available", "held", "reserved", "sold", "blocked")
+    categories, totals = [], {k: 0 for k in keys}
+    total_revenue = Decimal("0.00")
+    for row in rows:
+        money = revenue.get(row["seat__category__name"]) or Decimal("0.00")
+        total_revenue += money
+        categories.append({
+            "name": row["seat__category__name"],
+            "price": str(prices.get(row["seat__category_id"], "")),
+            **{k: row[k] for k in keys}, "revenue": f"{money:.2f}",
+        })
+        for k in keys:
+            totals[k] += row[k]
+    holds = Hold.objects.filter(showtime_id=showtime_id)
+    ended = dict(holds.exclude(status=Hold.Status.ACTIVE).values_list("status")
+                 .annotate(n=Count("pk")))
+    ended_count = sum(ended.values()) + holds.filter(status=Hold.Status.ACTIVE,
+                                                     expires_at__lte=now).count()
+    return {
+        "showtime": showtime_id, "title": showtime.show.title, "starts_at": showtime.starts_at,
+        "as_of": now, "currency": showtime.currency, "categories": categories,
+        "totals": {**totals, "revenue": f"{total_revenue:.2f}"},
+        "holds_active": holds.filter(status=Hold.Status.ACTIVE, expires_at__gt=now).count(),
+        "seats_held": totals["held"],
+        "conversion": {
+            "holds_ended": ended_count,
+            "holds_converted_ratio": round(ended.get("converted", 0) / ended_count, 4)
+            if ended_count else None,
+        },
+    }

@@ -6,10 +6,11 @@ primary key. Rules: shared/spec/api.md "Orders", domain.md invariants 1–4.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Sequence
 
 from django.conf import settings
 from django.utils import timezone
@@ -27,11 +28,21 @@ from seats.services import (
     seats_write,
     showtime_for_sale,
 )
+from seats.audit import Change
 from ticketing.errors import ApplicationError
 
-from .models import Order, Payment, Ticket
+from . import emails
+from .models import CheckInScan, Order, Payment, Ticket
 from .payments import get_provider
 from .selectors import order_brief
+
+logger = logging.getLogger(__name__)
+
+
+def _log(message: str, order: Order, **extra) -> None:
+    """Log an order event with its number (structured logs carry ``order_number``)."""
+    logger.info(message, extra={"order_number": order.number, "order_status": order.status,
+                                **extra})
 
 
 def _live_claims(**filters) -> list[SeatClaim]:
@@ -66,12 +77,15 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     order.save(update_fields=["number"])
     rows = lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims])
     SeatClaim.objects.filter(pk__in=[c.pk for c in claims]).update(order=order)
-    states = seats_write(rows, status=SeatStatus.RESERVED, expires_at=order.expires_at, now=now)
+    states = seats_write(rows, status=SeatStatus.RESERVED, expires_at=order.expires_at, now=now,
+                         change=Change.buyer("reserved", hold.user_id, hold_id=hold.pk,
+                                             order_id=order.pk))
     hold.status, hold.ended_at = Hold.Status.CONVERTED, now
     hold.save(update_fields=["status", "ended_at"])
+    _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
     events.hold_updated(hold.user_id, hold_detail(hold))
-    events.order_updated(hold.user_id, order_brief(order))
+    events.order_updated(hold.user_id, order.showtime_id, order_brief(order))
     return order
 
 
@@ -144,16 +158,28 @@ def _locked_order(user, order_id) -> Order:
     return order
 
 
-def order_end(order: Order, *, status: str, now: datetime, reason: str) -> None:
-    """End a pending order (``cancelled``/``expired``) and free its seats; publish it.
+def order_end(order: Order, *, status: str, now: datetime, reason: str, staff=None) -> None:
+    """End a live order (``cancelled``/``expired``/``refunded``), free its seats and publish it.
 
-    Precondition: inside a transaction holding the lock of ``order``.
+    Refunding voids the order's tickets. The audit trail names ``staff`` when given, the system
+    for an expiry, else the buyer. Precondition: inside a transaction holding the lock of
+    ``order``.
     """
-    states = claims_end(_live_claims(order=order), now=now)
+    if staff is not None:
+        change = Change.staff(reason, staff.pk, order_id=order.pk, hold_id=order.hold_id)
+    elif status == Order.Status.EXPIRED:
+        change = Change.system(reason, order_id=order.pk, hold_id=order.hold_id)
+    else:
+        change = Change.buyer(reason, order.user_id, order_id=order.pk, hold_id=order.hold_id)
+    states = claims_end(_live_claims(order=order), now=now, change=change)
+    if status == Order.Status.REFUNDED:
+        Ticket.objects.filter(order=order).update(status=Ticket.Status.VOID)
     order.status, order.ended_at = status, now
     order.save(update_fields=["status", "ended_at"])
+    emails.on_commit_send(order, status)
+    _log(f"order {status}", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, reason, states)
-    events.order_updated(order.user_id, order_brief(order))
+    events.order_updated(order.user_id, order.showtime_id, order_brief(order))
 
 
 def _is_lapsed(order: Order, now: datetime) -> bool:
@@ -190,8 +216,9 @@ def order_pay(*, user, order_id) -> Order:
     """Pay a pending order with the configured provider (api.md ``POST orders/{id}/pay/``).
 
     With the ``demo`` provider the payment is captured at once: the order becomes ``paid``, its
-    seats ``sold``, and one ticket with an unguessable code is issued per seat. Paying an order that
-    is already paid returns it unchanged.
+    seats ``sold``, and one ticket with an unguessable code is issued per seat. With ``webhook`` the
+    order stays ``pending`` until :func:`payment_confirm`. Paying an order that is already paid
+    returns it unchanged.
 
     Raises:
         ApplicationError: 404 ``not_found``; 409 ``order_expired`` past the payment deadline (the
@@ -210,14 +237,13 @@ def order_pay(*, user, order_id) -> Order:
             return order
         result = provider.start(order_number=order.number, amount=order.total,
                                 currency=order.currency)
-        Payment.objects.create(
-            order=order, provider=provider.name, payment_id=result.payment_id,
-            amount=result.amount, currency=result.currency,
-            status=Payment.Status.SUCCEEDED if result.captured else Payment.Status.FAILED,
-        )
         if result.captured:
+            Payment.objects.create(
+                order=order, provider=provider.name, payment_id=result.payment_id,
+                amount=result.amount, currency=result.currency, status=Payment.Status.SUCCEEDED,
+            )
             order_mark_paid(order, now=now)
-        return order
+        return order  # not captured: stays pending until the provider's webhook confirms
 
     order = run_in_transaction(txn)
     if order.status == Order.Status.EXPIRED:
@@ -229,21 +255,65 @@ def order_pay(*, user, order_id) -> Order:
     return order
 
 
-def order_mark_paid(order: Order, *, now: datetime) -> None:
+def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
     """Mark a locked pending order paid: seats ``sold``, tickets issued, events published.
 
     Precondition: inside a transaction holding the lock of ``order``; the order is pending.
     """
     claims = _live_claims(order=order)
     rows = lock_showtime_seats(order.showtime_id, [c.showtime_seat_id for c in claims])
-    states = seats_write(rows, status=SeatStatus.SOLD, expires_at=None, now=now)
+    refs = {"order_id": order.pk, "hold_id": order.hold_id}
+    change = (Change.staff("sold", staff.pk, **refs) if staff is not None
+              else Change.buyer("sold", order.user_id, **refs))
+    states = seats_write(rows, status=SeatStatus.SOLD, expires_at=None, now=now, change=change)
     Ticket.objects.bulk_create(
         Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims
     )
     order.status, order.paid_at = Order.Status.PAID, now
     order.save(update_fields=["status", "paid_at"])
+    emails.on_commit_send(order, "paid")
+    _log("order paid", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, "sold", states)
-    events.order_updated(order.user_id, order_brief(order))
+    events.order_updated(order.user_id, order.showtime_id, order_brief(order))
+
+
+# --- Staff actions ----------------------------------------------------------------------------------
+
+
+def order_staff_action(*, order_id: int, action: str, staff) -> tuple[Order, bool]:
+    """Apply a box-office action to one order; return ``(order, done)``.
+
+    ``action`` is ``mark_paid`` (cash taken at the box office: a pending order becomes paid,
+    tickets issued), ``cancel`` (a pending order is cancelled) or ``refund`` (a paid order is
+    refunded: seats released and broadcast as ``refunded``, tickets voided). ``done`` is false when
+    the order's status does not allow the action (it is then left unchanged; a pending order past
+    its deadline is recorded as expired).
+    """
+    def txn() -> tuple[Order, bool]:
+        now = timezone.now()
+        order = _locked_order(None, order_id)
+        if _is_lapsed(order, now):
+            order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
+            return order, False
+        if action == "mark_paid" and order.status == Order.Status.PENDING:
+            Payment.objects.create(order=order, provider="box_office",
+                                   payment_id=f"box-office-{order.pk}-{secrets.token_hex(4)}",
+                                   amount=order.total, currency=order.currency,
+                                   status=Payment.Status.SUCCEEDED)
+            order_mark_paid(order, now=now, staff=staff)
+            return order, True
+        if action == "cancel" and order.status == Order.Status.PENDING:
+            order_end(order, status=Order.Status.CANCELLED, now=now, reason="cancelled",
+                      staff=staff)
+            return order, True
+        if action == "refund" and order.status == Order.Status.PAID:
+            order_end(order, status=Order.Status.REFUNDED, now=now, reason="refunded", staff=staff)
+            return order, True
+        return order, False
+
+    if action not in ("mark_paid", "cancel", "refund"):
+        raise ValueError(f"unknown action {action!r}")
+    return run_in_transaction(txn)
 
 
 def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Order]:
@@ -283,7 +353,83 @@ def order_detail_for(user, order_id) -> Order:
     return order
 
 
-__all__: list[Any] = [
-    "order_create", "order_create_for_seats", "order_cancel", "order_pay", "order_mark_paid",
-    "order_expire_due", "order_end", "order_detail_for",
-]
+
+# --- Payment confirmations (webhook) ----------------------------------------------------------------
+
+
+def payment_confirm(
+    *, event: str, payment_id: str, order_number: str, amount: Decimal, currency: str,
+    provider: str = "webhook",
+) -> tuple[Payment, str]:
+    """Record a provider's confirmation (api.md ``POST payments/webhook/``); return
+    ``(payment, result)``.
+
+    ``result`` is ``paid`` (the pending order is now paid), ``failed`` (a failed attempt, the order
+    stays pending), ``flagged`` (money arrived that the order cannot take: it expired or was
+    cancelled, it was already paid, or amount/currency differ — recorded with ``needs_refund``, the
+    order and its seats untouched, so seats bought by someone else since are never resurrected) or
+    ``replayed`` (this ``payment_id`` was seen before: nothing changes).
+
+    Raises:
+        ApplicationError: 404 ``not_found`` for an unknown order number.
+    """
+    def txn() -> tuple[Payment, str]:
+        now = timezone.now()
+        order = Order.objects.select_for_update().filter(number=order_number).first()
+        if order is None:
+            raise ApplicationError("not_found", "No order with this number.", status=404,
+                                   details={"order_number": order_number})
+        seen = Payment.objects.filter(provider=provider, payment_id=payment_id).first()
+        if seen is not None:  # checked under the order's lock: concurrent repeats serialise here
+            return seen, "replayed"
+        record = {"order": order, "provider": provider, "payment_id": payment_id,
+                  "amount": amount, "currency": currency}
+        if event == "payment.failed":
+            return Payment.objects.create(status=Payment.Status.FAILED, **record), "failed"
+        if _is_lapsed(order, now):
+            order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
+        problem = None
+        if amount != order.total or currency != order.currency:
+            problem = f"amount {amount} {currency} does not match {order.total} {order.currency}"
+        elif order.status != Order.Status.PENDING:
+            problem = f"order is {order.status}"
+        payment = Payment.objects.create(
+            status=Payment.Status.SUCCEEDED, needs_refund=problem is not None,
+            note=problem or "", **record,
+        )
+        if problem:
+            logger.warning("payment flagged for refund: %s", problem, extra={
+                "order_number": order.number, "payment_id": payment_id})
+            return payment, "flagged"
+        order_mark_paid(order, now=now)
+        return payment, "paid"
+
+    return run_in_transaction(txn)
+
+
+def ticket_check_in(*, code: str, staff) -> tuple[str, Ticket | None, datetime | None]:
+    """Admit a ticket at the door (api.md ``POST checkin/``); return ``(result, ticket,
+    checked_in_at)``.
+
+    ``result`` is ``ok`` (admitted now), ``already_used`` (admitted before, at ``checked_in_at``),
+    ``void`` (refunded) or ``unknown``. Admission is one conditional UPDATE (``status = valid``), so
+    two scanners sending the same code at once get one ``ok`` and one ``already_used``. Every scan
+    is logged (``CheckInScan``).
+    """
+    now = timezone.now()
+    admitted = Ticket.objects.filter(code=code, status=Ticket.Status.VALID).update(
+        status=Ticket.Status.USED, checked_in_at=now)
+    ticket = (
+        Ticket.objects.filter(code=code)
+        .select_related("order", "claim__showtime_seat__seat").first()
+    )
+    if admitted:
+        result = CheckInScan.Result.OK
+    elif ticket is None:
+        result = CheckInScan.Result.UNKNOWN
+    elif ticket.status == Ticket.Status.USED:
+        result = CheckInScan.Result.ALREADY_USED
+    else:
+        result = CheckInScan.Result.VOID
+    CheckInScan.objects.create(code=code[:100], ticket=ticket, result=result, staff=staff, at=now)
+    return result, ticket, ticket.checked_in_at if ticket else None

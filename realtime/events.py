@@ -9,6 +9,7 @@ never raised: clients resync from the snapshot, which is always the truth.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Publishes that failed since the process started (read by health/metrics).
 publish_failures = 0
+PUBLISH_TIMEOUT = 2.0  # seconds
 
 
 def showtime_group(showtime_id: int) -> str:
@@ -41,20 +43,25 @@ def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), default=str)
 
 
-def _send(group: str, frame_type: str, build: Any) -> None:
+async def _publish(group: str, message: dict[str, Any]) -> None:
+    # Bounded, so a dead Redis costs a request at most PUBLISH_TIMEOUT seconds, never a hang.
+    await asyncio.wait_for(get_channel_layer().group_send(group, message), PUBLISH_TIMEOUT)
+
+
+def _send(group: str, frame_type: str, build: Any, meta: dict[str, Any]) -> None:
     global publish_failures
     try:
         frame = build() if callable(build) else build
-        async_to_sync(get_channel_layer().group_send)(
-            group, {"type": frame_type, "text": encode(frame)}
-        )
+        async_to_sync(_publish)(group, {"type": frame_type, "text": encode(frame), **meta})
     except Exception:  # a lost broadcast loses no data (invariant 5); never fail the request
         publish_failures += 1
         logger.exception("publishing %s to %s failed", frame_type, group)
 
 
-def _on_commit(group: str, frame_type: str, build: Any) -> None:
-    transaction.on_commit(lambda: _send(group, frame_type, build))
+def _on_commit(group: str, frame_type: str, build: Any, **meta: Any) -> None:
+    """Send after commit. ``meta`` rides along in the group message for consumers to route on
+    (e.g. ``showtime``); only ``text`` goes to the socket."""
+    transaction.on_commit(lambda: _send(group, frame_type, build, meta))
 
 
 def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) -> None:
@@ -82,19 +89,23 @@ def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) ->
             "at": timezone.now().isoformat(),
         }
 
-    _on_commit(showtime_group(showtime_id), "seats.changed", build)
+    _on_commit(showtime_group(showtime_id), "seats.changed", build, showtime=showtime_id)
 
 
 def hold_updated(user_id: int, hold: dict[str, Any]) -> None:
     """Send ``hold.updated`` ``{"hold": {...as in the API}}`` to the owner after commit."""
-    _on_commit(user_group(user_id), "hold.updated", {"type": "hold.updated", "hold": hold})
+    _on_commit(user_group(user_id), "hold.updated", {"type": "hold.updated", "hold": hold},
+               showtime=hold["showtime"], hold=hold)
 
 
-def hold_expired(user_id: int, hold_id: str) -> None:
+def hold_expired(user_id: int, showtime_id: int, hold_id: Any) -> None:
     """Send ``hold.expired`` ``{"hold": id}`` to the owner after commit."""
-    _on_commit(user_group(user_id), "hold.expired", {"type": "hold.expired", "hold": str(hold_id)})
+    _on_commit(user_group(user_id), "hold.expired",
+               {"type": "hold.expired", "hold": str(hold_id)},
+               showtime=showtime_id, hold={"id": str(hold_id), "status": "expired"})
 
 
-def order_updated(user_id: int, order: dict[str, Any]) -> None:
+def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
     """Send ``order.updated`` ``{"order": {"id", "number", "status"}}`` to the owner after commit."""
-    _on_commit(user_group(user_id), "order.updated", {"type": "order.updated", "order": order})
+    _on_commit(user_group(user_id), "order.updated", {"type": "order.updated", "order": order},
+               showtime=showtime_id)

@@ -1,7 +1,11 @@
 """Catalog and hold endpoints (shared/spec/api.md "Catalog", "Holds"). Views stay thin: validate,
 call one service or selector, render."""
 
+from datetime import timezone as dt_timezone
+
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -10,6 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +35,10 @@ from .serializers import (
 )
 
 
+# The range of the database's 64-bit integer ids; a value outside it cannot be compared.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+
 def showtime_detail(showtime: Showtime) -> dict:
     """The api.md showtime shape (two queries beyond the showtime row and its joins)."""
     return {
@@ -46,6 +55,15 @@ def showtime_detail(showtime: Showtime) -> dict:
     }
 
 
+class ListPagination(LimitOffsetPagination):
+    """The lists of the API: ``{"count", "next", "previous", "results"}``, ``?limit=&offset=``.
+
+    ``limit`` is capped: a huge one would reach the database as an out-of-range ``LIMIT``.
+    """
+
+    max_limit = 1000
+
+
 @extend_schema_view(
     list=extend_schema(responses={200: ShowSerializer(many=True), **errors(BAD_TOKEN)}),
     retrieve=extend_schema(responses={200: ShowSerializer, **errors(BAD_TOKEN, 404)}),
@@ -56,14 +74,20 @@ class ShowViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Show.objects.order_by("title", "id")
     serializer_class = ShowSerializer
     permission_classes = [AllowAny]
+    pagination_class = ListPagination
+    # Any one path segment reaches the view, so a malformed id answers the API's 404 body.
+    lookup_value_regex = "[^/]+"
 
 
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("show", int, description="Only showtimes of this show."),
-            OpenApiParameter("starts_after", str, description="ISO 8601 time (inclusive)."),
-            OpenApiParameter("starts_before", str, description="ISO 8601 time (exclusive)."),
+            OpenApiParameter("show", OpenApiTypes.INT64,
+                             description="Only showtimes of this show."),
+            OpenApiParameter("starts_after", OpenApiTypes.DATETIME,
+                             description="ISO 8601 time (inclusive)."),
+            OpenApiParameter("starts_before", OpenApiTypes.DATETIME,
+                             description="ISO 8601 time (exclusive)."),
         ],
         responses={200: ShowtimeSerializer(many=True),
                    **errors((400, "validation_error"), BAD_TOKEN)},
@@ -75,6 +99,8 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [AllowAny]
     serializer_class = ShowtimeSerializer
+    pagination_class = ListPagination
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         query = Showtime.objects.select_related("show", "plan__venue").prefetch_related(
@@ -83,17 +109,22 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
         filters = Q()
         try:
             if params.get("show"):
-                filters &= Q(show_id=int(params["show"]))
+                show_id = int(params["show"])
+                if not BIGINT_MIN <= show_id <= BIGINT_MAX:
+                    raise ValueError("show: out of range")
+                filters &= Q(show_id=show_id)
             for name, lookup in (("starts_after", "starts_at__gte"),
                                  ("starts_before", "starts_at__lt")):
                 if params.get(name):
-                    from django.utils.dateparse import parse_datetime
-
                     when = parse_datetime(params[name])
                     if when is None:
                         raise ValueError(name)
+                    # In UTC (a time without offset is UTC): PostgreSQL refuses offsets past
+                    # ±15:59, which ISO 8601 and Python allow.
+                    when = when.replace(tzinfo=dt_timezone.utc) if when.tzinfo is None \
+                        else when.astimezone(dt_timezone.utc)
                     filters &= Q(**{lookup: when})
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: out of years 1–9999 in UTC
             raise ApplicationError(
                 "validation_error", "Bad filter value.", details={"filter": [str(exc)]}, status=400
             ) from exc

@@ -243,3 +243,41 @@ class SeatClaim(models.Model):
                 fields=["showtime_seat"], condition=Q(is_live=True), name="one_live_claim_per_seat"
             )
         ]
+
+
+class SeatEvent(models.Model):
+    """The audit trail: one row per change of a showtime seat's status, append-only.
+
+    ``actor_kind`` says who caused it: the ``buyer`` (``actor`` is the buyer), ``staff`` (``actor``
+    is the staff user) or the ``system`` (expiry). ``hold``/``order`` name what the seat belonged
+    to. Rows are never updated or deleted by the application; ``save()`` refuses updates.
+    """
+
+    class Actor(models.TextChoices):
+        BUYER = "buyer"
+        STAFF = "staff"
+        SYSTEM = "system"
+
+    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="seat_events")
+    showtime_seat = models.ForeignKey(ShowtimeSeat, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, choices=SeatStatus.choices)
+    to_status = models.CharField(max_length=10, choices=SeatStatus.choices)
+    reason = models.CharField(max_length=20)
+    actor_kind = models.CharField(max_length=10, choices=Actor.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    hold = models.ForeignKey(Hold, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="seat_events")
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="seat_events")
+    note = models.CharField(max_length=200, blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["showtime", "at"], name="seatevent_showtime_at_idx")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Seat events are append-only.")
+        super().save(*args, **kwargs)

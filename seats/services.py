@@ -22,11 +22,13 @@ from django.utils import timezone
 from realtime import events
 from ticketing.errors import ApplicationError
 
+from .audit import Change
 from .locks import RetryTransaction, lock_showtime_seats, run_in_transaction
 from .models import (
     Hold,
     PlanCategory,
     SeatClaim,
+    SeatEvent,
     SeatingPlan,
     SeatStatus,
     Show,
@@ -177,18 +179,27 @@ def seats_write(
     status: str,
     expires_at: datetime | None,
     now: datetime,
+    change: Change,
     takeover: bool = False,
 ) -> list[dict[str, Any]]:
-    """Set ``status`` and ``expires_at`` of locked seats, bump their ``version``, return states.
+    """Set ``status`` and ``expires_at`` of locked seats, bump their ``version``, record the audit
+    trail (``SeatEvent``), and return the new states ``[{"id", "status", "version"}]``.
 
     Each change adds 1 to ``version``. With ``takeover`` a seat whose claim had lapsed (read as
-    ``available`` at ``version + 1``) gets ``version + 2``: its expiry and the new claim.
-    At most two UPDATE statements. Precondition: the caller holds the seats' row locks.
+    ``available`` at ``version + 1``) gets ``version + 2`` and two audit rows: its expiry (system)
+    and the new change. At most three statements. Precondition: the caller holds the row locks.
     """
     by_bump: dict[int, list[ShowtimeSeat]] = {}
+    audit: list[SeatEvent] = []
     for row in rows:
         lapsed = effective_state(row.status, row.version, row.expires_at, now)[0] != row.status
-        by_bump.setdefault(2 if takeover and lapsed else 1, []).append(row)
+        if takeover and lapsed:
+            audit.append(Change.system("expired").event(row, row.status, SeatStatus.AVAILABLE, now))
+            audit.append(change.event(row, SeatStatus.AVAILABLE, status, now))
+            by_bump.setdefault(2, []).append(row)
+        else:
+            audit.append(change.event(row, row.status, status, now))
+            by_bump.setdefault(1, []).append(row)
     states = []
     for bump, group in by_bump.items():
         ShowtimeSeat.objects.filter(pk__in=[r.pk for r in group]).update(
@@ -197,6 +208,7 @@ def seats_write(
         for row in group:
             row.status, row.expires_at, row.version = status, expires_at, row.version + bump
             states.append(_state(row))
+    SeatEvent.objects.bulk_create(audit)
     return states
 
 
@@ -247,11 +259,12 @@ def claims_take(
             details={"seats": [row.seat.label for row in rows]},
         ) from exc
     return seats_write(rows, status=SeatStatus.HELD, expires_at=hold.expires_at, now=now,
-                       takeover=True)
+                       takeover=True, change=Change.buyer("held", hold.user_id, hold_id=hold.pk))
 
 
 def claims_end(
-    claims: Iterable[SeatClaim], *, now: datetime, status: str = SeatStatus.AVAILABLE
+    claims: Iterable[SeatClaim], *, now: datetime, change: Change,
+    status: str = SeatStatus.AVAILABLE,
 ) -> list[dict[str, Any]]:
     """End live claims and set their seats to ``status`` (``available`` by default).
 
@@ -264,7 +277,7 @@ def claims_end(
     rows = lock_showtime_seats(claims[0].showtime_seat.showtime_id,
                                [c.showtime_seat_id for c in claims])
     SeatClaim.objects.filter(pk__in=[c.pk for c in claims]).update(is_live=False, ended_at=now)
-    return seats_write(rows, status=status, expires_at=None, now=now)
+    return seats_write(rows, status=status, expires_at=None, now=now, change=change)
 
 
 def _live_claims(**filters) -> list[SeatClaim]:
@@ -275,18 +288,25 @@ def _live_claims(**filters) -> list[SeatClaim]:
     )
 
 
-def hold_end(hold: Hold, *, status: str, now: datetime) -> None:
+def hold_end(hold: Hold, *, status: str, now: datetime, staff=None) -> None:
     """End an active hold (``released`` or ``expired``), free its seats and publish it.
 
-    Precondition: inside a transaction holding the lock of ``hold``.
+    The audit trail names the buyer (release), the system (expiry) or ``staff`` (a staff user
+    force-releasing it). Precondition: inside a transaction holding the lock of ``hold``.
     """
-    states = claims_end(_live_claims(hold=hold), now=now)
+    reason = "expired" if status == Hold.Status.EXPIRED else "released"
+    if staff is not None:
+        change = Change.staff(reason, staff.pk, hold_id=hold.pk)
+    elif status == Hold.Status.EXPIRED:
+        change = Change.system(reason, hold_id=hold.pk)
+    else:
+        change = Change.buyer(reason, hold.user_id, hold_id=hold.pk)
+    states = claims_end(_live_claims(hold=hold), now=now, change=change)
     hold.status, hold.ended_at = status, now
     hold.save(update_fields=["status", "ended_at"])
-    reason = "expired" if status == Hold.Status.EXPIRED else "released"
     events.seats_changed(hold.showtime_id, reason, states)
     if status == Hold.Status.EXPIRED:
-        events.hold_expired(hold.user_id, hold.pk)
+        events.hold_expired(hold.user_id, hold.showtime_id, hold.pk)
     else:
         events.hold_updated(hold.user_id, hold_detail(hold))
 
@@ -412,7 +432,8 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
         if len(claims) == len(_live_claims(hold=hold)):
             hold_end(hold, status=Hold.Status.RELEASED, now=now)
             return hold
-        states = claims_end(claims, now=now)
+        states = claims_end(claims, now=now,
+                            change=Change.buyer("released", user.pk, hold_id=hold.pk))
         events.seats_changed(hold.showtime_id, "released", states)
         events.hold_updated(user.pk, hold_detail(hold))
         return hold
@@ -453,10 +474,14 @@ def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Ho
 # --- Staff blocks -----------------------------------------------------------------------------------
 
 
-def seats_block(*, showtime_id: int, seat_pks: Sequence[int], reason: str = "") -> tuple[list, list]:
-    """Block available seats of a showtime (staff). Returns ``(blocked, skipped)`` seat labels.
+def seats_block(
+    *, showtime_id: int, seat_pks: Sequence[int], reason: str = "", staff=None
+) -> tuple[list[str], list[str]]:
+    """Block available seats of a showtime (staff); blocked seats cannot be held or ordered.
 
-    Seats that are held, reserved, sold or already blocked are skipped, never taken silently.
+    Returns ``(blocked, skipped)`` seat labels: seats that are held, reserved, sold or already
+    blocked are skipped and reported, never taken silently. Publishes ``seats.changed``
+    (``blocked``) and records the audit trail with ``reason``.
     """
     def txn():
         now = timezone.now()
@@ -468,24 +493,46 @@ def seats_block(*, showtime_id: int, seat_pks: Sequence[int], reason: str = "") 
         if any(r.status != SeatStatus.AVAILABLE for r in free):
             SeatClaim.objects.filter(showtime_seat__in=free, is_live=True).update(
                 is_live=False, ended_at=now)
+        change = Change.staff("blocked", getattr(staff, "pk", None), note=reason[:200])
         states = seats_write(free, status=SeatStatus.BLOCKED, expires_at=None, now=now,
-                             takeover=True)
-        ShowtimeSeat.objects.filter(pk__in=[r.pk for r in free]).update(block_reason=reason)
+                             takeover=True, change=change)
+        ShowtimeSeat.objects.filter(pk__in=[r.pk for r in free]).update(block_reason=reason[:200])
         events.seats_changed(showtime_id, "blocked", states)
         return [r.seat.label for r in free], [r.seat.label for r in skipped]
 
     return run_in_transaction(txn)
 
 
-def seats_unblock(*, showtime_id: int, seat_pks: Sequence[int]) -> tuple[list, list]:
-    """Unblock blocked seats of a showtime (staff). Returns ``(unblocked, skipped)`` labels."""
+def seats_unblock(
+    *, showtime_id: int, seat_pks: Sequence[int], staff=None
+) -> tuple[list[str], list[str]]:
+    """Unblock blocked seats of a showtime (staff). Returns ``(unblocked, skipped)`` labels;
+    publishes ``seats.changed`` (``unblocked``)."""
     def txn():
         now = timezone.now()
         rows = lock_showtime_seats(showtime_id, seat_pks)
         blocked = [r for r in rows if r.status == SeatStatus.BLOCKED]
-        states = seats_write(blocked, status=SeatStatus.AVAILABLE, expires_at=None, now=now)
+        states = seats_write(blocked, status=SeatStatus.AVAILABLE, expires_at=None, now=now,
+                             change=Change.staff("unblocked", getattr(staff, "pk", None)))
         ShowtimeSeat.objects.filter(pk__in=[r.pk for r in blocked]).update(block_reason="")
         events.seats_changed(showtime_id, "unblocked", states)
         return [r.seat.label for r in blocked], [r.seat.label for r in rows if r not in blocked]
+
+    return run_in_transaction(txn)
+
+
+def hold_force_release(*, hold_id, staff) -> Hold:
+    """Release an active hold on a buyer's behalf (staff). Returns the hold; one that is no
+    longer active is returned as it is."""
+    def txn() -> Hold:
+        hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+        if hold is None:
+            raise ApplicationError("not_found", "No such hold.", status=404)
+        if hold.status == Hold.Status.ACTIVE:
+            now = timezone.now()
+            expired = hold.expires_at <= now
+            hold_end(hold, status=Hold.Status.EXPIRED if expired else Hold.Status.RELEASED,
+                     now=now, staff=None if expired else staff)
+        return hold
 
     return run_in_transaction(txn)

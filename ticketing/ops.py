@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.models import Counter, Order
+from orders.models import Counter, Order, Payment
 from realtime import consumers
 from seats.models import Hold, SeatStatus, ShowtimeSeat
 
@@ -75,7 +75,8 @@ def stats_snapshot() -> dict:
       idempotent replays since the database was created;
     - ``conversion``: the share of ended holds that became orders, and the median seconds a hold
       lasted (over the latest 10,000 ended holds);
-    - ``realtime.connections``: open WebSocket connections of this server process.
+    - ``realtime.connections``: open WebSocket connections of this server process;
+    - ``payments.needs_refund``: payments recorded but flagged for refund (an addition to api.md).
     """
     now = timezone.now()
     active = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=now)
@@ -109,6 +110,7 @@ def stats_snapshot() -> dict:
             "median_hold_seconds": round(statistics.median(durations), 3) if durations else None,
         },
         "realtime": {"connections": consumers.connections},
+        "payments": {"needs_refund": Payment.objects.filter(needs_refund=True).count()},
     }
 
 
@@ -123,6 +125,27 @@ class StatsView(APIView):
         "orders": serializers.DictField(child=serializers.IntegerField()),
         "prevented_duplicates": serializers.DictField(child=serializers.IntegerField()),
         "conversion": serializers.DictField(child=serializers.FloatField(allow_null=True)),
-        "realtime": serializers.DictField(child=serializers.IntegerField())})})
+        "realtime": serializers.DictField(child=serializers.IntegerField()),
+        "payments": serializers.DictField(child=serializers.IntegerField())})})
     def get(self, request):
         return Response(stats_snapshot())
+
+
+class SalesView(APIView):
+    """``GET showtimes/{id}/sales/`` (staff): the sales overview of one showtime; see
+    :func:`orders.selectors.sales_overview`. 404 for an unknown showtime."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: inline_serializer("SalesOverview", {
+        "showtime": serializers.IntegerField(), "categories": serializers.ListField(),
+        "totals": serializers.DictField(), "holds_active": serializers.IntegerField()})})
+    def get(self, request, showtime_id: int):
+        from django.http import Http404
+
+        from orders.selectors import sales_overview
+        from seats.models import Showtime
+
+        if not Showtime.objects.filter(pk=showtime_id).exists():
+            raise Http404
+        return Response(sales_overview(showtime_id))

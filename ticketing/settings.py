@@ -12,7 +12,12 @@ Python):
   Redis for the cache (rate limits). Default: the in-memory channel layer and a local-memory cache.
 - ``CHANNEL_LAYER``: ``pubsub`` (default, ``RedisPubSubChannelLayer``) or ``core``
   (``RedisChannelLayer``); only with ``REDIS_URL``.
-- ``PAYMENT_PROVIDER`` (default ``demo``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
+- ``PAYMENT_PROVIDER`` (``demo``, the default, captures at once; ``webhook`` waits for the signed
+  webhook, secret ``PAYMENT_WEBHOOK_SECRET``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
+- ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
+  ``CSRF_TRUSTED_ORIGINS``, ``LOG_FORMAT`` (``json`` default, ``plain``), ``LOG_LEVEL``,
+- ``SITE_URL`` (links in e-mails), ``EMAIL_BACKEND`` (console by default; ``EMAIL_HOST`` & co. for
+  SMTP),
   ``HOLD_TTL_SECONDS`` (default 300), ``DB_LOCK_TIMEOUT_MS`` (default 5000).
 """
 
@@ -46,6 +51,23 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Behind HTTPS (production): HTTPS=true turns on secure cookies, HSTS and the redirect to https,
+# and trusts the load balancer's X-Forwarded-Proto. Off by default so the embedded first run works
+# on http://127.0.0.1.
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^metrics$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -58,12 +80,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "django_prometheus",
+    "django_guid",
+    "ticketing",
     "seats",
     "orders",
     "realtime",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "ticketing.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -73,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "ticketing.urls"
@@ -123,7 +151,7 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql",):
         "pool": {
             "min_size": env.int("DB_POOL_MIN", default=1),
             "max_size": env.int("DB_POOL_MAX", default=20),
-            "timeout": env.int("DB_POOL_TIMEOUT_SECONDS", default=10),
+            "timeout": env.int("DB_POOL_TIMEOUT_SECONDS", default=5),
         },
     }
     _db["CONN_MAX_AGE"] = 0
@@ -142,14 +170,23 @@ if REDIS_URL:
                 if _layer == "pubsub"
                 else "channels_redis.core.RedisChannelLayer"
             ),
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Bounded connects, so a dead Redis fails a publish fast instead of hanging it.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2,
+                                  "socket_keepalive": True}]},
         }
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                # Redis down: cache reads miss and writes are dropped instead of raising, and
+                # rate limits fail open (RATELIMIT_FAIL_OPEN), so the API keeps selling seats.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
         }
     }
 else:
@@ -184,9 +221,28 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seat booking API",
-    "DESCRIPTION": "Shows, showtimes, holds, orders and tickets (see shared/spec/api.md).",
+    "DESCRIPTION": (
+        "Shows, showtimes, holds, orders and tickets (see shared/spec/api.md). Every 4xx answer "
+        'has the body {"error": {"code", "message", "details"}}; each response lists its codes.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components (e.g. TokenObtainPairRequest), so read-only fields
+    # are not asked for in requests and write-only ones are not promised in answers.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and operation ids by resource ("orders_create"), not "v1" for everything.
+    "SCHEMA_PATH_PREFIX": r"/api/v1/",
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package (served as static files, works
+    # offline) once the app is installed; the CDN otherwise.
+    **(
+        {
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+        }
+        if "drf_spectacular_sidecar" in INSTALLED_APPS
+        else {}
+    ),
 }
 SIMPLE_JWT = {"AUTH_HEADER_TYPES": ("Bearer",)}
 
@@ -195,7 +251,21 @@ HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)
 MAX_SEATS_PER_ORDER = env.int("MAX_SEATS_PER_ORDER", default=10)
 PAYMENT_WINDOW_SECONDS = env.int("PAYMENT_WINDOW_SECONDS", default=900)
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="demo")
+# Shared secret of the webhook provider's HMAC-SHA256 signatures; empty refuses every webhook.
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
+# Where links in e-mails point (scheme, host and port of the public site).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Seatline <tickets@localhost>")
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
+SOCKET_TICKET_TTL_SECONDS = 30
+# The owner's socket gets hold.expiring this many seconds before the hold's expires_at.
+HOLD_EXPIRING_NOTICE_SECONDS = 60
 # How many times a transaction that lost a deadlock or serialization race is retried before the
 # request is answered 409 with Retry-After (domain.md, invariant 3).
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)
@@ -203,6 +273,8 @@ RATELIMIT_HOLDS = env("RATELIMIT_HOLDS", default="60/m")
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="20/m")
 RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_FAIL_OPEN = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
 
 # --- I18n, static ------------------------------------------------------------------------------------
@@ -213,13 +285,37 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves the collected, compressed, hashed files (collectstatic in the release step);
+# the embedded run and the tests find them in static/ directly.
 WHITENOISE_USE_FINDERS = True
+if HTTPS:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
+# Structured logs: one JSON object per line with the request id (X-Request-ID, made up when the
+# client sends none, and returned in the response) and extra fields such as order_number.
+# LOG_FORMAT=plain gives readable lines for a terminal.
+DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": False, "RETURN_HEADER": True,
+               "EXPOSE_HEADER": True}
+LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
+            "rename_fields": {"correlation_id": "request_id", "asctime": "time",
+                              "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django_guid": {"level": "WARNING"}},
 }

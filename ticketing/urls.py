@@ -3,15 +3,18 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from orders.api import OrderViewSet
-from orders.views import ticket_qr
+from orders.payments_api import CheckInView, PaymentWebhookView
+from orders.views import checkin_page, sales_page, ticket_page, ticket_qr
+from realtime.api import SocketTicketView
 from seats.api import HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
 from seats.views import showtime_detail, showtime_list
 
-from .ops import HealthView, StatsView
+from .ops import HealthView, SalesView, StatsView
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
 
 router = DefaultRouter()
@@ -26,6 +29,10 @@ api_v1 = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefresh.as_view(), name="token-refresh"),
     path("health/", HealthView.as_view(), name="health"),
+    path("realtime/tickets/", SocketTicketView.as_view(), name="socket-ticket"),
+    path("payments/webhook/", PaymentWebhookView.as_view(), name="payment-webhook"),
+    path("checkin/", CheckInView.as_view(), name="checkin"),
+    path("showtimes/<int:showtime_id>/sales/", SalesView.as_view(), name="showtime-sales"),
     path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<int:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
     path("", include(router.urls)),
@@ -34,11 +41,15 @@ api_v1 = [
 urlpatterns = [
     path("", showtime_list, name="home"),
     path("showtimes/<int:showtime_id>/", showtime_detail, name="showtime-page"),
+    path("tickets/<str:code>/", ticket_page, name="ticket-page"),
     path("tickets/<str:code>/qr.svg", ticket_qr, name="ticket-qr"),
+    path("staff/checkin/", checkin_page, name="checkin-page"),
+    path("staff/showtimes/<int:showtime_id>/sales/", sales_page, name="sales-page"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", signup, name="signup"),
     path("admin/", admin.site.urls),
+    path("metrics", ExportToDjangoView, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -160,3 +160,100 @@ async def test_unknown_showtime_closes_with_4404(db):
 async def test_foreign_origin_is_refused(showtime):
     _, connected, _ = await connect(showtime.pk, origin=b"http://evil.example")
     assert not connected
+
+
+async def _ticket(user) -> str:
+    from conftest import client_for
+
+    response = await database_sync_to_async(
+        lambda: client_for(user).post("/api/v1/realtime/tickets/"))()
+    assert response.status_code == 201 and response.json()["expires_in"] == 30
+    return response.json()["ticket"]
+
+
+async def test_socket_ticket_signs_in_once(showtime, buyer):
+    ticket = await _ticket(buyer)
+    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    assert (await ws.connect())[0]
+    await receive(ws)
+    hold, _ = await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
+    types = {(await receive(ws))["type"], (await receive(ws))["type"]}
+    assert types == {"seats.changed", "hold.updated"}
+    await ws.disconnect()
+
+    again = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+                                  headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    await again.connect()
+    assert (await again.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
+
+
+@pytest.mark.parametrize("ticket", ["forged", "x" * 300])
+async def test_unknown_ticket_closes_with_4401(showtime, ticket):
+    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    await ws.connect()
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_expired_ticket_closes_with_4401(showtime, buyer, clock):
+    ticket = await _ticket(buyer)
+    clock.advance(31)
+    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    await ws.connect()
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_ticket_needs_authentication(client):
+    response = await database_sync_to_async(lambda: client.post("/api/v1/realtime/tickets/"))()
+    assert response.status_code == 401
+
+
+async def test_hold_expiring_is_sent_60_seconds_before_expiry(make_showtime, buyer):
+    showtime = await database_sync_to_async(make_showtime)(hold_ttl=62)
+    ws, _, _ = await connect(showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
+    await receive(ws)
+    hold, _ = await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
+    frames = [await receive(ws) for _ in range(2)]
+    assert {f["type"] for f in frames} == {"seats.changed", "hold.updated"}
+    expiring = await receive(ws, timeout=5)  # due 2 s after the hold was made
+    assert expiring == {"type": "hold.expiring", "hold": str(hold.pk),
+                        "expires_at": hold.expires_at.isoformat()}
+    await ws.disconnect()
+
+
+async def test_personal_events_of_another_showtime_are_not_forwarded(make_showtime, buyer):
+    watched, other = await database_sync_to_async(lambda: (make_showtime(), make_showtime()))()
+    ws, _, _ = await connect(watched.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
+    await receive(ws)
+    await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=other.pk, seat_ids=(await aguids(other, 1)))
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+async def test_a_gap_in_seq_is_detected_and_resync_repairs_it(showtime, buyer, other_buyer):
+    """A frame lost on the way (here: a seq number taken and never delivered) shows as a gap; the
+    client's resync returns a snapshot at least as new as the frame after the gap."""
+    from realtime import sequence
+
+    ws, _, _ = await connect(showtime.pk)
+    snapshot = await receive(ws)
+    a, b = await aguids(showtime, 2)
+    await database_sync_to_async(hold_create)(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    first = await receive(ws)
+    await database_sync_to_async(sequence.next_seq)(showtime.pk)  # the "lost" frame
+    await database_sync_to_async(hold_create)(
+        user=other_buyer, showtime_id=showtime.pk, seat_ids=[b])
+    second = await receive(ws)
+    assert first["seq"] > snapshot["seq"]
+    assert second["seq"] == first["seq"] + 2  # the client sees the gap …
+    await ws.send_to(text_data=json.dumps({"type": "resync"}))
+    fresh = await receive(ws)  # … and resyncs
+    assert fresh["type"] == "snapshot" and fresh["seq"] >= second["seq"]
+    states = {s["id"]: s["status"] for s in fresh["seats"]}
+    assert states[a] == "held" and states[b] == "held"
+    await ws.disconnect()

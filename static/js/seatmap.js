@@ -384,6 +384,11 @@
     }
     if (entry.busy) return;
     if (state.holdSeats.has(id)) { await releaseSeats([id]); return; }
+    if (entry.status === 'held' || entry.status === 'reserved') {
+      // Someone else holds it (holds last minutes): the same news as a click that raced them.
+      say(`Sorry — seat ${entry.seat.label} was just taken by someone else.`, 'error');
+      return;
+    }
     if (entry.status !== 'available') {
       say(`Seat ${entry.seat.label} is ${STATUS_WORDS[entry.status] || entry.status}.`, 'info');
       return;
@@ -577,7 +582,11 @@
         if (otherShowtime) return;
         for (const x of msg.seats || []) applySeat(x, false);
         if (typeof msg.seq === 'number') {
-          if (state.lastSeq != null && msg.seq > state.lastSeq + 1) send({ type: 'resync' });
+          // A gap means a lost frame; a seq below ours means a late frame from another server
+          // process or a restarted counter. Either way the snapshot tells the truth.
+          if (state.lastSeq != null && (msg.seq > state.lastSeq + 1 || msg.seq < state.lastSeq)) {
+            send({ type: 'resync' });
+          }
           state.lastSeq = state.lastSeq == null ? msg.seq : Math.max(state.lastSeq, msg.seq);
         }
         break;

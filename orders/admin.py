@@ -1,0 +1,200 @@
+"""Orders for the box office in the Django admin.
+
+Orders are view only here; staff change them only through three actions, each with a
+confirmation page listing the orders and then one :func:`orders.services.order_staff_action`
+call per order (which locks, writes the audit trail and publishes after commit):
+
+- **Mark paid (cash at the box office)**: a pending order becomes paid, its seats sold, tickets
+  issued; a ``box_office`` payment is recorded.
+- **Cancel**: a pending order is cancelled; its seats become available.
+- **Refund**: a paid order is refunded; its seats become available, its tickets void.
+
+Orders whose status does not allow the action are left unchanged and reported with their status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from seats.admin import (
+    ReadOnlyInline,
+    SeatEventInline,
+    confirmation_page,
+    is_confirmed,
+    name_list,
+    plural,
+)
+from seats.models import SeatClaim
+from ticketing.errors import ApplicationError
+
+from .models import Order, Payment, Ticket
+from .services import order_staff_action
+
+
+class TicketInline(ReadOnlyInline):
+    """The order's tickets: code, seat, status, check-in."""
+
+    model = Ticket
+    fields = ("code", "seat_label", "status", "issued_at", "checked_in_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("claim__showtime_seat__seat")
+
+    @admin.display(description="seat")
+    def seat_label(self, obj: Ticket) -> str:
+        return obj.claim.showtime_seat.seat.label
+
+
+class PaymentInline(ReadOnlyInline):
+    """Payments and payment attempts of the order."""
+
+    model = Payment
+    fields = ("provider", "payment_id", "amount", "currency", "status", "needs_refund",
+              "created_at")
+
+
+class OrderSeatEventInline(SeatEventInline):
+    """The audit trail of the order's seats (``order.seat_events``), oldest first."""
+
+    fk_name = "order"
+    fields = ("at", "seat_label", "from_status", "to_status", "reason", "actor_kind", "actor",
+              "note")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("showtime_seat__seat")
+
+    @admin.display(description="seat")
+    def seat_label(self, obj) -> str:
+        return obj.showtime_seat.seat.label
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """How one box-office action is called and reported."""
+
+    service: str  # the ``action`` of order_staff_action
+    title: str  # page title
+    applies_to: str  # the order status the service accepts
+    past: str  # "marked paid"
+    button: str  # "Mark paid"
+
+
+STAFF_ACTIONS = {
+    "mark_paid": StaffAction("mark_paid", "Mark paid (cash taken at the box office)", "pending",
+                             "marked paid", "Mark paid"),
+    "cancel_orders": StaffAction("cancel", "Cancel orders", "pending", "cancelled", "Cancel"),
+    "refund_orders": StaffAction("refund", "Refund orders", "paid", "refunded", "Refund"),
+}
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Orders: view only; changed through the box-office actions (see the module docstring).
+
+    Search finds an order by number, customer e-mail, phone or the label of one of its seats
+    ("Hall A-1"); Django de-duplicates the rows that the seat join spawns.
+    """
+
+    list_display = ("number", "status", "customer_name", "customer_email", "showtime",
+                    "total_with_currency", "created_at", "paid_at")
+    list_filter = ("status", "showtime", "payment_method")
+    list_select_related = ("showtime__show",)
+    search_fields = ("number", "customer_email", "customer_phone",
+                     "claims__showtime_seat__seat__label")
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("number", "status", "showtime", "seats", "total_with_currency",
+                           "payment_method")}),
+        ("Customer", {"fields": ("user", "customer_name", "customer_email", "customer_phone")}),
+        ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "ended_at")}),
+        ("Origin", {"fields": ("hold",)}),
+    )
+    readonly_fields = ("number", "status", "showtime", "seats", "total_with_currency",
+                       "payment_method", "user", "customer_name", "customer_email",
+                       "customer_phone", "created_at", "expires_at", "paid_at", "ended_at", "hold")
+    inlines = (TicketInline, PaymentInline, OrderSeatEventInline)
+    actions = tuple(STAFF_ACTIONS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_box_office_permission(self, request: HttpRequest) -> bool:
+        """The box-office actions need the change permission on orders."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.display(description="total", ordering="total")
+    def total_with_currency(self, obj: Order) -> str:
+        return f"{obj.total} {obj.currency}"
+
+    @admin.display(description="seats")
+    def seats(self, obj: Order) -> str:
+        labels = SeatClaim.objects.filter(order=obj).order_by("showtime_seat_id").values_list(
+            "showtime_seat__seat__label", flat=True)
+        return ", ".join(labels) or "—"
+
+    # Actions ------------------------------------------------------------------------------------
+
+    @admin.action(description="Mark paid (cash at the box office)", permissions=["box_office"])
+    def mark_paid(self, request, queryset):
+        return self._staff_action(request, queryset, "mark_paid")
+
+    @admin.action(description="Cancel selected orders", permissions=["box_office"])
+    def cancel_orders(self, request, queryset):
+        return self._staff_action(request, queryset, "cancel_orders")
+
+    @admin.action(description="Refund selected orders", permissions=["box_office"])
+    def refund_orders(self, request, queryset):
+        return self._staff_action(request, queryset, "refund_orders")
+
+    def _staff_action(self, request, queryset, name: str):
+        """Confirmation page listing the orders; on "Yes", one service call per order, then one
+        message for the orders done and one for those skipped (with their status) or failed."""
+        spec = STAFF_ACTIONS[name]
+        orders = list(queryset.select_related("showtime__show").order_by("pk"))
+        if not is_confirmed(request):
+            ready = sum(1 for o in orders if o.status == spec.applies_to)
+            return confirmation_page(
+                self, request, action=name, title=spec.title,
+                intro=f"{spec.title}: {plural(len(orders), 'order')} selected. Only "
+                      f"{spec.applies_to} orders can be {spec.past}; the others will be skipped "
+                      f"and listed.",
+                note=f"{ready} of them {'is' if ready == 1 else 'are'} {spec.applies_to} now.",
+                items=[f"{o} — {o.status} — {o.customer_name} <{o.customer_email}> — "
+                       f"{o.total} {o.currency} — {o.showtime}" for o in orders],
+                submit_label=f"Yes, {spec.button.lower()} {plural(len(orders), 'order')}",
+            )
+        done, skipped, failed = [], [], []
+        for order in orders:
+            try:
+                after, ok = order_staff_action(order_id=order.pk, action=spec.service,
+                                               staff=request.user)
+            except ApplicationError as err:
+                failed.append(f"{order} ({err.message})")
+                continue
+            (done if ok else skipped).append(after)
+        self.message_user(
+            request,
+            f"{spec.past.capitalize()} {plural(len(done), 'order')}"
+            + (f": {name_list([str(o) for o in done])}." if done else "."),
+            messages.SUCCESS if done else messages.WARNING,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                f"Skipped {plural(len(skipped), 'order')} (only {spec.applies_to} orders can be "
+                f"{spec.past}): {name_list([f'{o} ({o.status})' for o in skipped])}.",
+                messages.WARNING,
+            )
+        if failed:
+            self.message_user(request, f"Failed: {name_list(failed)}. Please try again.",
+                              messages.ERROR)
+        return None

@@ -1,0 +1,99 @@
+"""``POST payments/webhook/`` and ``POST checkin/`` (shared/spec/api.md "Payments and check-in")."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ticketing.errors import ApplicationError
+
+from .payments import verify_signature
+from .services import payment_confirm, ticket_check_in
+
+
+class WebhookSerializer(serializers.Serializer):
+    event = serializers.ChoiceField(["payment.succeeded", "payment.failed"])
+    payment_id = serializers.CharField(max_length=100)
+    order_number = serializers.CharField(max_length=32)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
+
+
+class PaymentWebhookView(APIView):
+    """A provider's payment confirmation. No JWT: the body is authenticated by ``X-Signature:
+    sha256=<hex HMAC-SHA256 of the raw body with PAYMENT_WEBHOOK_SECRET>`` (compared in constant
+    time). Idempotent per ``payment_id``.
+
+    Answers 200 ``{"result": "paid" | "failed" | "flagged" | "replayed", "order_number",
+    "needs_refund"}``; 401 ``signature_invalid``; 400 ``malformed_json``/``validation_error``;
+    404 ``not_found`` for an unknown order number.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=WebhookSerializer, responses={200: inline_serializer(
+        "WebhookResult", {"result": serializers.CharField(), "order_number": serializers.CharField(),
+                          "needs_refund": serializers.BooleanField()}),
+        401: OpenApiResponse(description="signature_invalid")})
+    def post(self, request):
+        raw = request.body  # the exact bytes that were signed
+        if not verify_signature(raw, request.headers.get("X-Signature")):
+            raise ApplicationError("signature_invalid", "The webhook signature is not valid.",
+                                   status=401)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApplicationError("malformed_json", "The request body is not valid JSON.",
+                                   status=400) from exc
+        data = WebhookSerializer(data=body if isinstance(body, dict) else {})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        payment, result = payment_confirm(
+            event=values["event"], payment_id=values["payment_id"],
+            order_number=values["order_number"], amount=Decimal(values["amount"]),
+            currency=values["currency"],
+        )
+        return Response({"result": result, "order_number": payment.order.number,
+                         "needs_refund": payment.needs_refund})
+
+
+class CheckInSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=100, trim_whitespace=True)
+
+
+class CheckInView(APIView):
+    """Admit a ticket at the door (staff only; 403 ``permission_denied`` otherwise): 200
+    ``{"result": "ok" | "already_used" | "void" | "unknown", "ticket": {...} | null,
+    "checked_in_at"}``. A ticket is admitted once, even with two scanners at the same moment."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=CheckInSerializer, responses={200: inline_serializer(
+        "CheckInResult", {"result": serializers.CharField(),
+                          "ticket": serializers.DictField(allow_null=True),
+                          "checked_in_at": serializers.DateTimeField(allow_null=True)})})
+    def post(self, request):
+        data = CheckInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result, ticket, checked_in_at = ticket_check_in(code=data.validated_data["code"],
+                                                        staff=request.user)
+        return Response({
+            "result": result,
+            "ticket": None if ticket is None else {
+                "code": ticket.code, "status": ticket.status, "order": ticket.order.number,
+                "seat": {"id": str(ticket.claim.showtime_seat.seat.guid),
+                         "label": ticket.claim.showtime_seat.seat.label},
+                "category": ticket.claim.category,
+            },
+            "checked_in_at": checked_in_at,
+        })
+
+
+

@@ -1,0 +1,14 @@
+"""Socket tickets: short-lived, single-use sign-in values for the WebSocket (realtime.md)."""
+
+from django.conf import settings
+from django.db import models
+
+
+class SocketTicket(models.Model):
+    """A ticket for ``?ticket=`` on ``ws/showtimes/{id}/``: valid for ``SOCKET_TICKET_TTL_SECONDS``
+    (30 s), usable once. Only the SHA-256 of the value is stored."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)

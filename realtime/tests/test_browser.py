@@ -1,0 +1,443 @@
+"""Browser end-to-end tests of the seat map page (realtime.md "Seat map page"): Playwright drives
+Debian's Chromium (``/usr/bin/chromium``) against real daphne processes (``asgi_server``) on the
+test database.
+
+- two buyers in two browser contexts on one showtime: buyer 1 clicks a seat, buyer 2 sees it held
+  within one second; buyer 2 clicks it and is told it was just taken; buyer 1 checks out and pays,
+  buyer 2 sees it sold; the server is restarted on the same port, both pages reconnect and show the
+  truth (a seat changed while the server was down);
+- keyboard selection, the page at phone width, and the 1,252-seat Riethsporthalle plan.
+
+Screenshots and the measured figures (``browser.json``) go to ``test-artifacts/``.
+
+Threads and the database: Playwright's sync API runs an asyncio event loop (in a greenlet) in the
+test's thread, so while a browser is open Django refuses ORM calls in that thread
+(SynchronousOnlyOperation) and ``async_to_sync`` refuses to publish events from it. The tests
+therefore create their data before the browser starts and make later database changes through
+:func:`off_loop`, in a thread of its own, exactly as a server process would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+
+from conftest import seat_guids
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+PASSWORD = "Secret-pass-123"  # what make_user sets
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 740}
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+@pytest.fixture
+def chromium():
+    """The Playwright sync API entry point, or a skip with a reason (a failure when ``CI`` is
+    set: CI installs Debian's chromium and the pinned playwright package)."""
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        problem = f"the playwright package is not installed ({exc})"
+    if problem is None and not os.access(CHROMIUM, os.X_OK):
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests need a browser in CI: {problem}")
+        pytest.skip(problem)
+    return sync_playwright
+
+
+@contextlib.contextmanager
+def open_browser(sync_playwright):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def off_loop(fn, *args, **kwargs):
+    """Run ``fn`` in a new thread (no event loop there: the ORM and event publishing work as in a
+    server) on its own database connection; return its result or raise its exception."""
+    box = {}
+
+    def work():
+        try:
+            box["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the test's thread
+            box["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def form_login_ready(user):
+    """``make_user`` hashes with MD5 (conftest: fast tests), which the server processes, on the
+    default hashers, do not accept. Store a PBKDF2 hash (few iterations; the server upgrades it on
+    sign-in) so the real sign-in form works."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
+    user.save(update_fields=["password"])
+    return user
+
+
+def session_cookie(user, base_url: str) -> dict:
+    """A signed-in session (``force_login``, stored in the test database) as a browser cookie."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
+
+
+def jwt_for(user) -> str:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return str(RefreshToken.for_user(user).access_token)
+
+
+def post_json(url: str, body: dict, token: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def seat(guid: str, status: str | None = None) -> str:
+    where = f'#map circle.seat[data-seat-id="{guid}"]'
+    return f'{where}[data-status="{status}"]' if status else where
+
+
+def wait_status(page, guid: str, status: str, timeout: float = 5000):
+    page.wait_for_selector(seat(guid, status), state="attached", timeout=timeout)
+
+
+def open_seatmap(page, base_url: str, showtime_id: int, timeout: float = 15000) -> float:
+    """Go to the seat map; return the milliseconds until it is drawn (``data-ready``) and live."""
+    started = time.perf_counter()
+    page.goto(f"{base_url}/showtimes/{showtime_id}/")
+    page.wait_for_selector('#seatmap-app[data-ready="true"]', state="attached", timeout=timeout)
+    ready_ms = (time.perf_counter() - started) * 1000
+    page.wait_for_selector('#connection[data-state="live"]', timeout=timeout)
+    return ready_ms
+
+
+def sign_in_with_form(page, base_url: str, username: str, next_path: str):
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action='/accounts/login/'] button[type=submit]")
+    assert urlparse(page.url).path == next_path, f"sign-in failed, at {page.url}"
+    assert "Signed in as" in page.inner_text(".account")
+
+
+def screenshot(page, name: str, full_page: bool = True):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+_record_lock = threading.Lock()
+
+
+def record(**figures):
+    """Merge measured figures into ``test-artifacts/browser.json``, under the backends of this run
+    (``sqlite+inmemory``, ``postgresql+redis``: CI runs both); each test owns its keys."""
+    from django.conf import settings
+
+    backends = f"{connection.vendor}+{'redis' if settings.REDIS_URL else 'inmemory'}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "browser.json"
+    with _record_lock:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = {}
+        data.setdefault(backends, {}).update(figures)
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def message(page) -> str:
+    return page.inner_text("#message")
+
+
+# ------------------------------------------------------------------------------------------- tests
+
+def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
+        asgi_server, make_user, make_showtime, chromium):
+    from orders.models import Ticket
+    from seats.models import ShowtimeSeat
+    from seats.services import hold_create
+
+    alice = form_login_ready(make_user("alice"))
+    bob = make_user("bob")
+    carol = make_user("carol")
+    showtime = make_showtime(rows=2, seats_per_row=5)
+    a, b, c = seat_guids(showtime, 3)
+    base_url = asgi_server()
+    port = urlparse(base_url).port
+    bob_cookie = session_cookie(bob, base_url)
+    path = f"/showtimes/{showtime.pk}/"
+
+    with open_browser(chromium) as browser:
+        ctx1 = browser.new_context(viewport=DESKTOP)
+        ctx2 = browser.new_context(viewport=DESKTOP)
+        ctx2.add_cookies([bob_cookie])
+        page1, page2 = ctx1.new_page(), ctx2.new_page()
+
+        # Buyer 1 signs in through the real form and lands on the seat map; buyer 2 has a session.
+        sign_in_with_form(page1, base_url, "alice", path)
+        page1.wait_for_selector('#seatmap-app[data-ready="true"]', state="attached", timeout=15000)
+        page1.wait_for_selector('#connection[data-state="live"]', timeout=15000)
+        open_seatmap(page2, base_url, showtime.pk)
+        assert "bob" in page2.inner_text(".account")
+        for page in (page1, page2):
+            assert page.locator("#map circle.seat").count() == 10
+            assert page.locator('#map circle.seat[data-status="available"]').count() == 10
+            assert page.get_attribute("#seatmap-app", "data-authenticated") == "true"
+        assert page1.locator("#countdown").is_hidden()
+
+        # Buyer 1 clicks seat a; buyer 2 sees it held within one second. Timestamps on the shared
+        # browser clock: the click in page 1, the attribute change in page 2.
+        page2.evaluate("""(sel) => {
+            const el = document.querySelector(sel);
+            new MutationObserver(() => {
+                if (el.dataset.status === 'held' && !window.heldAt) window.heldAt = Date.now();
+            }).observe(el, {attributes: true, attributeFilter: ['data-status']});
+        }""", seat(a))
+        page1.evaluate("""(sel) => document.querySelector(sel).addEventListener(
+            'click', () => { window.clickedAt = Date.now(); }, {capture: true})""", seat(a))
+        started = time.perf_counter()
+        page1.click(seat(a))
+        wait_status(page2, a, "held", timeout=1000)
+        held_wall_ms = (time.perf_counter() - started) * 1000
+        held_browser_ms = page2.evaluate("window.heldAt") - page1.evaluate("window.clickedAt")
+        assert 0 <= held_browser_ms < 1000, held_browser_ms
+        wait_status(page1, a, "mine")
+
+        # Buyer 1: the seat is in the panel and the countdown runs (5 min hold).
+        assert page1.locator(f'#my-seats [data-hold-seat="{a}"]').count() == 1
+        page1.wait_for_selector("#countdown", state="visible", timeout=2000)
+        assert re.fullmatch(r"0[45]:\d\d", page1.inner_text("#countdown-time")), \
+            page1.inner_text("#countdown-time")
+        assert "is held for you" in message(page1)
+        screenshot(page1, "seatmap-buyer1.png")
+
+        # Buyer 2 clicks the held seat: "just taken", and it stays held.
+        page2.click(seat(a))
+        page2.wait_for_selector('#message[data-kind="error"]', timeout=2000)
+        assert "just taken by someone else" in message(page2), message(page2)
+        assert page2.get_attribute(seat(a), "data-status") == "held"
+
+        # The race: buyer 2's view is a moment behind (seat a still available there) and the
+        # click reaches the server, which answers seat_unavailable: the same message.
+        page2.evaluate("document.getElementById('message').replaceChildren()")
+        page2.evaluate("(id) => { window.seatmap.state.seats.get(id).status = 'available'; }", a)
+        with page2.expect_response(lambda r: r.request.method == "POST"
+                                   and r.url.endswith(f"/showtimes/{showtime.pk}/holds/")) as answer:
+            page2.click(seat(a))
+        assert answer.value.status == 409
+        assert answer.value.json()["error"]["code"] == "seat_unavailable"
+        page2.wait_for_selector('#message[data-kind="error"]', timeout=2000)
+        assert "just taken by someone else" in message(page2), message(page2)
+        assert page2.get_attribute(seat(a), "data-status") == "held"
+        assert page2.locator("#countdown").is_hidden()
+
+        # Buyer 1 checks out and pays; buyer 2 sees the seat sold.
+        page1.fill("#checkout-form [name=name]", "Alice Example")
+        page1.fill("#checkout-form [name=email]", "alice@example.com")
+        page1.fill("#checkout-form [name=phone]", "+49 361 000000")
+        page1.select_option("#checkout-form [name=payment_method]", "card")
+        page1.click("#checkout-submit")
+        page1.wait_for_selector("#tickets li.ticket[data-code]", timeout=10000)
+        assert "Paid" in page1.inner_text("#tickets")
+        code = page1.get_attribute("#tickets li.ticket", "data-code")
+        assert code and code in page1.inner_text("#tickets li.ticket")
+        wait_status(page2, a, "sold")
+        wait_status(page1, a, "sold")
+        assert page1.locator("#countdown").is_hidden()
+        assert off_loop(lambda: list(Ticket.objects.filter(
+            order__user=alice).values_list("code", flat=True))) == [code]
+        screenshot(page2, "seatmap-buyer2-sold.png")
+
+        # Restart the server on the same port. While it is down, seat c is held for a third
+        # buyer straight through the services; after the reconnect both pages show it held.
+        proc, _log = asgi_server.processes[0]
+        proc.terminate()
+        proc.wait(timeout=15)
+        down_at = time.perf_counter()
+        for page in (page1, page2):
+            page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=5000)
+        off_loop(hold_create, user=carol, showtime_id=showtime.pk, seat_ids=[c])
+        assert off_loop(lambda: ShowtimeSeat.objects.get(
+            showtime=showtime, seat__guid=c).status) == "held"
+        assert asgi_server(port=port) == base_url
+        up_at = time.perf_counter()
+        for page in (page1, page2):
+            page.wait_for_selector('#connection[data-state="live"]', timeout=20000)
+        live_at = time.perf_counter()
+        for page in (page1, page2):
+            wait_status(page, c, "held")
+            assert page.get_attribute(seat(a), "data-status") == "sold"
+            assert page.get_attribute(seat(b), "data-status") == "available"
+            assert page.inner_text("#connection") == "Live"
+        assert "Paid" in page1.inner_text("#tickets")
+        screenshot(page2, "seatmap-buyer2-after-restart.png")
+
+        # The map still works after the reconnect: buyer 2 holds seat b, buyer 1 sees it.
+        page2.click(seat(b))
+        wait_status(page2, b, "mine")
+        wait_status(page1, b, "held", timeout=1000)
+
+    record(
+        held_visible_latency_ms=round(held_browser_ms, 1),
+        held_visible_latency_wall_ms=round(held_wall_ms, 1),
+        reconnect_after_restart_ms=round((live_at - up_at) * 1000, 1),
+        reconnect_since_server_stopped_ms=round((live_at - down_at) * 1000, 1),
+    )
+
+
+def test_a_seat_is_held_and_released_with_the_keyboard(
+        asgi_server, make_user, make_showtime, chromium):
+    buyer = make_user("kim")
+    showtime = make_showtime(rows=2, seats_per_row=5)
+    guid = seat_guids(showtime)[6]
+    base_url = asgi_server()
+    cookie = session_cookie(buyer, base_url)
+
+    with open_browser(chromium) as browser:
+        context = browser.new_context(viewport=DESKTOP)
+        context.add_cookies([cookie])
+        page = context.new_page()
+        open_seatmap(page, base_url, showtime.pk)
+        circle = page.locator(seat(guid))
+        assert circle.get_attribute("tabindex") == "0"
+        assert circle.get_attribute("role") == "button"
+        circle.focus()
+        assert page.evaluate("document.activeElement.getAttribute('data-seat-id')") == guid
+        page.keyboard.press("Enter")
+        wait_status(page, guid, "mine")
+        page.wait_for_selector("#countdown", state="visible", timeout=2000)
+        assert "held by you" in circle.get_attribute("aria-label")
+        page.keyboard.press("Space")
+        wait_status(page, guid, "available")
+        page.wait_for_selector("#countdown", state="hidden", timeout=2000)
+
+
+def test_the_page_fits_a_phone_and_the_map_renders(
+        asgi_server, make_user, make_showtime, chromium):
+    buyer = make_user("pat")
+    showtime = make_showtime(rows=4, seats_per_row=12)
+    base_url = asgi_server()
+    cookie = session_cookie(buyer, base_url)
+
+    with open_browser(chromium) as browser:
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                      has_touch=True)
+        context.add_cookies([cookie])
+        page = context.new_page()
+        open_seatmap(page, base_url, showtime.pk)
+        assert page.locator("#map circle.seat").count() == 48
+        sizes = page.evaluate("""() => {
+            const svg = document.querySelector('#map svg.seatmap').getBoundingClientRect();
+            const map = document.getElementById('map');
+            return {viewport: window.innerWidth, doc: document.documentElement.scrollWidth,
+                    body: document.body.scrollWidth, svgWidth: svg.width, svgHeight: svg.height,
+                    mapClient: map.clientWidth, mapRight: map.getBoundingClientRect().right};
+        }""")
+        assert sizes["viewport"] == PHONE["width"]
+        assert sizes["doc"] <= sizes["viewport"], sizes   # no horizontal overflow of the page
+        assert sizes["body"] <= sizes["viewport"], sizes
+        assert sizes["mapRight"] <= sizes["viewport"], sizes  # the map box itself fits; it scrolls
+        assert sizes["svgWidth"] > 0 and sizes["svgHeight"] > 0, sizes
+        # A seat can be tapped (the map scrolls it into view).
+        guid = page.locator("#map circle.seat").nth(20).get_attribute("data-seat-id")
+        page.tap(seat(guid))
+        wait_status(page, guid, "mine")
+        screenshot(page, "seatmap-phone.png")
+
+
+@pytest.mark.shared_venues
+def test_the_1252_seat_riethsporthalle_renders_and_shows_a_hold_made_through_the_api(
+        asgi_server, make_user, shared_venues, chromium):
+    from django.utils import timezone
+
+    from seats.importer import plan_import
+    from seats.models import Show
+    from seats.services import showtime_create
+
+    plan = plan_import(raw=(shared_venues / "riethsporthalle.json").read_bytes(),
+                       venue_name="Riethsporthalle Erfurt")
+    showtime = showtime_create(
+        show=Show.objects.create(title="Handball: THSV Eisenach"), plan=plan,
+        starts_at=timezone.now() + timedelta(days=7),
+        prices={"Kategorie I": Decimal("39.00"), "Kategorie II": Decimal("29.00"),
+                "VIP": Decimal("89.00")},
+    )
+    guids = seat_guids(showtime)
+    assert len(guids) == 1252
+    token = jwt_for(make_user("lee"))
+    base_url = asgi_server()
+
+    with open_browser(chromium) as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        ready_ms = open_seatmap(page, base_url, showtime.pk)
+        assert page.locator("#map circle.seat").count() == 1252
+        assert page.locator('#map circle.seat[data-status="available"]').count() == 1252
+        assert page.locator("#prices .prices__item").count() == 3
+        assert page.locator("#map .zone-label").count() >= 1
+        # Recorded, not asserted: the file's zones overlap in absolute coordinates (SOURCES.md,
+        # "Caveats"), so some circles are drawn over others and cannot be clicked.
+        overlapping = page.evaluate("""() => {
+            const seats = [...document.querySelectorAll('#map circle.seat')].map((el) => [
+                +el.getAttribute('cx'), +el.getAttribute('cy'), +el.getAttribute('r')]);
+            let n = 0;
+            for (const [i, [x, y, r]] of seats.entries()) {
+                if (seats.some(([u, v, q], j) => j !== i && Math.hypot(x - u, y - v) < r + q)) n += 1;
+            }
+            return n;
+        }""")
+
+        wanted = [guids[100], guids[900]]
+        started = time.perf_counter()
+        status, hold = post_json(f"{base_url}/api/v1/showtimes/{showtime.pk}/holds/",
+                                 {"seats": wanted}, token)
+        assert status == 201, hold
+        for guid in wanted:
+            wait_status(page, guid, "held", timeout=2000)
+        hold_ms = (time.perf_counter() - started) * 1000
+        assert page.locator('#map circle.seat[data-status="held"]').count() == 2
+        screenshot(page, "seatmap-riethsporthalle.png")
+
+    record(riethsporthalle_seats=1252, riethsporthalle_ready_ms=round(ready_ms, 1),
+           riethsporthalle_api_hold_visible_ms=round(hold_ms, 1),
+           riethsporthalle_overlapping_seats=overlapping)

@@ -1,0 +1,519 @@
+"""Stateful property test: random sequences of the real seat and order services against a model.
+
+A hypothesis ``RuleBasedStateMachine`` calls the real services on the real database (no mocks):
+``hold_create``, ``hold_release``, ``order_create``, ``order_create_for_seats``, ``order_cancel``,
+``order_pay`` (demo provider), the staff ``seats_block``/``seats_unblock``, the cleanups
+``hold_expire_due``/``order_expire_due``, and clock jumps (small, past the hold TTL, past the
+payment window, exactly onto a deadline and 1 µs before one). A plain-Python model follows the
+rules of shared/spec/domain.md and the services' docstrings; when a service raises
+``ApplicationError`` the model must have predicted that very code, and the database must be
+unchanged (except the documented cases that record an expiry first). After every step:
+
+1. at most one live ``SeatClaim`` per seat, and each seat's effective status (``seat_states``,
+   lazy expiry) equals the model's;
+2. each seat's stored ``status``/``expires_at`` matches its live claim (held ⇔ claim of an active
+   hold, reserved/sold ⇔ claim of a pending/paid order, lapsed ones included), the claim belongs
+   to the hold/order the model says, and holds and orders have the model's status and deadline;
+3. each seat's ``version`` (as ``seat_states`` reads it) never decreases: it grows when the seat's
+   effective state changes and stays put when it does not (a lazy read and the later cleanup agree);
+4. order totals equal the sum of their claims' prices (and the model's); a paid order has one
+   ticket per seat and one successful payment, any other order none.
+
+Isolation: the test uses pytest-django's ``db`` fixture, so the whole test runs in one transaction
+that is rolled back at its end (the services accept that wrapping block; their own transactions
+become savepoints, and ``on_commit`` broadcasts never fire). Hypothesis runs many examples inside
+that one test, so each example builds its own venue, plan, showtime and buyers in ``__init__`` and
+deletes them again in ``teardown``: the global cleanups (``*_expire_due``) only ever see the
+current example's holds and orders. The clock is frozen per example (``timezone.now`` patched to a
+model time that moves only by the clock rule, restored in ``teardown``), so every deadline
+comparison is exact and examples replay deterministically when shrunk.
+"""
+
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test,
+)
+
+from conftest import small_plan
+from orders import services as orders
+from orders.models import Order, Payment
+from seats import services as seats
+from seats.importer import plan_import
+from seats.models import Hold, SeatClaim, Show, ShowtimeSeat
+from seats.selectors import seat_states
+from ticketing.errors import ApplicationError
+
+SEATS, BUYERS, MAX_PER_ORDER, TTL = 8, 3, 4, 300
+PRICES = {"Front": Decimal("80.00"), "Back": Decimal("40.00")}
+CUSTOMER = {"name": "Model Buyer", "email": "model@example.com", "phone": "+49 30 1234"}
+MAX_EXAMPLES = 60  # ~15–25 s on SQLite and on PostgreSQL on a 2-core machine
+
+buyers = st.integers(0, BUYERS - 1)
+seat_picks = st.lists(st.integers(0, SEATS - 1), min_size=1, max_size=3, unique=True)
+foreign = st.sampled_from([False, False, False, True])  # now and then another buyer's id
+JUMPS = {"1us": timedelta(microseconds=1), "1s": timedelta(seconds=1),
+         "59s": timedelta(seconds=59), "past_hold_ttl": timedelta(seconds=TTL + 1)}
+_serial = itertools.count(1)
+
+
+@dataclass
+class MHold:
+    buyer: int
+    expires_at: datetime
+    seats: set[int]  # its live claims (seat indices); empty once it ends
+    status: str = "active"
+
+
+@dataclass
+class MOrder:
+    buyer: int
+    expires_at: datetime
+    seats: set[int]  # its live claims
+    all_seats: frozenset[int]
+    total: Decimal
+    status: str = "pending"
+
+
+class SeatMachine(RuleBasedStateMachine):
+    examples = 0  # machines built (examples run) in this process
+    checks = 0  # rounds of invariant checks (one after __init__ and one after every step)
+
+    def __init__(self):
+        super().__init__()
+        type(self).examples += 1
+        self._real_now = timezone.now
+        # Each example runs in its own savepoint, rolled back in teardown(). It is marked the way
+        # Django's TestCase marks its per-test block, which run_in_transaction() tolerates.
+        self._savepoint = transaction.atomic()
+        self._savepoint._from_testcase = True
+        self._savepoint.__enter__()
+        try:
+            self._build(next(_serial))
+        except BaseException:
+            self.teardown()
+            raise
+        self.holds: dict[str, MHold] = {}  # by hold id, in creation order
+        self.orders: dict[int, MOrder] = {}
+        self.blocked: set[int] = set()
+        self.seen: dict[int, tuple] = {}  # seat → (effective state, version) at the last check
+        self.now = self._real_now().replace(microsecond=0)
+        timezone.now = lambda: self.now
+
+    def _build(self, n: int) -> None:
+        """A showtime of 2 × 4 seats (row A "Front", row B "Back"), three buyers, a staff user."""
+        plan = plan_import(raw=small_plan(2, 4), venue_name=f"State machine venue {n}")
+        self.show = Show.objects.create(title="State machine night")
+        self.showtime = seats.showtime_create(
+            show=self.show, plan=plan, starts_at=timezone.now() + timedelta(days=3),
+            prices=PRICES, hold_ttl=TTL, max_seats_per_order=MAX_PER_ORDER,
+        )
+        make_user = get_user_model().objects.create_user
+        self.users = [make_user(f"machine{n}-{b}", f"m{n}{b}@x.org") for b in range(BUYERS)]
+        self.staff = make_user(f"machine{n}-staff", f"m{n}s@x.org", is_staff=True)
+        rows = list(ShowtimeSeat.objects.filter(showtime=self.showtime).order_by("seat_id")
+                    .values_list("pk", "seat__guid", "seat__label", "seat__category__name"))
+        self.pks = [r[0] for r in rows]
+        self.guids = [str(r[1]) for r in rows]
+        self.labels = [r[2] for r in rows]
+        self.prices = [PRICES[r[3]] for r in rows]
+
+    def teardown(self):
+        timezone.now = self._real_now
+        transaction.set_rollback(True)
+        self._savepoint.__exit__(None, None, None)  # the example leaves no rows behind
+
+    # --- the model ------------------------------------------------------------------------------
+
+    def live(self, thing) -> bool:
+        """An active hold / pending order before its deadline, or a paid order."""
+        return thing.status == "paid" or (
+            thing.status in ("active", "pending") and thing.expires_at > self.now)
+
+    def effective(self, i: int) -> tuple[str, object]:
+        """Seat ``i`` as a buyer sees it now: ``(status, owning hold/order id or None)``."""
+        if i in self.blocked:
+            return "blocked", None
+        for oid, o in self.orders.items():
+            if i in o.seats and self.live(o):
+                return ("sold" if o.status == "paid" else "reserved"), oid
+        for hid, h in self.holds.items():
+            if i in h.seats and self.live(h):
+                return "held", hid
+        return "available", None
+
+    def free(self, picks) -> bool:
+        return all(self.effective(i)[0] == "available" for i in picks)
+
+    def take(self, picks) -> None:
+        """Taking seats ends the lapsed claims still stored on them."""
+        for thing in [*self.holds.values(), *self.orders.values()]:
+            thing.seats -= set(picks)
+
+    @staticmethod
+    def end(thing, status: str) -> None:
+        thing.status, thing.seats = status, set()
+
+    @staticmethod
+    def newest_first(things: dict, open_status: str) -> list:
+        """Ids to draw from: open ones first (hypothesis favours the first), newest first."""
+        return sorted(reversed(things), key=lambda k: things[k].status != open_status)
+
+    def add_order(self, order, buyer: int, picks, method: str) -> None:
+        total = sum((self.prices[i] for i in picks), Decimal("0.00"))
+        window = timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS)
+        assert (order.status, order.total, order.payment_method, order.user_id) == (
+            "pending", total, method, self.users[buyer].pk)
+        assert order.expires_at == self.now + window
+        self.orders[order.pk] = MOrder(buyer, order.expires_at, set(picks), frozenset(picks), total)
+
+    def fingerprint(self):
+        """Every row a seat service can write, for "a failed call changed nothing"."""
+        showtime = self.showtime
+        return (
+            list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")
+                 .values_list("status", "version", "expires_at", "block_reason")),
+            list(SeatClaim.objects.filter(showtime_seat__showtime=showtime).order_by("pk")
+                 .values_list("pk", "is_live", "order_id")),
+            sorted(Hold.objects.filter(showtime=showtime).values_list("pk", "status")),
+            sorted(Order.objects.filter(showtime=showtime).values_list("pk", "status")),
+        )  # tickets and payments: invariant 4 compares them with the model after every step
+
+    def call(self, expected: str | None, service, *, records: bool = False, **kwargs):
+        """Run ``service``; ``expected`` is the error code the model predicts (None: success).
+
+        A failure must change nothing, unless ``records``: the service commits a lapsed hold's or
+        order's expiry before raising (its docstring says so); the model then records it too.
+        """
+        before = self.fingerprint() if expected is not None and not records else None
+        try:
+            result = service(**kwargs)
+        except ApplicationError as exc:
+            assert exc.code == expected, (
+                f"{service.__name__} raised {exc.code} {exc.details}; model: {expected or 'ok'}")
+            if before is not None:
+                assert self.fingerprint() == before, f"failed {service.__name__} changed rows"
+            return None
+        assert expected is None, f"{service.__name__} succeeded; model expected {expected}"
+        return result
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    @rule(buyer=buyers, picks=seat_picks)
+    def hold_create(self, buyer, picks):
+        mine = next((k for k, h in self.holds.items()
+                     if h.buyer == buyer and h.status == "active"), None)
+        lapsed = mine is not None and not self.live(self.holds[mine])
+        held = set() if mine is None or lapsed else set(self.holds[mine].seats)
+        new = set(picks) - held
+        expected = ("too_many_seats" if len(held | new) > MAX_PER_ORDER
+                    else None if self.free(new) else "seat_unavailable")
+        result = self.call(expected, seats.hold_create, user=self.users[buyer],
+                           showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks])
+        if result is None:
+            return
+        hold, created = result
+        assert created == (mine is None or lapsed)
+        if lapsed:  # the old hold's expiry is recorded, a new hold is made
+            self.end(self.holds[mine], "expired")
+        self.take(new)
+        if created:
+            assert hold.expires_at == self.now + timedelta(seconds=TTL)
+            self.holds[str(hold.pk)] = MHold(buyer, hold.expires_at, new)
+        else:  # seats added; the expiry does not move
+            assert str(hold.pk) == mine and hold.expires_at == self.holds[mine].expires_at
+            self.holds[mine].seats |= new
+
+    @precondition(lambda self: self.holds)
+    @rule(data=st.data(), other=foreign)
+    def hold_release(self, data, other):
+        hid = data.draw(st.sampled_from(self.newest_first(self.holds, "active")), label="hold")
+        h = self.holds[hid]
+        pool = sorted(h.seats | {data.draw(st.integers(0, SEATS - 1), label="stranger")})
+        picks = data.draw(st.none() | st.lists(st.sampled_from(pool), min_size=1, unique=True),
+                          label="seats")
+        if other:
+            expected = "not_found"
+        elif h.status != "active":
+            expected = "hold_not_active"
+        elif self.live(h) and picks is not None and set(picks) - h.seats:
+            expected = "unknown_seats"
+        else:
+            expected = None  # a lapsed hold: its expiry is recorded, no error
+        user = self.users[(h.buyer + other) % BUYERS]
+        seat_ids = None if picks is None else [self.guids[i] for i in picks]
+        hold = self.call(expected, seats.hold_release, user=user, hold_id=hid, seat_ids=seat_ids)
+        if hold is None:
+            return
+        if not self.live(h):
+            self.end(h, "expired")
+        elif picks is None or set(picks) == h.seats:
+            self.end(h, "released")
+        else:
+            h.seats -= set(picks)
+        assert hold.status == h.status
+
+    @precondition(lambda self: self.holds)
+    @rule(data=st.data(), other=foreign)
+    def order_create(self, data, other):
+        hid = data.draw(st.sampled_from(self.newest_first(self.holds, "active")), label="hold")
+        h = self.holds[hid]
+        lapsed = not other and h.status == "active" and not self.live(h)
+        if other:
+            expected = "not_found"
+        elif h.status != "active":
+            expected = "hold_expired" if h.status == "expired" else "hold_not_active"
+        elif lapsed:
+            expected = "hold_expired"  # the expiry is committed, then 409
+        else:
+            expected = None if h.seats else "hold_not_active"
+        order = self.call(expected, orders.order_create, records=lapsed,
+                          user=self.users[(h.buyer + other) % BUYERS], hold_id=hid,
+                          customer=CUSTOMER, payment_method="card")
+        if lapsed:
+            self.end(h, "expired")
+        if order is not None:
+            assert order.hold_id is not None and str(order.hold_id) == hid
+            self.add_order(order, h.buyer, h.seats, "card")
+            self.end(h, "converted")
+
+    @rule(buyer=buyers, picks=seat_picks)
+    def order_create_for_seats(self, buyer, picks):
+        expected = None if self.free(picks) else "seat_unavailable"
+        order = self.call(expected, orders.order_create_for_seats, user=self.users[buyer],
+                          showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks],
+                          customer=CUSTOMER, payment_method="cash")
+        if order is not None:
+            self.take(picks)
+            self.add_order(order, buyer, picks, "cash")
+
+    def _order_step(self, data, other):
+        oid = data.draw(st.sampled_from(self.newest_first(self.orders, "pending")), label="order")
+        o = self.orders[oid]
+        lapsed = not other and o.status == "pending" and not self.live(o)
+        return oid, o, lapsed, self.users[(o.buyer + other) % BUYERS]
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), other=foreign)
+    def order_cancel(self, data, other):
+        oid, o, lapsed, user = self._order_step(data, other)
+        expected = ("not_found" if other else None if o.status == "pending" and not lapsed
+                    else "order_not_cancellable")
+        order = self.call(expected, orders.order_cancel, records=lapsed, user=user, order_id=oid)
+        if lapsed:
+            self.end(o, "expired")
+        if order is not None:
+            self.end(o, "cancelled")
+            assert order.status == "cancelled"
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), other=foreign)
+    def order_pay(self, data, other):
+        oid, o, lapsed, user = self._order_step(data, other)
+        if other:
+            expected = "not_found"
+        elif lapsed or o.status == "expired":
+            expected = "order_expired"  # and nothing is resurrected
+        else:
+            expected = None if o.status in ("pending", "paid") else "order_not_payable"
+        order = self.call(expected, orders.order_pay, records=lapsed, user=user, order_id=oid)
+        if lapsed:
+            self.end(o, "expired")
+        if order is not None:  # paying a paid order again changes nothing
+            o.status = "paid"
+            assert order.status == "paid"
+
+    @rule(block=st.booleans(), picks=seat_picks)
+    def staff_blocks(self, block, picks):
+        """``seats_block`` takes the available seats and skips the rest; ``seats_unblock`` frees
+        the blocked ones."""
+        hits = [i for i in picks if (i in self.blocked if not block
+                                     else self.effective(i)[0] == "available")]
+        if block:
+            done, skipped = self.call(None, seats.seats_block, showtime_id=self.showtime.pk,
+                                      seat_pks=[self.pks[i] for i in picks], reason="repair",
+                                      staff=self.staff)
+        else:
+            done, skipped = self.call(None, seats.seats_unblock, showtime_id=self.showtime.pk,
+                                      seat_pks=[self.pks[i] for i in picks], staff=self.staff)
+        assert sorted(done) == sorted(self.labels[i] for i in hits)
+        assert sorted(skipped) == sorted(self.labels[i] for i in picks if i not in hits)
+        self.take(hits)
+        self.blocked ^= set(hits)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), action=st.sampled_from(["refund", "mark_paid", "cancel"]))
+    def staff_order_action(self, data, action):
+        """The box office: cash taken (``mark_paid``), ``cancel`` or ``refund`` (sold → available)."""
+        oid, o, lapsed, _ = self._order_step(data, False)
+        allowed = {"mark_paid": "pending", "cancel": "pending", "refund": "paid"}[action]
+        done_expected = o.status == allowed and not lapsed
+        order, done = self.call(None, orders.order_staff_action, order_id=oid, action=action,
+                                staff=self.staff)
+        assert done == done_expected, (action, o)
+        if lapsed:
+            self.end(o, "expired")
+        elif done:
+            if action == "mark_paid":
+                o.status = "paid"
+            else:
+                self.end(o, {"cancel": "cancelled", "refund": "refunded"}[action])
+        assert order.status == o.status
+
+    @rule(data=st.data(), jump=st.sampled_from(
+        [*JUMPS, "past_payment_window", "onto_deadline", "before_deadline"]))
+    def time_passes(self, data, jump):
+        deadlines = sorted({t.expires_at for t in [*self.holds.values(), *self.orders.values()]
+                            if t.status in ("active", "pending") and t.expires_at > self.now})
+        if jump in ("onto_deadline", "before_deadline") and deadlines:
+            deadline = data.draw(st.sampled_from(deadlines), label="deadline")
+            self.now = deadline - (timedelta(microseconds=1) if jump == "before_deadline"
+                                   else timedelta())
+        elif jump == "past_payment_window":
+            self.now += timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS + 1)
+        else:
+            self.now += JUMPS.get(jump, timedelta(seconds=1))
+
+    # The cleanups run only when something is due: hypothesis favours the first rule in its own
+    # order (fewest arguments first), and an always-enabled cleanup would take a third of the steps.
+    @precondition(lambda self: any(h.status == "active" and not self.live(h)
+                                   for h in self.holds.values()))
+    @rule()
+    def hold_expire_due(self):
+        due = [k for k, h in self.holds.items() if h.status == "active" and not self.live(h)]
+        done = self.call(None, seats.hold_expire_due)
+        assert sorted(str(h.pk) for h in done) == sorted(due)
+        for k in due:
+            self.end(self.holds[k], "expired")
+
+    @precondition(lambda self: any(o.status == "pending" and not self.live(o)
+                                   for o in self.orders.values()))
+    @rule()
+    def order_expire_due(self):
+        due = [k for k, o in self.orders.items() if o.status == "pending" and not self.live(o)]
+        done = self.call(None, orders.order_expire_due)
+        assert sorted(o.pk for o in done) == sorted(due)
+        for k in due:
+            self.end(self.orders[k], "expired")
+
+    # --- invariants, against the database -------------------------------------------------------
+
+    @invariant()
+    def one_live_claim_and_effective_status(self):
+        type(self).checks += 1
+        live = Counter(SeatClaim.objects.filter(showtime_seat__showtime=self.showtime,
+                                                is_live=True).values_list("showtime_seat_id"))
+        assert all(n == 1 for n in live.values()), live
+        _, states = seat_states(self.showtime.pk)
+        assert [s["id"] for s in states] == self.guids
+        actual = [s["status"] for s in states]
+        assert actual == [self.effective(i)[0] for i in range(SEATS)], self.describe(actual)
+
+    @invariant()
+    def stored_status_matches_live_claim(self):
+        claims = {c[0]: c[1:] for c in SeatClaim.objects.filter(
+            showtime_seat__showtime=self.showtime, is_live=True).values_list(
+            "showtime_seat_id", "hold_id", "hold__status", "hold__expires_at",
+            "order_id", "order__status", "order__expires_at")}
+        owners = {i: ("hold", k) for k, h in self.holds.items() for i in h.seats}
+        owners.update({i: ("order", k) for k, o in self.orders.items() for i in o.seats})
+        rows = ShowtimeSeat.objects.filter(showtime=self.showtime).order_by("seat_id")
+        for i, (pk, status, expires_at) in enumerate(rows.values_list("pk", "status",
+                                                                      "expires_at")):
+            claim, owner = claims.get(pk), None
+            if claim is None:
+                assert status in ("available", "blocked") and expires_at is None, (i, status)
+            else:
+                hold_id, hold_status, hold_expiry, order_id, order_status, order_expiry = claim
+                if order_id is None:
+                    owner = ("hold", str(hold_id))
+                    assert (status, hold_status, expires_at) == ("held", "active", hold_expiry)
+                else:
+                    owner = ("order", order_id)
+                    assert (status, order_status) in {("reserved", "pending"), ("sold", "paid")}
+                    assert expires_at == (order_expiry if status == "reserved" else None)
+            assert owner == owners.get(i), (i, owner, owners.get(i))
+            assert (status == "blocked") == (i in self.blocked), (i, status)
+        holds = {str(k): v for k, *v in Hold.objects.filter(showtime=self.showtime)
+                 .values_list("pk", "status", "expires_at", "user_id")}
+        for k, h in self.holds.items():
+            assert holds[k] == [h.status, h.expires_at, self.users[h.buyer].pk], (k, h)
+        assert {k for k, v in holds.items() if v[0] == "active"} <= set(self.holds)
+        db_orders = {k: v for k, *v in Order.objects.filter(showtime=self.showtime)
+                     .values_list("pk", "status", "expires_at")}
+        assert db_orders == {k: [o.status, o.expires_at] for k, o in self.orders.items()}
+
+    @invariant()
+    def versions_never_decrease(self):
+        _, states = seat_states(self.showtime.pk)
+        for i, s in enumerate(states):
+            state = self.effective(i)
+            if i in self.seen:
+                old_state, old_version = self.seen[i]
+                if state == old_state:
+                    assert s["version"] == old_version, (i, state, old_version, s["version"])
+                else:
+                    assert s["version"] > old_version, (i, old_state, state, s["version"])
+            self.seen[i] = (state, s["version"])
+
+    @invariant()
+    def totals_tickets_and_payments(self):
+        if not self.orders:
+            return
+        per_order: dict[int, list] = {}
+        for oid, total, price, seat, ticket_order, ticket_status in SeatClaim.objects.filter(
+                order__showtime=self.showtime).values_list(
+                "order_id", "order__total", "price", "showtime_seat_id", "ticket__order_id",
+                "ticket__status"):
+            per_order.setdefault(oid, [total, Decimal("0.00"), set(), []])
+            per_order[oid][1] += price
+            per_order[oid][2].add(seat)
+            if ticket_order is not None:
+                per_order[oid][3].append((ticket_order, ticket_status))
+        payments = {r["order_id"]: (r["n"], r["amount"]) for r in Payment.objects.filter(
+            order__showtime=self.showtime, status="succeeded").values("order_id").annotate(
+            n=Count("pk"), amount=Sum("amount"))}
+        assert set(per_order) == set(self.orders)
+        for oid, (total, claimed, claimed_seats, tickets) in per_order.items():
+            o = self.orders[oid]
+            assert total == claimed == o.total, (oid, total, claimed, o)
+            assert len(claimed_seats) == len(o.all_seats), (oid, o)
+            if o.status in ("paid", "refunded"):  # one ticket per seat, voided by a refund
+                status = "valid" if o.status == "paid" else "void"
+                assert tickets == [(oid, status)] * len(o.all_seats), (oid, tickets)
+                assert payments.get(oid) == (1, total), (oid, payments.get(oid))
+            else:
+                assert not tickets and oid not in payments, (oid, tickets)
+
+    def describe(self, actual) -> str:
+        model = [self.effective(i) for i in range(SEATS)]
+        return f"database {actual}\nmodel {model}\nholds {self.holds}\norders {self.orders}"
+
+
+@pytest.mark.django_db  # one transaction for the test; each example cleans up (module docstring)
+def test_seat_services_follow_the_model(capsys):
+    SeatMachine.examples = SeatMachine.checks = 0
+    started = time.monotonic()
+    run_state_machine_as_test(SeatMachine, settings=settings(
+        max_examples=MAX_EXAMPLES, stateful_step_count=25, deadline=None, report_multiple_bugs=False,
+        database=None,  # write no .hypothesis/ example database into the project
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                               HealthCheck.data_too_large],
+    ))
+    with capsys.disabled():
+        print(f"\nstate machine on {connection.vendor}: {SeatMachine.examples} examples, "
+              f"{SeatMachine.checks - SeatMachine.examples} steps, "
+              f"{time.monotonic() - started:.1f}s")
+    assert SeatMachine.examples >= MAX_EXAMPLES

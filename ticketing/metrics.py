@@ -1,0 +1,83 @@
+"""Prometheus metrics at ``/metrics`` (api.md "Operations").
+
+django-prometheus measures requests (latency by view and method, status codes) and database
+queries; this collector adds the booking figures, read at scrape time: active holds and held seats,
+orders by status, prevented duplicates (seat conflicts, idempotent replays), payments flagged for
+refund, and this process's WebSocket connections and failed publishes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import REGISTRY
+
+logger = logging.getLogger(__name__)
+_registered = False
+
+
+class BookingCollector:
+    """Reads the booking figures from the database when Prometheus scrapes."""
+
+    def describe(self):
+        """The metric names, without touching the database (used at registration)."""
+        yield GaugeMetricFamily("seatline_websocket_connections", "")
+        yield CounterMetricFamily("seatline_publish_failures", "")
+        yield GaugeMetricFamily("seatline_holds_active", "")
+        yield GaugeMetricFamily("seatline_seats_held", "")
+        yield GaugeMetricFamily("seatline_orders", "", labels=["status"])
+        yield CounterMetricFamily("seatline_prevented_duplicates", "", labels=["kind"])
+        yield GaugeMetricFamily("seatline_payments_needing_refund", "")
+
+    def collect(self):
+        from django.db.models import Count
+        from django.utils import timezone
+
+        from orders.models import Counter, Order, Payment
+        from realtime import consumers, events
+        from seats.models import Hold, SeatStatus, ShowtimeSeat
+
+        ws = GaugeMetricFamily("seatline_websocket_connections",
+                               "Open seat map WebSocket connections in this process.")
+        ws.add_metric([], consumers.connections)
+        yield ws
+        failures = CounterMetricFamily("seatline_publish_failures",
+                                       "Real-time publishes that failed in this process.")
+        failures.add_metric([], events.publish_failures)
+        yield failures
+        try:
+            now = timezone.now()
+            holds = GaugeMetricFamily("seatline_holds_active", "Active, unexpired holds.")
+            holds.add_metric([], Hold.objects.filter(status="active", expires_at__gt=now).count())
+            yield holds
+            seats = GaugeMetricFamily("seatline_seats_held", "Seats in active, unexpired holds.")
+            seats.add_metric([], ShowtimeSeat.objects.filter(
+                status=SeatStatus.HELD, expires_at__gt=now).count())
+            yield seats
+            orders = GaugeMetricFamily("seatline_orders", "Orders by status.", labels=["status"])
+            by_status = dict(Order.objects.values_list("status").annotate(n=Count("pk")))
+            for status in Order.Status.values:
+                orders.add_metric([status], by_status.get(status, 0))
+            yield orders
+            counters = dict(Counter.objects.values_list("name", "value"))
+            prevented = CounterMetricFamily(
+                "seatline_prevented_duplicates",
+                "Double sales refused (seat_conflicts) and idempotent replays.", labels=["kind"])
+            for kind in ("seat_conflicts", "idempotent_replays"):
+                prevented.add_metric([kind], counters.get(kind, 0))
+            yield prevented
+            refunds = GaugeMetricFamily("seatline_payments_needing_refund",
+                                        "Payments recorded but flagged for refund.")
+            refunds.add_metric([], Payment.objects.filter(needs_refund=True).count())
+            yield refunds
+        except Exception:  # a scrape must not fail because the database is down
+            logger.warning("metrics: database figures unavailable", exc_info=True)
+
+
+def register() -> None:
+    """Register :class:`BookingCollector` once per process."""
+    global _registered
+    if not _registered:
+        REGISTRY.register(BookingCollector())
+        _registered = True

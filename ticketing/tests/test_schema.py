@@ -1,0 +1,346 @@
+"""The OpenAPI schema (``/api/schema/``) against the running application.
+
+- the schema lists every path of api.md (and every API route of the URLconf), each error response
+  is the api.md error body, and the docs page loads;
+- schemathesis generates requests from the schema and sends them to the Django app in-process
+  (WSGI, real transactions, the demo data, a real JWT): no answer may be a 5xx, and every answer
+  must match the schema (status code, content type, headers, body);
+- the happy paths (hold → extend → release → order → replay → pay → tickets, order → cancel) and
+  the main conflicts, which random data rarely reaches, are validated against the schema too.
+
+The generated run is deterministic (20 examples per operation). For a deeper local bug hunt:
+``SCHEMA_TEST_MAX_EXAMPLES=200 SCHEMA_TEST_RANDOM=1 .venv/bin/python -m pytest -s
+ticketing/tests/test_schema.py`` (``-s`` prints the figures: operations, requests, statuses).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+import uuid
+from collections import Counter
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import schemathesis
+from django.core.management import call_command
+from django.urls import Resolver404, resolve
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
+    object_level_authorization,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+    use_after_free,
+)
+
+# The paths of shared/spec/api.md under /api/v1/ that the schema must describe.
+API_PATHS = [
+    "auth/register/", "auth/token/", "auth/token/refresh/",
+    "shows/", "shows/{id}/",
+    "showtimes/", "showtimes/{id}/", "showtimes/{id}/seats/", "showtimes/{showtime_id}/holds/",
+    "holds/{id}/", "holds/{id}/release/",
+    "orders/", "orders/{id}/", "orders/{id}/cancel/", "orders/{id}/pay/", "orders/{id}/tickets/",
+]
+
+# The checks every answer must pass: no 5xx; status code, content type and body as documented.
+CONFORMANCE = [
+    not_a_server_error, status_code_conformance, content_type_conformance,
+    response_schema_conformance,
+]
+# ... plus schemathesis's other default checks that hold for this API. Left out:
+# ``negative_data_rejection`` (the API is lenient on purpose: DRF's pagination ignores a malformed
+# ``limit``/``offset``, and an empty filter such as ``?starts_before=`` is no filter) and
+# ``positive_data_acceptance`` (business rules the schema cannot state answer 400: unknown seat
+# ids, a weak password, "a hold or a showtime with seats").
+CHECKS = CONFORMANCE + [
+    response_headers_conformance, missing_required_header, unsupported_method,
+    allow_header_conformance, use_after_free, ensure_resource_availability, ignored_auth,
+    object_level_authorization,
+]
+
+# Operations that do not declare their error responses yet (e.g. 400 validation_error): held to
+# "no 5xx" only until they do. Remove an entry once its view has ``errors(...)`` responses.
+UNDOCUMENTED_ERRORS = {"POST /api/v1/checkin/"}
+
+MAX_EXAMPLES = int(os.environ.get("SCHEMA_TEST_MAX_EXAMPLES", "20"))
+
+
+def bearer(user) -> dict[str, str]:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+
+# --- The schema and the docs ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def openapi(client) -> dict:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.django_db
+def test_schema_lists_every_api_path(openapi):
+    paths = set(openapi["paths"])
+    missing = [p for p in API_PATHS if f"/api/v1/{p}" not in paths]
+    assert not missing, f"not in the schema: {missing}"
+    routes = _api_routes()
+    assert routes <= paths, f"API routes missing from the schema: {sorted(routes - paths)}"
+    assert paths <= routes, f"schema paths with no route: {sorted(paths - routes)}"
+    assert openapi["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    # Authenticated operations accept the JWT; the catalog and auth/ are open.
+    holds = openapi["paths"]["/api/v1/showtimes/{showtime_id}/holds/"]["post"]
+    assert {"jwtAuth": []} in holds["security"] and {} not in holds["security"]
+    assert {} in openapi["paths"]["/api/v1/shows/"]["get"]["security"]
+
+
+def _api_routes() -> set[str]:
+    """The ``/api/v1/`` routes of the URLconf, spelled as OpenAPI paths (``{param}``, ``pk`` as
+    ``id``), without the router's ``.json`` format-suffix variants."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern)
+
+    routes = set()
+    for route in walk(get_resolver().url_patterns, "/"):
+        route = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)  # router regexes
+        route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)  # path() converters
+        route = route.replace("^", "").replace("$", "")
+        if route.startswith("/api/v1/") and "{format}" not in route:
+            routes.add(route.replace("{pk}", "{id}"))
+    return routes
+
+
+@pytest.mark.django_db
+def test_error_responses_are_the_error_body(openapi):
+    """Each api.md operation documents its errors: the api.md body, the codes in the text."""
+    error = openapi["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(openapi["components"]["schemas"]["ErrorBody"]["required"]) == {
+        "code", "message", "details"}
+    for path in API_PATHS:
+        for method, operation in openapi["paths"][f"/api/v1/{path}"].items():
+            statuses = {int(s) for s in operation["responses"]}
+            assert any(s >= 400 for s in statuses), (method, path)
+            if path != "auth/register/":  # every other operation checks a token it is sent
+                assert 401 in statuses, (method, path)
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    content = response["content"]["application/json"]["schema"]
+                    assert content == {"$ref": "#/components/schemas/Error"}, (method, path)
+                    assert re.fullmatch(r"[a-z_]+( \(.+?\))?(, [a-z_]+( \(.+?\))?)*",
+                                        response["description"]), (method, path, status)
+    create = openapi["paths"]["/api/v1/orders/"]["post"]["responses"]
+    assert "idempotency_key_reuse" in create["422"]["description"]
+    assert "idempotency_in_progress" in create["409"]["description"]
+    pay = openapi["paths"]["/api/v1/orders/{id}/pay/"]["post"]["responses"]
+    assert {"order_expired", "order_not_payable", "busy"} <= set(
+        re.findall(r"[a-z_]+", pay["409"]["description"]))
+
+
+@pytest.mark.django_db
+def test_docs_page_is_served(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/api/schema/" in html
+    from django.conf import settings as django_settings
+
+    if "drf_spectacular_sidecar" in django_settings.INSTALLED_APPS:
+        # Offline: Swagger UI's own files come from the sidecar package, served as static files.
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+        assert assets and "cdn.jsdelivr" not in html
+        for url in assets:
+            assert client.get(url).status_code == 200, url
+
+
+# --- schemathesis: generated requests against the app ----------------------------------------------
+
+RUN: dict = {"requests": Counter(), "statuses": Counter(), "started": 0.0}
+
+
+@pytest.fixture
+def api_schema(request, transactional_db):
+    """The schema as the app serves it, loaded through the app itself (WSGI, in-process).
+
+    Real transactions (``transactional_db``): the services commit, lock and retry as in
+    production. The demo data (a show, two showtimes of the Harbour Arena, users ``staff`` and
+    ``demo``) is loaded first.
+    """
+    from django.core.wsgi import get_wsgi_application
+
+    # schemathesis 4.32's lazy schemas read and write ``item._nodeid``, which pytest 9.2 no longer
+    # has (it keeps ``item._id``); a plain attribute with the same value lets them run.
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+    call_command("load_demo", stdout=io.StringIO())
+    RUN["requests"].clear()
+    RUN["statuses"].clear()
+    RUN["started"] = time.monotonic()
+    yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    if RUN["requests"]:
+        seconds = time.monotonic() - RUN["started"]
+        print(f"\nschemathesis: {len(RUN['requests'])} operations, "
+              f"{sum(RUN['requests'].values())} requests in {seconds:.1f} s")
+        for label, n in sorted(RUN["requests"].items()):
+            print(f"  {n:4d}  {label}")
+        print("  statuses:", dict(sorted(RUN["statuses"].items(), key=str)))
+
+
+@pytest.fixture
+def staff_headers(api_schema) -> dict[str, str]:
+    """A real access JWT of the demo's staff user (staff, so that ``GET stats/`` answers 200)."""
+    from django.contrib.auth import get_user_model
+
+    return bearer(get_user_model().objects.get(username="staff"))
+
+
+def _routed(url: str) -> bool:
+    try:
+        resolve(unquote(urlsplit(url).path))
+    except Resolver404:
+        return False
+    return True
+
+
+lazy_schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+          derandomize=not os.environ.get("SCHEMA_TEST_RANDOM"),
+          suppress_health_check=list(HealthCheck))
+@lazy_schema.parametrize()
+def test_api_conforms_to_schema(case, staff_headers):
+    response = case.call(headers=staff_headers)
+    RUN["requests"][case.operation.label] += 1
+    RUN["statuses"][response.status_code] += 1
+    if not _routed(response.request.url):
+        # A path parameter the URLconf cannot route (e.g. "abc" for ``<int:showtime_id>``) never
+        # reaches the API: Django answers with its own HTML 404 page (ticketing/urls.py has no
+        # JSON ``handler404``), which this test does not hold against the API.
+        RUN["statuses"]["unrouted"] += 1
+        return
+    checks = [not_a_server_error] if case.operation.label in UNDOCUMENTED_ERRORS else CHECKS
+    case.validate_response(response, checks=checks, headers=staff_headers)
+
+
+# --- The happy paths and the main conflicts, validated against the schema --------------------------
+
+
+class Api:
+    """Sends requests built from the schema's operations and validates each answer against it."""
+
+    def __init__(self, schema, headers: dict[str, str]):
+        self.schema, self.headers = schema, headers
+
+    def __call__(self, method: str, path: str, expect: int, *, params=None, query=None,
+                 body=None, headers=None, auth=True):
+        kwargs = {"path_parameters": params or {}, "query": query, "headers": headers}
+        if body is not None:
+            kwargs.update(body=body, media_type="application/json")
+        case = self.schema[f"/api/v1/{path}"][method].Case(**kwargs)
+        sent = dict(self.headers) if auth else {}
+        response = case.call(headers=sent)
+        assert response.status_code == expect, (method, path, response.content[:500])
+        case.validate_response(response, checks=CONFORMANCE + [response_headers_conformance],
+                               headers=sent)
+        return response
+
+
+def test_happy_paths_conform_to_schema(api_schema):
+    from django.contrib.auth import get_user_model
+
+    from seats.models import Showtime
+
+    users = get_user_model().objects
+    buyer = Api(api_schema, bearer(users.get(username="demo")))
+    other = Api(api_schema, bearer(users.get(username="staff")))
+    showtime = Showtime.objects.order_by("starts_at").first().pk
+    customer = {"name": "Ada", "email": "ada@example.com", "phone": "+44 20 7946 0000"}
+
+    # Catalog.
+    buyer("GET", "shows/", 200, query={"limit": 1})
+    show = buyer("GET", "showtimes/", 200, query={"limit": 5}).json()["results"][0]["show"]["id"]
+    buyer("GET", "showtimes/", 200, query={"show": show, "starts_after": "2000-01-01T00:00:00Z"})
+    buyer("GET", "showtimes/", 400, query={"starts_before": "tomorrow"})
+    buyer("GET", "showtimes/{id}/", 200, params={"id": showtime}, auth=False)
+    seats = buyer("GET", "showtimes/{id}/seats/", 200, params={"id": showtime}).json()["seats"]
+    free = [s["id"] for s in seats if s["status"] == "available"][:12]
+
+    # A hold: new (201), extended (200), read, one seat released.
+    holds = "showtimes/{showtime_id}/holds/"
+    on_showtime = {"showtime_id": showtime}
+    hold = buyer("POST", holds, 201, params=on_showtime, body={"seats": free[:2]}).json()
+    assert buyer("POST", holds, 200, params=on_showtime, body={"seats": free[2:3]}).json()["id"] \
+        == hold["id"]
+    buyer("GET", "holds/{id}/", 200, params={"id": hold["id"]})
+    other("GET", "holds/{id}/", 404, params={"id": hold["id"]})
+    buyer("POST", "holds/{id}/release/", 200, params={"id": hold["id"]},
+          body={"seats": free[2:3]})
+    # Conflicts and bad input on holds.
+    other("POST", holds, 409, params=on_showtime, body={"seats": free[:1]})
+    other("POST", holds, 400, params=on_showtime, body={"seats": [str(uuid.uuid4())]})
+    other("POST", holds, 400, params=on_showtime, body={"seats": free[:12]})
+    other("POST", holds, 404, params={"showtime_id": 10**9}, body={"seats": free[:1]})
+    buyer("POST", holds, 401, params=on_showtime, body={"seats": free[3:4]}, auth=False)
+
+    # The hold becomes an order; a replay answers the same; another body with the key is 422.
+    key = {"Idempotency-Key": f"test-{uuid.uuid4()}"}
+    body = {"hold": hold["id"], "customer": customer, "payment_method": "card"}
+    order = buyer("POST", "orders/", 201, body=body, headers=key).json()
+    replay = buyer("POST", "orders/", 201, body=body, headers=key)
+    assert replay.json() == order and replay.headers["idempotent-replayed"] == ["true"]
+    buyer("POST", "orders/", 422, body={**body, "payment_method": "cash"}, headers=key)
+    buyer("POST", "orders/", 409, body=body, headers={"Idempotency-Key": "another"})
+    on_order = {"id": order["id"]}
+    assert buyer("POST", "orders/{id}/pay/", 200, params=on_order).json()["status"] == "paid"
+    tickets = buyer("GET", "orders/{id}/tickets/", 200, params=on_order).json()
+    assert len(tickets) == 2 and all(t["status"] == "valid" for t in tickets)
+    buyer("GET", "orders/{id}/", 200, params=on_order)
+    other("GET", "orders/{id}/", 404, params=on_order)
+    buyer("POST", "orders/{id}/cancel/", 409, params=on_order)
+    assert buyer("GET", "orders/", 200).json()["count"] == 1
+
+    # An order straight from seats, then cancelled: not payable any more.
+    body = {"showtime": showtime, "seats": free[3:5], "customer": customer,
+            "payment_method": "qr_code"}
+    order = buyer("POST", "orders/", 201, body=body).json()
+    on_order = {"id": order["id"]}
+    assert buyer("POST", "orders/{id}/cancel/", 200, params=on_order).json()["status"] \
+        == "cancelled"
+    buyer("POST", "orders/{id}/pay/", 409, params=on_order)
+    buyer("GET", "orders/{id}/tickets/", 200, params=on_order)
+
+    # A hold deleted (204), then its seats are free for somebody else.
+    hold = buyer("POST", holds, 201, params=on_showtime, body={"seats": free[5:7]}).json()
+    buyer("DELETE", "holds/{id}/", 204, params={"id": hold["id"]})
+    other("POST", holds, 201, params=on_showtime, body={"seats": free[5:7]})
+
+    # Auth.
+    anyone = Api(api_schema, {})
+    user = {"username": "grace", "email": "grace@example.com", "password": "Lovelace-1815!"}
+    anyone("POST", "auth/register/", 201, body=user)
+    anyone("POST", "auth/register/", 400, body=user)
+    tokens = anyone("POST", "auth/token/", 200, body={"username": "grace",
+                                                      "password": user["password"]}).json()
+    anyone("POST", "auth/token/refresh/", 200, body={"refresh": tokens["refresh"]})
+    anyone("POST", "auth/token/", 401, body={"username": "grace", "password": "wrong"})
+    anyone("POST", "auth/token/refresh/", 401, body={"refresh": "forged"})
