@@ -76,17 +76,20 @@ class StaffAction:
     """How one box-office action is called and reported."""
 
     service: str  # the ``action`` of order_staff_action
-    title: str  # page title
+    title: str  # the confirmation page's title
     applies_to: str  # the order status the service accepts
-    past: str  # "marked paid"
-    button: str  # "Mark paid"
+    past: str  # "marked paid", for "only pending orders can be marked paid"
+    done: str  # the success message, "{orders}" → "2 orders"
+    button: str  # the confirmation button, "{orders}" → "2 orders"
 
 
 STAFF_ACTIONS = {
     "mark_paid": StaffAction("mark_paid", "Mark paid (cash taken at the box office)", "pending",
-                             "marked paid", "Mark paid"),
-    "cancel_orders": StaffAction("cancel", "Cancel orders", "pending", "cancelled", "Cancel"),
-    "refund_orders": StaffAction("refund", "Refund orders", "paid", "refunded", "Refund"),
+                             "marked paid", "Marked {orders} paid", "Yes, mark {orders} paid"),
+    "cancel_orders": StaffAction("cancel", "Cancel orders", "pending", "cancelled",
+                                 "Cancelled {orders}", "Yes, cancel {orders}"),
+    "refund_orders": StaffAction("refund", "Refund orders", "paid", "refunded",
+                                 "Refunded {orders}", "Yes, refund {orders}"),
 }
 
 
@@ -170,7 +173,7 @@ class OrderAdmin(admin.ModelAdmin):
                 note=f"{ready} of them {'is' if ready == 1 else 'are'} {spec.applies_to} now.",
                 items=[f"{o} — {o.status} — {o.customer_name} <{o.customer_email}> — "
                        f"{o.total} {o.currency} — {o.showtime}" for o in orders],
-                submit_label=f"Yes, {spec.button.lower()} {plural(len(orders), 'order')}",
+                submit_label=spec.button.format(orders=plural(len(orders), "order")),
             )
         done, skipped, failed = [], [], []
         for order in orders:
@@ -183,7 +186,7 @@ class OrderAdmin(admin.ModelAdmin):
             (done if ok else skipped).append(after)
         self.message_user(
             request,
-            f"{spec.past.capitalize()} {plural(len(done), 'order')}"
+            spec.done.format(orders=plural(len(done), "order"))
             + (f": {name_list([str(o) for o in done])}." if done else "."),
             messages.SUCCESS if done else messages.WARNING,
         )

@@ -1,6 +1,7 @@
 """Order endpoints (shared/spec/api.md "Orders"). Views stay thin: validate, call one service,
 render."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from seats.api import BIGINT_MAX, ListPagination
 from ticketing.errors import ApplicationError
 from ticketing.ratelimits import limited
-from ticketing.schema import AUTH, CSRF, errors, retry_after
+from ticketing.schema import AUTH, CSRF, errors, path_id, retry_after
 
 from . import services
 from .idempotency import run_idempotent
@@ -23,16 +24,20 @@ from .selectors import order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
 
 
+ORDER_ID = path_id(OpenApiTypes.INT64, "The order's id.")
+
+
 def _order_id(pk: str) -> int:
     """The order id of the URL (any one path segment reaches the view), or 404 ``not_found``."""
-    if pk.isascii() and pk.isdigit() and int(pk) <= BIGINT_MAX:
+    if pk.isascii() and pk.isdigit() and len(pk) <= 19 and int(pk) <= BIGINT_MAX:
         return int(pk)
     raise ApplicationError("not_found", "No such order.", status=404)
 
 
 @extend_schema_view(
     list=extend_schema(responses={200: OrderSerializer(many=True), **errors(AUTH)}),
-    retrieve=extend_schema(responses={200: OrderSerializer, **errors(AUTH, 404)}),
+    retrieve=extend_schema(parameters=[ORDER_ID],
+                           responses={200: OrderSerializer, **errors(AUTH, 404)}),
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The buyer's own orders: list (newest first), retrieve, create, cancel, pay, tickets.
@@ -81,7 +86,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Create a pending order from a hold, or from a showtime and seats in one step.
 
         Errors: 400, 404, 409 ``hold_expired``/``hold_not_active``/``seat_unavailable``/
-        ``idempotency_in_progress``, 422 ``idempotency_key_reuse``, 429.
+        ``sales_closed``/``idempotency_in_progress``/``busy``, 422 ``idempotency_key_reuse``, 429.
         """
         data = OrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -114,7 +119,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=None,
         responses={200: OrderSerializer,
                    **errors(AUTH, CSRF, 404, (409, "order_not_cancellable", "busy"), 413)},
-        parameters=[retry_after(409)],
+        parameters=[ORDER_ID, retry_after(409)],
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -126,7 +131,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=None,
         responses={200: OrderSerializer, **errors(
             AUTH, CSRF, 404, (409, "order_expired", "order_not_payable", "busy"), 413)},
-        parameters=[retry_after(409)],
+        parameters=[ORDER_ID, retry_after(409)],
     )
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
@@ -135,7 +140,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = services.order_pay(user=request.user, order_id=_order_id(pk))
         return Response(order_detail(order))
 
-    @extend_schema(responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
+    @extend_schema(parameters=[ORDER_ID],
+                   responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, not paginated
     def tickets(self, request, pk=None):
         """The order's tickets (empty until paid)."""

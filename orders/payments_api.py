@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ticketing.errors import ApplicationError
+from ticketing.schema import AUTH, errors
 
 from .payments import verify_signature
 from .services import payment_confirm, ticket_check_in
@@ -41,7 +42,7 @@ class PaymentWebhookView(APIView):
     @extend_schema(request=WebhookSerializer, responses={200: inline_serializer(
         "WebhookResult", {"result": serializers.CharField(), "order_number": serializers.CharField(),
                           "needs_refund": serializers.BooleanField()}),
-        401: OpenApiResponse(description="signature_invalid")})
+        **errors(400, (401, "signature_invalid"), 404, 413)})
     def post(self, request):
         raw = request.body  # the exact bytes that were signed
         if not verify_signature(raw, request.headers.get("X-Signature")):
@@ -78,7 +79,9 @@ class CheckInView(APIView):
     @extend_schema(request=CheckInSerializer, responses={200: inline_serializer(
         "CheckInResult", {"result": serializers.CharField(),
                           "ticket": serializers.DictField(allow_null=True),
-                          "checked_in_at": serializers.DateTimeField(allow_null=True)})})
+                          "checked_in_at": serializers.DateTimeField(allow_null=True)}),
+        **errors((400, "validation_error", "malformed_json"), AUTH, (403, "permission_denied"),
+                 413)})
     def post(self, request):
         data = CheckInSerializer(data=request.data)
         data.is_valid(raise_exception=True)

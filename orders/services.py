@@ -148,11 +148,23 @@ def order_create_for_seats(
     return run_counting_conflicts(txn)
 
 
+def parse_order_id(order_id) -> int:
+    """An order id from a URL: ASCII digits that fit a BIGINT.
+
+    Raises:
+        ApplicationError: 404 ``not_found`` for anything else.
+    """
+    text = str(order_id)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ApplicationError("not_found", "No such order.", status=404)
+    return int(text)
+
+
 def _locked_order(user, order_id) -> Order:
-    query = Order.objects.select_for_update().filter(pk=order_id)
+    query = Order.objects.select_for_update().filter(pk=parse_order_id(order_id))
     if user is not None:
         query = query.filter(user=user)
-    order = query.first() if str(order_id).isdigit() else None
+    order = query.first()
     if order is None:
         raise ApplicationError("not_found", "No such order.", status=404)
     return order
@@ -347,7 +359,7 @@ def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[O
 
 def order_detail_for(user, order_id) -> Order:
     """The buyer's own order, or 404 ``not_found`` (also for another buyer's order)."""
-    order = Order.objects.filter(pk=order_id, user=user).first() if str(order_id).isdigit() else None
+    order = Order.objects.filter(pk=parse_order_id(order_id), user=user).first()
     if order is None:
         raise ApplicationError("not_found", "No such order.", status=404)
     return order

@@ -5,6 +5,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ticketing.schema import AUTH, CSRF, errors
+
 from .services import socket_ticket_issue
 
 
@@ -14,7 +16,8 @@ class SocketTicketView(APIView):
 
     @extend_schema(request=None, responses={201: inline_serializer(
         "SocketTicket", {"ticket": serializers.CharField(),
-                         "expires_in": serializers.IntegerField()})})
+                         "expires_in": serializers.IntegerField()}),
+        **errors(AUTH, CSRF)})
     def post(self, request):
         value, expires_in = socket_ticket_issue(user=request.user)
         return Response({"ticket": value, "expires_in": expires_in}, status=201)

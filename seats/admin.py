@@ -65,7 +65,7 @@ admin.site.site_title = "Seatline box office"
 admin.site.index_title = "Venues, showtimes, seats and orders"
 
 
-# --- Shared helpers (also used by orders/admin.py) ---------------------------------------------------
+# --- Shared helpers (also used by orders/admin.py) ------------------------------------------------
 
 #: How many objects a confirmation page or a message lists by name before "… and N more".
 LIST_LIMIT = 50
@@ -95,6 +95,17 @@ def count_of(queryset: QuerySet, fk: str, field: str = "pk") -> Coalesce:
         .annotate(n=Count(field, distinct=True)).values("n")[:1]
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def titled(filter_class: type[admin.ListFilter], title: str) -> type[admin.ListFilter]:
+    """``filter_class`` with another title ("By category" instead of the field's "By name")."""
+
+    class Titled(filter_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Titled
 
 
 def is_confirmed(request: HttpRequest) -> bool:
@@ -155,6 +166,7 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+    template = "admin/edit_inline/tabular_plain.html"
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields or ()
@@ -183,12 +195,12 @@ class SeatEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor", "order", "hold")
 
 
-# --- Catalogue ---------------------------------------------------------------------------------------
+# --- Catalogue ------------------------------------------------------------------------------------
 
 
 @admin.register(Venue)
 class VenueAdmin(admin.ModelAdmin):
-    """Venues; a venue is also created by a plan upload naming a new one."""
+    """Venues; add one here before uploading its seating plans."""
 
     list_display = ("name", "plan_count")
     search_fields = ("name",)
@@ -209,8 +221,7 @@ class SeatingPlanImportForm(forms.ModelForm):
     Validation *is* the import: :func:`seats.importer.plan_import` checks the whole file before it
     writes anything and stores venue, plan, categories and seats in one transaction; a
     :class:`~seats.importer.PlanError` becomes an error on the file field, naming the problem
-    (e.g. ``zones[0].rows[1].seats[3]: missing key 'seat_guid'.``), and nothing is written. The
-    model fields are not form fields, so the form never writes the plan itself.
+    (e.g. ``zones[0].rows[1].seats[3]: missing key 'seat_guid'.``), and nothing is written.
     """
 
     venue = forms.ModelChoiceField(queryset=Venue.objects.order_by("name"))
@@ -242,6 +253,10 @@ class SeatingPlanImportForm(forms.ModelForm):
             raise ValidationError({"plan_file": f"{upload.name}: {exc} Nothing was imported."})
         return cleaned
 
+    def _post_clean(self) -> None:
+        """Skip the model instance's validation: the form does not fill an instance (the import
+        creates the plan) and the import has already validated everything."""
+
     def save(self, commit: bool = True) -> SeatingPlan:
         """Return the plan stored by :meth:`clean` (there is nothing left to save)."""
         self.instance = self.imported
@@ -270,8 +285,8 @@ class PlanCategoryInline(ReadOnlyInline):
 class SeatingPlanAdmin(admin.ModelAdmin):
     """Seating plans: added by upload (:class:`SeatingPlanImportForm`), read-only afterwards.
 
-    The changelist shows seats, zones and categories per plan as three correlated subqueries
-    (a constant number of queries for any number of plans).
+    The changelist counts seats, zones, categories and showtimes per plan with correlated
+    subqueries (:func:`count_of`): the same number of queries for any number of plans.
     """
 
     list_display = ("name", "venue", "seat_count", "zone_count", "category_count",
@@ -365,7 +380,11 @@ class ShowAdmin(admin.ModelAdmin):
 
 
 class ShowtimePriceFormSet(BaseInlineFormSet):
-    """Prices of a showtime: every category of its plan exactly once, none of another plan."""
+    """Prices of a showtime: every category of its plan exactly once, none of another plan.
+
+    A category given twice is refused by the formset's own unique check (the model's
+    ``price_unique_category_per_showtime`` constraint) before :meth:`clean` runs.
+    """
 
     def add_fields(self, form, index):
         """On an existing showtime the plan is fixed: offer only its categories."""
@@ -393,9 +412,6 @@ class ShowtimePriceFormSet(BaseInlineFormSet):
                 + name_list([f"{c.name} ({c.plan})" for c in foreign]) + "."
             )
         names = [c["category"].name for c in chosen if c["category"].plan_id == plan_id]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            problems.append(f"More than one price for: {name_list(duplicated)}.")
         negative = [c["category"].name for c in chosen if c["price"] < 0]
         if negative:
             problems.append(f"Prices cannot be negative: {name_list(negative)}.")
@@ -419,6 +435,8 @@ class ShowtimePriceInline(admin.TabularInline):
     formset = ShowtimePriceFormSet
     fields = ("category", "price")
     min_num = 1
+    verbose_name = "price"
+    template = "admin/edit_inline/tabular_plain.html"
 
     def get_extra(self, request, obj=None, **kwargs):
         if obj is not None:
@@ -460,7 +478,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
                               "sales_end")}),
     )
     change_fieldsets = (
-        ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link")}),
+        ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),
     )
 
     def get_queryset(self, request):
@@ -477,13 +495,18 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets + (self.change_fieldsets if obj is not None else ())
 
+    def has_delete_permission(self, request, obj=None):
+        """Showtimes are closed or cancelled (status), never deleted: their seats, holds and
+        audit trail would go with them."""
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("plan", "seat_counts", "seats_link", "audit_trail_link")
+        return ("plan", "seat_counts", "seats_link", "audit_trail_link", "sales_link")
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
-        """On "add a showtime on this plan" (``?plan=<id>``), pre-fill one price row per category."""
+        """On "add a showtime on this plan" (``?plan=<id>``): one price row per plan category."""
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         plan_id = request.GET.get("plan", "")
         if (isinstance(inline, ShowtimePriceInline) and request.method == "GET"
@@ -536,12 +559,17 @@ class ShowtimeAdmin(admin.ModelAdmin):
         url = reverse("admin:seats_seatevent_changelist") + f"?showtime__id__exact={obj.pk}"
         return format_html('<a href="{}">Audit trail ({})</a>', url, obj.seat_events.count())
 
+    @admin.display(description="sales")
+    def sales_link(self, obj: Showtime) -> str:
+        url = reverse("sales-page", kwargs={"showtime_id": obj.pk})
+        return format_html('<a href="{}">Live sales overview</a>', url)
 
-# --- Seats of a showtime -----------------------------------------------------------------------------
+
+# --- Seats of a showtime --------------------------------------------------------------------------
 
 
 class BlockReasonForm(forms.Form):
-    """The reason a staff user gives for blocking seats; kept on the seats and in the audit trail."""
+    """Why staff block seats; kept on the seats (``block_reason``) and in the audit trail."""
 
     reason = forms.CharField(
         max_length=200,
@@ -578,7 +606,12 @@ class ShowtimeSeatAdmin(admin.ModelAdmin):
 
     list_display = ("label", "zone", "row", "category", "status_now", "version", "block_reason",
                     "showtime")
-    list_filter = ("status", "seat__zone", "seat__category__name", "showtime")
+    list_filter = (
+        "status",
+        ("seat__zone", titled(admin.AllValuesFieldListFilter, "zone")),
+        ("seat__category__name", titled(admin.AllValuesFieldListFilter, "category")),
+        "showtime",
+    )
     list_select_related = ("seat__category", "showtime__show")
     search_fields = ("seat__label",)
     ordering = ("showtime_id", "seat_id")
@@ -736,7 +769,7 @@ class ShowtimeSeatAdmin(admin.ModelAdmin):
                           messages.WARNING)
 
 
-# --- Holds -------------------------------------------------------------------------------------------
+# --- Holds ----------------------------------------------------------------------------------------
 
 
 @admin.register(Hold)
@@ -828,7 +861,7 @@ class HoldAdmin(admin.ModelAdmin):
         return None
 
 
-# --- Audit trail -------------------------------------------------------------------------------------
+# --- Audit trail ----------------------------------------------------------------------------------
 
 
 @admin.register(SeatEvent)

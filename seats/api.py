@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from ticketing.errors import ApplicationError
 from ticketing.ratelimits import limited
-from ticketing.schema import AUTH, BAD_TOKEN, CSRF, errors, retry_after
+from ticketing.schema import AUTH, BAD_TOKEN, CSRF, errors, path_id, retry_after
 
 from . import selectors, services
 from .models import Hold, Show, Showtime
@@ -37,6 +37,10 @@ from .serializers import (
 
 # The range of the database's 64-bit integer ids; a value outside it cannot be compared.
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+SHOW_ID = path_id(OpenApiTypes.INT64, "The show's id.")
+SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
+HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")
 
 
 def showtime_detail(showtime: Showtime) -> dict:
@@ -66,7 +70,8 @@ class ListPagination(LimitOffsetPagination):
 
 @extend_schema_view(
     list=extend_schema(responses={200: ShowSerializer(many=True), **errors(BAD_TOKEN)}),
-    retrieve=extend_schema(responses={200: ShowSerializer, **errors(BAD_TOKEN, 404)}),
+    retrieve=extend_schema(parameters=[SHOW_ID],
+                           responses={200: ShowSerializer, **errors(BAD_TOKEN, 404)}),
 )
 class ShowViewSet(viewsets.ReadOnlyModelViewSet):
     """``GET shows/`` and ``GET shows/{id}/``: what is on sale. No authentication needed."""
@@ -92,7 +97,8 @@ class ShowViewSet(viewsets.ReadOnlyModelViewSet):
         responses={200: ShowtimeSerializer(many=True),
                    **errors((400, "validation_error"), BAD_TOKEN)},
     ),
-    retrieve=extend_schema(responses={200: ShowtimeSerializer, **errors(BAD_TOKEN, 404)}),
+    retrieve=extend_schema(parameters=[SHOWTIME_ID],
+                           responses={200: ShowtimeSerializer, **errors(BAD_TOKEN, 404)}),
 )
 class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     """``GET showtimes/``, ``GET showtimes/{id}/`` and ``GET showtimes/{id}/seats/``."""
@@ -137,7 +143,8 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         return Response(showtime_detail(self.get_object()))
 
-    @extend_schema(responses={200: SnapshotSerializer, **errors(BAD_TOKEN, 404)})
+    @extend_schema(parameters=[SHOWTIME_ID],
+                   responses={200: SnapshotSerializer, **errors(BAD_TOKEN, 404)})
     @action(detail=True, methods=["get"])
     def seats(self, request, pk=None):
         """The seat map snapshot: every seat with its status and version (api.md)."""
@@ -177,7 +184,8 @@ class HoldCreateView(APIView):
 
 
 @extend_schema_view(
-    retrieve=extend_schema(responses={200: HoldSerializer, **errors(AUTH, 404)}),
+    retrieve=extend_schema(parameters=[HOLD_ID],
+                           responses={200: HoldSerializer, **errors(AUTH, 404)}),
 )
 class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``GET holds/{id}/``, ``POST holds/{id}/release/``, ``DELETE holds/{id}/`` (own holds only;
@@ -200,12 +208,12 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=SeatReleaseSerializer,
+        parameters=[HOLD_ID, retry_after(409)],
         responses={
             200: HoldSerializer,
             **errors((400, "validation_error", "unknown_seats", "malformed_json"), AUTH, CSRF,
                      404, (409, "hold_not_active", "busy"), 413, 415),
         },
-        parameters=[retry_after(409)],
     )
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
@@ -220,7 +228,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         request=None,
         responses={204: None, **errors(AUTH, CSRF, 404, (409, "busy"), 413)},
-        parameters=[retry_after(409)],
+        parameters=[HOLD_ID, retry_after(409)],
     )
     def destroy(self, request, pk=None):
         """Release every seat of the hold; 204 (also when it had already ended)."""

@@ -48,6 +48,60 @@ def _xy(obj: dict, where: str) -> tuple[float, float]:
     return float(x), float(y)
 
 
+def _number(value) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
+    """Move zones whose seats would be drawn on top of another zone's seats to the right.
+
+    Some real plans place zones schematically, so that long rows reach into the next zone (the
+    Riethsporthalle file: zones 350 px apart, rows up to 675 px wide). Zones are taken in the
+    order of their top-left corner; a zone with a seat closer than half a seat spacing to a seat
+    of a zone already placed is shifted right past that zone, with a gap of two seat spacings.
+    Plans whose seats do not collide are unchanged. Returns the plan's ``(width, height)`` in
+    pixels as drawn.
+    """
+    zones: dict[str, list[dict[str, Any]]] = {}
+    for seat in seats:
+        zones.setdefault(seat["zone"], []).append(seat)
+    xs = sorted({s["x"] for s in seats})
+    steps = [b - a for a, b in zip(xs, xs[1:]) if b - a > 0]
+    spacing = sorted(steps)[len(steps) // 2] if steps else 20.0
+    near = spacing / 2
+    cell = max(near, 1.0)
+    grid: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+
+    def collides(zone_seats, dx) -> str | None:
+        for seat in zone_seats:
+            x, y = seat["x"] + dx, seat["y"]
+            cx, cy = int(x // cell), int(y // cell)
+            for gx in (cx - 1, cx, cx + 1):
+                for gy in (cy - 1, cy, cy + 1):
+                    for ox, oy, other in grid.get((gx, gy), ()):
+                        if abs(ox - x) < near and abs(oy - y) < near:
+                            return other
+        return None
+
+    right_edge: dict[str, float] = {}
+    order = sorted(zones, key=lambda z: (min(s["y"] for s in zones[z]),
+                                         min(s["x"] for s in zones[z])))
+    for zone in order:
+        members, dx = zones[zone], 0.0
+        for _ in range(len(order)):
+            other = collides(members, dx)
+            if other is None:
+                break
+            dx = right_edge[other] + 2 * spacing - min(s["x"] for s in members)
+        for seat in members:
+            seat["x"] += dx
+            grid.setdefault((int(seat["x"] // cell), int(seat["y"] // cell)), []).append(
+                (seat["x"], seat["y"], zone))
+        right_edge[zone] = max(s["x"] for s in members)
+    margin = 2 * spacing
+    return (int(max(s["x"] for s in seats) + margin), int(max(s["y"] for s in seats) + margin))
+
+
 def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     """Validate a pretix seating plan and return it flattened.
 
@@ -126,10 +180,11 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
         )
     if not seats:
         raise PlanError("The plan has no seats.")
+    width, height = _separate_overlapping_zones(seats)
     return {
         "name": str(data.get("name") or "Seating plan"),
-        "width": int(size.get("width") or 0) if isinstance(size.get("width", 0), (int, float)) else 0,
-        "height": int(size.get("height") or 0) if isinstance(size.get("height", 0), (int, float)) else 0,
+        "width": max(width, _number(size.get("width"))),
+        "height": max(height, _number(size.get("height"))),
         "categories": cats,
         "seats": seats,
     }

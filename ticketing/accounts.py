@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.utils import extend_schema
@@ -65,7 +66,11 @@ class RegisterView(APIView):
     def post(self, request):
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = User.objects.create_user(**data.validated_data)
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(**data.validated_data)
+        except IntegrityError:  # the same username registered at the same moment
+            raise serializers.ValidationError({"username": ["This username is taken."]})
         return Response({"id": user.pk, "username": user.username, "email": user.email},
                         status=status.HTTP_201_CREATED)
 

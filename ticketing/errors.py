@@ -128,3 +128,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
     response.data = error_body(code, message or "Request failed.")
     return response
+
+
+def _json_error(status: int, code: str, message: str):
+    from django.http import JsonResponse
+
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def handler404(request, exception=None):
+    """404 for URLs that match no route: the api.md error body under ``/api/``, Django's page
+    elsewhere."""
+    from django.views import defaults
+
+    if request.path.startswith("/api/"):
+        return _json_error(404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    """500 (a bug: never expected): the api.md error body under ``/api/``, Django's page
+    elsewhere."""
+    from django.views import defaults
+
+    if request.path.startswith("/api/"):
+        return _json_error(500, "server_error", "Internal error.")
+    return defaults.server_error(request)

@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ticketing.schema import AUTH, errors
 from orders.models import Counter, Order, Payment
 from realtime import consumers
 from seats.models import Hold, SeatStatus, ShowtimeSeat
@@ -41,6 +42,13 @@ def _check_channel_layer() -> str:
     return "ok"
 
 
+HEALTH = inline_serializer("Health", {
+    "status": serializers.ChoiceField(["ok", "degraded"]),
+    "database": serializers.CharField(help_text='"ok" or "error: <kind>"'),
+    "channel_layer": serializers.CharField(help_text='"ok" or "error: <kind>"'),
+    "time": serializers.DateTimeField()})
+
+
 class HealthView(APIView):
     """``GET health/`` (no auth): 200 ``{"status": "ok", "database", "channel_layer", "time"}``,
     or 503 with ``"status": "degraded"`` and the failing part's error message."""
@@ -48,10 +56,7 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={200: inline_serializer("Health", {
-        "status": serializers.ChoiceField(["ok", "degraded"]),
-        "database": serializers.CharField(), "channel_layer": serializers.CharField(),
-        "time": serializers.DateTimeField()}), 503: None})
+    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request):
         body = {"status": "ok"}
         for name, check in (("database", _check_database),
@@ -126,7 +131,8 @@ class StatsView(APIView):
         "prevented_duplicates": serializers.DictField(child=serializers.IntegerField()),
         "conversion": serializers.DictField(child=serializers.FloatField(allow_null=True)),
         "realtime": serializers.DictField(child=serializers.IntegerField()),
-        "payments": serializers.DictField(child=serializers.IntegerField())})})
+        "payments": serializers.DictField(child=serializers.IntegerField())}),
+        **errors(AUTH, (403, "permission_denied"))})
     def get(self, request):
         return Response(stats_snapshot())
 
@@ -139,7 +145,8 @@ class SalesView(APIView):
 
     @extend_schema(responses={200: inline_serializer("SalesOverview", {
         "showtime": serializers.IntegerField(), "categories": serializers.ListField(),
-        "totals": serializers.DictField(), "holds_active": serializers.IntegerField()})})
+        "totals": serializers.DictField(), "holds_active": serializers.IntegerField()}),
+        **errors(AUTH, (403, "permission_denied"), 404)})
     def get(self, request, showtime_id: int):
         from django.http import Http404
 

@@ -98,3 +98,9 @@ def retry_after(*statuses: int) -> OpenApiParameter:
         "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=list(statuses),
         description="Seconds to wait before trying again (409 busy/idempotency_in_progress, 429).",
     )
+
+
+def path_id(kind: OpenApiTypes, description: str) -> OpenApiParameter:
+    """The ``{id}`` path parameter of a viewset's detail routes, typed (the routes accept any one
+    path segment, so that a malformed id is answered with the API's 404 body)."""
+    return OpenApiParameter("id", kind, OpenApiParameter.PATH, description=description)

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_prometheus",
     "django_guid",
@@ -276,6 +277,7 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_FAIL_OPEN = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+ADMIN_UPLOAD_MAX_BYTES = env.int("ADMIN_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- I18n, static ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

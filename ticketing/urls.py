@@ -54,3 +54,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler404 = "ticketing.errors.handler404"
+handler500 = "ticketing.errors.handler500"

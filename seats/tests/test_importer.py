@@ -19,10 +19,14 @@ def test_imports_both_shared_plans(shared_venues, filename, capsys):
     assert set(plan.seats.values_list("zone", flat=True)) == {f"Block {z}" for z in "ABCDEF"}
     by_category = {c.name: c.seats.count() for c in PlanCategory.objects.filter(plan=plan)}
     assert by_category == {"Kategorie I": 310, "Kategorie II": 861, "VIP": 81}
-    assert (plan.width, plan.height) == (1050, 1200)
     seat = plan.seats.get(zone="Block D", row="14", number="2")
     assert seat.label == "Block D 14-2"
     assert (seat.x, seat.y) == (25.0, 0.0)  # zone (0,0) + row (0,0) + seat (25,0)
+    # The file's zones overlap when drawn (SOURCES.md): the importer moves them apart, so no two
+    # seats share a spot and every seat can be clicked.
+    positions = list(plan.seats.values_list("x", "y"))
+    assert len(set(positions)) == 1252
+    assert plan.height == 1200 and plan.width >= max(x for x, _ in positions)
     assert "Imported 1252 seats in 6 zones" in capsys.readouterr().out
 
 
@@ -127,3 +131,19 @@ def test_load_demo_is_idempotent(capsys):
     assert plan.showtimes.count() == 2
     assert all(s.seats.count() == plan.seats.count() for s in plan.showtimes.all())
     assert "Staff user:  staff / " in out
+
+
+def test_plans_without_collisions_keep_their_coordinates():
+    from seats.demo_plan import build_demo_plan
+    from seats.importer import parse_plan
+
+    plan = build_demo_plan()
+    zone = plan["zones"][0]
+    row = zone["rows"][0]
+    seat = row["seats"][0]
+    expected = (zone["position"]["x"] + row["position"]["x"] + seat["position"]["x"],
+                zone["position"]["y"] + row["position"]["y"] + seat["position"]["y"])
+    parsed = parse_plan(plan)
+    first = next(s for s in parsed["seats"] if str(s["guid"]) == seat["seat_guid"])
+    assert (first["x"], first["y"]) == expected
+    assert parsed["width"] == plan["size"]["width"]

@@ -1,32 +1,32 @@
 """Stateful property test: random sequences of the real seat and order services against a model.
 
-A hypothesis ``RuleBasedStateMachine`` calls the real services on the real database (no mocks):
+A hypothesis ``RuleBasedStateMachine`` calls the real services on the real database, no mocks:
 ``hold_create``, ``hold_release``, ``order_create``, ``order_create_for_seats``, ``order_cancel``,
-``order_pay`` (demo provider), the staff ``seats_block``/``seats_unblock``, the cleanups
-``hold_expire_due``/``order_expire_due``, and clock jumps (small, past the hold TTL, past the
-payment window, exactly onto a deadline and 1 µs before one). A plain-Python model follows the
-rules of shared/spec/domain.md and the services' docstrings; when a service raises
-``ApplicationError`` the model must have predicted that very code, and the database must be
-unchanged (except the documented cases that record an expiry first). After every step:
+``order_pay`` (demo provider), the staff paths ``seats_block``/``seats_unblock`` and
+``order_staff_action`` (mark paid, cancel, refund), the cleanups ``hold_expire_due`` and
+``order_expire_due``, and clock jumps (1 µs to past the payment window, onto a deadline and 1 µs
+before one). A plain-Python model follows shared/spec/domain.md and the services' docstrings. When
+a service raises ``ApplicationError`` the model must have predicted that code, and no row may have
+changed (except where the docstring says the expiry of a lapsed hold/order is recorded first).
+After every step, against the database:
 
-1. at most one live ``SeatClaim`` per seat, and each seat's effective status (``seat_states``,
-   lazy expiry) equals the model's;
+1. at most one live ``SeatClaim`` per seat, and each seat's effective status as
+   ``seats.selectors.seat_states`` reads it (lazy expiry) equals the model's;
 2. each seat's stored ``status``/``expires_at`` matches its live claim (held ⇔ claim of an active
-   hold, reserved/sold ⇔ claim of a pending/paid order, lapsed ones included), the claim belongs
-   to the hold/order the model says, and holds and orders have the model's status and deadline;
-3. each seat's ``version`` (as ``seat_states`` reads it) never decreases: it grows when the seat's
-   effective state changes and stays put when it does not (a lazy read and the later cleanup agree);
-4. order totals equal the sum of their claims' prices (and the model's); a paid order has one
-   ticket per seat and one successful payment, any other order none.
+   hold, reserved/sold ⇔ claim of a pending/paid order, lapsed ones included); the claim belongs to
+   the hold/order the model says; holds and orders have the model's status and deadline;
+3. a seat's ``version`` (read through ``seat_states``) never decreases: it grows exactly when the
+   seat's effective state changes (so a lazy read and the later cleanup agree);
+4. an order's total is the sum of its claims' prices (and the model's); a paid order has one valid
+   ticket per seat and one successful payment, a refunded one void tickets, any other none.
 
-Isolation: the test uses pytest-django's ``db`` fixture, so the whole test runs in one transaction
-that is rolled back at its end (the services accept that wrapping block; their own transactions
-become savepoints, and ``on_commit`` broadcasts never fire). Hypothesis runs many examples inside
-that one test, so each example builds its own venue, plan, showtime and buyers in ``__init__`` and
-deletes them again in ``teardown``: the global cleanups (``*_expire_due``) only ever see the
-current example's holds and orders. The clock is frozen per example (``timezone.now`` patched to a
-model time that moves only by the clock rule, restored in ``teardown``), so every deadline
-comparison is exact and examples replay deterministically when shrunk.
+Isolation: pytest-django's ``db`` fixture wraps the test in one transaction, rolled back at the end;
+hypothesis runs all examples inside that one test, so each example also runs in its own savepoint
+(opened in ``__init__``, rolled back in ``teardown``) with a fresh showtime and users: no example
+sees another's rows, which matters because the cleanups are global. The services' own transactions
+nest as savepoints; ``on_commit`` broadcasts never fire. The clock is frozen per example
+(``timezone.now`` returns a model time moved only by ``time_passes``, restored in ``teardown``), so
+deadline comparisons are exact and examples replay deterministically when hypothesis shrinks them.
 """
 
 import itertools
@@ -57,9 +57,9 @@ from seats.selectors import seat_states
 from ticketing.errors import ApplicationError
 
 SEATS, BUYERS, MAX_PER_ORDER, TTL = 8, 3, 4, 300
-PRICES = {"Front": Decimal("80.00"), "Back": Decimal("40.00")}
+PRICES = {"Front": Decimal("80.00"), "Back": Decimal("40.00")}  # row A, row B
 CUSTOMER = {"name": "Model Buyer", "email": "model@example.com", "phone": "+49 30 1234"}
-MAX_EXAMPLES = 60  # ~15–25 s on SQLite and on PostgreSQL on a 2-core machine
+MAX_EXAMPLES = 60  # about 12 s on SQLite and 25 s on PostgreSQL on this 2-core machine
 
 buyers = st.integers(0, BUYERS - 1)
 seat_picks = st.lists(st.integers(0, SEATS - 1), min_size=1, max_size=3, unique=True)
@@ -73,7 +73,7 @@ _serial = itertools.count(1)
 class MHold:
     buyer: int
     expires_at: datetime
-    seats: set[int]  # its live claims (seat indices); empty once it ends
+    seats: set[int]  # seat indices of its live claims; emptied when it ends
     status: str = "active"
 
 
@@ -81,7 +81,7 @@ class MHold:
 class MOrder:
     buyer: int
     expires_at: datetime
-    seats: set[int]  # its live claims
+    seats: set[int]  # seat indices of its live claims
     all_seats: frozenset[int]
     total: Decimal
     status: str = "pending"
@@ -96,7 +96,8 @@ class SeatMachine(RuleBasedStateMachine):
         type(self).examples += 1
         self._real_now = timezone.now
         # Each example runs in its own savepoint, rolled back in teardown(). It is marked the way
-        # Django's TestCase marks its per-test block, which run_in_transaction() tolerates.
+        # Django's TestCase marks its per-test block, the only outer block run_in_transaction()
+        # accepts.
         self._savepoint = transaction.atomic()
         self._savepoint._from_testcase = True
         self._savepoint.__enter__()
@@ -105,7 +106,7 @@ class SeatMachine(RuleBasedStateMachine):
         except BaseException:
             self.teardown()
             raise
-        self.holds: dict[str, MHold] = {}  # by hold id, in creation order
+        self.holds: dict[str, MHold] = {}  # by id, in creation order
         self.orders: dict[int, MOrder] = {}
         self.blocked: set[int] = set()
         self.seen: dict[int, tuple] = {}  # seat → (effective state, version) at the last check
@@ -113,27 +114,25 @@ class SeatMachine(RuleBasedStateMachine):
         timezone.now = lambda: self.now
 
     def _build(self, n: int) -> None:
-        """A showtime of 2 × 4 seats (row A "Front", row B "Back"), three buyers, a staff user."""
+        """A showtime of 2 × 4 seats, three buyers and a staff user."""
         plan = plan_import(raw=small_plan(2, 4), venue_name=f"State machine venue {n}")
-        self.show = Show.objects.create(title="State machine night")
         self.showtime = seats.showtime_create(
-            show=self.show, plan=plan, starts_at=timezone.now() + timedelta(days=3),
-            prices=PRICES, hold_ttl=TTL, max_seats_per_order=MAX_PER_ORDER,
+            show=Show.objects.create(title="Model night"), plan=plan,
+            starts_at=timezone.now() + timedelta(days=3), prices=PRICES, hold_ttl=TTL,
+            max_seats_per_order=MAX_PER_ORDER,
         )
         make_user = get_user_model().objects.create_user
         self.users = [make_user(f"machine{n}-{b}", f"m{n}{b}@x.org") for b in range(BUYERS)]
         self.staff = make_user(f"machine{n}-staff", f"m{n}s@x.org", is_staff=True)
         rows = list(ShowtimeSeat.objects.filter(showtime=self.showtime).order_by("seat_id")
                     .values_list("pk", "seat__guid", "seat__label", "seat__category__name"))
-        self.pks = [r[0] for r in rows]
-        self.guids = [str(r[1]) for r in rows]
-        self.labels = [r[2] for r in rows]
-        self.prices = [PRICES[r[3]] for r in rows]
+        self.pks, self.labels = [r[0] for r in rows], [r[2] for r in rows]
+        self.guids, self.prices = [str(r[1]) for r in rows], [PRICES[r[3]] for r in rows]
 
     def teardown(self):
         timezone.now = self._real_now
         transaction.set_rollback(True)
-        self._savepoint.__exit__(None, None, None)  # the example leaves no rows behind
+        self._savepoint.__exit__(None, None, None)
 
     # --- the model ------------------------------------------------------------------------------
 
@@ -143,7 +142,7 @@ class SeatMachine(RuleBasedStateMachine):
             thing.status in ("active", "pending") and thing.expires_at > self.now)
 
     def effective(self, i: int) -> tuple[str, object]:
-        """Seat ``i`` as a buyer sees it now: ``(status, owning hold/order id or None)``."""
+        """Seat ``i`` as a buyer sees it now: ``(status, id of its hold/order or None)``."""
         if i in self.blocked:
             return "blocked", None
         for oid, o in self.orders.items():
@@ -166,6 +165,10 @@ class SeatMachine(RuleBasedStateMachine):
     def end(thing, status: str) -> None:
         thing.status, thing.seats = status, set()
 
+    def due(self, things: dict, open_status: str) -> list:
+        """Ids of active holds / pending orders past their deadline, sorted."""
+        return sorted(k for k, t in things.items() if t.status == open_status and not self.live(t))
+
     @staticmethod
     def newest_first(things: dict, open_status: str) -> list:
         """Ids to draw from: open ones first (hypothesis favours the first), newest first."""
@@ -173,14 +176,13 @@ class SeatMachine(RuleBasedStateMachine):
 
     def add_order(self, order, buyer: int, picks, method: str) -> None:
         total = sum((self.prices[i] for i in picks), Decimal("0.00"))
-        window = timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS)
-        assert (order.status, order.total, order.payment_method, order.user_id) == (
-            "pending", total, method, self.users[buyer].pk)
-        assert order.expires_at == self.now + window
-        self.orders[order.pk] = MOrder(buyer, order.expires_at, set(picks), frozenset(picks), total)
+        deadline = self.now + timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS)
+        assert (order.status, order.total, order.payment_method, order.user_id,
+                order.expires_at) == ("pending", total, method, self.users[buyer].pk, deadline)
+        self.orders[order.pk] = MOrder(buyer, deadline, set(picks), frozenset(picks), total)
 
-    def fingerprint(self):
-        """Every row a seat service can write, for "a failed call changed nothing"."""
+    def fingerprint(self) -> tuple:
+        """The rows a failed call must leave alone (tickets/payments: invariant 4)."""
         showtime = self.showtime
         return (
             list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")
@@ -189,13 +191,13 @@ class SeatMachine(RuleBasedStateMachine):
                  .values_list("pk", "is_live", "order_id")),
             sorted(Hold.objects.filter(showtime=showtime).values_list("pk", "status")),
             sorted(Order.objects.filter(showtime=showtime).values_list("pk", "status")),
-        )  # tickets and payments: invariant 4 compares them with the model after every step
+        )
 
     def call(self, expected: str | None, service, *, records: bool = False, **kwargs):
         """Run ``service``; ``expected`` is the error code the model predicts (None: success).
 
         A failure must change nothing, unless ``records``: the service commits a lapsed hold's or
-        order's expiry before raising (its docstring says so); the model then records it too.
+        order's expiry before raising (as its docstring says); the caller's model records it too.
         """
         before = self.fingerprint() if expected is not None and not records else None
         try:
@@ -203,8 +205,7 @@ class SeatMachine(RuleBasedStateMachine):
         except ApplicationError as exc:
             assert exc.code == expected, (
                 f"{service.__name__} raised {exc.code} {exc.details}; model: {expected or 'ok'}")
-            if before is not None:
-                assert self.fingerprint() == before, f"failed {service.__name__} changed rows"
+            assert before is None or self.fingerprint() == before, f"{service.__name__} wrote"
             return None
         assert expected is None, f"{service.__name__} succeeded; model expected {expected}"
         return result
@@ -244,17 +245,11 @@ class SeatMachine(RuleBasedStateMachine):
         pool = sorted(h.seats | {data.draw(st.integers(0, SEATS - 1), label="stranger")})
         picks = data.draw(st.none() | st.lists(st.sampled_from(pool), min_size=1, unique=True),
                           label="seats")
-        if other:
-            expected = "not_found"
-        elif h.status != "active":
-            expected = "hold_not_active"
-        elif self.live(h) and picks is not None and set(picks) - h.seats:
-            expected = "unknown_seats"
-        else:
-            expected = None  # a lapsed hold: its expiry is recorded, no error
-        user = self.users[(h.buyer + other) % BUYERS]
-        seat_ids = None if picks is None else [self.guids[i] for i in picks]
-        hold = self.call(expected, seats.hold_release, user=user, hold_id=hid, seat_ids=seat_ids)
+        expected = ("not_found" if other else "hold_not_active" if h.status != "active"
+                    else "unknown_seats" if self.live(h) and set(picks or ()) - h.seats
+                    else None)  # a lapsed hold: its expiry is recorded, no error
+        hold = self.call(expected, seats.hold_release, user=self.users[(h.buyer + other) % BUYERS],
+                         hold_id=hid, seat_ids=picks and [self.guids[i] for i in picks])
         if hold is None:
             return
         if not self.live(h):
@@ -271,21 +266,15 @@ class SeatMachine(RuleBasedStateMachine):
         hid = data.draw(st.sampled_from(self.newest_first(self.holds, "active")), label="hold")
         h = self.holds[hid]
         lapsed = not other and h.status == "active" and not self.live(h)
-        if other:
-            expected = "not_found"
-        elif h.status != "active":
-            expected = "hold_expired" if h.status == "expired" else "hold_not_active"
-        elif lapsed:
-            expected = "hold_expired"  # the expiry is committed, then 409
-        else:
-            expected = None if h.seats else "hold_not_active"
+        expected = ("not_found" if other else "hold_expired" if lapsed or h.status == "expired"
+                    else "hold_not_active" if h.status != "active" or not h.seats else None)
         order = self.call(expected, orders.order_create, records=lapsed,
                           user=self.users[(h.buyer + other) % BUYERS], hold_id=hid,
                           customer=CUSTOMER, payment_method="card")
-        if lapsed:
+        if lapsed:  # the expiry is committed, then 409
             self.end(h, "expired")
         if order is not None:
-            assert order.hold_id is not None and str(order.hold_id) == hid
+            assert str(order.hold_id) == hid
             self.add_order(order, h.buyer, h.seats, "card")
             self.end(h, "converted")
 
@@ -299,7 +288,7 @@ class SeatMachine(RuleBasedStateMachine):
             self.take(picks)
             self.add_order(order, buyer, picks, "cash")
 
-    def _order_step(self, data, other):
+    def _pick_order(self, data, other):
         oid = data.draw(st.sampled_from(self.newest_first(self.orders, "pending")), label="order")
         o = self.orders[oid]
         lapsed = not other and o.status == "pending" and not self.live(o)
@@ -308,7 +297,7 @@ class SeatMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), other=foreign)
     def order_cancel(self, data, other):
-        oid, o, lapsed, user = self._order_step(data, other)
+        oid, o, lapsed, user = self._pick_order(data, other)
         expected = ("not_found" if other else None if o.status == "pending" and not lapsed
                     else "order_not_cancellable")
         order = self.call(expected, orders.order_cancel, records=lapsed, user=user, order_id=oid)
@@ -321,15 +310,11 @@ class SeatMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), other=foreign)
     def order_pay(self, data, other):
-        oid, o, lapsed, user = self._order_step(data, other)
-        if other:
-            expected = "not_found"
-        elif lapsed or o.status == "expired":
-            expected = "order_expired"  # and nothing is resurrected
-        else:
-            expected = None if o.status in ("pending", "paid") else "order_not_payable"
+        oid, o, lapsed, user = self._pick_order(data, other)
+        expected = ("not_found" if other else "order_expired" if lapsed or o.status == "expired"
+                    else None if o.status in ("pending", "paid") else "order_not_payable")
         order = self.call(expected, orders.order_pay, records=lapsed, user=user, order_id=oid)
-        if lapsed:
+        if lapsed:  # recorded as expired, nothing resurrected
             self.end(o, "expired")
         if order is not None:  # paying a paid order again changes nothing
             o.status = "paid"
@@ -337,17 +322,13 @@ class SeatMachine(RuleBasedStateMachine):
 
     @rule(block=st.booleans(), picks=seat_picks)
     def staff_blocks(self, block, picks):
-        """``seats_block`` takes the available seats and skips the rest; ``seats_unblock`` frees
-        the blocked ones."""
-        hits = [i for i in picks if (i in self.blocked if not block
-                                     else self.effective(i)[0] == "available")]
-        if block:
-            done, skipped = self.call(None, seats.seats_block, showtime_id=self.showtime.pk,
-                                      seat_pks=[self.pks[i] for i in picks], reason="repair",
-                                      staff=self.staff)
-        else:
-            done, skipped = self.call(None, seats.seats_unblock, showtime_id=self.showtime.pk,
-                                      seat_pks=[self.pks[i] for i in picks], staff=self.staff)
+        """Blocking takes the available seats and skips the rest; unblocking frees blocked ones."""
+        hits = [i for i in picks if (self.effective(i)[0] == "available" if block
+                                     else i in self.blocked)]
+        service = seats.seats_block if block else seats.seats_unblock
+        done, skipped = self.call(None, service, showtime_id=self.showtime.pk, staff=self.staff,
+                                  seat_pks=[self.pks[i] for i in picks],
+                                  **({"reason": "repair"} if block else {}))
         assert sorted(done) == sorted(self.labels[i] for i in hits)
         assert sorted(skipped) == sorted(self.labels[i] for i in picks if i not in hits)
         self.take(hits)
@@ -356,20 +337,18 @@ class SeatMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), action=st.sampled_from(["refund", "mark_paid", "cancel"]))
     def staff_order_action(self, data, action):
-        """The box office: cash taken (``mark_paid``), ``cancel`` or ``refund`` (sold → available)."""
-        oid, o, lapsed, _ = self._order_step(data, False)
+        """The box office: cash taken (``mark_paid``), ``cancel``, ``refund`` (sold → available)."""
+        oid, o, lapsed, _ = self._pick_order(data, False)
         allowed = {"mark_paid": "pending", "cancel": "pending", "refund": "paid"}[action]
-        done_expected = o.status == allowed and not lapsed
         order, done = self.call(None, orders.order_staff_action, order_id=oid, action=action,
                                 staff=self.staff)
-        assert done == done_expected, (action, o)
+        assert done == (o.status == allowed and not lapsed), (action, o)
         if lapsed:
             self.end(o, "expired")
+        elif done and action == "mark_paid":
+            o.status = "paid"
         elif done:
-            if action == "mark_paid":
-                o.status = "paid"
-            else:
-                self.end(o, {"cancel": "cancelled", "refund": "refunded"}[action])
+            self.end(o, {"cancel": "cancelled", "refund": "refunded"}[action])
         assert order.status == o.status
 
     @rule(data=st.data(), jump=st.sampled_from(
@@ -378,9 +357,8 @@ class SeatMachine(RuleBasedStateMachine):
         deadlines = sorted({t.expires_at for t in [*self.holds.values(), *self.orders.values()]
                             if t.status in ("active", "pending") and t.expires_at > self.now})
         if jump in ("onto_deadline", "before_deadline") and deadlines:
-            deadline = data.draw(st.sampled_from(deadlines), label="deadline")
-            self.now = deadline - (timedelta(microseconds=1) if jump == "before_deadline"
-                                   else timedelta())
+            self.now = data.draw(st.sampled_from(deadlines), label="deadline") - (
+                timedelta(microseconds=1) if jump == "before_deadline" else timedelta())
         elif jump == "past_payment_window":
             self.now += timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS + 1)
         else:
@@ -388,23 +366,19 @@ class SeatMachine(RuleBasedStateMachine):
 
     # The cleanups run only when something is due: hypothesis favours the first rule in its own
     # order (fewest arguments first), and an always-enabled cleanup would take a third of the steps.
-    @precondition(lambda self: any(h.status == "active" and not self.live(h)
-                                   for h in self.holds.values()))
+    @precondition(lambda self: self.due(self.holds, "active"))
     @rule()
     def hold_expire_due(self):
-        due = [k for k, h in self.holds.items() if h.status == "active" and not self.live(h)]
-        done = self.call(None, seats.hold_expire_due)
-        assert sorted(str(h.pk) for h in done) == sorted(due)
+        due = self.due(self.holds, "active")
+        assert sorted(str(h.pk) for h in self.call(None, seats.hold_expire_due)) == due
         for k in due:
             self.end(self.holds[k], "expired")
 
-    @precondition(lambda self: any(o.status == "pending" and not self.live(o)
-                                   for o in self.orders.values()))
+    @precondition(lambda self: self.due(self.orders, "pending"))
     @rule()
     def order_expire_due(self):
-        due = [k for k, o in self.orders.items() if o.status == "pending" and not self.live(o)]
-        done = self.call(None, orders.order_expire_due)
-        assert sorted(o.pk for o in done) == sorted(due)
+        due = self.due(self.orders, "pending")
+        assert sorted(o.pk for o in self.call(None, orders.order_expire_due)) == due
         for k in due:
             self.end(self.orders[k], "expired")
 
@@ -418,8 +392,8 @@ class SeatMachine(RuleBasedStateMachine):
         assert all(n == 1 for n in live.values()), live
         _, states = seat_states(self.showtime.pk)
         assert [s["id"] for s in states] == self.guids
-        actual = [s["status"] for s in states]
-        assert actual == [self.effective(i)[0] for i in range(SEATS)], self.describe(actual)
+        actual, model = [s["status"] for s in states], [self.effective(i) for i in range(SEATS)]
+        assert actual == [m[0] for m in model], f"db {actual}, model {model}"
 
     @invariant()
     def stored_status_matches_live_claim(self):
@@ -472,16 +446,16 @@ class SeatMachine(RuleBasedStateMachine):
     def totals_tickets_and_payments(self):
         if not self.orders:
             return
-        per_order: dict[int, list] = {}
+        per_order: dict[int, list] = {}  # order → [total, sum of claim prices, seats, tickets]
         for oid, total, price, seat, ticket_order, ticket_status in SeatClaim.objects.filter(
                 order__showtime=self.showtime).values_list(
                 "order_id", "order__total", "price", "showtime_seat_id", "ticket__order_id",
                 "ticket__status"):
-            per_order.setdefault(oid, [total, Decimal("0.00"), set(), []])
-            per_order[oid][1] += price
-            per_order[oid][2].add(seat)
+            entry = per_order.setdefault(oid, [total, Decimal("0.00"), set(), []])
+            entry[1] += price
+            entry[2].add(seat)
             if ticket_order is not None:
-                per_order[oid][3].append((ticket_order, ticket_status))
+                entry[3].append((ticket_order, ticket_status))
         payments = {r["order_id"]: (r["n"], r["amount"]) for r in Payment.objects.filter(
             order__showtime=self.showtime, status="succeeded").values("order_id").annotate(
             n=Count("pk"), amount=Sum("amount"))}
@@ -489,7 +463,7 @@ class SeatMachine(RuleBasedStateMachine):
         for oid, (total, claimed, claimed_seats, tickets) in per_order.items():
             o = self.orders[oid]
             assert total == claimed == o.total, (oid, total, claimed, o)
-            assert len(claimed_seats) == len(o.all_seats), (oid, o)
+            assert claimed_seats == {self.pks[i] for i in o.all_seats}, (oid, o)
             if o.status in ("paid", "refunded"):  # one ticket per seat, voided by a refund
                 status = "valid" if o.status == "paid" else "void"
                 assert tickets == [(oid, status)] * len(o.all_seats), (oid, tickets)
@@ -497,22 +471,18 @@ class SeatMachine(RuleBasedStateMachine):
             else:
                 assert not tickets and oid not in payments, (oid, tickets)
 
-    def describe(self, actual) -> str:
-        model = [self.effective(i) for i in range(SEATS)]
-        return f"database {actual}\nmodel {model}\nholds {self.holds}\norders {self.orders}"
 
-
-@pytest.mark.django_db  # one transaction for the test; each example cleans up (module docstring)
+@pytest.mark.django_db  # one transaction for the test, one savepoint per example (docstring)
 def test_seat_services_follow_the_model(capsys):
     SeatMachine.examples = SeatMachine.checks = 0
     started = time.monotonic()
     run_state_machine_as_test(SeatMachine, settings=settings(
-        max_examples=MAX_EXAMPLES, stateful_step_count=25, deadline=None, report_multiple_bugs=False,
-        database=None,  # write no .hypothesis/ example database into the project
+        max_examples=MAX_EXAMPLES, stateful_step_count=25, deadline=None,
+        report_multiple_bugs=False, database=None,  # no .hypothesis/ directory in the project
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                HealthCheck.data_too_large],
     ))
-    with capsys.disabled():
+    with capsys.disabled():  # shown without -s: the examples count is reported upstream
         print(f"\nstate machine on {connection.vendor}: {SeatMachine.examples} examples, "
               f"{SeatMachine.checks - SeatMachine.examples} steps, "
               f"{time.monotonic() - started:.1f}s")

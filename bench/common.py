@@ -1,0 +1,156 @@
+"""Shared pieces of the benchmarks: Django set-up against the benchmark database, a showtime on a
+real plan, buyers with JWTs, server processes, percentiles and the final double-sale check.
+
+Loopback only: every URL is 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_PLAN = ROOT.parent / "shared" / "venues" / "riethsporthalle.json"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def setup_django(database_url: str | None, redis_url: str | None) -> None:
+    """Point Django at the benchmark database/Redis and set it up (in this process)."""
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def plan_raw() -> tuple[bytes, dict[str, Decimal], str]:
+    """The plan to benchmark on: the shared Riethsporthalle plan when present (1,252 seats), else
+    the project's own demo arena."""
+    if SHARED_PLAN.exists():
+        return SHARED_PLAN.read_bytes(), {"Kategorie I": Decimal("35.00"),
+                                          "Kategorie II": Decimal("25.00"),
+                                          "VIP": Decimal("80.00")}, "Riethsporthalle"
+    from seats.demo_plan import build_demo_plan
+
+    return json.dumps(build_demo_plan()).encode(), {"Ringside": Decimal("250.00"),
+                                                   "Club": Decimal("120.00"),
+                                                   "Stadium": Decimal("45.00")}, "Harbour Arena"
+
+
+def new_showtime(hold_ttl: int = 300, max_seats: int = 10):
+    """A fresh showtime (all seats available) on the benchmark plan; returns ``(showtime,
+    [seat guids in plan order])``."""
+    from django.utils import timezone
+
+    from seats.importer import plan_import
+    from seats.models import SeatingPlan, Show, ShowtimeSeat
+    from seats.services import showtime_create
+
+    raw, prices, venue = plan_raw()
+    plan = SeatingPlan.objects.filter(venue__name=f"Bench {venue}").first()
+    if plan is None:
+        plan = plan_import(raw=raw, venue_name=f"Bench {venue}")
+    show, _ = Show.objects.get_or_create(title="Benchmark night")
+    showtime = showtime_create(show=show, plan=plan, starts_at=timezone.now() + timedelta(days=30),
+                               prices=prices, hold_ttl=hold_ttl, max_seats_per_order=max_seats)
+    guids = [str(g) for g in ShowtimeSeat.objects.filter(showtime=showtime).order_by("seat_id")
+             .values_list("seat__guid", flat=True)]
+    return showtime, guids
+
+
+def buyers(n: int) -> list[str]:
+    """``n`` buyer accounts (made once, reused) and a fresh JWT access token for each."""
+    from django.contrib.auth import get_user_model
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    User = get_user_model()
+    tokens = []
+    for i in range(n):
+        user, created = User.objects.get_or_create(username=f"bench-buyer-{i}",
+                                                   defaults={"email": f"b{i}@example.com"})
+        if created:
+            user.set_unusable_password()
+            user.save()
+        tokens.append(str(RefreshToken.for_user(user).access_token))
+    return tokens
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_servers(count: int, server: str = "daphne", env: dict | None = None) -> list[str]:
+    """Start ``count`` server processes (daphne or uvicorn) on loopback; stopped at exit."""
+    urls = []
+    for _ in range(count):
+        port = free_port()
+        cmd = ([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                "ticketing.asgi:application"] if server == "daphne" else
+               [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", "--no-access-log", "--ws-per-message-deflate", "false",
+                "ticketing.asgi:application"])
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "RATELIMIT_ENABLE": "false",
+                                                    "LOG_LEVEL": "WARNING", **(env or {})},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v1/health/", timeout=5)
+                break
+            except Exception:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit(f"{server} on port {port} did not start")
+                time.sleep(0.2)
+        urls.append(url)
+    return urls
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))], 1)
+
+
+def double_sales(showtime_id: int) -> int:
+    """Seats of the showtime with more than one live claim (must be 0), plus seats whose status
+    disagrees with their live claim."""
+    from django.db.models import Count
+
+    from seats.models import SeatClaim, ShowtimeSeat
+
+    doubled = (SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True)
+               .values("showtime_seat_id").annotate(n=Count("pk")).filter(n__gt=1).count())
+    claimed = set(SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True)
+                  .values_list("showtime_seat_id", flat=True))
+    sold = set(ShowtimeSeat.objects.filter(showtime_id=showtime_id, status="sold")
+               .values_list("pk", flat=True))
+    return doubled + len(sold - claimed)
+
+
+def write_results(name: str, rows: list[dict], meta: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"meta": meta, "results": rows}, indent=2, default=str))
+    return path

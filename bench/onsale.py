@@ -1,0 +1,183 @@
+#!/usr/bin/env python
+"""On-sale storm: N concurrent buyers (asyncio + aiohttp) against running server processes on
+PostgreSQL + Redis, on the 1,252-seat Riethsporthalle plan (the project's demo arena when
+../shared is absent).
+
+Scenarios (each on a fresh showtime):
+  holds       distinct seats: hold one seat, release it, repeat          → holds/s
+  orders      distinct seats: one-step order of one seat, then pay      → orders/s
+  hold_order  distinct seats: hold, order the hold, pay                  → orders/s
+  hot         10 seats, every buyer wants 1–2 of them: hold, release     → holds/s, conflicts
+  best        best available, 2 seats together, hold then release        → holds/s (needs
+              POST holds/best/)
+
+Figures: successes/s, p50/p95/p99/max latency (ms) of the scenario's main request, 409
+conflicts, 5xx count, and the final database check that no seat has two live claims.
+
+    .venv/bin/python bench/onsale.py --database-url postgres://postgres@127.0.0.1:5432/bench \\
+        --redis-url redis://127.0.0.1:6379/0 --workers 2 --buyers 32 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from collections import Counter
+
+import aiohttp
+
+from common import (buyers, double_sales, new_showtime, percentile, setup_django, start_servers,
+                    write_results)
+
+CUSTOMER = {"name": "Bench Buyer", "email": "bench@example.com", "phone": ""}
+
+
+class Stats:
+    def __init__(self):
+        self.latencies: list[float] = []
+        self.codes: Counter = Counter()
+        self.successes = 0
+
+    def record(self, started: float, status: int, main: bool = True, ok=(200, 201)):
+        if main:
+            self.latencies.append((time.perf_counter() - started) * 1000)
+            if status in ok:
+                self.successes += 1
+        self.codes[status] += 1
+
+
+async def call(session, method, url, stats, main=True, **kwargs):
+    started = time.perf_counter()
+    async with session.request(method, url, **kwargs) as response:
+        body = await response.json(content_type=None) if response.status != 204 else None
+    stats.record(started, response.status, main)
+    return response.status, body
+
+
+async def buyer_loop(i, scenario, base, token, seats, showtime_id, stats, deadline, max_ops):
+    headers = {"Authorization": f"Bearer {token}"}
+    rnd = random.Random(i)
+    async with aiohttp.ClientSession(headers=headers) as session:
+        ops = 0
+        while time.perf_counter() < deadline and ops < max_ops:
+            ops += 1
+            if scenario in ("holds", "hot", "best"):
+                if scenario == "holds":
+                    if not seats:
+                        return
+                    body = {"seats": [seats[ops % len(seats)]]}
+                    url = f"{base}/api/v1/showtimes/{showtime_id}/holds/"
+                elif scenario == "hot":
+                    body = {"seats": rnd.sample(seats, rnd.randint(1, 2))}
+                    url = f"{base}/api/v1/showtimes/{showtime_id}/holds/"
+                else:
+                    body = {"quantity": 2}
+                    url = f"{base}/api/v1/showtimes/{showtime_id}/holds/best/"
+                status, hold = await call(session, "POST", url, stats, json=body)
+                if status in (200, 201):
+                    await call(session, "DELETE", f"{base}/api/v1/holds/{hold['id']}/", stats,
+                               main=False)
+            elif scenario == "orders":
+                if not seats:
+                    return
+                seat = seats.pop()
+                status, order = await call(
+                    session, "POST", f"{base}/api/v1/orders/", stats,
+                    json={"showtime": showtime_id, "seats": [seat], "customer": CUSTOMER,
+                          "payment_method": "card"}, headers={"Idempotency-Key": f"{i}-{ops}"})
+                if status == 201:
+                    await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
+                               stats, main=False)
+            elif scenario == "hold_order":
+                if not seats:
+                    return
+                seat = seats.pop()
+                status, hold = await call(session, "POST",
+                                          f"{base}/api/v1/showtimes/{showtime_id}/holds/",
+                                          stats, main=False, json={"seats": [seat]})
+                if status not in (200, 201):
+                    continue
+                status, order = await call(
+                    session, "POST", f"{base}/api/v1/orders/", stats,
+                    json={"hold": hold["id"], "customer": CUSTOMER, "payment_method": "card"},
+                    headers={"Idempotency-Key": f"{i}-{ops}"})
+                if status == 201:
+                    await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
+                               stats, main=False)
+
+
+def run_scenario(scenario, urls, tokens, seconds, max_ops):
+    showtime, guids = new_showtime()
+    n = len(tokens)
+    if scenario == "hot":
+        pools = [guids[:10]] * n
+    elif scenario == "best":
+        pools = [[]] * n
+    else:  # distinct seats: buyer i gets every n-th seat
+        pools = [guids[i::n] for i in range(n)]
+    stats = Stats()
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def storm():
+        await asyncio.gather(*[
+            buyer_loop(i, scenario, urls[i % len(urls)], tokens[i], list(pools[i]), showtime.pk,
+                       stats, deadline, max_ops) for i in range(n)])
+
+    asyncio.run(storm())
+    elapsed = time.perf_counter() - started
+    return {
+        "scenario": scenario, "buyers": n, "workers": len(urls), "seconds": round(elapsed, 2),
+        "successes": stats.successes,
+        "per_second": round(stats.successes / elapsed, 1),
+        "p50_ms": percentile(stats.latencies, 50), "p95_ms": percentile(stats.latencies, 95),
+        "p99_ms": percentile(stats.latencies, 99),
+        "max_ms": round(max(stats.latencies), 1) if stats.latencies else None,
+        "conflicts_409": stats.codes.get(409, 0),
+        "server_errors_5xx": sum(v for k, v in stats.codes.items() if k >= 500),
+        "requests": sum(stats.codes.values()),
+        "double_sales": double_sales(showtime.pk),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--database-url", help="DATABASE_URL of the servers (loopback)")
+    parser.add_argument("--redis-url", help="REDIS_URL of the servers (loopback)")
+    parser.add_argument("--url", nargs="*", help="already running servers (else --workers start)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes to start")
+    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn")
+    parser.add_argument("--buyers", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10, help="time bound per scenario")
+    parser.add_argument("--max-ops", type=int, default=10_000, help="requests bound per buyer")
+    parser.add_argument("--scenarios", nargs="+", default=["holds", "orders", "hold_order", "hot"],
+                        choices=["holds", "orders", "hold_order", "hot", "best"])
+    parser.add_argument("--out", default="onsale")
+    args = parser.parse_args(argv)
+    for url in (args.database_url or "", args.redis_url or "", *(args.url or [])):
+        if url and "127.0.0.1" not in url and "localhost" not in url:
+            parser.error(f"loopback only: {url}")
+    setup_django(args.database_url, args.redis_url)
+    urls = args.url or start_servers(args.workers, args.server)
+    tokens = buyers(args.buyers)
+    rows = []
+    print(f"{'scenario':11} {'ok/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
+          f"{'409':>5} {'5xx':>4} {'double':>6}")
+    for scenario in args.scenarios:
+        row = run_scenario(scenario, urls, tokens, args.seconds, args.max_ops)
+        rows.append(row)
+        print(f"{scenario:11} {row['per_second']:7} {row['p50_ms']!s:>7} {row['p95_ms']!s:>7} "
+              f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['conflicts_409']:5} "
+              f"{row['server_errors_5xx']:4} {row['double_sales']:6}", flush=True)
+    path = write_results(args.out, rows, {"server": args.server, "workers": len(urls),
+                                          "buyers": args.buyers})
+    print(f"written {path}")
+    return 1 if any(r["double_sales"] or r["server_errors_5xx"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
