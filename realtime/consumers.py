@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from seats.models import Showtime
-from seats.selectors import active_hold_for, seat_states
+from seats.selectors import active_hold_for, ga_availability, seat_states
 
 from . import events, sequence
 from .services import socket_ticket_redeem
@@ -67,7 +67,7 @@ def _snapshot(showtime_id: int) -> str:
     seq = _current_seq(showtime_id)
     as_of, seats = seat_states(showtime_id)
     return events.encode({"type": "snapshot", "showtime": showtime_id, "as_of": as_of.isoformat(),
-                          "seq": seq, "seats": seats})
+                          "seq": seq, "seats": seats, "ga": ga_availability(showtime_id)})
 
 
 class ShowtimeConsumer(AsyncWebsocketConsumer):
@@ -172,6 +172,8 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
     async def seats_changed(self, event):
         """Forward a ``seats.changed`` frame as it is (encoded once by ``realtime.events``)."""
         await self.send(text_data=event["text"])
+
+    availability_changed = seats_changed
 
     async def _personal(self, event):
         """Forward the owner's event for this showtime only (personal groups span showtimes)."""

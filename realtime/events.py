@@ -71,11 +71,17 @@ def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) ->
         showtime_id: the showtime whose seats changed.
         reason: ``held``, ``released``, ``expired``, ``reserved``, ``sold``, ``cancelled``,
             ``refunded``, ``blocked`` or ``unblocked``.
-        seats: ``[{"id": "<guid>", "status": ..., "version": int}]`` as committed.
+        seats: ``[{"id": "<guid>", "status": ..., "version": int}]`` as committed; states of
+            general-admission places (``"ga_area"`` set) become :func:`availability_changed`
+            frames instead.
 
     The frame's ``seq`` is taken at publish time (after commit), so a snapshot that reads ``seq``
     before its seats includes every frame up to that number.
     """
+    ga_areas = {s["ga_area"] for s in seats if "ga_area" in s}
+    seats = [s for s in seats if "ga_area" not in s]
+    for area_id in sorted(ga_areas):
+        availability_changed(showtime_id, area_id)
     if not seats:
         return
 
@@ -90,6 +96,21 @@ def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) ->
         }
 
     _on_commit(showtime_group(showtime_id), "seats.changed", build, showtime=showtime_id)
+
+
+def availability_changed(showtime_id: int, area_id: int) -> None:
+    """Publish ``availability.changed`` ``{"showtime", "zone", "capacity", "available", "at"}``
+    for a general-admission area after commit; the count is read when publishing, so the last
+    frame of a burst always carries the committed figure (an addition to realtime.md)."""
+    from seats.selectors import ga_availability
+
+    def build() -> dict[str, Any]:
+        (area,) = ga_availability(showtime_id, area_id=area_id)
+        return {"type": "availability.changed", "showtime": showtime_id, "zone": area["zone"],
+                "capacity": area["capacity"], "available": area["available"],
+                "at": timezone.now().isoformat()}
+
+    _on_commit(showtime_group(showtime_id), "availability.changed", build, showtime=showtime_id)
 
 
 def hold_updated(user_id: int, hold: dict[str, Any]) -> None:

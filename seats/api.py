@@ -26,6 +26,8 @@ from ticketing.schema import AUTH, BAD_TOKEN, CSRF, errors, path_id, retry_after
 from . import selectors, services
 from .models import Hold, Show, Showtime
 from .serializers import (
+    BestAvailableSerializer,
+    HoldRequestSerializer,
     HoldSerializer,
     SeatListSerializer,
     SeatReleaseSerializer,
@@ -153,31 +155,65 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class HoldCreateView(APIView):
-    """``POST showtimes/{id}/holds/ {"seats": [...]}`` → 201 (new) / 200 (extended) hold.
+    """``POST showtimes/{id}/holds/ {"seats": [...], "ga": [{"zone", "quantity"}]}`` → 201 (new) /
+    200 (extended) hold. ``ga`` (places of general-admission zones) is an addition to api.md.
 
     Errors: 400 ``unknown_seats``/``too_many_seats``/``validation_error``, 404, 409
-    ``seat_unavailable``/``sales_closed``/``busy``, 429.
+    ``seat_unavailable``/``orphan_seat``/``sales_closed``/``busy``, 429.
     """
 
     @extend_schema(
-        request=SeatListSerializer,
+        request=HoldRequestSerializer,
         responses={
             200: OpenApiResponse(HoldSerializer, description="Seats added to the active hold."),
             201: OpenApiResponse(HoldSerializer, description="A new hold."),
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
-                AUTH, CSRF, 404, (409, "seat_unavailable", "sales_closed", "busy"), 413, 415, 429,
+                AUTH, CSRF, 404,
+                (409, "seat_unavailable", "orphan_seat", "sales_closed", "busy"), 413, 415, 429,
             ),
         },
         parameters=[retry_after(409, 429)],
     )
     @limited("RATELIMIT_HOLDS", "holds")
     def post(self, request, showtime_id: int):
-        data = SeatListSerializer(data=request.data)
+        data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hold, created = services.hold_create(
-            user=request.user, showtime_id=showtime_id, seat_ids=data.validated_data["seats"]
+            user=request.user, showtime_id=showtime_id,
+            seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
         )
+        return Response(
+            selectors.hold_detail(hold), status=status.HTTP_201_CREATED if created else 200
+        )
+
+
+class BestAvailableView(APIView):
+    """``POST showtimes/{id}/holds/best/ {"quantity": n, "category"?, "zone"?}``: hold the best n
+    seats side by side in one row (quality order: ``seats.selection``). An ordinary hold, 201/200.
+
+    Errors: 400 ``validation_error``/``too_many_seats``, 404, 409 ``seat_unavailable`` with
+    ``details.suggestion`` (``max_together``, ``available``), ``sales_closed``, ``busy``, 429.
+    """
+
+    @extend_schema(
+        request=BestAvailableSerializer,
+        responses={
+            200: OpenApiResponse(HoldSerializer, description="Seats added to the active hold."),
+            201: OpenApiResponse(HoldSerializer, description="A new hold."),
+            **errors(
+                (400, "validation_error", "too_many_seats", "malformed_json"), AUTH, CSRF, 404,
+                (409, "seat_unavailable", "sales_closed", "busy"), 413, 415, 429,
+            ),
+        },
+        parameters=[retry_after(409, 429)],
+    )
+    @limited("RATELIMIT_HOLDS", "holds")
+    def post(self, request, showtime_id: int):
+        data = BestAvailableSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,
+                                           **data.validated_data)
         return Response(
             selectors.hold_detail(hold), status=status.HTTP_201_CREATED if created else 200
         )

@@ -4,8 +4,10 @@ The format (see shared/venues/SOURCES.md): top level ``name``, ``categories`` (`
 ``color``), ``size`` (``width``, ``height``), ``zones``; a zone has ``name``, ``position {x, y}``
 and ``rows``; a row has ``row_number``, ``position`` and ``seats``; a seat has ``seat_guid``,
 ``seat_number``, ``position`` and ``category``. Optional extras that are used: ``zone_id``,
-``segment_breaks`` on rows (seat numbers where an aisle-separated cluster starts) and ``wheelchair``
-on seats. Other keys are ignored.
+``segment_breaks`` on rows (seat numbers where an aisle-separated cluster starts), ``wheelchair``
+on seats, and general-admission areas: the extended format's ``standing: {name, capacity}`` or a
+list ``general_admission: [{name, capacity, category?, position?}]``; an area without a category
+gets one of its own name. Other keys are ignored.
 
 A seat's coordinates are absolute: zone position + row position + seat position (plan pixels).
 A seat's label is ``"<zone name> <row>-<seat number>"``, e.g. ``"Block A 12-5"``.
@@ -20,7 +22,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .models import PlanCategory, Seat, SeatingPlan, Venue
+from .models import GeneralAdmissionArea, PlanCategory, Seat, SeatingPlan, Venue
 
 
 class PlanError(ValueError):
@@ -102,6 +104,33 @@ def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
     return (int(max(s["x"] for s in seats) + margin), int(max(s["y"] for s in seats) + margin))
 
 
+def _ga_areas(data: dict, cats: list[dict[str, str]], width: int, height: int
+              ) -> list[dict[str, Any]]:
+    """General-admission areas of the plan (see the module docstring); appends missing categories
+    to ``cats``. Areas without a position are placed under the seats, side by side."""
+    raw = list(data.get("general_admission") or [])
+    standing = data.get("standing")
+    if isinstance(standing, dict):
+        raw.append(standing)
+    areas = []
+    for i, area in enumerate(raw):
+        where = f"general_admission[{i}]"
+        name = str(_require(area, "name", where, str))
+        capacity = _require(area, "capacity", where, int)
+        if capacity < 1 or capacity > 100_000:
+            raise PlanError(f"{where}.capacity: must be between 1 and 100000, got {capacity}.")
+        category = area.get("category") or name
+        if category not in {c["name"] for c in cats}:
+            cats.append({"name": category, "color": str(area.get("color", "#6B7280"))})
+        x, y = _xy(area, where) if "position" in area else (
+            (i + 0.5) * width / (len(raw) or 1), height + 40)
+        areas.append({"name": name, "capacity": capacity, "category": category, "x": x, "y": y})
+    names = [a["name"] for a in areas]
+    if len(set(names)) != len(names):
+        raise PlanError(f"Duplicate general-admission area names: {', '.join(names)}.")
+    return areas
+
+
 def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     """Validate a pretix seating plan and return it flattened.
 
@@ -181,7 +210,11 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     if not seats:
         raise PlanError("The plan has no seats.")
     width, height = _separate_overlapping_zones(seats)
+    ga_areas = _ga_areas(data, cats, width, height)
+    if ga_areas:
+        height += 80
     return {
+        "ga_areas": ga_areas,
         "name": str(data.get("name") or "Seating plan"),
         "width": max(width, _number(size.get("width"))),
         "height": max(height, _number(size.get("height"))),
@@ -216,4 +249,16 @@ def plan_import(*, raw: str | bytes | dict, venue_name: str, plan_name: str | No
             (Seat(plan=plan, category=categories[s.pop("category")], **s) for s in parsed["seats"]),
             batch_size=500,
         )
+        for area in parsed["ga_areas"]:
+            ga = GeneralAdmissionArea.objects.create(
+                plan=plan, name=area["name"], capacity=area["capacity"],
+                category=categories[area["category"]], x=area["x"], y=area["y"])
+            # The places of the area: pre-created, so claiming n of them can never exceed it.
+            Seat.objects.bulk_create(
+                (Seat(plan=plan, ga_area=ga, category=ga.category, zone=ga.name, row="",
+                      number=str(n), label=f"{ga.name} #{n}", x=ga.x, y=ga.y,
+                      guid=uuid.uuid5(uuid.NAMESPACE_URL, f"ga:{plan.pk}:{ga.name}:{n}"))
+                 for n in range(1, ga.capacity + 1)),
+                batch_size=500,
+            )
     return plan

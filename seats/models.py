@@ -32,6 +32,10 @@ class SeatingPlan(models.Model):
     name = models.CharField(max_length=200)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    focus_x = models.FloatField(null=True, blank=True, help_text=(
+        "The focal point (stage, ring, screen) in plan pixels; best available prefers seats near "
+        "it. Empty: the centre of the seats."))
+    focus_y = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,6 +66,28 @@ class PlanCategory(models.Model):
         return self.name
 
 
+class GeneralAdmissionArea(models.Model):
+    """A zone sold by quantity, not by seat (domain.md "general admission (GA) zone"), with a
+    ``capacity``. Its places are pre-created as :class:`Seat` rows (``ga_area`` set), so a GA place
+    is held, ordered, ticketed and expired exactly like a seat, and capacity can never be exceeded:
+    there are only ``capacity`` places to claim."""
+
+    plan = models.ForeignKey(SeatingPlan, on_delete=models.CASCADE, related_name="ga_areas")
+    name = models.CharField(max_length=100)
+    capacity = models.PositiveIntegerField()
+    category = models.ForeignKey(PlanCategory, on_delete=models.PROTECT, related_name="+")
+    x = models.FloatField(default=0)
+    y = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "name"], name="ga_area_unique_name_per_plan")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.capacity})"
+
+
 class Seat(models.Model):
     """A seat of a seating plan. ``guid`` is the plan file's stable ``seat_guid``.
 
@@ -80,6 +106,9 @@ class Seat(models.Model):
     y = models.FloatField()
     segment = models.PositiveIntegerField(default=0)
     wheelchair = models.BooleanField(default=False)
+    ga_area = models.ForeignKey(GeneralAdmissionArea, null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="places",
+                                help_text="Set for the places of a general-admission area.")
 
     class Meta:
         constraints = [
@@ -120,6 +149,8 @@ class Showtime(models.Model):
     currency = models.CharField(max_length=3, default="EUR")
     hold_ttl = models.PositiveIntegerField(default=300, help_text="Seconds a hold lasts.")
     max_seats_per_order = models.PositiveIntegerField(default=10)
+    forbid_single_seats = models.BooleanField(default=False, help_text=(
+        "Refuse a hold that would leave a single free seat alone between taken seats in a row."))
     sales_start = models.DateTimeField(null=True, blank=True)
     sales_end = models.DateTimeField(null=True, blank=True)
 

@@ -33,12 +33,13 @@ def showtime_prices(showtime_id: int) -> dict[int, Decimal]:
 
 
 def seat_states(showtime_id: int) -> tuple[datetime, list[dict[str, Any]]]:
-    """The compact state of every seat of a showtime, for WebSocket snapshots. One query.
+    """The compact state of every seat of a showtime (general-admission places excluded: see
+    :func:`ga_availability`), for WebSocket snapshots. One query.
 
     Returns ``(as_of, [{"id": "<guid>", "status": str, "version": int}, ...])``.
     """
     now = timezone.now()
-    rows = ShowtimeSeat.objects.filter(showtime_id=showtime_id).values_list(
+    rows = ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None).values_list(
         "seat__guid", "status", "version", "expires_at"
     )
     seats = []
@@ -49,15 +50,17 @@ def seat_states(showtime_id: int) -> tuple[datetime, list[dict[str, Any]]]:
 
 
 def seat_snapshot(showtime_id: int) -> dict[str, Any]:
-    """The seat map of a showtime (api.md ``GET showtimes/{id}/seats/``). Two queries.
+    """The seat map of a showtime (api.md ``GET showtimes/{id}/seats/``). Three queries.
 
     Returns ``{"showtime", "as_of", "seats": [{"id", "label", "zone", "row", "number", "category",
-    "price", "x", "y", "wheelchair", "status", "version"}]}``; ``price`` is a decimal string.
+    "price", "x", "y", "wheelchair", "status", "version"}], "ga": [...]}``; ``price`` is a decimal
+    string; ``ga`` lists the general-admission areas (:func:`ga_availability`), an addition to
+    api.md.
     """
     prices = showtime_prices(showtime_id)
     now = timezone.now()
     rows = (
-        ShowtimeSeat.objects.filter(showtime_id=showtime_id)
+        ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None)
         .order_by("seat_id")
         .values_list(
             "seat__guid", "seat__label", "seat__zone", "seat__row", "seat__number",
@@ -75,7 +78,31 @@ def seat_snapshot(showtime_id: int) -> dict[str, Any]:
             "category": category, "price": None if price is None else str(price),
             "x": x, "y": y, "wheelchair": wheelchair, "status": status, "version": version,
         })
-    return {"showtime": showtime_id, "as_of": now, "seats": seats}
+    return {"showtime": showtime_id, "as_of": now, "seats": seats,
+            "ga": ga_availability(showtime_id, prices=prices)}
+
+
+def ga_availability(showtime_id: int, area_id: int | None = None,
+                    prices: dict[int, Decimal] | None = None) -> list[dict[str, Any]]:
+    """General-admission areas of a showtime with their free places now (lazy expiry applied):
+    ``[{"zone", "capacity", "available", "category", "price"}]``. One query (two without
+    ``prices``)."""
+    now = timezone.now()
+    free = Q(status=SeatStatus.AVAILABLE) | Q(status__in=_EXPIRING, expires_at__lte=now)
+    query = ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area__isnull=False)
+    if area_id is not None:
+        query = query.filter(seat__ga_area_id=area_id)
+    rows = query.values("seat__ga_area__name", "seat__ga_area__capacity",
+                        "seat__ga_area__category_id", "seat__ga_area__category__name").annotate(
+        available=Count("pk", filter=free)).order_by("seat__ga_area__name")
+    if prices is None and rows:
+        prices = showtime_prices(showtime_id)
+    return [{
+        "zone": r["seat__ga_area__name"], "capacity": r["seat__ga_area__capacity"],
+        "available": r["available"], "category": r["seat__ga_area__category__name"],
+        "price": str(prices[r["seat__ga_area__category_id"]])
+        if prices and r["seat__ga_area__category_id"] in prices else None,
+    } for r in rows]
 
 
 def showtime_counts(showtime_id: int) -> dict[str, int]:

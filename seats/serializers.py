@@ -17,6 +17,37 @@ class SeatListSerializer(serializers.Serializer):
     )
 
 
+class GAItemSerializer(serializers.Serializer):
+    """``{"zone": "<general-admission area>", "quantity": n}``."""
+
+    zone = serializers.CharField(max_length=100)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LIST)
+
+
+class HoldRequestSerializer(serializers.Serializer):
+    """``{"seats": ["<seat guid>", ...], "ga": [{"zone", "quantity"}]}``: seats, places of
+    general-admission zones, or both (at least one of them)."""
+
+    seats = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
+        required=False,
+    )
+    ga = GAItemSerializer(many=True, required=False, allow_empty=False, max_length=20)
+
+    def validate(self, attrs):
+        if not attrs.get("seats") and not attrs.get("ga"):
+            raise serializers.ValidationError({"seats": ["Give seats, ga places, or both."]})
+        return attrs
+
+
+class BestAvailableSerializer(serializers.Serializer):
+    """``{"quantity": n, "category": optional name, "zone": optional name}``."""
+
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LIST)
+    category = serializers.CharField(max_length=100, required=False)
+    zone = serializers.CharField(max_length=100, required=False)
+
+
 class SeatReleaseSerializer(serializers.Serializer):
     """``{"seats": [...]}`` to release some seats; no ``seats`` releases all."""
 

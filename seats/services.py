@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from realtime import events
 from ticketing.errors import ApplicationError
 
 from .audit import Change
+from .selection import best_blocks, load_rows, new_orphans
 from .locks import RetryTransaction, lock_showtime_seats, run_in_transaction
 from .models import (
+    GeneralAdmissionArea,
     Hold,
     PlanCategory,
+    Seat,
     SeatClaim,
     SeatEvent,
     SeatingPlan,
@@ -52,6 +55,7 @@ def showtime_create(
     hold_ttl: int = 300,
     max_seats_per_order: int = 10,
     status: str = Showtime.Status.ON_SALE,
+    forbid_single_seats: bool = False,
 ) -> Showtime:
     """Create a showtime with its prices and its inventory (one ``ShowtimeSeat`` per plan seat).
 
@@ -77,6 +81,7 @@ def showtime_create(
         showtime = Showtime.objects.create(
             show=show, plan=plan, starts_at=starts_at, currency=currency, hold_ttl=hold_ttl,
             max_seats_per_order=max_seats_per_order, status=status,
+            forbid_single_seats=forbid_single_seats,
         )
         ShowtimePrice.objects.bulk_create(
             ShowtimePrice(showtime=showtime, category=categories[name], price=Decimal(price))
@@ -170,7 +175,10 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
 
 
 def _state(row: ShowtimeSeat) -> dict[str, Any]:
-    return {"id": str(row.seat.guid), "status": row.status, "version": row.version}
+    state = {"id": str(row.seat.guid), "status": row.status, "version": row.version}
+    if row.seat.ga_area_id:  # a general-admission place: published as a count, not a seat
+        state["ga_area"] = row.seat.ga_area_id
+    return state
 
 
 def seats_write(
@@ -341,21 +349,14 @@ def run_counting_conflicts(txn):
 # --- Holds ------------------------------------------------------------------------------------------
 
 
-def hold_create(*, user, showtime_id: int, seat_ids: Sequence[str]) -> tuple[Hold, bool]:
-    """Hold seats for a buyer (api.md ``POST showtimes/{id}/holds/``): all of them or none.
+def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
+              ) -> tuple[Hold, bool]:
+    """Add the seats that ``pick(now)`` chooses (inside the transaction, after the buyer's hold is
+    locked) to the buyer's active hold on ``showtime``, making the hold if needed.
 
-    A buyer has one active hold per showtime; a second call adds seats to it without moving its
-    ``expires_at`` (now + ``showtime.hold_ttl`` seconds when the hold is made). Seats already in the
-    hold are accepted again. Returns ``(hold, created)``.
-
-    Raises:
-        ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``unknown_seats``,
-            ``too_many_seats`` (over ``max_seats_per_order`` in total), ``validation_error``;
-            409 ``seat_unavailable`` (details.seats); 409 ``busy`` (lost lock races).
+    Raises what ``pick`` raises, ``too_many_seats`` (400) over ``max_seats_per_order`` in total,
+    and ``seat_unavailable`` (409) from :func:`claims_take`.
     """
-    showtime = showtime_for_sale(showtime_id)
-    wanted = resolve_seats(showtime, seat_ids)
-
     def txn() -> tuple[Hold, bool]:
         now = timezone.now()
         hold = (
@@ -368,7 +369,7 @@ def hold_create(*, user, showtime_id: int, seat_ids: Sequence[str]) -> tuple[Hol
             hold = None
         created = hold is None
         held = set() if created else {c.showtime_seat_id for c in _live_claims(hold=hold)}
-        new = [pk for pk in wanted if pk not in held]
+        new = [pk for pk in pick(now) if pk not in held]
         if len(held) + len(new) > showtime.max_seats_per_order:
             raise ApplicationError(
                 "too_many_seats",
@@ -391,6 +392,149 @@ def hold_create(*, user, showtime_id: int, seat_ids: Sequence[str]) -> tuple[Hol
         return hold, created
 
     return run_counting_conflicts(txn)
+
+
+def _ga_places(showtime: Showtime, ga: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Validate ``[{"zone", "quantity"}]`` against the showtime's general-admission areas; return
+    ``[(area_id, quantity)]``.
+
+    Raises:
+        ApplicationError: 400 ``unknown_seats`` (details.zones) for a zone that is not a
+            general-admission area of the showtime's plan.
+    """
+    areas = dict(GeneralAdmissionArea.objects.filter(plan_id=showtime.plan_id)
+                 .values_list("name", "pk"))
+    unknown = [item["zone"] for item in ga if item["zone"] not in areas]
+    if unknown:
+        raise ApplicationError(
+            "unknown_seats", "These general-admission zones do not exist in this showtime.",
+            details={"zones": unknown}, status=400)
+    wanted: dict[int, int] = {}
+    for item in ga:
+        wanted[areas[item["zone"]]] = wanted.get(areas[item["zone"]], 0) + item["quantity"]
+    return sorted(wanted.items())
+
+
+def _claim_ga(showtime: Showtime, area_id: int, quantity: int, now: datetime) -> list[int]:
+    """Lock ``quantity`` free places of a general-admission area and return them.
+
+    ``SELECT … FOR UPDATE SKIP LOCKED LIMIT n`` on PostgreSQL: concurrent buyers take different
+    places and never wait on each other; there are only ``capacity`` places, so capacity cannot be
+    exceeded. (SQLite serialises writers instead; the same query is then simply exact.)
+
+    Raises:
+        ApplicationError: 409 ``seat_unavailable`` (details.ga: zone, requested, available) when
+            fewer than ``quantity`` places are free.
+    """
+    free = Q(status=SeatStatus.AVAILABLE) | Q(status__in=[SeatStatus.HELD, SeatStatus.RESERVED],
+                                               expires_at__lte=now)
+    places = list(
+        ShowtimeSeat.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(free, showtime=showtime, seat__ga_area_id=area_id)
+        .order_by("pk").values_list("pk", flat=True)[:quantity]
+    )
+    if len(places) < quantity:
+        area = GeneralAdmissionArea.objects.get(pk=area_id)
+        raise ApplicationError(
+            "seat_unavailable",
+            f"Only {len(places)} of the {quantity} places requested in {area.name} are free.",
+            details={"seats": [], "ga": {"zone": area.name, "requested": quantity,
+                                         "available": len(places)}},
+        )
+    return places
+
+
+def hold_create(
+    *, user, showtime_id: int, seat_ids: Sequence[str] = (),
+    ga: Sequence[dict[str, Any]] = (),
+) -> tuple[Hold, bool]:
+    """Hold seats, and places of general-admission zones, for a buyer (api.md ``POST
+    showtimes/{id}/holds/``): all of them or none.
+
+    ``ga`` is ``[{"zone": "<area name>", "quantity": n}]`` (an addition to api.md). A buyer has
+    one active hold per showtime; a second call adds to it without moving its ``expires_at`` (now +
+    ``showtime.hold_ttl`` seconds when the hold is made). Seats already in the hold are accepted
+    again. With ``showtime.forbid_single_seats`` a hold that would leave a single free seat alone
+    in a row is refused. Returns ``(hold, created)``.
+
+    Raises:
+        ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``unknown_seats``,
+            ``too_many_seats`` (over ``max_seats_per_order`` in total), ``validation_error``;
+            409 ``seat_unavailable`` (details.seats, or details.ga); 409 ``orphan_seat``
+            (details.seats: the seats that would be left alone); 409 ``busy``.
+    """
+    showtime = showtime_for_sale(showtime_id)
+    wanted = resolve_seats(showtime, seat_ids) if seat_ids else []
+    areas = _ga_places(showtime, ga) if ga else []
+    if len(wanted) + sum(q for _, q in areas) > showtime.max_seats_per_order:
+        raise ApplicationError(
+            "too_many_seats", f"At most {showtime.max_seats_per_order} seats can be bought at once.",
+            details={"max_seats_per_order": showtime.max_seats_per_order}, status=400)
+
+    def pick(now: datetime) -> list[int]:
+        if wanted and showtime.forbid_single_seats:
+            groups = load_rows(showtime, now, seat__zone__in={
+                z for z in ShowtimeSeat.objects.filter(pk__in=wanted)
+                .values_list("seat__zone", flat=True)})
+            alone = new_orphans(groups, set(wanted))
+            if alone:
+                raise ApplicationError(
+                    "orphan_seat",
+                    f"This choice would leave {', '.join(alone)} alone between taken seats.",
+                    details={"seats": alone})
+        places = [pk for area_id, quantity in areas
+                  for pk in _claim_ga(showtime, area_id, quantity, now)]
+        return wanted + places
+
+    return _hold_add(user, showtime, pick)
+
+
+def hold_best(
+    *, user, showtime_id: int, quantity: int, category: str | None = None, zone: str | None = None
+) -> tuple[Hold, bool]:
+    """Hold the best ``quantity`` seats side by side in one row (``POST
+    showtimes/{id}/holds/best/``), in the quality order of :mod:`seats.selection`. The result is
+    an ordinary hold (added to the buyer's active hold, if any).
+
+    Candidates are tried best first; each is locked with ``SKIP LOCKED`` (PostgreSQL), so two
+    buyers never get the same seats and neither waits on the other's locks.
+
+    Raises:
+        ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``validation_error``
+            (unknown category or zone), ``too_many_seats``; 409 ``seat_unavailable`` with
+            ``details.suggestion`` = ``{"max_together", "available"}`` when no block is free.
+    """
+    showtime = showtime_for_sale(showtime_id)
+    if quantity > showtime.max_seats_per_order:
+        raise ApplicationError(
+            "too_many_seats", f"At most {showtime.max_seats_per_order} seats can be bought at once.",
+            details={"max_seats_per_order": showtime.max_seats_per_order}, status=400)
+    plan_seats = Seat.objects.filter(plan_id=showtime.plan_id, ga_area=None)
+    for field, value in (("category__name", category), ("zone", zone)):
+        if value and not plan_seats.filter(**{field: value}).exists():
+            name = field.split("__")[0]
+            raise ApplicationError("validation_error", f"No seats in {name} {value!r}.",
+                                   details={name: [f"unknown {name}"]}, status=400)
+
+    def pick(now: datetime) -> list[int]:
+        found = best_blocks(showtime, quantity, now, category=category, zone=zone)
+        for block in found.blocks[:50]:
+            locked = ShowtimeSeat.objects.select_for_update(skip_locked=True, of=("self",)) \
+                .filter(pk__in=block).values_list("status", "version", "expires_at")
+            states = [effective_state(*row, now)[0] for row in locked]
+            if len(states) == quantity and all(s == SeatStatus.AVAILABLE for s in states):
+                return block
+        together = found.max_together
+        raise ApplicationError(
+            "seat_unavailable",
+            f"No {quantity} seats together are free"
+            + (f"; at most {together} together" if together else "")
+            + f", {found.available} free in all. Choose fewer seats, or pick them apart.",
+            details={"seats": [], "suggestion": {"max_together": together,
+                                                 "available": found.available}},
+        )
+
+    return _hold_add(user, showtime, pick)
 
 
 def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hold:

@@ -11,7 +11,7 @@ from orders.api import OrderViewSet
 from orders.payments_api import CheckInView, PaymentWebhookView
 from orders.views import checkin_page, sales_page, ticket_page, ticket_qr
 from realtime.api import SocketTicketView
-from seats.api import HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
+from seats.api import BestAvailableView, HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
 from seats.views import showtime_detail, showtime_list
 
 from .ops import HealthView, SalesView, StatsView
@@ -35,6 +35,8 @@ api_v1 = [
     path("showtimes/<int:showtime_id>/sales/", SalesView.as_view(), name="showtime-sales"),
     path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<int:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
+    path("showtimes/<int:showtime_id>/holds/best/", BestAvailableView.as_view(),
+         name="hold-best"),
     path("", include(router.urls)),
 ]
 

@@ -15,16 +15,19 @@ from seats.models import PlanCategory, Seat, SeatingPlan, Venue
 def test_imports_both_shared_plans(shared_venues, filename, capsys):
     call_command("import_seating_plan", str(shared_venues / filename), "--venue", "Riethsporthalle")
     plan = SeatingPlan.objects.get(venue__name="Riethsporthalle")
-    assert plan.seats.count() == 1252
-    assert set(plan.seats.values_list("zone", flat=True)) == {f"Block {z}" for z in "ABCDEF"}
-    by_category = {c.name: c.seats.count() for c in PlanCategory.objects.filter(plan=plan)}
-    assert by_category == {"Kategorie I": 310, "Kategorie II": 861, "VIP": 81}
+    seats = plan.seats.filter(ga_area=None)
+    assert seats.count() == 1252
+    assert set(seats.values_list("zone", flat=True)) == {f"Block {z}" for z in "ABCDEF"}
+    by_category = {c.name: c.seats.filter(ga_area=None).count()
+                   for c in PlanCategory.objects.filter(plan=plan)}
+    assert {k: v for k, v in by_category.items() if v} == {
+        "Kategorie I": 310, "Kategorie II": 861, "VIP": 81}
     seat = plan.seats.get(zone="Block D", row="14", number="2")
     assert seat.label == "Block D 14-2"
     assert (seat.x, seat.y) == (25.0, 0.0)  # zone (0,0) + row (0,0) + seat (25,0)
     # The file's zones overlap when drawn (SOURCES.md): the importer moves them apart, so no two
     # seats share a spot and every seat can be clicked.
-    positions = list(plan.seats.values_list("x", "y"))
+    positions = list(seats.values_list("x", "y"))
     assert len(set(positions)) == 1252
     assert plan.height == 1200 and plan.width >= max(x for x, _ in positions)
     assert "Imported 1252 seats in 6 zones" in capsys.readouterr().out
@@ -36,13 +39,18 @@ def test_extended_plan_keeps_wheelchair_and_aisles_and_ignores_unknown_keys(shar
                        venue_name="Riethsporthalle")
     assert plan.seats.filter(wheelchair=True).count() == 21
     assert plan.seats.filter(segment__gt=0).exists()  # segment_breaks split rows at aisles
+    # "standing": {"name": "Stehplatz", "capacity": 248} becomes a general-admission area with
+    # 248 pre-created places in a category of its own.
+    (area,) = plan.ga_areas.all()
+    assert (area.name, area.capacity, area.category.name) == ("Stehplatz", 248, "Stehplatz")
+    assert area.places.count() == 248 and plan.seats.count() == 1252 + 248
 
 
 @pytest.mark.django_db
 def test_same_guids_may_exist_in_two_plans(shared_venues):
     plan_import(raw=(shared_venues / "riethsporthalle.json").read_bytes(), venue_name="A")
     plan_import(raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(), venue_name="B")
-    assert Seat.objects.count() == 2 * 1252
+    assert Seat.objects.filter(ga_area=None).count() == 2 * 1252
 
 
 def _broken(mutate):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_snapshot_queries_do_not_grow_with_the_plan(make_showtime, django_assert_num_queries,
                                                     rows, per_row):
     showtime = make_showtime(rows=rows, seats_per_row=per_row)
-    with django_assert_num_queries(2):  # prices + seats
+    with django_assert_num_queries(3):  # prices + seats + general-admission areas
         snapshot = seat_snapshot(showtime.pk)
     assert len(snapshot["seats"]) == rows * per_row
     with django_assert_num_queries(1):
@@ -25,7 +25,7 @@ def test_snapshot_queries_do_not_grow_with_the_plan(make_showtime, django_assert
 def test_api_snapshot_and_showtime_use_few_queries(client, make_showtime,
                                                    django_assert_max_num_queries):
     showtime = make_showtime(rows=10, seats_per_row=30)
-    with django_assert_max_num_queries(4):  # showtime + categories + prices + seats
+    with django_assert_max_num_queries(5):  # showtime + categories + prices + seats + GA
         assert client.get(f"/api/v1/showtimes/{showtime.pk}/seats/").status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(f"/api/v1/showtimes/{showtime.pk}/").status_code == 200

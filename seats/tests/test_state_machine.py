@@ -110,7 +110,7 @@ class SeatMachine(RuleBasedStateMachine):
         self.orders: dict[int, MOrder] = {}
         self.blocked: set[int] = set()
         self.seen: dict[int, tuple] = {}  # seat → (effective state, version) at the last check
-        self.now = self._real_now().replace(microsecond=0)
+        self.now = self._real_now().replace(microsecond=0)  # whole seconds, then µs jumps
         timezone.now = lambda: self.now
 
     def _build(self, n: int) -> None:

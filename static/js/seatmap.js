@@ -60,6 +60,8 @@
     countdownTime: $('countdown-time'), countdownNote: $('countdown-note'), limits: $('limits'),
     form: $('checkout-form'), fields: $('checkout-fields'), formErrors: $('checkout-errors'),
     submit: $('checkout-submit'), tickets: $('tickets'),
+    bestForm: $('best-form'), bestCategory: $('best-category'), gaZones: $('ga-zones'),
+    gaList: $('ga-list'),
   };
 
   const state = {
@@ -76,6 +78,7 @@
     checkoutKey: null,       // Idempotency-Key of the current checkout attempt (reused on retry)
     checkoutBusy: false,
     lastSeq: null,           // seq the map is current to
+    ga: new Map(),           // general-admission zone → {zone, capacity, available, price, qty}
     skewMs: 0,               // server clock minus local clock
     ws: null,
     connection: 'connecting',
@@ -275,7 +278,8 @@
     }));
     // Legend: one "available" entry per category, before the fixed status entries of the template.
     const first = ui.legend.firstChild;
-    for (const c of cats) {
+    const onMap = new Set([...state.seats.values()].map((e) => e.seat.category));
+    for (const c of cats.filter((x) => onMap.has(x.name))) {
       const li = h('li', { class: 'legend__item', 'data-legend': 'available' });
       li.append(h('span', { class: 'swatch swatch--available', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }), `Available: ${c.name}`);
       ui.legend.insertBefore(li, first);
@@ -438,6 +442,85 @@
     }
   }
 
+  // ---------------------------------------------------------------- best available, GA zones
+
+  function needSignIn() {
+    if (state.authenticated) return false;
+    say('to choose seats.', 'info', { href: state.loginUrl, text: 'Sign in' }, true);
+    return true;
+  }
+
+  /** "Find seats together": POST holds/best/ — the server picks n adjacent seats in one row. */
+  async function onBest(ev) {
+    ev.preventDefault();
+    if (needSignIn()) return;
+    const quantity = Number(ui.bestForm.quantity.value);
+    const category = ui.bestCategory.value;
+    const before = new Set(state.holdSeats);  // now: the hold.updated frame may beat the answer
+    const r = await api('POST', `/showtimes/${state.showtimeId}/holds/best/`,
+      category ? { quantity, category } : { quantity });
+    if (!r.ok) {
+      const tip = r.error.details && r.error.details.suggestion;
+      if (r.error.code === 'seat_unavailable' && tip) { say(r.error.message, 'warn'); return; }
+      handleError(r);
+      return;
+    }
+    markLocal(r.data.seats.map((x) => x.id), ['available'], 'held');
+    setHold(r.data);
+    const got = r.data.seats.filter((x) => !before.has(x.id)).map((x) => x.label);
+    say(`Best available: ${got.join(', ')} ${got.length === 1 ? 'is' : 'are'} held for you.`, 'success');
+  }
+
+  function renderCategories() {
+    for (const c of state.showtime.categories || []) {
+      if (![...state.ga.values()].some((z) => z.category === c.name)) {
+        ui.bestCategory.append(h('option', { value: c.name }, `${c.name} (${money(c.price)})`));
+      }
+    }
+  }
+
+  function setGa(zones) {
+    for (const z of zones || []) {
+      const known = state.ga.get(z.zone) || { qty: 1 };
+      state.ga.set(z.zone, { ...known, ...z });
+    }
+    renderGa();
+  }
+
+  function renderGa() {
+    ui.gaZones.hidden = state.ga.size === 0;
+    ui.gaList.replaceChildren(...[...state.ga.values()].map((z) => {
+      const li = h('li', { class: 'ga', 'data-ga-zone': z.zone });
+      const minus = h('button', { type: 'button', class: 'btn btn--small', 'data-ga-step': '-1', 'aria-label': `One place fewer in ${z.zone}` }, '−');
+      const plus = h('button', { type: 'button', class: 'btn btn--small', 'data-ga-step': '1', 'aria-label': `One place more in ${z.zone}` }, '+');
+      const add = h('button', { type: 'button', class: 'btn btn--primary btn--small', 'data-ga-add': z.zone }, 'Add');
+      if (!z.available) add.disabled = true;
+      li.append(h('span', { class: 'ga__name' }, `${z.zone} · ${money(z.price)}`),
+        h('span', { class: 'ga__left', 'data-ga-available': z.zone }, `${z.available} of ${z.capacity} left`),
+        h('span', { class: 'ga__stepper' }, ''));
+      li.lastChild.append(minus, h('output', { class: 'ga__qty', 'aria-live': 'polite' }, String(z.qty)), plus, add);
+      return li;
+    }));
+  }
+
+  async function onGaClick(ev) {
+    const li = ev.target.closest('[data-ga-zone]');
+    if (!li) return;
+    const zone = state.ga.get(li.dataset.gaZone);
+    const step = ev.target.closest('[data-ga-step]');
+    if (step) {
+      zone.qty = Math.max(1, Math.min(zone.available || 1, zone.qty + Number(step.dataset.gaStep)));
+      renderGa();
+      return;
+    }
+    if (!ev.target.closest('[data-ga-add]') || needSignIn()) return;
+    const r = await api('POST', `/showtimes/${state.showtimeId}/holds/`,
+      { ga: [{ zone: zone.zone, quantity: zone.qty }] });
+    if (!r.ok) { say(r.error.message, 'error'); return; }
+    setHold(r.data);
+    say(`${zone.qty} place${zone.qty === 1 ? '' : 's'} in ${zone.zone} held for you.`, 'success');
+  }
+
   async function refreshHold(id) {
     const r = await api('GET', `/holds/${id}/`);
     if (r.ok) setHold(r.data);
@@ -576,7 +659,12 @@
         if (otherShowtime) return;
         noteServerTime(msg.as_of);
         for (const x of msg.seats || []) applySeat(x, true);
+        if (msg.ga) setGa(msg.ga);
         state.lastSeq = typeof msg.seq === 'number' ? msg.seq : null;
+        break;
+      case 'availability.changed':
+        if (otherShowtime) return;
+        setGa([{ zone: msg.zone, capacity: msg.capacity, available: msg.available }]);
         break;
       case 'seats.changed':
         if (otherShowtime) return;
@@ -685,18 +773,25 @@
     }
     state.showtime = st.data;
     state.currency = st.data.currency || state.currency;
-    renderPrices();
+    setGa(snap.data.ga);
     noteServerTime(snap.data.as_of);
     buildMap(snap.data.seats || []);
+    renderPrices();
+    renderCategories();
     connect();
     if (state.authenticated && root.dataset.hold) await refreshHold(root.dataset.hold);
     root.dataset.ready = 'true';
   }
 
   ui.form.addEventListener('submit', onCheckout);
+  ui.bestForm.addEventListener('submit', onBest);
+  ui.gaList.addEventListener('click', onGaClick);
   ui.mySeats.addEventListener('click', (ev) => {
     const btn = ev.target.closest('[data-release]');
-    if (btn) onSeat(btn.getAttribute('data-release'));
+    if (!btn) return;
+    const id = btn.getAttribute('data-release');
+    if (state.seats.has(id)) onSeat(id);
+    else releaseSeats([id]);  // a general-admission place: not on the map
   });
   setInterval(tick, 500);
   updateCheckout();

@@ -23,9 +23,12 @@ class Command(BaseCommand):
             plan = plan_import(raw=raw, venue_name=venue, plan_name=name)
         except PlanError as exc:
             raise CommandError(f"{path}: {exc} Nothing was imported.") from exc
-        zones = plan.seats.values("zone").distinct().count()
+        seats = plan.seats.filter(ga_area=None)
+        zones = seats.values("zone").distinct().count()
+        areas = "".join(f", plus general admission {a.name!r} ({a.capacity} places)"
+                        for a in plan.ga_areas.all())
         self.stdout.write(self.style.SUCCESS(
-            f"Imported {plan.seats.count()} seats in {zones} zones and "
-            f"{plan.categories.count()} categories as plan {plan.name!r} (id {plan.pk}) "
+            f"Imported {seats.count()} seats in {zones} zones and "
+            f"{plan.categories.count()} categories{areas} as plan {plan.name!r} (id {plan.pk}) "
             f"of venue {plan.venue.name!r}."
         ))

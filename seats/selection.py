@@ -1,0 +1,145 @@
+"""Seat selection rules: best available seats together, and the single-seat (orphan) rule.
+
+Adjacency: seats are side by side when they are in the same zone, row and aisle segment (the plan's
+``segment_breaks``; without them, the row is one segment) and next to each other in seat-number
+order. Quality order of a block of n seats, best first (documented in docs/best-available.md):
+
+1. it leaves no single free seat alone in its row, when any block does not;
+2. category rank: the category's price at this showtime, dearest first (the venue's own grading);
+3. distance from the block's centre to the plan's focal point (stage, ring; the centre of the
+   seats when the plan sets none), nearest first;
+4. row, then position in the row, for a stable order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from .models import SeatingPlan, Showtime, ShowtimeSeat
+from .selectors import effective_state, showtime_prices
+
+
+@dataclass
+class Place:
+    pk: int
+    label: str
+    zone: str
+    row: str
+    segment: int
+    number: str
+    x: float
+    y: float
+    category: str
+    category_id: int
+    free: bool
+
+
+def _number_key(place: Place):
+    return (0, int(place.number), place.x) if place.number.isdigit() else (1, 0, place.x)
+
+
+def load_rows(showtime: Showtime, now: datetime, **filters) -> dict[tuple, list[Place]]:
+    """The showtime's seats (general-admission places excluded) grouped by (zone, row, segment),
+    each group in seat order, with their effective availability at ``now``. One query."""
+    rows = ShowtimeSeat.objects.filter(showtime=showtime, seat__ga_area=None, **filters) \
+        .values_list("pk", "seat__label", "seat__zone", "seat__row", "seat__segment",
+                     "seat__number", "seat__x", "seat__y", "seat__category__name",
+                     "seat__category_id", "status", "version", "expires_at")
+    groups: dict[tuple, list[Place]] = defaultdict(list)
+    for (pk, label, zone, row, segment, number, x, y, category, category_id, status, version,
+         expires_at) in rows:
+        free = effective_state(status, version, expires_at, now)[0] == "available"
+        groups[(zone, row, segment)].append(
+            Place(pk, label, zone, row, segment, number, x, y, category, category_id, free))
+    for places in groups.values():
+        places.sort(key=_number_key)
+    return groups
+
+
+def _adjacent(a: Place, b: Place) -> bool:
+    if a.number.isdigit() and b.number.isdigit():
+        return int(b.number) - int(a.number) == 1
+    return True  # no numbers to go by: neighbours in x order
+
+
+def orphans(places: list[Place], taken: set[int] = frozenset()) -> set[int]:
+    """Free seats of one row segment that would stand alone (no free neighbour on either side)
+    once ``taken`` seats are taken too. A segment of one seat has no orphans."""
+    if len(places) < 2:
+        return set()
+    free = [p.free and p.pk not in taken for p in places]
+    alone = set()
+    for i, place in enumerate(places):
+        if not free[i]:
+            continue
+        left = i > 0 and free[i - 1] and _adjacent(places[i - 1], place)
+        right = i < len(places) - 1 and free[i + 1] and _adjacent(place, places[i + 1])
+        if not left and not right:
+            alone.add(place.pk)
+    return alone
+
+
+def new_orphans(groups: dict[tuple, list[Place]], wanted: set[int]) -> list[str]:
+    """Labels of free seats that taking ``wanted`` would leave alone in their row (and that were
+    not alone before)."""
+    labels = []
+    for places in groups.values():
+        if not any(p.pk in wanted for p in places):
+            continue
+        created = orphans(places, wanted) - orphans(places)
+        labels += [p.label for p in places if p.pk in created]
+    return labels
+
+
+def _focus(plan: SeatingPlan, groups) -> tuple[float, float]:
+    if plan.focus_x is not None and plan.focus_y is not None:
+        return plan.focus_x, plan.focus_y
+    xs = [p.x for places in groups.values() for p in places]
+    ys = [p.y for places in groups.values() for p in places]
+    return ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2) if xs else (0.0, 0.0)
+
+
+@dataclass
+class Candidates:
+    blocks: list[list[int]]       # seat pks, best first
+    max_together: int             # the longest run of free adjacent seats
+    available: int                # free seats in all
+
+
+def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: str | None = None,
+                zone: str | None = None) -> Candidates:
+    """Every block of ``quantity`` free adjacent seats, in the quality order of the module
+    docstring. Filters: a category name, a zone name."""
+    filters = {}
+    if category:
+        filters["seat__category__name"] = category
+    if zone:
+        filters["seat__zone"] = zone
+    groups = load_rows(showtime, now, **filters)
+    prices = showtime_prices(showtime.pk)
+    ranks = {cid: rank for rank, cid in enumerate(sorted(prices, key=lambda c: -prices[c]))}
+    fx, fy = _focus(showtime.plan, groups)
+    scored, longest, available = [], 0, 0
+    for (zone_name, row, _), places in groups.items():
+        run: list[Place] = []
+        for place in places + [None]:
+            if place is not None and place.free and (not run or _adjacent(run[-1], place)):
+                run.append(place)
+                continue
+            longest = max(longest, len(run))
+            available += len(run)
+            for start in range(0, len(run) - quantity + 1):
+                block = run[start:start + quantity]
+                left, right = start, len(run) - start - quantity
+                cx = sum(p.x for p in block) / quantity
+                cy = sum(p.y for p in block) / quantity
+                scored.append(((left == 1 or right == 1),
+                               max(ranks.get(p.category_id, 99) for p in block),
+                               round(math.hypot(cx - fx, cy - fy), 1), zone_name, row, start,
+                               [p.pk for p in block]))
+            run = [place] if place is not None and place.free else []
+    scored.sort(key=lambda item: item[:-1])
+    return Candidates([item[-1] for item in scored], longest, available)
