@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_PLAN = ROOT.parent / "shared" / "venues" / "riethsporthalle.json"
 RESULTS = Path(__file__).resolve().parent / "results"
+PROCESSES: list[subprocess.Popen] = []  # server processes started by start_servers()
 
 
 def setup_django(database_url: str | None, redis_url: str | None) -> None:
@@ -112,6 +113,7 @@ def start_servers(count: int, server: str = "daphne", env: dict | None = None) -
                                                     "LOG_LEVEL": "WARNING", **(env or {})},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
+        PROCESSES.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
@@ -154,3 +156,11 @@ def write_results(name: str, rows: list[dict], meta: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"meta": meta, "results": rows}, indent=2, default=str))
     return path
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
