@@ -8,8 +8,7 @@ Scenarios (each on a fresh showtime):
   orders      distinct seats: one-step order of one seat, then pay      → orders/s
   hold_order  distinct seats: hold, order the hold, pay                  → orders/s
   hot         10 seats, every buyer wants 1–2 of them: hold, release     → holds/s, conflicts
-  best        best available, 2 seats together, hold then release        → holds/s (needs
-              POST holds/best/)
+  best        best available, 2 seats together, hold then release        → holds/s
 
 Figures: successes/s, p50/p95/p99/max latency (ms) of the scenario's main request, 409
 conflicts, 5xx count, and the final database check that no seat has two live claims.
@@ -86,7 +85,7 @@ async def buyer_loop(i, scenario, base, token, seats, showtime_id, stats, deadli
                 status, order = await call(
                     session, "POST", f"{base}/api/v1/orders/", stats,
                     json={"showtime": showtime_id, "seats": [seat], "customer": CUSTOMER,
-                          "payment_method": "card"}, headers={"Idempotency-Key": f"{i}-{ops}"})
+                          "payment_method": "card"}, headers={"Idempotency-Key": f"{scenario}-{showtime_id}-{i}-{ops}"})
                 if status == 201:
                     await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
                                stats, main=False)
@@ -102,7 +101,7 @@ async def buyer_loop(i, scenario, base, token, seats, showtime_id, stats, deadli
                 status, order = await call(
                     session, "POST", f"{base}/api/v1/orders/", stats,
                     json={"hold": hold["id"], "customer": CUSTOMER, "payment_method": "card"},
-                    headers={"Idempotency-Key": f"{i}-{ops}"})
+                    headers={"Idempotency-Key": f"{scenario}-{showtime_id}-{i}-{ops}"})
                 if status == 201:
                     await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
                                stats, main=False)
@@ -154,7 +153,8 @@ def main(argv=None) -> int:
     parser.add_argument("--buyers", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10, help="time bound per scenario")
     parser.add_argument("--max-ops", type=int, default=10_000, help="requests bound per buyer")
-    parser.add_argument("--scenarios", nargs="+", default=["holds", "orders", "hold_order", "hot"],
+    parser.add_argument("--scenarios", nargs="+",
+                        default=["holds", "orders", "hold_order", "hot", "best"],
                         choices=["holds", "orders", "hold_order", "hot", "best"])
     parser.add_argument("--out", default="onsale")
     args = parser.parse_args(argv)

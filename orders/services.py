@@ -18,11 +18,11 @@ from django.utils import timezone
 from realtime import events
 from seats.locks import lock_showtime_seats, run_in_transaction
 from seats.models import Hold, SeatClaim, SeatStatus
-from seats.selectors import hold_detail
 from seats.services import (
     claims_end,
     claims_take,
     hold_end,
+    publish_hold,
     resolve_seats,
     run_counting_conflicts,
     seats_write,
@@ -84,7 +84,7 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     hold.save(update_fields=["status", "ended_at"])
     _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
-    events.hold_updated(hold.user_id, hold_detail(hold))
+    publish_hold(hold)
     events.order_updated(hold.user_id, order.showtime_id, order_brief(order))
     return order
 

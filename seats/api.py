@@ -45,6 +45,12 @@ SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
 HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")
 
 
+def hold_answer(hold: Hold) -> dict:
+    """The hold as the API shows it: the detail its service already built (``hold.detail``),
+    else read now."""
+    return getattr(hold, "detail", None) or selectors.hold_detail(hold)
+
+
 def showtime_detail(showtime: Showtime) -> dict:
     """The api.md showtime shape (two queries beyond the showtime row and its joins)."""
     return {
@@ -184,7 +190,7 @@ class HoldCreateView(APIView):
             seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
         )
         return Response(
-            selectors.hold_detail(hold), status=status.HTTP_201_CREATED if created else 200
+            hold_answer(hold), status=status.HTTP_201_CREATED if created else 200
         )
 
 
@@ -215,7 +221,7 @@ class BestAvailableView(APIView):
         hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,
                                            **data.validated_data)
         return Response(
-            selectors.hold_detail(hold), status=status.HTTP_201_CREATED if created else 200
+            hold_answer(hold), status=status.HTTP_201_CREATED if created else 200
         )
 
 
@@ -259,7 +265,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         hold = services.hold_release(
             user=request.user, hold_id=pk, seat_ids=data.validated_data.get("seats")
         )
-        return Response(selectors.hold_detail(hold))
+        return Response(hold_answer(hold))
 
     @extend_schema(
         request=None,

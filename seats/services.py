@@ -252,15 +252,14 @@ def claims_take(
             is_live=False, ended_at=now
         )
     prices = showtime_prices(showtime.pk)
-    try:
-        with transaction.atomic():
-            SeatClaim.objects.bulk_create(
-                SeatClaim(
-                    showtime_seat=row, hold=hold, price=prices[row.seat.category_id],
-                    category=row.seat.category.name,
-                )
-                for row in rows
+    try:  # no savepoint: on failure the whole transaction is rolled back anyway
+        SeatClaim.objects.bulk_create(
+            SeatClaim(
+                showtime_seat=row, hold=hold, price=prices[row.seat.category_id],
+                category=row.seat.category.name,
             )
+            for row in rows
+        )
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
         raise ApplicationError(
             "seat_unavailable", "The requested seats are not available.",
@@ -316,7 +315,15 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff=None) -> None:
     if status == Hold.Status.EXPIRED:
         events.hold_expired(hold.user_id, hold.showtime_id, hold.pk)
     else:
-        events.hold_updated(hold.user_id, hold_detail(hold))
+        publish_hold(hold)
+
+
+def publish_hold(hold: Hold) -> dict[str, Any]:
+    """Send ``hold.updated`` to the owner after commit, and keep the detail on the instance
+    (``hold.detail``) so the API answer reuses it instead of reading the hold again."""
+    hold.detail = hold_detail(hold)
+    events.hold_updated(hold.user_id, hold.detail)
+    return hold.detail
 
 
 def _locked_hold(user, hold_id) -> Hold:
@@ -377,18 +384,17 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
                 details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
             )
         if created:
-            try:
-                with transaction.atomic():
-                    hold = Hold.objects.create(
-                        user=user, showtime=showtime,
-                        expires_at=now + timedelta(seconds=showtime.hold_ttl),
-                    )
+            try:  # no savepoint: a retry starts the whole transaction afresh
+                hold = Hold.objects.create(
+                    user=user, showtime=showtime,
+                    expires_at=now + timedelta(seconds=showtime.hold_ttl),
+                )
             except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
                 raise RetryTransaction from exc
         if new:
             states = claims_take(showtime=showtime, hold=hold, seat_ids=new, now=now)
             events.seats_changed(showtime.pk, "held", states)
-        events.hold_updated(user.pk, hold_detail(hold))
+        publish_hold(hold)
         return hold, created
 
     return run_counting_conflicts(txn)
@@ -579,7 +585,7 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
         states = claims_end(claims, now=now,
                             change=Change.buyer("released", user.pk, hold_id=hold.pk))
         events.seats_changed(hold.showtime_id, "released", states)
-        events.hold_updated(user.pk, hold_detail(hold))
+        publish_hold(hold)
         return hold
 
     return run_in_transaction(txn)

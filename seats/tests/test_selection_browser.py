@@ -60,7 +60,10 @@ def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, 
         buyer.wait_for_function(
             "document.querySelectorAll('#map circle.seat[data-status=\"mine\"]').length === 2",
             timeout=5000)
-        assert "Best available: Block B" in buyer.inner_text("#message")
+        # the hold.updated frame may paint the seats before the API answer sets the message
+        buyer.wait_for_function(
+            "document.getElementById('message').textContent.includes('Best available: Block B')",
+            timeout=5000)
         assert buyer.locator("#my-seats [data-hold-seat]").count() == 5
         mine = buyer.eval_on_selector_all('#map circle.seat[data-status="mine"]',
                                           "els => els.map(e => e.getAttribute('data-seat-id'))")
