@@ -78,6 +78,32 @@ def make_user(db):
 
 
 @pytest.fixture
+def staff(make_user):
+    """A staff member with every permission (``make_user(staff=True)`` is staff only)."""
+    user = make_user("boxoffice", staff=True)
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def staff_client(staff):
+    """Django's test client signed in as :func:`staff` (the admin and staff pages)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def messages_of(response) -> list[str]:
+    """The Django messages a response carried (admin action reports)."""
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
 def buyer(make_user):
     return make_user("alice")
 

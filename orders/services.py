@@ -21,6 +21,7 @@ from seats.models import Hold, SeatClaim, SeatStatus
 from seats.services import (
     claims_end,
     claims_take,
+    expire_due,
     hold_end,
     publish_hold,
     resolve_seats,
@@ -329,32 +330,12 @@ def order_staff_action(*, order_id: int, action: str, staff) -> tuple[Order, boo
 
 
 def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Order]:
-    """Expire pending orders past their payment deadline (the cleanup command). Returns them.
-
-    One short transaction per order; orders locked elsewhere are skipped (``SKIP LOCKED`` on
-    PostgreSQL), so concurrent runs expire and broadcast each order exactly once.
-    """
-    now = now or timezone.now()
-    due = list(
-        Order.objects.filter(status=Order.Status.PENDING, expires_at__lte=now)
-        .order_by("expires_at").values_list("pk", flat=True)[:limit]
-    )
-    done = []
-    for pk in due:
-
-        def txn(pk=pk) -> Order | None:
-            order = (
-                Order.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=Order.Status.PENDING, expires_at__lte=now).first()
-            )
-            if order is not None:
-                order_end(order, status=Order.Status.EXPIRED, now=timezone.now(), reason="expired")
-            return order
-
-        order = run_in_transaction(txn)
-        if order is not None:
-            done.append(order)
-    return done
+    """Expire pending orders past their payment deadline (the cleanup command); see
+    :func:`seats.services.expire_due`."""
+    return expire_due(
+        Order, live_status=Order.Status.PENDING, limit=limit, now=now,
+        end=lambda order, at: order_end(order, status=Order.Status.EXPIRED, now=at,
+                                        reason="expired"))
 
 
 def order_detail_for(user, order_id) -> Order:

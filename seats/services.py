@@ -591,34 +591,43 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
     return run_in_transaction(txn)
 
 
-def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Hold]:
-    """Expire active holds whose ``expires_at`` has passed (the cleanup command). Returns them.
+def expire_due(model, *, live_status: str, end: Callable[[Any, datetime], None], limit: int,
+               now: datetime | None = None) -> list:
+    """Expire rows of ``model`` (holds or orders) still ``live_status`` past their ``expires_at``,
+    each in its own short transaction, with ``end(row, now)``; return the rows expired.
 
-    Each hold is expired in its own short transaction. Holds locked by another process are
-    skipped (``SKIP LOCKED`` on PostgreSQL), so several copies can run at once and each hold is
+    A row locked by another process is skipped (``SKIP LOCKED`` on PostgreSQL) and its status is
+    checked again under the lock, so several copies of the cleanup can run at once and each row is
     expired, and broadcast, exactly once.
     """
     now = now or timezone.now()
     due = list(
-        Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__lte=now)
+        model.objects.filter(status=live_status, expires_at__lte=now)
         .order_by("expires_at").values_list("pk", flat=True)[:limit]
     )
     done = []
     for pk in due:
 
-        def txn(pk=pk) -> Hold | None:
-            hold = (
-                Hold.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=Hold.Status.ACTIVE, expires_at__lte=now).first()
+        def txn(pk=pk):
+            row = (
+                model.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=live_status, expires_at__lte=now).first()
             )
-            if hold is not None:
-                hold_end(hold, status=Hold.Status.EXPIRED, now=timezone.now())
-            return hold
+            if row is not None:
+                end(row, timezone.now())
+            return row
 
-        hold = run_in_transaction(txn)
-        if hold is not None:
-            done.append(hold)
+        row = run_in_transaction(txn)
+        if row is not None:
+            done.append(row)
     return done
+
+
+def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Hold]:
+    """Expire active holds whose ``expires_at`` has passed (the cleanup command); see
+    :func:`expire_due`."""
+    return expire_due(Hold, live_status=Hold.Status.ACTIVE, limit=limit, now=now,
+                      end=lambda hold, at: hold_end(hold, status=Hold.Status.EXPIRED, now=at))
 
 
 # --- Staff blocks -----------------------------------------------------------------------------------

@@ -2,10 +2,8 @@
 confirmation pages, search, the read-only order page and the audit trail an order leaves."""
 
 import pytest
-from django.contrib.messages import get_messages
-from django.test import Client
 
-from conftest import assert_inventory_consistent, seat_guids
+from conftest import assert_inventory_consistent, messages_of, seat_guids
 from orders.models import Order, Payment, Ticket
 from orders.services import order_create, order_pay
 from seats.models import SeatEvent, ShowtimeSeat
@@ -14,24 +12,6 @@ from seats.services import hold_create
 ORDERS = "/admin/orders/order/"
 
 
-@pytest.fixture
-def staff(make_user):
-    """A staff member with every permission (``make_user(staff=True)`` is staff only)."""
-    user = make_user("boxoffice", staff=True)
-    user.is_superuser = True
-    user.save()
-    return user
-
-
-@pytest.fixture
-def staff_client(staff):
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def choose(client, action, orders, url=ORDERS):

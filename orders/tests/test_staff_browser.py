@@ -13,10 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER = {"name": "Alice", "email": "alice@example.com", "phone": ""}
 
 
-def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make_user, showtime):
-    staff = make_user(staff=True)
-    staff.is_superuser = True
-    staff.save()
+def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make_user, staff,
+                                                     showtime):
     alice, bob = make_user(), make_user()
     guids = seat_guids(showtime)
     hold, _ = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=guids[:2])

@@ -12,13 +12,12 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Permission
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from conftest import seat_guids, small_plan
+from conftest import messages_of, seat_guids, small_plan
 from seats.importer import plan_import
 from seats.models import (
     Hold,
@@ -41,24 +40,6 @@ HOLDS = "/admin/seats/hold/"
 EVENTS = "/admin/seats/seatevent/"
 
 
-@pytest.fixture
-def staff(make_user):
-    """A staff member with every permission (``make_user(staff=True)`` is staff only)."""
-    user = make_user("boxoffice", staff=True)
-    user.is_superuser = True
-    user.save()
-    return user
-
-
-@pytest.fixture
-def staff_client(staff):
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def choose(client, url, action, pks, **extra):
