@@ -30,7 +30,7 @@ from seats.admin import (
 from seats.models import SeatClaim
 from ticketing.errors import ApplicationError
 
-from .models import Order, Payment, Ticket
+from .models import CheckInScan, Order, Payment, Ticket
 from .services import order_staff_action
 
 
@@ -201,3 +201,38 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, f"Failed: {name_list(failed)}. Please try again.",
                               messages.ERROR)
         return None
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the services: staff may look, never add, change or delete."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ViewOnlyAdmin):
+    """Payments as providers reported them. Filter "needs refund: yes" for the money that arrived
+    for an order that could not take it (late, cancelled, paid twice, wrong amount)."""
+
+    list_display = ("created_at", "order", "provider", "payment_id", "amount", "currency",
+                    "status", "needs_refund", "note")
+    list_filter = ("needs_refund", "status", "provider")
+    search_fields = ("payment_id", "order__number")
+    list_select_related = ("order",)
+
+
+@admin.register(CheckInScan)
+class CheckInScanAdmin(ViewOnlyAdmin):
+    """Every scan at the door, with its result and the scanning staff member."""
+
+    list_display = ("at", "code", "result", "ticket", "staff")
+    list_filter = ("result",)
+    search_fields = ("code",)
+    list_select_related = ("ticket", "staff")

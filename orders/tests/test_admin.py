@@ -184,3 +184,26 @@ def test_a_lost_race_is_reported_not_a_500(staff_client, showtime, buyer, monkey
         f"Failed: {order.number} (These seats are being changed right now.). Please try again.",
     ]
     assert Order.objects.get(pk=order.pk).status == "pending"
+
+
+def test_flagged_payments_and_scans_are_listed_for_staff(staff_client, buyer, showtime, clock,
+                                                         settings):
+    """A payment that arrived after the deadline is found under "needs refund"; check-in scans are
+    listed; neither can be edited."""
+    from orders.models import Payment
+    from orders.services import order_create, payment_confirm, ticket_check_in
+
+    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
+    order = order_create(user=buyer, hold_id=hold.pk, payment_method="card",
+                         customer={"name": "A", "email": "a@example.com", "phone": ""})
+    clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
+    payment_confirm(event="payment.succeeded", payment_id="late-1", order_number=order.number,
+                    amount=order.total, currency=order.currency)
+    ticket_check_in(code="no-such-code", staff=None)
+    page = staff_client.get("/admin/orders/payment/?needs_refund__exact=1")
+    assert page.status_code == 200 and "late-1" in page.content.decode()
+    assert "order is expired" in page.content.decode()
+    payment = Payment.objects.get()
+    assert staff_client.post(f"/admin/orders/payment/{payment.pk}/change/", {}).status_code == 403
+    scans = staff_client.get("/admin/orders/checkinscan/")
+    assert scans.status_code == 200 and "no-such-code" in scans.content.decode()
