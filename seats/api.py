@@ -29,7 +29,6 @@ from .serializers import (
     BestAvailableSerializer,
     HoldRequestSerializer,
     HoldSerializer,
-    SeatListSerializer,
     SeatReleaseSerializer,
     ShowSerializer,
     ShowtimeSerializer,

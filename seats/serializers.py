@@ -9,14 +9,6 @@ from .models import Show
 MAX_LIST = 100
 
 
-class SeatListSerializer(serializers.Serializer):
-    """``{"seats": ["<seat guid>", ...]}`` (1–100 ids)."""
-
-    seats = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST
-    )
-
-
 class GAItemSerializer(serializers.Serializer):
     """``{"zone": "<general-admission area>", "quantity": n}``."""
 

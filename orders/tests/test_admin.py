@@ -1,7 +1,6 @@
 """Orders for staff in the Django admin (orders/admin.py): the box-office actions through their
 confirmation pages, search, the read-only order page and the audit trail an order leaves."""
 
-import pytest
 
 from conftest import assert_inventory_consistent, messages_of, seat_guids
 from orders.models import Order, Payment, Ticket

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from conftest import client_for, run_threads, seat_guids
+from conftest import client_for, run_threads
 from seats.importer import plan_import
 from seats.models import SeatClaim, Show, ShowtimeSeat
 from seats.services import hold_best, hold_create, showtime_create
