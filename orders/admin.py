@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from seats.admin import (
     ReadOnlyInline,
     SeatEventInline,
+    ViewOnlyAdmin,
     confirmation_page,
     is_confirmed,
     name_list,
@@ -94,7 +95,7 @@ STAFF_ACTIONS = {
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ViewOnlyAdmin):
     """Orders: view only; changed through the box-office actions (see the module docstring).
 
     Search finds an order by number, customer e-mail, phone or the label of one of its seats
@@ -121,14 +122,6 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = (TicketInline, PaymentInline, OrderSeatEventInline)
     actions = tuple(STAFF_ACTIONS)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_box_office_permission(self, request: HttpRequest) -> bool:
         """The box-office actions need the change permission on orders."""
@@ -201,19 +194,6 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, f"Failed: {name_list(failed)}. Please try again.",
                               messages.ERROR)
         return None
-
-
-class ViewOnlyAdmin(admin.ModelAdmin):
-    """Records written only by the services: staff may look, never add, change or delete."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Payment)

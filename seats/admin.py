@@ -181,6 +181,20 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the services: staff may look (and run the admin's actions, which
+    call services), never add, change or delete them here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class SeatEventInline(ReadOnlyInline):
     """The audit trail of one showtime seat, oldest first (shown on the seat's page)."""
 
@@ -594,7 +608,7 @@ def _status_now(row: ShowtimeSeat, now) -> str:
 
 
 @admin.register(ShowtimeSeat)
-class ShowtimeSeatAdmin(admin.ModelAdmin):
+class ShowtimeSeatAdmin(ViewOnlyAdmin):
     """The inventory rows of showtimes: view only, changed only through the actions.
 
     Actions: block the selected seats, their whole rows or their whole zones (asking for a reason
@@ -621,14 +635,6 @@ class ShowtimeSeatAdmin(admin.ModelAdmin):
     inlines = (SeatEventInline,)
     actions = ("block_seats", "block_rows", "block_zones", "unblock_seats")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_block_permission(self, request) -> bool:
         """Blocking and unblocking need the change permission on showtime seats."""
@@ -773,7 +779,7 @@ class ShowtimeSeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
+class HoldAdmin(ViewOnlyAdmin):
     """Buyers' holds: view only; staff can force-release active ones (confirmation page, then
     :func:`seats.services.hold_force_release` per hold, which frees and broadcasts the seats)."""
 
@@ -792,14 +798,6 @@ class HoldAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             seats_n=count_of(SeatClaim.objects.filter(is_live=True), "hold"))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_release_permission(self, request) -> bool:
         """Force-releasing needs the change permission on holds."""
@@ -865,7 +863,7 @@ class HoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(SeatEvent)
-class SeatEventAdmin(admin.ModelAdmin):
+class SeatEventAdmin(ViewOnlyAdmin):
     """The append-only audit trail of seat changes: view only (no add, change or delete)."""
 
     list_display = ("at", "showtime", "seat_label", "transition", "reason", "actor_kind", "actor",
@@ -878,14 +876,6 @@ class SeatEventAdmin(admin.ModelAdmin):
               "reason", "actor_kind", "actor", "hold", "order", "note")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="seat", ordering="showtime_seat__seat__label")
     def seat_label(self, obj: SeatEvent) -> str:
