@@ -24,6 +24,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PROCESSES: list[subprocess.Popen] = []  # server processes started by start_servers()
 
 
+def require_loopback(parser, *urls: str | None) -> None:
+    """Stop with a usage error unless every URL given points at this machine (loopback)."""
+    for url in urls:
+        if url and "127.0.0.1" not in url and "localhost" not in url:
+            parser.error(f"loopback only: {url}")
+
+
 def setup_django(database_url: str | None, redis_url: str | None) -> None:
     """Point Django at the benchmark database/Redis and set it up (in this process)."""
     if database_url:

@@ -24,8 +24,8 @@ from datetime import datetime
 
 import aiohttp
 
-from common import (PROCESSES, buyers, new_showtime, percentile, rss_kib, setup_django,
-                    start_servers, write_results)
+from common import (PROCESSES, buyers, new_showtime, percentile, require_loopback, rss_kib,
+                    setup_django, start_servers, write_results)
 
 
 async def watcher(session, url, results, ready, stop, deflate):
@@ -122,9 +122,7 @@ def main(argv=None) -> int:
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     parser.add_argument("--out", default="fanout")
     args = parser.parse_args(argv)
-    for url in (args.database_url or "", args.redis_url or "", *(args.url or [])):
-        if url and "127.0.0.1" not in url and "localhost" not in url:
-            parser.error(f"loopback only: {url}")
+    require_loopback(parser, args.database_url, args.redis_url, *(args.url or []))
     setup_django(args.database_url, args.redis_url)
     showtime, guids = new_showtime()
     token = buyers(1)[0]

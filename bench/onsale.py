@@ -27,8 +27,8 @@ from collections import Counter
 
 import aiohttp
 
-from common import (buyers, double_sales, new_showtime, percentile, setup_django, start_servers,
-                    write_results)
+from common import (buyers, double_sales, new_showtime, percentile, require_loopback,
+                    setup_django, start_servers, write_results)
 
 CUSTOMER = {"name": "Bench Buyer", "email": "bench@example.com", "phone": ""}
 
@@ -158,9 +158,7 @@ def main(argv=None) -> int:
                         choices=["holds", "orders", "hold_order", "hot", "best"])
     parser.add_argument("--out", default="onsale")
     args = parser.parse_args(argv)
-    for url in (args.database_url or "", args.redis_url or "", *(args.url or [])):
-        if url and "127.0.0.1" not in url and "localhost" not in url:
-            parser.error(f"loopback only: {url}")
+    require_loopback(parser, args.database_url, args.redis_url, *(args.url or []))
     setup_django(args.database_url, args.redis_url)
     urls = args.url or start_servers(args.workers, args.server)
     tokens = buyers(args.buyers)
