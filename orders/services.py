@@ -19,6 +19,7 @@ from realtime import events
 from seats.locks import lock_showtime_seats, run_in_transaction
 from seats.models import Hold, SeatClaim, SeatStatus
 from seats.services import (
+    live_claims,
     claims_end,
     claims_take,
     expire_due,
@@ -46,24 +47,18 @@ def _log(message: str, order: Order, **extra) -> None:
                                 **extra})
 
 
-def _live_claims(**filters) -> list[SeatClaim]:
-    return list(
-        SeatClaim.objects.filter(is_live=True, **filters)
-        .select_related("showtime_seat__seat")
-        .order_by("showtime_seat_id")
-    )
-
-
-def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime) -> Order:
+def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
+             claims: list[SeatClaim] | None = None) -> Order:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made
-    converted in this transaction by :func:`order_create_for_seats`).
+    converted in this transaction by :func:`order_create_for_seats`). ``claims``: the hold's live
+    claims when the caller has them (else read).
 
     Raises:
         ApplicationError: 409 ``hold_not_active`` when the hold has no seats.
     """
-    claims = _live_claims(hold=hold)
+    claims = live_claims(hold=hold) if claims is None else claims
     if not claims:
         raise ApplicationError("hold_not_active", "This hold has no seats.")
     showtime = hold.showtime
@@ -85,7 +80,7 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     hold.save(update_fields=["status", "ended_at"])
     _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
-    publish_hold(hold)
+    publish_hold(hold, claims)
     events.order_updated(hold.user_id, order.showtime_id, order_brief(order))
     return order
 
@@ -143,8 +138,9 @@ def order_create_for_seats(
             expires_at=now + timedelta(seconds=showtime.hold_ttl),
         )
         # One frame for the whole step: the "reserved" one that _convert publishes.
-        claims_take(showtime=showtime, hold=hold, seat_ids=wanted, now=now)
-        return _convert(hold, customer=customer, payment_method=payment_method, now=now)
+        _, claims = claims_take(showtime=showtime, hold=hold, seat_ids=wanted, now=now)
+        return _convert(hold, customer=customer, payment_method=payment_method, now=now,
+                        claims=claims)
 
     return run_counting_conflicts(txn)
 
@@ -184,7 +180,7 @@ def order_end(order: Order, *, status: str, now: datetime, reason: str, staff=No
         change = Change.system(reason, order_id=order.pk, hold_id=order.hold_id)
     else:
         change = Change.buyer(reason, order.user_id, order_id=order.pk, hold_id=order.hold_id)
-    states = claims_end(_live_claims(order=order), now=now, change=change)
+    states = claims_end(live_claims(order=order), now=now, change=change)
     if status == Order.Status.REFUNDED:
         Ticket.objects.filter(order=order).update(status=Ticket.Status.VOID)
     order.status, order.ended_at = status, now
@@ -273,7 +269,7 @@ def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
 
     Precondition: inside a transaction holding the lock of ``order``; the order is pending.
     """
-    claims = _live_claims(order=order)
+    claims = live_claims(order=order)
     rows = lock_showtime_seats(order.showtime_id, [c.showtime_seat_id for c in claims])
     refs = {"order_id": order.pk, "hold_id": order.hold_id}
     change = (Change.staff("sold", staff.pk, **refs) if staff is not None

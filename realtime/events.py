@@ -4,7 +4,9 @@ Services call these functions inside their transaction; each frame is sent only 
 transaction commits (``transaction.on_commit``; domain.md, invariant 5), so a rolled-back change is
 never seen. A frame is JSON-encoded once per change, not once per socket: the group message carries
 the encoded ``text`` and every consumer forwards it as it is. A failed publish is logged and counted,
-never raised: clients resync from the snapshot, which is always the truth.
+never raised: clients resync from the snapshot, which is always the truth. Under the ASGI server
+the request does not wait for the publish: the message goes to the server loop's outbox
+(:class:`_Outbox`) and is sent from there in order.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import weakref
+from collections import deque
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
@@ -44,18 +49,79 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 async def _publish(group: str, message: dict[str, Any]) -> None:
-    # Bounded, so a dead Redis costs a request at most PUBLISH_TIMEOUT seconds, never a hang.
+    # Bounded, so a dead Redis costs at most PUBLISH_TIMEOUT seconds, never a hang.
     await asyncio.wait_for(get_channel_layer().group_send(group, message), PUBLISH_TIMEOUT)
 
 
-def _send(group: str, frame_type: str, build: Any, meta: dict[str, Any]) -> None:
+def _failed(frame_type: str, group: str) -> None:
     global publish_failures
+    publish_failures += 1
+    logger.exception("publishing %s to %s failed", frame_type, group)
+
+
+class _Outbox:
+    """The publishes of one server event loop, sent in submission order by one task.
+
+    A sync view runs in a worker thread while the ASGI server's loop owns the channel layer's
+    connections. Waiting there for each ``group_send`` (``async_to_sync``) cost the request a
+    round trip to the loop and to Redis, twice per hold; handing the message to the loop and
+    returning costs neither (bench/README.md, "onsale"). One task per loop keeps the frames of a
+    process in the order their transactions committed.
+    """
+
+    def __init__(self) -> None:
+        self.items: deque[tuple[str, str, dict[str, Any]]] = deque()
+        self.task: asyncio.Task | None = None
+
+    def put(self, group: str, frame_type: str, message: dict[str, Any]) -> None:
+        """Queue a message; runs on the loop's own thread."""
+        self.items.append((group, frame_type, message))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.drain())
+
+    async def drain(self) -> None:
+        while self.items:
+            group, frame_type, message = self.items.popleft()
+            try:
+                await _publish(group, message)
+            except Exception:  # counted and logged like a blocking publish; clients resync
+                _failed(frame_type, group)
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = \
+    weakref.WeakKeyDictionary()
+
+
+def _enqueue(group: str, frame_type: str, message: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    outbox = _outboxes.get(loop)
+    if outbox is None:
+        outbox = _outboxes[loop] = _Outbox()
+    outbox.put(group, frame_type, message)
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's running loop when this thread runs a sync view for it (asgiref records
+    it in ``SyncToAsync.threadlocal``), else ``None`` (management commands, the test client)."""
+    local = SyncToAsync.threadlocal
+    loop = getattr(local, "main_event_loop", None)
+    if (loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid()
+            or loop.is_closed() or not loop.is_running()):
+        return None
+    return loop
+
+
+def _send(group: str, frame_type: str, build: Any, meta: dict[str, Any]) -> None:
     try:
         frame = build() if callable(build) else build
-        async_to_sync(_publish)(group, {"type": frame_type, "text": encode(frame), **meta})
+        message = {"type": frame_type, "text": encode(frame), **meta}
+        loop = _server_loop()
+        if loop is not None:  # under the server: hand over and return at once
+            loop.call_soon_threadsafe(_enqueue, group, frame_type, message)
+        else:
+            async_to_sync(_publish)(group, message)
     except Exception:  # a lost broadcast loses no data (invariant 5); never fail the request
-        publish_failures += 1
-        logger.exception("publishing %s to %s failed", frame_type, group)
+        _failed(frame_type, group)
 
 
 def _on_commit(group: str, frame_type: str, build: Any, **meta: Any) -> None:

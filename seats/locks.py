@@ -18,10 +18,11 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.db.models import OuterRef, Subquery
 
 from ticketing.errors import ApplicationError
 
-from .models import ShowtimeSeat
+from .models import ShowtimePrice, ShowtimeSeat
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,8 +37,12 @@ class RetryTransaction(Exception):
     """Raised inside :func:`run_in_transaction` to run the transaction again (counts as a try)."""
 
 
-def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int]) -> list[ShowtimeSeat]:
+def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price: bool = False
+                        ) -> list[ShowtimeSeat]:
     """Lock the given showtime seats, in primary-key order, and return them with their plan seat.
+
+    With ``with_price`` each row also carries ``price``, its category's price for the showtime
+    (a decimal in the showtime's currency, ``None`` if unpriced), read in the same statement.
 
     Only the ``ShowtimeSeat`` rows are locked (``of=("self",)``), not the joined plan rows.
     On SQLite ``SELECT … FOR UPDATE`` does not exist: there the ``IMMEDIATE`` transaction already
@@ -48,12 +53,18 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int]) -> list[Showt
     """
     if not connection.in_atomic_block:
         raise RuntimeError("lock_showtime_seats() must run inside transaction.atomic().")
-    return list(
+    query = (
         ShowtimeSeat.objects.select_for_update(of=("self",))
         .select_related("seat", "seat__category")
         .filter(showtime_id=showtime_id, pk__in=list(seat_ids))
         .order_by("pk")
     )
+    if with_price:
+        query = query.annotate(price=Subquery(
+            ShowtimePrice.objects.filter(showtime_id=OuterRef("showtime_id"),
+                                         category_id=OuterRef("seat__category_id"))
+            .values("price")[:1]))
+    return list(query)
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -143,15 +143,21 @@ def claim_lines(claims) -> list[dict[str, Any]]:
     ]
 
 
-def hold_detail(hold: Hold) -> dict[str, Any]:
+def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str, Any]:
     """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
     [{"id", "label", "category", "price"}], "expires_at", "total"}``. Seats are the hold's live
-    claims (none once released or expired); ``total`` is their sum, a decimal string."""
-    claims = list(
-        SeatClaim.objects.filter(hold=hold, is_live=True)
-        .select_related("showtime_seat__seat")
-        .order_by("showtime_seat_id")
-    )
+    claims (none once released or expired); ``total`` is their sum, a decimal string.
+
+    ``claims``: the hold's live claims with ``showtime_seat__seat`` loaded, when the caller has
+    them already (a service inside its transaction); else they are read (one query; none for a
+    released or expired hold, which has no live claims).
+    """
+    if claims is None:
+        claims = [] if hold.status in (Hold.Status.RELEASED, Hold.Status.EXPIRED) else list(
+            SeatClaim.objects.filter(hold=hold, is_live=True)
+            .select_related("showtime_seat__seat")
+        )
+    claims = sorted(claims, key=lambda c: c.showtime_seat_id)
     return {
         "id": str(hold.pk),
         "showtime": hold.showtime_id,

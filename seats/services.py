@@ -39,7 +39,7 @@ from .models import (
     ShowtimePrice,
     ShowtimeSeat,
 )
-from .selectors import effective_state, hold_detail, showtime_prices
+from .selectors import effective_state, hold_detail
 
 
 # --- Showtimes --------------------------------------------------------------------------------------
@@ -222,18 +222,20 @@ def seats_write(
 
 def claims_take(
     *, showtime: Showtime, hold: Hold, seat_ids: Sequence[int], now: datetime
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[SeatClaim]]:
     """Claim available seats for ``hold``: all of them or none (domain.md, invariant 2).
 
-    Locks the seats (primary-key order), ends lapsed claims of other buyers on them, inserts the
-    claims and marks the seats ``held`` until ``hold.expires_at``. Returns the new seat states.
+    Locks the seats (primary-key order, reading their prices in the same statement), ends lapsed
+    claims of other buyers on them, inserts the claims and marks the seats ``held`` until
+    ``hold.expires_at``. Returns ``(new seat states, the new claims)``; the claims carry their
+    ``showtime_seat.seat``.
     Precondition: inside a transaction that already holds the lock of ``hold``.
 
     Raises:
         ApplicationError: 409 ``seat_unavailable`` (details.seats: labels) when any seat is held,
             reserved, sold or blocked.
     """
-    rows = lock_showtime_seats(showtime.pk, seat_ids)
+    rows = lock_showtime_seats(showtime.pk, seat_ids, with_price=True)
     taken, lapsed = [], []
     for row in rows:
         status, _ = effective_state(row.status, row.version, row.expires_at, now)
@@ -251,13 +253,10 @@ def claims_take(
         SeatClaim.objects.filter(showtime_seat_id__in=lapsed, is_live=True).update(
             is_live=False, ended_at=now
         )
-    prices = showtime_prices(showtime.pk)
     try:  # no savepoint: on failure the whole transaction is rolled back anyway
-        SeatClaim.objects.bulk_create(
-            SeatClaim(
-                showtime_seat=row, hold=hold, price=prices[row.seat.category_id],
-                category=row.seat.category.name,
-            )
+        claims = SeatClaim.objects.bulk_create(
+            SeatClaim(showtime_seat=row, hold=hold, price=row.price,
+                      category=row.seat.category.name)
             for row in rows
         )
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
@@ -265,8 +264,9 @@ def claims_take(
             "seat_unavailable", "The requested seats are not available.",
             details={"seats": [row.seat.label for row in rows]},
         ) from exc
-    return seats_write(rows, status=SeatStatus.HELD, expires_at=hold.expires_at, now=now,
-                       takeover=True, change=Change.buyer("held", hold.user_id, hold_id=hold.pk))
+    states = seats_write(rows, status=SeatStatus.HELD, expires_at=hold.expires_at, now=now,
+                         takeover=True, change=Change.buyer("held", hold.user_id, hold_id=hold.pk))
+    return states, claims
 
 
 def claims_end(
@@ -287,19 +287,23 @@ def claims_end(
     return seats_write(rows, status=status, expires_at=None, now=now, change=change)
 
 
-def _live_claims(**filters) -> list[SeatClaim]:
+def live_claims(**filters) -> list[SeatClaim]:
+    """Live claims (of a hold or an order), seat-ordered, with ``showtime_seat__seat``. One
+    query."""
     return list(
         SeatClaim.objects.filter(is_live=True, **filters)
-        .select_related("showtime_seat")
+        .select_related("showtime_seat__seat")
         .order_by("showtime_seat_id")
     )
 
 
-def hold_end(hold: Hold, *, status: str, now: datetime, staff=None) -> None:
+def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
+             claims: list[SeatClaim] | None = None) -> None:
     """End an active hold (``released`` or ``expired``), free its seats and publish it.
 
     The audit trail names the buyer (release), the system (expiry) or ``staff`` (a staff user
-    force-releasing it). Precondition: inside a transaction holding the lock of ``hold``.
+    force-releasing it). ``claims``: the hold's live claims when the caller has read them already.
+    Precondition: inside a transaction holding the lock of ``hold``.
     """
     reason = "expired" if status == Hold.Status.EXPIRED else "released"
     if staff is not None:
@@ -308,7 +312,8 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff=None) -> None:
         change = Change.system(reason, hold_id=hold.pk)
     else:
         change = Change.buyer(reason, hold.user_id, hold_id=hold.pk)
-    states = claims_end(_live_claims(hold=hold), now=now, change=change)
+    states = claims_end(live_claims(hold=hold) if claims is None else claims, now=now,
+                        change=change)
     hold.status, hold.ended_at = status, now
     hold.save(update_fields=["status", "ended_at"])
     events.seats_changed(hold.showtime_id, reason, states)
@@ -318,10 +323,11 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff=None) -> None:
         publish_hold(hold)
 
 
-def publish_hold(hold: Hold) -> dict[str, Any]:
+def publish_hold(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str, Any]:
     """Send ``hold.updated`` to the owner after commit, and keep the detail on the instance
-    (``hold.detail``) so the API answer reuses it instead of reading the hold again."""
-    hold.detail = hold_detail(hold)
+    (``hold.detail``) so the API answer reuses it instead of reading the hold again.
+    ``claims``: the hold's live claims, when the caller has them (no query then)."""
+    hold.detail = hold_detail(hold, claims)
     events.hold_updated(hold.user_id, hold.detail)
     return hold.detail
 
@@ -375,7 +381,8 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             hold = None
         created = hold is None
-        held = set() if created else {c.showtime_seat_id for c in _live_claims(hold=hold)}
+        claims = [] if created else live_claims(hold=hold)
+        held = {c.showtime_seat_id for c in claims}
         new = [pk for pk in pick(now) if pk not in held]
         if len(held) + len(new) > showtime.max_seats_per_order:
             raise ApplicationError(
@@ -392,9 +399,10 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
             except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
                 raise RetryTransaction from exc
         if new:
-            states = claims_take(showtime=showtime, hold=hold, seat_ids=new, now=now)
+            states, taken = claims_take(showtime=showtime, hold=hold, seat_ids=new, now=now)
+            claims += taken
             events.seats_changed(showtime.pk, "held", states)
-        publish_hold(hold)
+        publish_hold(hold, claims)
         return hold, created
 
     return run_counting_conflicts(txn)
@@ -566,11 +574,10 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
         if hold.expires_at <= now:
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             return hold
-        claims = _live_claims(hold=hold)
+        live = live_claims(hold=hold)
+        claims = live
         if seat_ids is not None:
-            by_guid = {str(c.showtime_seat.seat.guid): c for c in
-                       SeatClaim.objects.filter(pk__in=[c.pk for c in claims])
-                       .select_related("showtime_seat__seat")}
+            by_guid = {str(c.showtime_seat.seat.guid): c for c in live}
             unknown = [s for s in seat_ids if str(_parse_uuid(s)) not in by_guid]
             if unknown:
                 raise ApplicationError(
@@ -579,13 +586,13 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
                 )
             chosen = {str(_parse_uuid(s)) for s in seat_ids}
             claims = [c for guid, c in by_guid.items() if guid in chosen]
-        if len(claims) == len(_live_claims(hold=hold)):
-            hold_end(hold, status=Hold.Status.RELEASED, now=now)
+        if len(claims) == len(live):
+            hold_end(hold, status=Hold.Status.RELEASED, now=now, claims=live)
             return hold
         states = claims_end(claims, now=now,
                             change=Change.buyer("released", user.pk, hold_id=hold.pk))
         events.seats_changed(hold.showtime_id, "released", states)
-        publish_hold(hold)
+        publish_hold(hold, [c for c in live if c not in claims])
         return hold
 
     return run_in_transaction(txn)

@@ -1,5 +1,9 @@
 """ASGI entry point: HTTP goes to Django, WebSocket to the Channels router.
 
+HTTP is served by :class:`ticketing.handlers.ThreadedASGIHandler` (the middleware chain and the
+view in one worker-thread call per request) unless ``DJANGO_ASGI_HANDLER=django`` asks for
+Django's stock ``ASGIHandler`` (kept for comparison: bench/README.md).
+
 WebSocket connections are checked against ``ALLOWED_HOSTS`` (``AllowedHostsOriginValidator``)
 and signed in with the session cookie (``AuthMiddlewareStack``), as realtime.md asks.
 """
@@ -9,7 +13,11 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
-django_asgi_app = get_asgi_application()
+django_asgi_app = get_asgi_application()  # sets Django up
+if os.environ.get("DJANGO_ASGI_HANDLER", "threaded") != "django":
+    from ticketing.handlers import ThreadedASGIHandler
+
+    django_asgi_app = ThreadedASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -210,7 +210,7 @@ LOGOUT_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "ticketing.authentication.CachedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -246,6 +246,12 @@ SPECTACULAR_SETTINGS = {
     ),
 }
 SIMPLE_JWT = {"AUTH_HEADER_TYPES": ("Bearer",)}
+# Seconds a process reuses a JWT's user row instead of reading it per request (0: read every time;
+# ticketing/authentication.py).
+JWT_USER_CACHE_SECONDS = env.int("JWT_USER_CACHE_SECONDS", default=30)
+# Worker threads per process that run HTTP requests (ticketing/handlers.py); keep DB_POOL_MAX at
+# least as large.
+HTTP_THREADS = env.int("HTTP_THREADS", default=4)
 
 # --- Booking rules -----------------------------------------------------------------------------------
 HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)
