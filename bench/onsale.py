@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import time
 from collections import Counter
+from pathlib import Path
 
 import aiohttp
 
-from common import (buyers, double_sales, new_showtime, percentile, require_loopback,
+from common import (PROCESSES, buyers, double_sales, new_showtime, percentile, require_loopback,
                     setup_django, start_servers, write_results)
 
 CUSTOMER = {"name": "Bench Buyer", "email": "bench@example.com", "phone": ""}
@@ -107,6 +109,16 @@ async def buyer_loop(i, scenario, base, token, seats, showtime_id, stats, deadli
                                stats, main=False)
 
 
+def server_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by the server processes this benchmark started
+    (0 with --url), from Linux ``/proc/<pid>/stat``."""
+    total = 0
+    for proc in PROCESSES:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_scenario(scenario, urls, tokens, seconds, max_ops):
     showtime, guids = new_showtime()
     n = len(tokens)
@@ -117,6 +129,7 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
     else:  # distinct seats: buyer i gets every n-th seat
         pools = [guids[i::n] for i in range(n)]
     stats = Stats()
+    cpu_before = server_cpu_seconds()
     started = time.perf_counter()
     deadline = started + seconds
 
@@ -127,6 +140,8 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
 
     asyncio.run(storm())
     elapsed = time.perf_counter() - started
+    requests = sum(stats.codes.values())
+    cpu = server_cpu_seconds() - cpu_before if PROCESSES else None
     return {
         "scenario": scenario, "buyers": n, "workers": len(urls), "seconds": round(elapsed, 2),
         "successes": stats.successes,
@@ -136,7 +151,11 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
         "max_ms": round(max(stats.latencies), 1) if stats.latencies else None,
         "conflicts_409": stats.codes.get(409, 0),
         "server_errors_5xx": sum(v for k, v in stats.codes.items() if k >= 500),
-        "requests": sum(stats.codes.values()),
+        "requests": requests,
+        # CPU of the server processes (user + system) per request: steadier than ok/s on a
+        # shared machine, and what capacity planning needs (docs/scaling.md).
+        "server_cpu_ms_per_request": round(cpu * 1000 / requests, 2) if cpu and requests else None,
+        "server_cpu_percent": round(cpu * 100 / elapsed) if cpu is not None else None,
         "double_sales": double_sales(showtime.pk),
     }
 
@@ -156,6 +175,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", nargs="+",
                         default=["holds", "orders", "hold_order", "hot", "best"],
                         choices=["holds", "orders", "hold_order", "hot", "best"])
+    parser.add_argument("--warmup", type=float, default=3,
+                        help="seconds of unrecorded holds first (imports, caches, pools)")
     parser.add_argument("--out", default="onsale")
     args = parser.parse_args(argv)
     require_loopback(parser, args.database_url, args.redis_url, *(args.url or []))
@@ -163,14 +184,17 @@ def main(argv=None) -> int:
     urls = args.url or start_servers(args.workers, args.server)
     tokens = buyers(args.buyers)
     rows = []
+    if args.warmup > 0:
+        run_scenario("holds", urls, tokens, args.warmup, args.max_ops)
     print(f"{'scenario':11} {'ok/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
-          f"{'409':>5} {'5xx':>4} {'double':>6}")
+          f"{'409':>5} {'5xx':>4} {'double':>6} {'cpu ms/req':>10}")
     for scenario in args.scenarios:
         row = run_scenario(scenario, urls, tokens, args.seconds, args.max_ops)
         rows.append(row)
         print(f"{scenario:11} {row['per_second']:7} {row['p50_ms']!s:>7} {row['p95_ms']!s:>7} "
               f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['conflicts_409']:5} "
-              f"{row['server_errors_5xx']:4} {row['double_sales']:6}", flush=True)
+              f"{row['server_errors_5xx']:4} {row['double_sales']:6} "
+              f"{row['server_cpu_ms_per_request']!s:>10}", flush=True)
     path = write_results(args.out, rows, {"server": args.server, "workers": len(urls),
                                           "buyers": args.buyers})
     print(f"written {path}")

@@ -12,18 +12,18 @@ from seats.selectors import claim_lines
 from .models import Order, Ticket
 
 
-def order_detail(order: Order) -> dict[str, Any]:
+def order_detail(order: Order, claims: list[SeatClaim] | None = None) -> dict[str, Any]:
     """An order as the API shows it: ``{"id", "number", "status", "showtime", "tickets": [{"seat":
     {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "customer":
     {"name","email","phone"}, "expires_at", "created_at", "paid_at"}``. Money as decimal strings.
 
     ``tickets`` lists the order's seats (its claims, live or ended), one line per seat.
+    ``claims``: those claims with ``showtime_seat__seat``, when the caller has them (a service
+    that just wrote the order); else they are read (one query).
     """
-    claims = (
-        SeatClaim.objects.filter(order=order)
-        .select_related("showtime_seat__seat")
-        .order_by("showtime_seat_id")
-    )
+    if claims is None:
+        claims = SeatClaim.objects.filter(order=order).select_related("showtime_seat__seat")
+    claims = sorted(claims, key=lambda c: c.showtime_seat_id)
     return {
         "id": order.pk,
         "number": order.number,

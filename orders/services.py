@@ -48,12 +48,14 @@ def _log(message: str, order: Order, **extra) -> None:
 
 
 def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
-             claims: list[SeatClaim] | None = None) -> Order:
+             claims: list[SeatClaim] | None = None, locked: bool = False) -> Order:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made
     converted in this transaction by :func:`order_create_for_seats`). ``claims``: the hold's live
-    claims when the caller has them (else read).
+    claims when the caller has them (else read); ``locked``: their seats are already locked in
+    this transaction and ``claims[i].showtime_seat`` are those locked rows. The order keeps the
+    claims as ``order.claims_read`` for its API answer.
 
     Raises:
         ApplicationError: 409 ``hold_not_active`` when the hold has no seats.
@@ -71,13 +73,16 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     )
     order.number = f"ORD-{order.created_at:%Y%m%d}-{order.pk:06d}"
     order.save(update_fields=["number"])
-    rows = lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims])
+    rows = ([c.showtime_seat for c in claims] if locked else
+            lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims]))
     SeatClaim.objects.filter(pk__in=[c.pk for c in claims]).update(order=order)
     states = seats_write(rows, status=SeatStatus.RESERVED, expires_at=order.expires_at, now=now,
                          change=Change.buyer("reserved", hold.user_id, hold_id=hold.pk,
                                              order_id=order.pk))
-    hold.status, hold.ended_at = Hold.Status.CONVERTED, now
-    hold.save(update_fields=["status", "ended_at"])
+    if hold.status != Hold.Status.CONVERTED:  # a one-step order's hold is made converted
+        hold.status, hold.ended_at = Hold.Status.CONVERTED, now
+        hold.save(update_fields=["status", "ended_at"])
+    order.claims_read = claims
     _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
     publish_hold(hold, claims)
@@ -140,7 +145,7 @@ def order_create_for_seats(
         # One frame for the whole step: the "reserved" one that _convert publishes.
         _, claims = claims_take(showtime=showtime, hold=hold, seat_ids=wanted, now=now)
         return _convert(hold, customer=customer, payment_method=payment_method, now=now,
-                        claims=claims)
+                        claims=claims, locked=True)
 
     return run_counting_conflicts(txn)
 
@@ -280,6 +285,7 @@ def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
     )
     order.status, order.paid_at = Order.Status.PAID, now
     order.save(update_fields=["status", "paid_at"])
+    order.claims_read = claims
     emails.on_commit_send(order, "paid")
     _log("order paid", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, "sold", states)

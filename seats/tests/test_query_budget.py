@@ -46,3 +46,32 @@ def test_a_hold_and_its_release_take_a_fixed_number_of_statements(api, showtime,
     assert len(statements(made)) == HOLD_NEW, "\n".join(statements(made))
     assert len(statements(released)) == RELEASE_ALL, "\n".join(statements(released))
     assert not any("auth_user" in sql for sql in statements(made) + statements(released))
+
+
+# A one-step order (api.md ``POST orders/`` with ``seats``) with an Idempotency-Key: key row,
+# showtime, seat ids, (transaction) hold row, seats locked with prices, claims, seats held, audit,
+# order row, its number, claims → order, seats reserved, audit, (after commit) key answer stored.
+ORDER_ONE_STEP = 14
+# Paying it (demo provider): order locked, payment row, claims, seats locked, seats sold, audit,
+# tickets, order paid. (The confirmation e-mail reads 3 more after commit; a test's transaction
+# never commits, so they are not counted here.)
+PAY = 8
+
+
+def test_a_one_step_order_and_its_payment_take_a_fixed_number_of_statements(api, showtime):
+    warm, seat = seat_guids(showtime, 2)
+    body = {"showtime": showtime.pk, "payment_method": "card",
+            "customer": {"name": "A", "email": "a@example.com"}}
+    api.post("/api/v1/orders/", {**body, "seats": [warm]}, format="json")  # reads the JWT's user
+
+    with CaptureQueriesContext(connection) as ordered:
+        response = api.post("/api/v1/orders/", {**body, "seats": [seat]}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="budget-1")
+    assert response.status_code == 201, response.content
+    assert [t["seat"]["id"] for t in response.json()["tickets"]] == [seat]
+    with CaptureQueriesContext(connection) as paid:
+        response = api.post(f"/api/v1/orders/{response.json()['id']}/pay/")
+    assert response.status_code == 200 and response.json()["status"] == "paid"
+
+    assert len(statements(ordered)) == ORDER_ONE_STEP, "\n".join(statements(ordered))
+    assert len(statements(paid)) == PAY, "\n".join(statements(paid))
