@@ -22,6 +22,7 @@ from django.db import OperationalError, connection, transaction
 from ticketing.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
+from .rawsql import convert, converters, quote
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,22 +35,6 @@ _LOCK_TIMEOUT_SQLSTATES = {"55P03"}
 
 class RetryTransaction(Exception):
     """Raised inside :func:`run_in_transaction` to run the transaction again (counts as a try)."""
-
-
-def _converters(field, alias: str) -> list:
-    """Django's own conversions of a column of ``field`` read by hand-written SQL (e.g. SQLite's
-    text timestamps and hex UUIDs into ``datetime``/``UUID``), as the ORM applies them."""
-    col = field.get_col(alias)
-    return [(conv, col) for conv in
-            connection.ops.get_db_converters(col) + col.get_db_converters(connection)]
-
-
-def _convert(row, converters) -> list:
-    values = list(row)
-    for i, convs in enumerate(converters):
-        for conv, col in convs:
-            values[i] = conv(values[i], col, connection)
-    return values
 
 
 _SEAT_FIELDS = ("id", "showtime", "seat", "status", "version", "expires_at")
@@ -81,7 +66,7 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
         return []
     inventory, plan_seat = ShowtimeSeat._meta, Seat._meta
     category, price = PlanCategory._meta, ShowtimePrice._meta
-    qn = connection.ops.quote_name
+    qn = quote
     columns = [f"ss.{qn(inventory.get_field(f).column)}" for f in _SEAT_FIELDS] + \
         [f"s.{qn(plan_seat.get_field(f).column)}" for f in _PLAN_SEAT_FIELDS] + \
         [f"c.{qn(category.get_field('name').column)}"]
@@ -101,10 +86,10 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
         f"ORDER BY ss.{qn('id')}"
         + (" FOR UPDATE OF ss" if connection.features.has_select_for_update_of else "")
     )
-    converters = [_converters(field, alias) for field, alias in fields]
+    columns_converters = [converters(field, alias) for field, alias in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, [showtime_id, *ids])
-        found = [_convert(row, converters) for row in cursor.fetchall()]
+        found = [convert(row, columns_converters) for row in cursor.fetchall()]
     rows = []
     n_seat, n_plan = len(_SEAT_FIELDS), len(_PLAN_SEAT_FIELDS)
     attnames = [inventory.get_field(f).attname for f in _SEAT_FIELDS]

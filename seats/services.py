@@ -39,6 +39,7 @@ from .models import (
     ShowtimePrice,
     ShowtimeSeat,
 )
+from .rawsql import fetch_claims, fetch_one
 from .selectors import effective_state, hold_detail
 
 
@@ -116,7 +117,7 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
         ApplicationError: 404 ``not_found``; 409 ``sales_closed`` when the showtime is not on sale
             or outside its sales window.
     """
-    showtime = Showtime.objects.filter(pk=showtime_id).first()
+    showtime = fetch_one(Showtime, {"id": showtime_id})
     if showtime is None:
         raise ApplicationError("not_found", "No such showtime.", status=404)
     now = timezone.now()
@@ -288,13 +289,12 @@ def claims_end(
 
 
 def live_claims(**filters) -> list[SeatClaim]:
-    """Live claims (of a hold or an order), seat-ordered, with ``showtime_seat__seat``. One
-    query."""
-    return list(
-        SeatClaim.objects.filter(is_live=True, **filters)
-        .select_related("showtime_seat__seat")
-        .order_by("showtime_seat_id")
-    )
+    """Live claims (of a hold or an order: ``hold=``/``order=``), seat-ordered, with
+    ``showtime_seat__seat``. One statement."""
+    where = {"is_live": True}
+    for name, value in filters.items():
+        where[f"{name}_id"] = value.pk
+    return fetch_claims(where)
 
 
 def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
@@ -333,7 +333,7 @@ def publish_hold(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str,
 
 
 def _locked_hold(user, hold_id) -> Hold:
-    hold = Hold.objects.select_for_update().filter(pk=hold_id, user=user).first()
+    hold = fetch_one(Hold, {"id": hold_id, "user_id": user.pk}, lock=True)
     if hold is None:
         raise ApplicationError("not_found", "No such hold.", status=404)
     return hold
@@ -372,11 +372,9 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
     """
     def txn() -> tuple[Hold, bool]:
         now = timezone.now()
-        hold = (
-            Hold.objects.select_for_update()
-            .filter(user=user, showtime=showtime, status=Hold.Status.ACTIVE)
-            .first()
-        )
+        # At most one: one active hold per buyer and showtime (a unique constraint).
+        hold = fetch_one(Hold, {"user_id": user.pk, "showtime_id": showtime.pk,
+                                "status": Hold.Status.ACTIVE}, lock=True)
         if hold is not None and hold.expires_at <= now:
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             hold = None

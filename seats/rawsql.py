@@ -1,0 +1,135 @@
+"""Hand-written reads for the busiest statements of an on-sale, with the ORM's own conversions.
+
+Building a query with the ORM (compiling filters, joins, ordering) cost more CPU than PostgreSQL
+spent running it on the hold path (bench/README.md, "onsale": py-spy). The few statements run on
+every hold, release and order are written out here instead; everything else stays ORM. Values go
+through the same converters the ORM applies (SQLite's text timestamps and hex UUIDs become
+``datetime``/``UUID``), and rows become model instances with :meth:`Model.from_db`, as the ORM's
+own would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import connection, models
+
+from .models import Seat, SeatClaim, ShowtimeSeat
+
+M = TypeVar("M", bound=models.Model)
+
+
+def quote(name: str) -> str:
+    """A table or column name quoted for this database."""
+    return connection.ops.quote_name(name)
+
+
+def converters(field: models.Field, alias: str) -> list:
+    """The ORM's conversions of ``field``'s column (read through table alias ``alias``)."""
+    col = field.get_col(alias)
+    return [(conv, col) for conv in
+            connection.ops.get_db_converters(col) + col.get_db_converters(connection)]
+
+
+def convert(row: Sequence[Any], columns: Sequence[list]) -> list[Any]:
+    """Apply :func:`converters` (one list per column) to a fetched row."""
+    values = list(row)
+    for i, convs in enumerate(columns):
+        for conv, col in convs:
+            values[i] = conv(values[i], col, connection)
+    return values
+
+
+def _in_range(field: models.Field, value: Any) -> bool:
+    target = getattr(field, "target_field", field)
+    if not isinstance(value, int) or not isinstance(target, models.IntegerField):
+        return True
+    low, high = connection.ops.integer_field_range(target.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _where(model: type[models.Model], where: dict[str, Any], alias: str
+           ) -> tuple[str, list[Any]] | None:
+    """``AND``-ed equalities on ``alias``'s columns, and their parameters; ``None`` when no row
+    can match (an integer out of its column's range)."""
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    conditions, params = [], []
+    for attname, value in where.items():
+        field = by_attname[attname]
+        if not _in_range(field, value):  # as the ORM: no row has an id the column cannot hold
+            return None
+        conditions.append(f"{alias}.{quote(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection, prepared=False))
+    return " AND ".join(conditions), params
+
+
+def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model], str]]
+            ) -> list[list[models.Model]]:
+    """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of
+    ``parts`` in turn; return one list of instances (one per part) per row."""
+    columns, spans = [], []
+    for model, alias in parts:
+        fields = model._meta.concrete_fields
+        spans.append((model, [f.attname for f in fields], len(columns), len(fields)))
+        columns += [converters(f, alias) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = convert(row, columns)
+        out.append([model.from_db(connection.alias, attnames, values[start:start + n])
+                    for model, attnames, start, n in spans])
+    return out
+
+
+def columns_of(model: type[models.Model], alias: str) -> str:
+    """``alias."col1", alias."col2", …`` for every concrete column of ``model``."""
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+def fetch(model: type[M], where: dict[str, Any], *, lock: bool = False) -> list[M]:
+    """``SELECT`` every column of ``model`` rows matching ``where`` (``{attname: value}``, all
+    equalities, ``AND``-ed), optionally ``FOR UPDATE`` (where the database has it: on SQLite the
+    ``IMMEDIATE`` transaction already holds the write lock). Unordered.
+
+    Returns model instances, as ``model.objects.filter(**where)`` would.
+    """
+    condition = _where(model, where, "t")
+    if condition is None:
+        return []
+    sql = f"SELECT {columns_of(model, 't')} FROM {quote(model._meta.db_table)} t " \
+          f"WHERE {condition[0]}"
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return [row[0] for row in _select(sql, condition[1], [(model, "t")])]
+
+
+def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
+    """Seat claims matching ``where`` (``{attname: value}`` on ``SeatClaim``), ordered by
+    showtime seat, each with ``showtime_seat`` and ``showtime_seat.seat`` loaded: what
+    ``SeatClaim.objects.filter(**where).select_related("showtime_seat__seat")
+    .order_by("showtime_seat_id")`` returns, in one hand-written statement."""
+    condition = _where(SeatClaim, where, "c")
+    if condition is None:
+        return []
+    sql = (f"SELECT {columns_of(SeatClaim, 'c')}, {columns_of(ShowtimeSeat, 'ss')}, "
+           f"{columns_of(Seat, 's')} FROM {quote(SeatClaim._meta.db_table)} c "
+           f"JOIN {quote(ShowtimeSeat._meta.db_table)} ss ON ss.{quote('id')} = "
+           f"c.{quote('showtime_seat_id')} "
+           f"JOIN {quote(Seat._meta.db_table)} s ON s.{quote('id')} = ss.{quote('seat_id')} "
+           f"WHERE {condition[0]} ORDER BY c.{quote('showtime_seat_id')}")
+    claims = []
+    for claim, inventory, seat in _select(sql, condition[1], [(SeatClaim, "c"),
+                                                              (ShowtimeSeat, "ss"), (Seat, "s")]):
+        inventory.seat = seat
+        claim.showtime_seat = inventory
+        claims.append(claim)
+    return claims
+
+
+def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M | None:
+    """The one row of :func:`fetch`, or ``None`` (``where`` must name at most one row)."""
+    rows = fetch(model, where, lock=lock)
+    return rows[0] if rows else None
