@@ -133,3 +133,21 @@ def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M
     """The one row of :func:`fetch`, or ``None`` (``where`` must name at most one row)."""
     rows = fetch(model, where, lock=lock)
     return rows[0] if rows else None
+
+
+def seat_states(showtime_id: int) -> list[tuple[int, str, int, Any]]:
+    """``[(showtime seat id, status, version, expires_at)]`` of every seat of a showtime, as
+    stored (not yet read as of a time: see ``seats.selectors.effective_state``). One statement,
+    no model instances (a plan has thousands of seats)."""
+    meta = ShowtimeSeat._meta
+    fields = [meta.get_field(name) for name in ("id", "status", "version", "expires_at")]
+    columns = [converters(f, "ss") for f in fields]
+    sql = (f"SELECT {', '.join(f'ss.{quote(f.column)}' for f in fields)} "
+           f"FROM {quote(meta.db_table)} ss WHERE ss.{quote('showtime_id')} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [showtime_id])
+        rows = cursor.fetchall()
+    if not any(columns):  # PostgreSQL: psycopg already returns Python values
+        return rows
+    return [tuple(convert(row, columns)) for row in rows]
+

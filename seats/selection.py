@@ -14,11 +14,16 @@ order. Quality order of a block of n seats, best first (documented in docs/best-
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models.signals import post_delete, post_save
+
 from .models import SeatingPlan, Showtime, ShowtimeSeat
+from .rawsql import seat_states
 from .selectors import effective_state, showtime_prices
 
 
@@ -41,19 +46,66 @@ def _number_key(place: Place):
     return (0, int(place.number), place.x) if place.number.isdigit() else (1, 0, place.x)
 
 
-def load_rows(showtime: Showtime, now: datetime, **filters) -> dict[tuple, list[Place]]:
+# Plan geometry of a showtime's seats does not change once the showtime exists; reading it (two
+# joins, ~1,250 rows) took most of a best-available request (bench/README.md). Kept per process
+# for GEOMETRY_SECONDS, keyed by showtime.
+GEOMETRY_SECONDS = 60.0
+_geometry: dict[int, tuple[float, list[tuple]]] = {}
+_geometry_lock = threading.Lock()
+
+
+def forget_geometry(sender=None, instance=None, **kwargs) -> None:
+    """Drop a showtime's cached geometry (on its save and delete: an id can come back for a new
+    showtime on SQLite)."""
+    if instance is not None:
+        with _geometry_lock:
+            _geometry.pop(instance.pk, None)
+
+
+post_save.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-save")
+post_delete.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-delete")
+
+
+def _seat_geometry(showtime_id: int) -> list[tuple]:
+    """``[(showtime seat id, label, zone, row, segment, number, x, y, category name, category
+    id)]`` of a showtime's seats (general-admission places excluded), cached."""
+    with _geometry_lock:
+        hit = _geometry.get(showtime_id)
+    if hit is not None and time.monotonic() - hit[0] < GEOMETRY_SECONDS:
+        return hit[1]
+    rows = list(ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None)
+                .values_list("pk", "seat__label", "seat__zone", "seat__row", "seat__segment",
+                             "seat__number", "seat__x", "seat__y", "seat__category__name",
+                             "seat__category_id"))
+    with _geometry_lock:
+        if len(_geometry) > 1000:
+            _geometry.clear()
+        _geometry[showtime_id] = (time.monotonic(), rows)
+    return rows
+
+
+def zones_of(showtime_id: int, seat_ids) -> set[str]:
+    """The zones of some showtime seats (by id)."""
+    wanted = set(seat_ids)
+    return {zone for pk, _, zone, *_ in _seat_geometry(showtime_id) if pk in wanted}
+
+
+def load_rows(showtime: Showtime, now: datetime, *, category: str | None = None,
+              zones: set[str] | None = None) -> dict[tuple, list[Place]]:
     """The showtime's seats (general-admission places excluded) grouped by (zone, row, segment),
-    each group in seat order, with their effective availability at ``now``. One query."""
-    rows = ShowtimeSeat.objects.filter(showtime=showtime, seat__ga_area=None, **filters) \
-        .values_list("pk", "seat__label", "seat__zone", "seat__row", "seat__segment",
-                     "seat__number", "seat__x", "seat__y", "seat__category__name",
-                     "seat__category_id", "status", "version", "expires_at")
+    each group in seat order, with their effective availability at ``now``; only a category
+    (name) or some zones when asked. The states are read now (one statement); the geometry is
+    cached (:func:`_seat_geometry`)."""
+    states = {pk: effective_state(status, version, expires_at, now)[0] == "available"
+              for pk, status, version, expires_at in seat_states(showtime.pk)}
     groups: dict[tuple, list[Place]] = defaultdict(list)
-    for (pk, label, zone, row, segment, number, x, y, category, category_id, status, version,
-         expires_at) in rows:
-        free = effective_state(status, version, expires_at, now)[0] == "available"
+    for (pk, label, zone, row, segment, number, x, y, category_name,
+         category_id) in _seat_geometry(showtime.pk):
+        if (category and category_name != category) or (zones is not None and zone not in zones):
+            continue
         groups[(zone, row, segment)].append(
-            Place(pk, label, zone, row, segment, number, x, y, category, category_id, free))
+            Place(pk, label, zone, row, segment, number, x, y, category_name, category_id,
+                  states.get(pk, False)))
     for places in groups.values():
         places.sort(key=_number_key)
     return groups
@@ -113,12 +165,7 @@ def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: s
                 zone: str | None = None) -> Candidates:
     """Every block of ``quantity`` free adjacent seats, in the quality order of the module
     docstring. Filters: a category name, a zone name."""
-    filters = {}
-    if category:
-        filters["seat__category__name"] = category
-    if zone:
-        filters["seat__zone"] = zone
-    groups = load_rows(showtime, now, **filters)
+    groups = load_rows(showtime, now, category=category, zones={zone} if zone else None)
     prices = showtime_prices(showtime.pk)
     ranks = {cid: rank for rank, cid in enumerate(sorted(prices, key=lambda c: -prices[c]))}
     fx, fy = _focus(showtime.plan, groups)

@@ -23,7 +23,7 @@ from realtime import events
 from ticketing.errors import ApplicationError
 
 from .audit import Change
-from .selection import best_blocks, load_rows, new_orphans
+from .selection import best_blocks, load_rows, new_orphans, zones_of
 from .locks import RetryTransaction, lock_showtime_seats, run_in_transaction
 from .models import (
     GeneralAdmissionArea,
@@ -485,9 +485,7 @@ def hold_create(
 
     def pick(now: datetime) -> list[int]:
         if wanted and showtime.forbid_single_seats:
-            groups = load_rows(showtime, now, seat__zone__in={
-                z for z in ShowtimeSeat.objects.filter(pk__in=wanted)
-                .values_list("seat__zone", flat=True)})
+            groups = load_rows(showtime, now, zones=zones_of(showtime.pk, wanted))
             alone = new_orphans(groups, set(wanted))
             if alone:
                 raise ApplicationError(
