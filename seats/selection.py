@@ -13,6 +13,7 @@ order. Quality order of a block of n seats, best first (documented in docs/best-
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 import time
@@ -156,37 +157,47 @@ def _focus(plan: SeatingPlan, groups) -> tuple[float, float]:
 
 @dataclass
 class Candidates:
-    blocks: list[list[int]]       # seat pks, best first
+    blocks: list[list[int]]       # seat pks, best first (at most ``limit`` of them)
     max_together: int             # the longest run of free adjacent seats
     available: int                # free seats in all
 
 
 def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: str | None = None,
-                zone: str | None = None) -> Candidates:
-    """Every block of ``quantity`` free adjacent seats, in the quality order of the module
-    docstring. Filters: a category name, a zone name."""
+                zone: str | None = None, limit: int = 50) -> Candidates:
+    """The best ``limit`` blocks of ``quantity`` free adjacent seats, in the quality order of
+    the module docstring. Filters: a category name, a zone name.
+
+    Every block is scored (centres from prefix sums, so a block costs the same whatever its
+    size), but only the best ``limit`` become seat lists.
+    """
     groups = load_rows(showtime, now, category=category, zones={zone} if zone else None)
     prices = showtime_prices(showtime.pk)
     ranks = {cid: rank for rank, cid in enumerate(sorted(prices, key=lambda c: -prices[c]))}
     fx, fy = _focus(showtime.plan, groups)
     scored, longest, available = [], 0, 0
+    q = quantity
     for (zone_name, row, _), places in groups.items():
         run: list[Place] = []
         for place in places + [None]:
             if place is not None and place.free and (not run or _adjacent(run[-1], place)):
                 run.append(place)
                 continue
-            longest = max(longest, len(run))
-            available += len(run)
-            for start in range(0, len(run) - quantity + 1):
-                block = run[start:start + quantity]
-                left, right = start, len(run) - start - quantity
-                cx = sum(p.x for p in block) / quantity
-                cy = sum(p.y for p in block) / quantity
-                scored.append(((left == 1 or right == 1),
-                               max(ranks.get(p.category_id, 99) for p in block),
-                               round(math.hypot(cx - fx, cy - fy), 1), zone_name, row, start,
-                               [p.pk for p in block]))
+            n = len(run)
+            longest = max(longest, n)
+            available += n
+            if n >= q:
+                sx, sy = [0.0], [0.0]
+                for p in run:
+                    sx.append(sx[-1] + p.x)
+                    sy.append(sy[-1] + p.y)
+                rank = [ranks.get(p.category_id, 99) for p in run]
+                for start in range(n - q + 1):
+                    cx, cy = (sx[start + q] - sx[start]) / q, (sy[start + q] - sy[start]) / q
+                    right = n - start - q
+                    scored.append(((start == 1 or right == 1), max(rank[start:start + q]),
+                                   round(math.hypot(cx - fx, cy - fy), 1), zone_name, row, start,
+                                   run))
             run = [place] if place is not None and place.free else []
-    scored.sort(key=lambda item: item[:-1])
-    return Candidates([item[-1] for item in scored], longest, available)
+    best = heapq.nsmallest(limit, scored, key=lambda item: item[:-1])
+    return Candidates([[p.pk for p in item[-1][item[5]:item[5] + q]] for item in best],
+                      longest, available)
