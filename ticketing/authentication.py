@@ -1,12 +1,16 @@
-"""JWT authentication for the API without a user query on every request.
+"""JWT authentication for the API without a user query (or a token decode) on every request.
 
-simplejwt's ``JWTAuthentication`` reads the user row for every request: one of the ~13 statements
-of a hold (bench/README.md, "onsale"). :class:`CachedJWTAuthentication` keeps the users it read in
-this process, per access token, for ``JWT_USER_CACHE_SECONDS`` (default 30 s; 0 turns the cache
-off), and hands each request its own copy. A user saved in this process (deactivated, password changed) is dropped from
-the cache at once (``post_save``); a change made by another process takes effect there within the
-TTL. An access token lives 5 minutes anyway (simplejwt's ``ACCESS_TOKEN_LIFETIME``), so the cache
-widens the window of a revoked user by at most the TTL.
+simplejwt's ``JWTAuthentication`` decodes and verifies the token and reads the user row for every
+request: the row was one of the ~13 statements of a hold, and the decode about 5 % of the server's
+CPU on the hold path (bench/README.md, "onsale"). :class:`CachedJWTAuthentication` remembers, per
+process and per access token (its exact bytes), the token it verified and the user it read, for
+``JWT_USER_CACHE_SECONDS`` (default 30 s; 0 turns the cache off), never past the token's own
+``exp``; each request gets its own copy of the user.
+
+Revocation: a user saved in this process (deactivated, staff rights changed, password changed) is
+dropped from the cache at once (``post_save``/``post_delete``); a change made by another process
+takes effect there within the TTL. An access token lives 5 minutes anyway (simplejwt's
+``ACCESS_TOKEN_LIFETIME``), so the cache widens the window of a revoked user by at most the TTL.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
 _lock = threading.Lock()
-# token id (jti) → (monotonic time read, user). Keyed by token, not by user id: a token names
-# one user for good, while an id can come back for another user (SQLite reuses them).
-_users: dict[str, tuple[float, object]] = {}
+# raw token → (monotonic time read, token's exp as a Unix time, user, validated token).
+# Keyed by the token itself: it names one user for good, while a user id can come back for
+# another user (SQLite reuses ids).
+_tokens: dict[bytes, tuple[float, float, object, object]] = {}
 MAX_CACHED_TOKENS = 50_000
 
 
@@ -34,8 +39,8 @@ def forget_user(sender=None, instance=None, **kwargs) -> None:
     delete)."""
     if instance is not None:
         with _lock:
-            for jti in [k for k, (_, user) in _users.items() if user.pk == instance.pk]:
-                del _users[jti]
+            for raw in [k for k, entry in _tokens.items() if entry[2].pk == instance.pk]:
+                del _tokens[raw]
 
 
 post_save.connect(forget_user, sender=get_user_model(), dispatch_uid="jwt-user-cache-save")
@@ -43,31 +48,37 @@ post_delete.connect(forget_user, sender=get_user_model(), dispatch_uid="jwt-user
 
 
 class CachedJWTAuthentication(JWTAuthentication):
-    """``Authorization: Bearer <access token>`` (simplejwt), with the user read from the database
-    at most once per ``JWT_USER_CACHE_SECONDS`` per process.
+    """``Authorization: Bearer <access token>`` (simplejwt), verified and its user read at most
+    once per ``JWT_USER_CACHE_SECONDS`` per process.
 
-    Errors are simplejwt's own, checked when the row is read (only a user who passed them is
-    cached): unknown user → 401 ``user_not_found``, inactive → 401 ``user_inactive``. With
-    ``CHECK_REVOKE_TOKEN`` on, every request reads the row as simplejwt does.
+    Errors are simplejwt's own, from the first use of a token (only a token that passed every
+    check is cached): bad or expired token → 401 ``token_invalid`` (api.md), unknown user →
+    ``user_not_found``, inactive → ``user_inactive``. With ``CHECK_REVOKE_TOKEN`` on, every
+    request is checked as simplejwt does.
     """
 
-    def get_user(self, validated_token):
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw = self.get_raw_token(header)
+        if raw is None:
+            return None
         ttl = settings.JWT_USER_CACHE_SECONDS
-        jti = validated_token.get(api_settings.JTI_CLAIM)
-        if ttl <= 0 or jti is None or api_settings.CHECK_REVOKE_TOKEN:
-            return super().get_user(validated_token)
-        now = time.monotonic()
+        if ttl <= 0 or api_settings.CHECK_REVOKE_TOKEN:
+            return super().authenticate(request)
         with _lock:
-            hit = _users.get(jti)
-        if hit is None or now - hit[0] > ttl:
-            # super() runs every check; cache only a user that passed them.
-            user = super().get_user(validated_token)
-            with _lock:
-                if len(_users) >= MAX_CACHED_TOKENS:
-                    _users.clear()
-                _users[jti] = (now, user)
-            return copy.copy(user)
-        return copy.copy(hit[1])
+            hit = _tokens.get(raw)
+        if hit is not None and time.monotonic() - hit[0] <= ttl and time.time() < hit[1]:
+            return copy.copy(hit[2]), hit[3]
+        token = self.get_validated_token(raw)  # raises for a bad or expired token
+        user = self.get_user(token)  # raises for an unknown or inactive user
+        expires = float(token.get("exp", 0))
+        with _lock:
+            if len(_tokens) >= MAX_CACHED_TOKENS:
+                _tokens.clear()
+            _tokens[raw] = (time.monotonic(), expires, user, token)
+        return copy.copy(user), token
 
 
 class CachedJWTScheme(SimpleJWTScheme):

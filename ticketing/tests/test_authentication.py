@@ -1,8 +1,13 @@
 """The JWT user cache (ticketing/authentication.py): fewer user reads, and no weaker sign-out."""
 
+import time
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from conftest import client_for
 
@@ -46,3 +51,14 @@ def test_with_the_cache_off_every_request_reads_the_user(api, settings):
         with CaptureQueriesContext(connection) as capture:
             assert api.get("/api/v1/orders/").status_code == 200
         assert user_reads(capture) == 1
+
+
+def test_an_expired_token_is_refused_even_when_cached(buyer):
+    token = AccessToken.for_user(buyer)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/orders/").status_code == 200  # now cached
+    time.sleep(1.1)
+    response = client.get("/api/v1/orders/")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
