@@ -279,9 +279,11 @@ def database_url_of_test_db() -> str:
 
 @pytest.fixture
 def asgi_server(transactional_db):
-    """Start real daphne processes serving this project on the test database:
-    ``base_url = asgi_server(env={...})``. Each call starts one more process on a free port; all
-    are stopped at the end of the test. Output goes to ``test-artifacts/server-<port>.log``."""
+    """Start real ASGI server processes serving this project on the test database:
+    ``base_url = asgi_server(env={...}, server="daphne" | "uvicorn")``. Each call starts one more
+    process on a free port; all are stopped at the end of the test. Output goes to
+    ``test-artifacts/server-<port>.log``. uvicorn runs as the Procfile runs it (no
+    permessage-deflate)."""
     import subprocess
     import sys
     import time
@@ -295,7 +297,7 @@ def asgi_server(transactional_db):
     logs.mkdir(exist_ok=True)
     procs = []
 
-    def start(env=None, port=None, ready_status=200):
+    def start(env=None, port=None, ready_status=200, server="daphne"):
         port = port or _free_port()
         environment = {
             **os.environ,
@@ -307,9 +309,11 @@ def asgi_server(transactional_db):
             **(env or {}),
         }
         log = open(logs / f"server-{port}.log", "ab")
+        command = (["daphne", "-b", "127.0.0.1", "-p", str(port)] if server == "daphne" else
+                   ["uvicorn", "--host", "127.0.0.1", "--port", str(port),
+                    "--ws-per-message-deflate", "false"])
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "ticketing.asgi:application"],
+            [sys.executable, "-m", *command, "ticketing.asgi:application"],
             cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
         )
         procs.append((proc, log))

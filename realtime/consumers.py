@@ -1,13 +1,35 @@
 """The seat map WebSocket: ``ws/showtimes/{id}/`` (shared/spec/realtime.md).
 
 Thin and async: on connect it signs the socket in (session cookie, or a single-use ``?ticket=``),
-joins the showtime's group (and the user's personal group), then sends the ``snapshot``; it answers
-``ping`` and ``resync``, forwards published events, which arrive already encoded
-(``realtime.events``), and tells the owner ``hold.expiring`` 60 s before their hold's
-``expires_at``. All database work goes through ``database_sync_to_async`` into selectors/services.
+joins the showtime's group (and the user's personal group) through the process's hub
+(``realtime.hub``), then sends the ``snapshot``; it answers ``ping`` and ``resync``, forwards
+published events, which arrive already encoded (``realtime.events``), and tells the owner
+``hold.expiring`` 60 s before their hold's ``expires_at``. All database work goes through
+``database_sync_to_async`` into selectors/services.
+
+No channel of its own: :meth:`ShowtimeConsumer.__call__` is Channels' ``AsyncConsumer.__call__``
+(channels 4.3 ``consumer.py``) without the channel layer — no ``new_channel()``, no layer receive
+loop — and with a plain ``await receive()`` loop instead of ``await_many_dispatch``, which keeps a
+task and an ``asyncio.wait`` per socket even for one source (with the send queue made only when
+needed: 30.5 → 26.5 KiB of Python memory per idle connection, tracemalloc under uvicorn). The
+hub's one subscription per group calls :meth:`ShowtimeConsumer.deliver` for each group message.
+(Channels' own way to run without a layer, an unconfigured ``channel_layer_alias``, would keep that
+task.)
+
+Sending without waiting: a published frame (the ``text`` of the group message, encoded once for
+all sockets) is written to the socket at once when the server takes it without waiting (daphne
+always does: Twisted buffers without bound; uvicorn unless the socket's write buffer is over its
+high-water mark, 64 KiB, when ``await send`` waits on ``writable`` until the client reads). The
+send is started by hand (:meth:`ShowtimeConsumer._write`): no task per frame and socket, which cost
+7 µs each against 0.5 µs (1,000 sends, this machine). Only a socket whose send does wait gets a
+task, which finishes that send and then the frames queued behind it; at most ``MAX_QUEUED_FRAMES``
+are queued (shared strings, not copies), later ones are dropped, and the client notices the
+``seq`` gap and resyncs (realtime.md) — a stalled client never holds up the others (test_hub.py).
+Every text frame of a socket (snapshot, pong, events) goes through this one queue, so they leave in
+order, and past Channels' session wrapper (:func:`_frame_send`).
 
 Close codes: 4401 ticket invalid, used or expired; 4404 unknown showtime; 1009 client frame over
-4 KiB; 1011 server error.
+4 KiB; 1011 server error (also: joining the channel layer failed).
 """
 
 from __future__ import annotations
@@ -15,11 +37,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import types
+from collections import deque
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,6 +56,7 @@ from seats.models import Showtime
 from seats.selectors import active_hold_for, ga_availability, seat_states
 
 from . import events, sequence
+from .hub import Hub, get_hub
 from .services import socket_ticket_redeem
 
 logger = logging.getLogger(__name__)
@@ -37,9 +66,15 @@ CLOSE_TICKET_INVALID = 4401
 CLOSE_UNKNOWN_SHOWTIME = 4404
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
+MAX_QUEUED_FRAMES = 100  # per socket, behind a send that waits (like a channel's capacity)
+
+SHOWTIME_EVENTS = frozenset({"seats.changed", "availability.changed"})
+PERSONAL_EVENTS = frozenset({"hold.updated", "hold.expired", "order.updated"})
 
 # Open sockets in this process (read by stats and metrics).
 connections = 0
+# Frames not sent because the socket had MAX_QUEUED_FRAMES waiting already (this process).
+frames_dropped = 0
 
 
 @database_sync_to_async
@@ -56,7 +91,7 @@ def _active_hold(user, showtime_id: int) -> tuple[str, datetime] | None:
 def _current_seq(showtime_id: int) -> int:
     try:
         return sequence.current_seq(showtime_id)
-    except Exception:  # Redis down: 0 makes every later frame look like a gap, so clients resync
+    except Exception:  # Redis down: 0 makes every later frame a gap, so clients resync
         logger.warning("seq unavailable for showtime %s", showtime_id, exc_info=True)
         return 0
 
@@ -70,14 +105,89 @@ def _snapshot(showtime_id: int) -> str:
                           "seq": seq, "seats": seats, "ga": ga_availability(showtime_id)})
 
 
+def _frame_send(send):
+    """The ASGI ``send`` to use for ``websocket.send``: past Channels' session wrapper
+    (``AuthMiddlewareStack`` → ``SessionMiddleware``), whose ``send`` saves the session and sets
+    its cookie on ``http.response.start`` only, yet reads the lazy session object twice on every
+    message. Per delivered frame that wrapper cost 16 of 39 µs of server CPU at 5,000 watchers
+    (bench/fanout.py). Falls back to ``send`` itself when it is not that wrapper, or the wrapper
+    would act on ``websocket.send`` (channels 4.3 ``sessions.py``)."""
+    wrapper = getattr(send, "__self__", None)
+    if (isinstance(wrapper, InstanceSessionWrapper)
+            and "websocket.send" not in wrapper.save_message_types
+            and "websocket.send" not in wrapper.cookie_response_message_types
+            and callable(getattr(wrapper, "real_send", None))):
+        return wrapper.real_send
+    return send
+
+
+@types.coroutine
+def _resume(coro, waiting_on):
+    """Drive ``coro``, which was started by hand (``coro.send(None)``) and is suspended on
+    ``waiting_on``, to its end inside the awaiting task: hand the task what ``coro`` waits on and
+    pass back whatever the task sends or throws (cancellation included). Returns its result."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except BaseException as exc:  # noqa: BLE001 - passed into the coroutine, as a task would
+            try:
+                waiting_on = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                waiting_on = coro.send(sent)
+            except StopIteration as done:
+                return done.value
+
+
 class ShowtimeConsumer(AsyncWebsocketConsumer):
     """One socket per open seat map. Client frames: ``ping``, ``resync``; see realtime.md."""
 
-    async def connect(self):
-        global connections
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hub: Hub | None = None
         self.groups_joined: list[str] = []
         self.counted = False
         self.expiring_task: asyncio.Task | None = None
+        self.showtime_id = 0
+        # Group messages that arrive while a snapshot is read: handled after it is sent, so
+        # no frame newer than the snapshot goes out before it (None: handle at once).
+        self._held: list[dict[str, Any]] | None = None
+        self._writer: asyncio.Task | None = None  # finishes a send that had to wait
+        self._queued: deque[str] | None = None  # frames behind that send (made when needed)
+        self._gone = False  # the server refused a send: the socket is closing
+
+    async def __call__(self, scope, receive, send):
+        """Serve one socket: dispatch its ASGI events (``websocket.connect``, ``.receive``,
+        ``.disconnect``) to the handlers, one at a time, until ``StopConsumer``. No channel-layer
+        channel (see the module docstring)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        self._send_frame = _frame_send(send)
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+        finally:  # also when a handler raised or the task was cancelled: leave the hub's groups
+            self._leave()
+
+    async def dispatch(self, message):
+        """Call the handler of an ASGI event. Channels' ``AsyncConsumer.dispatch`` first runs
+        ``close_old_connections`` through a worker thread for every event (connect, each client
+        frame, disconnect): a thread hop per event, nearly half of a server's CPU while 2,500
+        sockets closed at once (py-spy during bench/fanout.py). Not needed here: every database
+        call of this consumer goes through ``database_sync_to_async``, which closes stale
+        connections in its thread."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        global connections
         self.showtime_id = int(self.scope["url_route"]["kwargs"]["showtime_id"])
         self.user = self.scope.get("user")
         ticket = parse_qs(self.scope.get("query_string", b"").decode()).get("ticket")
@@ -87,43 +197,61 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
                 await self.accept()
                 await self.close(code=CLOSE_TICKET_INVALID)
                 return
-        if not await _showtime_exists(self.showtime_id):
+        group = events.showtime_group(self.showtime_id)
+        try:
+            self.hub = get_hub()
+        except Exception:  # answered with 1011 below
+            logger.exception("no hub for %s", group)
+            await self.accept()
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
+        # A showtime some socket of this process watches was checked when that one connected.
+        if not self.hub.is_subscribed(group) and not await _showtime_exists(self.showtime_id):
             await self.accept()
             await self.close(code=CLOSE_UNKNOWN_SHOWTIME)
             return
-        wanted = [events.showtime_group(self.showtime_id)]
+        wanted = [group]
         signed_in = self.user is not None and self.user.is_authenticated
         if signed_in:
             wanted.append(events.user_group(self.user.pk))
+        self._held = []
         try:
-            for group in wanted:  # join before reading the snapshot, so no change falls between
-                await self.channel_layer.group_add(group, self.channel_name)
-                self.groups_joined.append(group)
-        except Exception:
+            for name in wanted:  # join before reading the snapshot, so no change falls between
+                await self.hub.join(name, self)
+                self.groups_joined.append(name)
+        except Exception:  # answered with 1011 below
             logger.exception("joining %s failed", wanted)
+            self._leave()
             await self.accept()
             await self.close(code=CLOSE_SERVER_ERROR)
             return
         await self.accept()
         connections += 1
         self.counted = True
-        await self.send(text_data=await _snapshot(self.showtime_id))
+        self._write(await self.hub.snapshot(group, lambda: _snapshot(self.showtime_id)))
         if signed_in:
             hold = await _active_hold(self.user, self.showtime_id)
             if hold:
                 self._schedule_expiring(*hold)
+        self._release_held()
 
     async def disconnect(self, code):
+        self._leave()
+
+    def _leave(self) -> None:
         global connections
         if self.counted:
             connections -= 1
             self.counted = False
         self._cancel_expiring()
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
+        self._queued = None
+        self._held = None
         for group in self.groups_joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:  # the layer may be down; the membership then expires by itself
-                logger.warning("leaving %s failed", group, exc_info=True)
+            self.hub.leave(group, self)
+        self.groups_joined = []
 
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
@@ -133,19 +261,107 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         try:
             frame = json.loads(raw)
         except ValueError:
-            await self._error("malformed_json", "Frames must be JSON objects.")
+            self._error("malformed_json", "Frames must be JSON objects.")
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "ping":
-            await self.send(text_data=events.encode(
-                {"type": "pong", "server_time": timezone.now().isoformat()}))
+            self._write(events.encode({"type": "pong", "server_time": timezone.now().isoformat()}))
         elif kind == "resync":
-            await self.send(text_data=await _snapshot(self.showtime_id))
+            if self._held is None:
+                self._held = []
+            self._write(await self.hub.snapshot(events.showtime_group(self.showtime_id),
+                                                lambda: _snapshot(self.showtime_id)))
+            self._release_held()
         else:
-            await self._error("unknown_type", "Known frame types: ping, resync.")
+            self._error("unknown_type", "Known frame types: ping, resync.")
 
-    async def _error(self, code: str, message: str):
-        await self.send(text_data=events.encode({"type": "error", "code": code, "message": message}))
+    def _error(self, code: str, message: str) -> None:
+        self._write(events.encode({"type": "error", "code": code, "message": message}))
+
+    # --- events from the hub ---------------------------------------------------------------------
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Take a message of a joined group (called by the hub; must not block). Held while a
+        snapshot is on its way (at most ``MAX_QUEUED_FRAMES``: later ones are dropped like a
+        full channel's, and the client resyncs on the ``seq`` gap)."""
+        global frames_dropped
+        if self._held is None:
+            self._handle(message)
+        elif len(self._held) < MAX_QUEUED_FRAMES:
+            self._held.append(message)
+        else:
+            frames_dropped += 1
+
+    def _release_held(self) -> None:
+        held, self._held = self._held or [], None
+        for message in held:
+            self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind in SHOWTIME_EVENTS:
+            self._write(message["text"])  # encoded once by realtime.events, sent as it is
+        elif kind in PERSONAL_EVENTS:
+            # Personal groups span showtimes: forward the owner's event on this showtime's
+            # socket only.
+            if message.get("showtime") != self.showtime_id:
+                return
+            hold = message.get("hold")
+            if hold:
+                if hold.get("status") == "active" and hold.get("expires_at"):
+                    self._schedule_expiring(hold["id"], parse_datetime(hold["expires_at"]))
+                else:
+                    self._cancel_expiring()
+            self._write(message["text"])
+        else:
+            logger.debug("ignoring a %r message on showtime %s", kind, self.showtime_id)
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def _write(self, text: str) -> None:
+        """Send a text frame without waiting: written now if the server takes it at once, else
+        finished by a task, with later frames queued behind it (see the module docstring)."""
+        global frames_dropped
+        if self._gone:
+            return
+        if self._writer is not None:
+            if self._queued is None:
+                self._queued = deque()
+            if len(self._queued) < MAX_QUEUED_FRAMES:
+                self._queued.append(text)
+            else:
+                frames_dropped += 1
+            return
+        sending = self._send_frame({"type": "websocket.send", "text": text})
+        if not asyncio.iscoroutine(sending):  # a future or other awaitable: let a task wait
+            self._writer = asyncio.ensure_future(self._finish(sending))
+            return
+        try:
+            waiting_on = sending.send(None)
+        except StopIteration:
+            return  # sent: the usual case
+        except Exception:  # the server refused it: the socket is going away
+            logger.debug("send on a closing socket", exc_info=True)
+            self._gone = True
+            return
+        logger.debug("showtime %s: a send waits (the socket's buffer is full)", self.showtime_id)
+        self._writer = asyncio.get_running_loop().create_task(
+            self._finish(_resume(sending, waiting_on)))
+
+    async def _finish(self, pending) -> None:
+        try:
+            await pending
+            while self._queued:
+                await self._send_frame({"type": "websocket.send", "text": self._queued.popleft()})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the socket went away while the send waited
+            logger.debug("send on a closed socket", exc_info=True)
+            self._gone = True
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
+                self._queued = None
 
     # --- hold.expiring ---------------------------------------------------------------------------
 
@@ -164,30 +380,5 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         if delay > 0:
             await asyncio.sleep(delay)
         if timezone.now() < expires_at:
-            await self.send(text_data=events.encode(
+            self._write(events.encode(
                 {"type": "hold.expiring", "hold": hold_id, "expires_at": expires_at.isoformat()}))
-
-    # --- events from the channel layer -----------------------------------------------------------
-
-    async def seats_changed(self, event):
-        """Forward a ``seats.changed`` frame as it is (encoded once by ``realtime.events``)."""
-        await self.send(text_data=event["text"])
-
-    availability_changed = seats_changed
-
-    async def _personal(self, event):
-        """Forward the owner's event for this showtime only (personal groups span showtimes)."""
-        if event.get("showtime") != self.showtime_id:
-            return
-        hold = event.get("hold")
-        if hold:
-            if hold.get("status") == "active" and hold.get("expires_at"):
-                self._schedule_expiring(hold["id"], parse_datetime(hold["expires_at"]))
-            else:
-                self._cancel_expiring()
-        await self.send(text_data=event["text"])
-
-    # Channels maps event type "hold.updated" to the handler "hold_updated", and so on.
-    hold_updated = _personal
-    hold_expired = _personal
-    order_updated = _personal

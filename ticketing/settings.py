@@ -252,6 +252,9 @@ JWT_USER_CACHE_SECONDS = env.int("JWT_USER_CACHE_SECONDS", default=30)
 # Worker threads per process that run HTTP requests (ticketing/handlers.py); keep DB_POOL_MAX at
 # least as large.
 HTTP_THREADS = env.int("HTTP_THREADS", default=4)
+# Seconds a process keeps a showtime's encoded snapshot frame while no frame of it arrives, so a
+# connect storm reads the seats once (realtime/hub.py; 0: read for every socket).
+REALTIME_SNAPSHOT_CACHE_SECONDS = env.float("REALTIME_SNAPSHOT_CACHE_SECONDS", default=1.0)
 
 # --- Booking rules -----------------------------------------------------------------------------------
 HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)

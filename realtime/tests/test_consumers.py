@@ -12,6 +12,7 @@ from conftest import seat_guids
 from orders.services import order_create, order_pay
 from seats.services import hold_create, hold_release
 from ticketing.asgi import application
+from ticketing.errors import ApplicationError
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -87,7 +88,7 @@ async def test_a_rolled_back_change_is_never_seen(showtime, buyer, other_buyer):
     await database_sync_to_async(hold_create)(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
     watcher, _, _ = await connect(showtime.pk)
     await receive(watcher)
-    with pytest.raises(Exception):  # b is free but a is taken: all or nothing, rolled back
+    with pytest.raises(ApplicationError):  # b is free but a is taken: all or nothing, rolled back
         await database_sync_to_async(hold_create)(
             user=other_buyer, showtime_id=showtime.pk, seat_ids=[b, a])
     assert await watcher.receive_nothing(timeout=0.3)
@@ -177,7 +178,7 @@ async def test_socket_ticket_signs_in_once(showtime, buyer):
                                headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
     assert (await ws.connect())[0]
     await receive(ws)
-    hold, _ = await database_sync_to_async(hold_create)(
+    await database_sync_to_async(hold_create)(
         user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
     types = {(await receive(ws))["type"], (await receive(ws))["type"]}
     assert types == {"seats.changed", "hold.updated"}
