@@ -23,26 +23,33 @@ SUBJECTS = {
 }
 
 
-def on_commit_send(order: Order, kind: str) -> None:
+def on_commit_send(order: Order, kind: str, tickets: list[Ticket] | None = None) -> None:
     """After commit, e-mail the order's customer about ``kind`` (``paid``, ``expired``,
-    ``cancelled``, ``refunded``). A failed send is logged, never raised."""
+    ``cancelled``, ``refunded``). ``tickets``: the order's tickets in seat order, each with
+    ``claim.showtime_seat.seat`` loaded, when the caller has just made them (else read). A failed
+    send is logged, never raised."""
     if kind in SUBJECTS and order.customer_email:
-        transaction.on_commit(lambda: send_order_mail(order.pk, kind))
+        transaction.on_commit(lambda: send_order_mail(order.pk, kind, tickets))
 
 
-def send_order_mail(order_id: int, kind: str) -> None:
-    """Render ``templates/emails/order_<kind>.txt`` and send it to the customer."""
+def send_order_mail(order_id: int, kind: str, tickets: list[Ticket] | None = None) -> None:
+    """Render ``templates/emails/order_<kind>.txt`` and send it to the customer. ``tickets`` as
+    in :func:`on_commit_send`: given, they are not read again (a third of the statements of a
+    payment, bench/README.md)."""
     try:
         order = Order.objects.select_related("showtime__show", "showtime__plan__venue").get(
             pk=order_id)
-        tickets = [
-            {"label": t.claim.showtime_seat.seat.label, "code": t.code,
-             "url": settings.SITE_URL + reverse("ticket-page", kwargs={"code": t.code})}
-            for t in Ticket.objects.filter(order=order)
-            .select_related("claim__showtime_seat__seat").order_by("claim__showtime_seat_id")
-        ]
-        context = {"order": order, "showtime": order.showtime, "tickets": tickets,
-                   "site_url": settings.SITE_URL}
+        if tickets is None:
+            tickets = list(Ticket.objects.filter(order=order)
+                           .select_related("claim__showtime_seat__seat")
+                           .order_by("claim__showtime_seat_id"))
+        context = {
+            "order": order, "showtime": order.showtime, "site_url": settings.SITE_URL,
+            "tickets": [{"label": t.claim.showtime_seat.seat.label, "code": t.code,
+                         "url": settings.SITE_URL + reverse("ticket-page",
+                                                            kwargs={"code": t.code})}
+                        for t in tickets],
+        }
         subject = SUBJECTS[kind].format(show=order.showtime.show.title, number=order.number)
         body = render_to_string(f"emails/order_{kind}.txt", context)
         send_mail(subject, body, None, [order.customer_email])

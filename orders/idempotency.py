@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from seats.rawsql import update
 from ticketing.errors import ApplicationError
 
 from .models import Counter, IdempotencyKey
@@ -92,9 +93,8 @@ def run_idempotent(
     except BaseException:
         IdempotencyKey.objects.filter(pk=record.pk).delete()
         raise
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        response_status=status, response_body=response_body
-    )
+    update(IdempotencyKey, [record.pk],
+           {"response_status": status, "response_body": response_body})
     return status, response_body, False
 
 

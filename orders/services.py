@@ -18,6 +18,7 @@ from django.utils import timezone
 from realtime import events
 from seats.locks import lock_showtime_seats, run_in_transaction
 from seats.models import Hold, SeatClaim, SeatStatus
+from seats.rawsql import fetch_one, insert, update
 from seats.services import (
     live_claims,
     claims_end,
@@ -64,24 +65,24 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     if not claims:
         raise ApplicationError("hold_not_active", "This hold has no seats.")
     showtime = hold.showtime
-    order = Order.objects.create(
+    order, = insert([Order(
         user_id=hold.user_id, showtime=showtime, hold=hold, status=Order.Status.PENDING,
         total=sum((c.price for c in claims), Decimal("0.00")), currency=showtime.currency,
         payment_method=payment_method, customer_name=customer.get("name", ""),
         customer_email=customer.get("email", ""), customer_phone=customer.get("phone", "") or "",
         expires_at=now + timedelta(seconds=settings.PAYMENT_WINDOW_SECONDS),
-    )
+    )])
     order.number = f"ORD-{order.created_at:%Y%m%d}-{order.pk:06d}"
-    order.save(update_fields=["number"])
+    update(Order, [order.pk], {"number": order.number})
     rows = ([c.showtime_seat for c in claims] if locked else
             lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims]))
-    SeatClaim.objects.filter(pk__in=[c.pk for c in claims]).update(order=order)
+    update(SeatClaim, [c.pk for c in claims], {"order_id": order.pk})
     states = seats_write(rows, status=SeatStatus.RESERVED, expires_at=order.expires_at, now=now,
                          change=Change.buyer("reserved", hold.user_id, hold_id=hold.pk,
                                              order_id=order.pk))
     if hold.status != Hold.Status.CONVERTED:  # a one-step order's hold is made converted
         hold.status, hold.ended_at = Hold.Status.CONVERTED, now
-        hold.save(update_fields=["status", "ended_at"])
+        update(Hold, [hold.pk], {"status": hold.status, "ended_at": now})
     order.claims_read = claims
     _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
@@ -163,10 +164,12 @@ def parse_order_id(order_id) -> int:
 
 
 def _locked_order(user, order_id) -> Order:
-    query = Order.objects.select_for_update().filter(pk=parse_order_id(order_id))
+    """The order ``order_id`` (of ``user`` unless None), locked ``FOR UPDATE`` (one hand-written
+    statement, seats.rawsql). Raises ApplicationError 404 ``not_found``."""
+    where = {"id": parse_order_id(order_id)}
     if user is not None:
-        query = query.filter(user=user)
-    order = query.first()
+        where["user_id"] = user.pk
+    order = fetch_one(Order, where, lock=True)
     if order is None:
         raise ApplicationError("not_found", "No such order.", status=404)
     return order
@@ -252,10 +255,10 @@ def order_pay(*, user, order_id) -> Order:
         result = provider.start(order_number=order.number, amount=order.total,
                                 currency=order.currency)
         if result.captured:
-            Payment.objects.create(
+            insert([Payment(
                 order=order, provider=provider.name, payment_id=result.payment_id,
                 amount=result.amount, currency=result.currency, status=Payment.Status.SUCCEEDED,
-            )
+            )])
             order_mark_paid(order, now=now)
         return order  # not captured: stays pending until the provider's webhook confirms
 
@@ -280,13 +283,12 @@ def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
     change = (Change.staff("sold", staff.pk, **refs) if staff is not None
               else Change.buyer("sold", order.user_id, **refs))
     states = seats_write(rows, status=SeatStatus.SOLD, expires_at=None, now=now, change=change)
-    Ticket.objects.bulk_create(
-        Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims
-    )
+    tickets = insert([Ticket(order=order, claim=c, code=secrets.token_urlsafe(18))
+                      for c in claims])
     order.status, order.paid_at = Order.Status.PAID, now
-    order.save(update_fields=["status", "paid_at"])
+    update(Order, [order.pk], {"status": order.status, "paid_at": now})
     order.claims_read = claims
-    emails.on_commit_send(order, "paid")
+    emails.on_commit_send(order, "paid", tickets)
     _log("order paid", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, "sold", states)
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))

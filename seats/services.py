@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from realtime import events
@@ -39,7 +39,7 @@ from .models import (
     ShowtimePrice,
     ShowtimeSeat,
 )
-from .rawsql import fetch_claims, fetch_one
+from .rawsql import fetch_claims, fetch_one, insert, showtime_seat_ids, update
 from .selectors import effective_state, hold_detail
 
 
@@ -159,10 +159,7 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
             parsed[uuid.UUID(str(raw))] = raw
         except ValueError:
             unknown.append(raw)
-    found = dict(
-        ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=list(parsed))
-        .values_list("seat__guid", "pk")
-    )
+    found = showtime_seat_ids(showtime.pk, list(parsed))
     unknown += [raw for guid, raw in parsed.items() if guid not in found]
     if unknown:
         raise ApplicationError(
@@ -211,13 +208,12 @@ def seats_write(
             by_bump.setdefault(1, []).append(row)
     states = []
     for bump, group in by_bump.items():
-        ShowtimeSeat.objects.filter(pk__in=[r.pk for r in group]).update(
-            status=status, expires_at=expires_at, version=F("version") + bump
-        )
+        update(ShowtimeSeat, [r.pk for r in group], {"status": status, "expires_at": expires_at},
+               {"version": bump})
         for row in group:
             row.status, row.expires_at, row.version = status, expires_at, row.version + bump
             states.append(_state(row))
-    SeatEvent.objects.bulk_create(audit)
+    insert(audit)
     return states
 
 
@@ -255,11 +251,8 @@ def claims_take(
             is_live=False, ended_at=now
         )
     try:  # no savepoint: on failure the whole transaction is rolled back anyway
-        claims = SeatClaim.objects.bulk_create(
-            SeatClaim(showtime_seat=row, hold=hold, price=row.price,
-                      category=row.seat.category.name)
-            for row in rows
-        )
+        claims = insert([SeatClaim(showtime_seat=row, hold=hold, price=row.price,
+                                   category=row.seat.category.name) for row in rows])
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
         raise ApplicationError(
             "seat_unavailable", "The requested seats are not available.",
@@ -284,7 +277,7 @@ def claims_end(
         return []
     rows = lock_showtime_seats(claims[0].showtime_seat.showtime_id,
                                [c.showtime_seat_id for c in claims])
-    SeatClaim.objects.filter(pk__in=[c.pk for c in claims]).update(is_live=False, ended_at=now)
+    update(SeatClaim, [c.pk for c in claims], {"is_live": False, "ended_at": now})
     return seats_write(rows, status=status, expires_at=None, now=now, change=change)
 
 
@@ -315,7 +308,7 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
     states = claims_end(live_claims(hold=hold) if claims is None else claims, now=now,
                         change=change)
     hold.status, hold.ended_at = status, now
-    hold.save(update_fields=["status", "ended_at"])
+    update(Hold, [hold.pk], {"status": status, "ended_at": now})
     events.seats_changed(hold.showtime_id, reason, states)
     if status == Hold.Status.EXPIRED:
         events.hold_expired(hold.user_id, hold.showtime_id, hold.pk)
@@ -390,10 +383,8 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
             )
         if created:
             try:  # no savepoint: a retry starts the whole transaction afresh
-                hold = Hold.objects.create(
-                    user=user, showtime=showtime,
-                    expires_at=now + timedelta(seconds=showtime.hold_ttl),
-                )
+                hold, = insert([Hold(user=user, showtime=showtime,
+                                     expires_at=now + timedelta(seconds=showtime.hold_ttl))])
             except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
                 raise RetryTransaction from exc
         if new:

@@ -149,6 +149,11 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql",):
     # (../shared/PITFALLS.md).
     _db["OPTIONS"] = {
         "options": f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}",
+        # Parameters sent apart from the query (PostgreSQL's extended protocol): no client-side
+        # quoting of every value, about 9 % less web CPU per hold or order (bench/README.md).
+        # No named prepared statements (Django leaves psycopg's prepare_threshold at None), so
+        # PgBouncer in transaction mode still works. DB_SERVER_SIDE_BINDING=false goes back.
+        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
         "pool": {
             "min_size": env.int("DB_POOL_MIN", default=1),
             "max_size": env.int("DB_POOL_MAX", default=20),
