@@ -310,7 +310,7 @@ def asgi_server(transactional_db):
         }
         log = open(logs / f"server-{port}.log", "ab")
         command = (["daphne", "-b", "127.0.0.1", "-p", str(port)] if server == "daphne" else
-                   ["uvicorn", "--host", "127.0.0.1", "--port", str(port),
+                   ["uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto",
                     "--ws-per-message-deflate", "false"])
         proc = subprocess.Popen(
             [sys.executable, "-m", *command, "ticketing.asgi:application"],

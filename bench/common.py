@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -106,16 +107,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_servers(count: int, server: str = "daphne", env: dict | None = None) -> list[str]:
-    """Start ``count`` server processes (daphne or uvicorn) on loopback; stopped at exit."""
+def start_servers(count: int, server: str = "daphne", env: dict | None = None,
+                  extra_args: Sequence[str] = ()) -> list[str]:
+    """Start ``count`` server processes (daphne or uvicorn) on loopback, each with
+    ``extra_args`` before the application (e.g. ``--ws wsproto``); stopped at exit."""
     urls = []
     for _ in range(count):
         port = free_port()
         cmd = ([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                "ticketing.asgi:application"] if server == "daphne" else
+                *extra_args, "ticketing.asgi:application"] if server == "daphne" else
                [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", "warning", "--no-access-log", "--ws-per-message-deflate", "false",
-                "ticketing.asgi:application"])
+                "--log-level", "warning", "--no-access-log", "--ws", "wsproto",
+                "--ws-per-message-deflate", "false",
+                *extra_args, "ticketing.asgi:application"])
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "RATELIMIT_ENABLE": "false",
                                                     "LOG_LEVEL": "WARNING", **(env or {})},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -54,6 +54,7 @@ import math
 import multiprocessing
 import os
 import resource
+import shlex
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -477,6 +478,8 @@ def main(argv=None) -> int:
     parser.add_argument("--url", nargs="*", help="running servers (else --workers are started)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn")
+    parser.add_argument("--server-args", default="", help="more arguments for each server "
+                        "command, e.g. '--ws wsproto' (split like a shell)")
     parser.add_argument("--watchers", type=int, nargs="+", default=[1000])
     parser.add_argument("--rate", type=float, default=20, help="seat changes per second")
     parser.add_argument("--seconds", type=float, default=10)
@@ -502,7 +505,8 @@ def main(argv=None) -> int:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as changer:
         changer.submit(abs, 0).result()  # start it now, not during a run
         for n in args.watchers:
-            urls = args.url or start_servers(args.workers, args.server)
+            urls = args.url or start_servers(
+                args.workers, args.server, extra_args=shlex.split(args.server_args))
             row = asyncio.run(run(urls, showtime.pk, guids, tokens, args, n, changer))
             rows.append(row)
             print(f"{n:8} {row['changes_per_second']!s:>6} {row['p50_ms']!s:>7} "

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import random
+import shlex
 import time
 from collections import Counter
 from pathlib import Path
@@ -169,6 +170,8 @@ def main(argv=None) -> int:
     parser.add_argument("--url", nargs="*", help="already running servers (else --workers start)")
     parser.add_argument("--workers", type=int, default=2, help="server processes to start")
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn")
+    parser.add_argument("--server-args", default="", help="more arguments for each server "
+                        "command, e.g. '--ws wsproto' (split like a shell)")
     parser.add_argument("--buyers", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10, help="time bound per scenario")
     parser.add_argument("--max-ops", type=int, default=10_000, help="requests bound per buyer")
@@ -181,7 +184,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     require_loopback(parser, args.database_url, args.redis_url, *(args.url or []))
     setup_django(args.database_url, args.redis_url)
-    urls = args.url or start_servers(args.workers, args.server)
+    urls = args.url or start_servers(
+                args.workers, args.server, extra_args=shlex.split(args.server_args))
     tokens = buyers(args.buyers)
     rows = []
     if args.warmup > 0:
