@@ -19,6 +19,9 @@ Python):
 - ``SITE_URL`` (links in e-mails), ``EMAIL_BACKEND`` (console by default; ``EMAIL_HOST`` & co. for
   SMTP),
   ``HOLD_TTL_SECONDS`` (default 300), ``DB_LOCK_TIMEOUT_MS`` (default 5000).
+- Performance (issue #7, ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
+  (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
+  ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
 """
 
 import os
@@ -154,6 +157,12 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql",):
         # No named prepared statements (Django leaves psycopg's prepare_threshold at None), so
         # PgBouncer in transaction mode still works. DB_SERVER_SIDE_BINDING=false goes back.
         "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
+        # Opt-in: psycopg prepares a statement run this many times on a connection (named
+        # prepared statements): 30 % less PostgreSQL CPU per request (bench/README.md). Off by
+        # default: PgBouncer in transaction mode needs 1.21+ with max_prepared_statements, and a
+        # migration that changes a table's columns under running processes fails their cached
+        # plans until they reconnect.
+        "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=None),
         "pool": {
             "min_size": env.int("DB_POOL_MIN", default=1),
             "max_size": env.int("DB_POOL_MAX", default=20),
