@@ -5,7 +5,9 @@ view in one worker-thread call per request) unless ``DJANGO_ASGI_HANDLER=django`
 Django's stock ``ASGIHandler`` (kept for comparison: bench/README.md).
 
 WebSocket connections are checked against ``ALLOWED_HOSTS`` (``AllowedHostsOriginValidator``)
-and signed in with the session cookie (``AuthMiddlewareStack``), as realtime.md asks.
+and signed in with the session cookie (``realtime.middleware.SessionUserMiddleware``: what
+Channels' ``AuthMiddlewareStack`` gives the consumer, with less kept per socket), as realtime.md
+asks.
 """
 
 import os
@@ -19,15 +21,16 @@ if os.environ.get("DJANGO_ASGI_HANDLER", "threaded") != "django":
 
     django_asgi_app = ThreadedASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from realtime.middleware import SessionUserMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            SessionUserMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

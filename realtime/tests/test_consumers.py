@@ -120,6 +120,30 @@ async def test_owner_gets_hold_updated_and_others_do_not(showtime, buyer, other_
     await theirs.disconnect()
 
 
+async def test_a_session_signed_out_by_a_password_change_gets_no_personal_frames(showtime, buyer):
+    cookie = await database_sync_to_async(session_cookie)(buyer)
+
+    def change_password():
+        buyer.set_password("a new password 123")
+        buyer.save()
+
+    await database_sync_to_async(change_password)()  # the session's auth hash no longer matches
+    ws, connected, _ = await connect(showtime.pk, cookie=cookie)
+    assert connected
+    await receive(ws)
+    a = (await aguids(showtime, 1))[0]
+    await database_sync_to_async(hold_create)(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    assert (await receive(ws))["type"] == "seats.changed"
+    assert await ws.receive_nothing(timeout=0.3)  # no hold.updated: the socket is anonymous
+    await ws.disconnect()
+
+
+async def test_an_unknown_session_cookie_watches_anonymously(showtime):
+    ws, connected, _ = await connect(showtime.pk, cookie=b"sessionid=no-such-session; other=1")
+    assert connected and (await receive(ws))["type"] == "snapshot"
+    await ws.disconnect()
+
+
 async def test_ping_resync_and_bad_frames(showtime, buyer):
     ws, _, _ = await connect(showtime.pk)
     await receive(ws)
