@@ -22,7 +22,7 @@ from django.db import OperationalError, connection, transaction
 from ticketing.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
-from .rawsql import convert, converters, quote
+from .rawsql import convert, converters, placeholders, quote
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,7 +82,7 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
         f"SELECT {', '.join(columns)} FROM {qn(inventory.db_table)} ss "
         f"JOIN {qn(plan_seat.db_table)} s ON s.{qn('id')} = ss.{qn('seat_id')} "
         f"JOIN {qn(category.db_table)} c ON c.{qn('id')} = s.{qn('category_id')} "
-        f"WHERE ss.{qn('showtime_id')} = %s AND ss.{qn('id')} IN ({', '.join(['%s'] * len(ids))}) "
+        f"WHERE ss.{qn('showtime_id')} = %s AND ss.{qn('id')} IN ({placeholders(len(ids))}) "
         f"ORDER BY ss.{qn('id')}"
         + (" FOR UPDATE OF ss" if connection.features.has_select_for_update_of else "")
     )

@@ -26,6 +26,11 @@ def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def placeholders(n: int) -> str:
+    """``%s, %s, …`` (``n`` of them), for an ``IN (…)`` list or a ``VALUES (…)`` row."""
+    return ", ".join(["%s"] * n)
+
+
 _converters: dict[tuple[str, models.Field, str], list] = {}
 
 
@@ -159,7 +164,7 @@ def showtime_seat_ids(showtime_id: int, guids: Sequence[Any]) -> dict[Any, int]:
            f"FROM {quote(ShowtimeSeat._meta.db_table)} ss "
            f"JOIN {quote(Seat._meta.db_table)} s ON s.{quote('id')} = ss.{quote('seat_id')} "
            f"WHERE ss.{quote('showtime_id')} = %s "
-           f"AND s.{quote(guid.column)} IN ({', '.join(['%s'] * len(guids))})")
+           f"AND s.{quote(guid.column)} IN ({placeholders(len(guids))})")
     params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False)
                               for g in guids]
     with connection.cursor() as cursor:
@@ -184,7 +189,6 @@ def seat_states(showtime_id: int) -> list[tuple[int, str, int, Any]]:
     if not any(columns):  # PostgreSQL: psycopg already returns Python values
         return rows
     return [tuple(convert(row, columns)) for row in rows]
-
 
 
 def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any],
@@ -212,7 +216,7 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
     pk = meta.pk
     params += [pk.get_db_prep_value(value, connection, prepared=False) for value in pks]
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-           f"WHERE {quote(pk.column)} IN ({', '.join(['%s'] * len(pks))})")
+           f"WHERE {quote(pk.column)} IN ({placeholders(len(pks))})")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -240,12 +244,11 @@ def insert(objs: Sequence[M]) -> Sequence[M]:
     pk = meta.pk
     generated = pk.db_returning  # an AutoField: the database makes the key
     fields = [f for f in meta.concrete_fields if not (generated and f is pk)]
-    rows, params = [], []
-    for obj in objs:
-        rows.append(f"({', '.join(['%s'] * len(fields))})")
-        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection)
+              for obj in objs for f in fields]
+    row = f"({placeholders(len(fields))})"
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES {', '.join(rows)}")
+           f"VALUES {', '.join([row] * len(objs))}")
     if generated:
         sql += f" RETURNING {quote(pk.column)}"
     with connection.cursor() as cursor:

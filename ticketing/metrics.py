@@ -3,7 +3,7 @@
 django-prometheus measures requests (latency by view and method, status codes) and database
 queries; this collector adds the booking figures, read at scrape time: active holds and held seats,
 orders by status, prevented duplicates (seat conflicts, idempotent replays), payments flagged for
-refund, and this process's WebSocket connections and failed publishes.
+refund, and this process's WebSocket connections, dropped frames and failed publishes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class BookingCollector:
     def describe(self):
         """The metric names, without touching the database (used at registration)."""
         yield GaugeMetricFamily("seatline_websocket_connections", "")
+        yield CounterMetricFamily("seatline_websocket_frames_dropped", "")
         yield CounterMetricFamily("seatline_publish_failures", "")
         yield GaugeMetricFamily("seatline_holds_active", "")
         yield GaugeMetricFamily("seatline_seats_held", "")
@@ -42,6 +43,12 @@ class BookingCollector:
                                "Open seat map WebSocket connections in this process.")
         ws.add_metric([], consumers.connections)
         yield ws
+        dropped = CounterMetricFamily(
+            "seatline_websocket_frames_dropped",
+            "Frames not sent to a socket of this process that had 100 waiting already (its "
+            "client resyncs on the seq gap).")
+        dropped.add_metric([], consumers.frames_dropped)
+        yield dropped
         failures = CounterMetricFamily("seatline_publish_failures",
                                        "Real-time publishes that failed in this process.")
         failures.add_metric([], events.publish_failures)

@@ -29,6 +29,7 @@ def test_metrics_endpoint_reports_booking_figures_and_request_latency(api, other
     assert 'seatline_orders{status="pending"} 0.0' in lines
     assert 'seatline_prevented_duplicates_total{kind="seat_conflicts"} 1.0' in lines
     assert "seatline_websocket_connections 0.0" in lines
+    assert "seatline_websocket_frames_dropped_total 0.0" in lines
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
 
 
