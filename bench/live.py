@@ -147,6 +147,8 @@ class Page(asyncio.Protocol):
         self.resync_sent_at: float | None = None  # outstanding resync (until a snapshot)
         self.counts = dict.fromkeys(COUNTERS, 0)
         self.marked: dict[str, int] | None = None  # counts at the fault (--fault)
+        self.marked_at: float | None = None
+        self.snapshot_after_mark: float | None = None  # seconds from the fault to a snapshot
         self.errors = 0
 
     # -- transport --
@@ -248,6 +250,8 @@ class Page(asyncio.Protocol):
             self.states = dict(base)
             self.seq, self.epoch = seq, epoch
             self.resync_sent_at = None
+            if self.marked_at is not None and self.snapshot_after_mark is None:
+                self.snapshot_after_mark = now - self.marked_at
             if not self.ready.done():
                 self.ready.set_result(self)
             return
@@ -309,8 +313,10 @@ async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: 
     async def connect(k: int) -> None:
         async with gate:
             try:
-                pages.append(await open_page(ws_urls[(offset + k) % len(ws_urls)], parsed,
-                                             latencies))
+                url = ws_urls[(offset + k) % len(ws_urls)]
+                page = await open_page(url, parsed, latencies)
+                page.server = url
+                pages.append(page)
             except (OSError, RuntimeError, TimeoutError) as exc:
                 failures.append(repr(exc))
 
@@ -326,7 +332,7 @@ async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: 
         command = await commands.get()
         if command[0] == "mark":
             for page in pages:
-                page.marked = dict(page.counts)
+                page.marked, page.marked_at = dict(page.counts), time.time()
         elif command[0] == "final":
             truth: dict[str, str] = command[1]
             per_page = []
@@ -337,6 +343,8 @@ async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: 
                          if page.marked is not None else None)
                 per_page.append({"counts": page.counts, "after_mark": after,
                                  "differ": differ, "closed": page.closed,
+                                 "snapshot_after_mark_s": page.snapshot_after_mark,
+                                 "server": page.server,
                                  "errors": page.errors})
             cpu = own_cpu_seconds() - cpu0
             conn.send(("result", per_page, latencies,
@@ -569,6 +577,9 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
         "latency_max_ms": round(max(latencies), 1) if latencies else None,
         "frame_highest_seq_note": "frames per watcher = seats.changed frames received",
         "per_watcher": {k: stats(v) for k, v in per.items()},
+        "frames_by_server": {url: stats([p["counts"]["frames"] for p in pages
+                                         if p["server"] == url])
+                             for url in sorted({p["server"] for p in pages})},
         "watchers_with_out_of_order": sum(1 for v in per["out_of_order"] if v),
         "watchers_with_gaps": sum(1 for v in per["gaps"] if v),
         "maps_wrong": len(wrong), "seats_wrong": sum(wrong),
@@ -585,6 +596,11 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
             sum(1 for v in after["resyncs"] if v == 1)
         row["after_fault"]["watchers_with_no_resync"] = sum(1 for v in after["resyncs"] if v == 0)
         row["after_fault"]["every_map_correct"] = not wrong
+        firsts = [p["snapshot_after_mark_s"] for p in pages if p["after_mark"]]
+        got = [round(v, 2) for v in firsts if v is not None]
+        row["after_fault"]["first_snapshot_after_fault_s"] = {
+            "p50": percentile(got, 50), "max": max(got) if got else None,
+            "watchers_without": len(firsts) - len(got)}
     return row
 
 
@@ -604,10 +620,12 @@ def print_row(row: dict) -> None:
         ("double sales", row["double_sales"]),
         ("frame latency p50 / p99 / max ms",
          f"{row['latency_p50_ms']} / {row['latency_p99_ms']} / {row['latency_max_ms']}"),
-        ("frames per watcher (mean / max)", mm("frames")),
+        ("frames per watcher (mean / max)", mm("frames") + " (by server, mean: " + ", ".join(
+            str(v["mean"]) for v in row["frames_by_server"].values()) + ")"),
         ("out of order per watcher", mm("out_of_order")
          + f" ({row['watchers_with_out_of_order']} watchers with any)"),
         ("gaps per watcher", mm("gaps") + f" ({row['watchers_with_gaps']} watchers with any)"),
+        ("ignored as old per watcher", mm("old")),
         ("epoch changes seen per watcher", mm("epoch_changes")),
         ("resyncs sent per watcher", mm("resyncs")),
         ("snapshots per watcher (incl. first)", mm("snapshots")),
@@ -626,8 +644,13 @@ def print_row(row: dict) -> None:
             ("after fault: resyncs per watcher (mean / max)",
              f"{af['resyncs']['mean']} / {af['resyncs']['max']} (exactly one: "
              f"{af['watchers_with_exactly_one_resync']}, none: {af['watchers_with_no_resync']})"),
-            ("after fault: snapshots, gaps, out of order",
-             f"{af['snapshots']['mean']}, {af['gaps']['mean']}, {af['out_of_order']['mean']}"),
+            ("after fault: snapshots, gaps, out of order, old (mean)",
+             f"{af['snapshots']['mean']}, {af['gaps']['mean']}, {af['out_of_order']['mean']}, "
+             f"{af['old']['mean']}"),
+            ("after fault: first snapshot after it, s",
+             f"p50 {af['first_snapshot_after_fault_s']['p50']}, max "
+             f"{af['first_snapshot_after_fault_s']['max']}, none "
+             f"{af['first_snapshot_after_fault_s']['watchers_without']} watchers"),
             ("after fault: every final map correct", af["every_map_correct"]),
         ]
     width = max(len(k) for k, _ in lines)
