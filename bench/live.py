@@ -88,6 +88,7 @@ CONNECT_TIMEOUT = 600  # seconds for the whole connect phase
 HANDSHAKE_TIMEOUT = 60  # seconds for one watcher to get its first snapshot
 RESYNC_RETRY_SECONDS = 5.0  # an unanswered resync may be repeated after this long
 RESYNC = _client_frame(0x1, b'{"type":"resync"}')
+SEND_RESYNC = True  # False with --no-resync (a diagnostic: fan-out without the resync traffic)
 CUSTOMER = {"name": "Live Buyer", "email": "live@example.com", "phone": ""}
 ORDER_SHARE = 0.25  # of the holds a buyer makes, ordered and paid (the rest released)
 MAX_OPS_PER_BUYER = 100_000
@@ -235,7 +236,8 @@ class Page(asyncio.Protocol):
             return  # one is on its way
         self.resync_sent_at = now
         self.counts["resyncs"] += 1
-        self.transport.write(RESYNC)
+        if SEND_RESYNC:
+            self.transport.write(RESYNC)
 
     def message(self, raw: bytes, now: float) -> None:
         parsed = self.parsed.get(raw)
@@ -302,10 +304,13 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: int) -> None:
+async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: int,
+                send_resync: bool = True) -> None:
     """A client process: connect ``count`` watchers (watcher k to ``ws_urls[(offset + k) %
     len]``), report ready, then follow the commands of the main process over ``conn``: ``mark``
     (the fault happens now), ``final`` (with the REST map: compare and report), ``stop``."""
+    global SEND_RESYNC
+    SEND_RESYNC = send_resync
     loop = asyncio.get_running_loop()
     parsed, latencies, pages, failures = Parsed(), [], [], []
     gate = asyncio.Semaphore(concurrency)
@@ -500,7 +505,8 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
     for share in shares:
         mine, theirs = ctx.Pipe()
         proc = ctx.Process(target=watcher_process, daemon=True,
-                           args=(theirs, ws_urls, share, offset, args.connect_concurrency))
+                           args=(theirs, ws_urls, share, offset, args.connect_concurrency,
+                                 not args.no_resync))
         proc.start()
         procs.append(proc)
         conns.append(mine)
@@ -563,7 +569,7 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
     row = {
         "watchers": args.watchers, "connected": connected, "workers": len(urls),
         "buyers": n, "seconds": round(elapsed, 2), "settle_s": args.settle,
-        "fault": args.fault, "fault_detail": fault or None,
+        "fault": args.fault, "fault_detail": fault or None, "no_resync": args.no_resync,
         "writes_ok": writes_ok, "writes_per_second": round(writes_ok / elapsed, 1),
         "ops": dict(writes.ok),
         "holds_per_second": round(writes.ok["hold"] / elapsed, 1),
@@ -676,6 +682,9 @@ def main(argv=None) -> int:
     parser.add_argument("--client-processes", type=int, default=0,
                         help="watcher processes (default: 1 up to 300 watchers, else 2)")
     parser.add_argument("--connect-concurrency", type=int, default=100)
+    parser.add_argument("--no-resync", action="store_true",
+                        help="diagnostic: watchers count the resyncs they would send but send "
+                        "none (the fan-out cost without the snapshots; maps end up wrong)")
     parser.add_argument("--out", default="live")
     args = parser.parse_args(argv)
     if not (0 < args.seconds <= 300 and 0 < args.watchers <= 10_000 and 0 < args.buyers <= 64
