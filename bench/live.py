@@ -57,6 +57,7 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -712,6 +713,7 @@ def main(argv=None) -> int:
             PROCESSES.remove(proc)
         if redis is not None:
             redis.stop()
+            shutil.rmtree(redis.dir, ignore_errors=True)
     print_row(row)
     path = write_results(args.out, [row], {
         "server": "uvicorn (one process per port, the Procfile's flags)",
