@@ -18,15 +18,18 @@ from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils import timezone
 
 from seats.admin import (
     ReadOnlyInline,
     SeatEventInline,
+    StatusNowFilter,
     ViewOnlyAdmin,
     confirmation_page,
     is_confirmed,
     name_list,
     plural,
+    status_now,
 )
 from seats.models import SeatClaim
 from ticketing.errors import ApplicationError
@@ -102,30 +105,38 @@ class OrderAdmin(ViewOnlyAdmin):
     ("Hall A-1"); Django de-duplicates the rows that the seat join spawns.
     """
 
-    list_display = ("number", "status", "customer_name", "customer_email", "showtime",
+    list_display = ("number", "status_now", "customer_name", "customer_email", "showtime",
                     "total_with_currency", "created_at", "paid_at")
-    list_filter = ("status", "showtime", "payment_method")
+    list_filter = (StatusNowFilter, "showtime", "payment_method")
     list_select_related = ("showtime__show",)
     search_fields = ("number", "customer_email", "customer_phone",
                      "claims__showtime_seat__seat__label")
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("number", "status", "showtime", "seats", "total_with_currency",
+        (None, {"fields": ("number", "status_now", "showtime", "seats", "total_with_currency",
                            "payment_method")}),
         ("Customer", {"fields": ("user", "customer_name", "customer_email", "customer_phone")}),
         ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "ended_at")}),
         ("Origin", {"fields": ("hold",)}),
     )
-    readonly_fields = ("number", "status", "showtime", "seats", "total_with_currency",
+    readonly_fields = ("number", "status_now", "showtime", "seats", "total_with_currency",
                        "payment_method", "user", "customer_name", "customer_email",
                        "customer_phone", "created_at", "expires_at", "paid_at", "ended_at", "hold")
     inlines = (TicketInline, PaymentInline, OrderSeatEventInline)
     actions = tuple(STAFF_ACTIONS)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_effective_status()
 
     def has_box_office_permission(self, request: HttpRequest) -> bool:
         """The box-office actions need the change permission on orders."""
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.display(description="status", ordering="effective_status")
+    def status_now(self, obj: Order) -> str:
+        """The status as it reads now: a pending order past its deadline is expired (domain.md,
+        invariant 4), even before the cleanup records it."""
+        return status_now(obj)
 
     @admin.display(description="total", ordering="total")
     def total_with_currency(self, obj: Order) -> str:
@@ -157,14 +168,15 @@ class OrderAdmin(ViewOnlyAdmin):
         spec = STAFF_ACTIONS[name]
         orders = list(queryset.select_related("showtime__show").order_by("pk"))
         if not is_confirmed(request):
-            ready = sum(1 for o in orders if o.status == spec.applies_to)
+            now = timezone.now()
+            ready = sum(1 for o in orders if o.status_at(now) == spec.applies_to)
             return confirmation_page(
                 self, request, action=name, title=spec.title,
                 intro=f"{spec.title}: {plural(len(orders), 'order')} selected. Only "
                       f"{spec.applies_to} orders can be {spec.past}; the others will be skipped "
                       f"and listed.",
                 note=f"{ready} of them {'is' if ready == 1 else 'are'} {spec.applies_to} now.",
-                items=[f"{o} — {o.status} — {o.customer_name} <{o.customer_email}> — "
+                items=[f"{o} — {status_now(o, now)} — {o.customer_name} <{o.customer_email}> — "
                        f"{o.total} {o.currency} — {o.showtime}" for o in orders],
                 submit_label=spec.button.format(orders=plural(len(orders), "order")),
             )

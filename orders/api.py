@@ -41,9 +41,16 @@ def _order_id(pk: str) -> int:
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: OrderSerializer(many=True), **errors(AUTH)}),
-    retrieve=extend_schema(parameters=[ORDER_ID],
-                           responses={200: OrderSerializer, **errors(AUTH, 404)}),
+    list=extend_schema(
+        responses={200: OrderSerializer(many=True), **errors(AUTH)},
+        description="The buyer's orders, newest first, each as it stands now: a pending order "
+        "past its payment deadline `expires_at` reads `expired` before the cleanup records it "
+        "(the lapse rule)."),
+    retrieve=extend_schema(
+        parameters=[ORDER_ID], responses={200: OrderSerializer, **errors(AUTH, 404)},
+        description="The order as it stands now: a pending order past its payment deadline "
+        "`expires_at` reads `expired` before the cleanup records it (the lapse rule); a paid "
+        "order never expires."),
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The buyer's own orders: list (newest first), retrieve, create, cancel, pay, tickets.

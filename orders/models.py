@@ -3,13 +3,17 @@
 from django.conf import settings
 from django.db import models
 
+from seats.lapse import Lapsing, LapsingQuerySet
 
-class Order(models.Model):
+
+class Order(Lapsing, models.Model):
     """A purchase of the seats of one hold.
 
     ``pending`` (awaiting payment until ``expires_at``) → ``paid`` / ``cancelled`` / ``expired``;
     ``paid`` → ``refunded`` (staff). ``total`` is in ``currency`` (ISO 4217). ``number`` is the
     public order number ``ORD-YYYYMMDD-NNNNNN`` (the date of creation, UTC, and the id).
+    A pending order past ``expires_at`` has lapsed and reads as ``expired`` before the cleanup
+    records it (:mod:`seats.lapse`: ``order.status_at()``, ``Order.objects.live()``/``lapsed()``).
     """
 
     class Status(models.TextChoices):
@@ -18,6 +22,9 @@ class Order(models.Model):
         CANCELLED = "cancelled"
         EXPIRED = "expired"
         REFUNDED = "refunded"
+
+    LIVE_STATUS = Status.PENDING
+    LAPSED_STATUS = Status.EXPIRED
 
     class PaymentMethod(models.TextChoices):
         CARD = "card"
@@ -41,6 +48,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LapsingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

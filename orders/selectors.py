@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
@@ -12,12 +13,17 @@ from seats.selectors import claim_lines
 from .models import Order, Ticket
 
 
-def order_detail(order: Order, claims: list[SeatClaim] | None = None) -> dict[str, Any]:
+def order_detail(order: Order, claims: list[SeatClaim] | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
     """An order as the API shows it: ``{"id", "number", "status", "showtime", "tickets": [{"seat":
     {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "customer":
     {"name","email","phone"}, "expires_at", "created_at", "paid_at"}``. Money as decimal strings.
 
-    ``tickets`` lists the order's seats (its claims, live or ended), one line per seat.
+    ``status`` is the order's status at ``now`` (default: ``timezone.now()``) under the lapse rule
+    (domain.md, invariant 4; :mod:`seats.lapse`): a pending order past its payment deadline
+    ``expires_at`` reads ``expired`` before the cleanup records it; a paid order never lapses.
+    ``tickets`` lists the order's seats (its claims, live or ended), one line per seat, so an
+    expired order, lapsed or recorded, still lists the seats it had.
     ``claims``: those claims with ``showtime_seat__seat``, when the caller has them (a service
     that just wrote the order); else they are read (one query).
     """
@@ -27,7 +33,7 @@ def order_detail(order: Order, claims: list[SeatClaim] | None = None) -> dict[st
     return {
         "id": order.pk,
         "number": order.number,
-        "status": order.status,
+        "status": order.status_at(now),
         "showtime": order.showtime_id,
         "tickets": [
             {"seat": {"id": line["id"], "label": line["label"]}, "category": line["category"],
@@ -54,7 +60,11 @@ def order_brief(order: Order) -> dict[str, Any]:
 
 
 def order_tickets(order: Order) -> list[dict[str, Any]]:
-    """``[{"code", "seat": {"id","label"}, "category", "price", "status", "qr_svg_url"}]``."""
+    """``[{"code", "seat": {"id","label"}, "category", "price", "status", "qr_svg_url"}]``.
+
+    ``status`` is the ticket's (``valid``/``used``/``void``), not the order's: tickets exist only
+    once an order is paid, and a paid order never lapses, so the lapse rule has nothing to change
+    here (an unpaid order, lapsed or not, has none)."""
     tickets = (
         Ticket.objects.filter(order=order)
         .select_related("claim__showtime_seat__seat")
@@ -127,13 +137,12 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     holds = Hold.objects.filter(showtime_id=showtime_id)
     ended = dict(holds.exclude(status=Hold.Status.ACTIVE).values_list("status")
                  .annotate(n=Count("pk")))
-    ended_count = sum(ended.values()) + holds.filter(status=Hold.Status.ACTIVE,
-                                                     expires_at__lte=now).count()
+    ended_count = sum(ended.values()) + holds.lapsed(now).count()
     return {
         "showtime": showtime_id, "title": showtime.show.title, "starts_at": showtime.starts_at,
         "as_of": now, "currency": showtime.currency, "categories": categories,
         "totals": {**totals, "revenue": f"{total_revenue:.2f}"},
-        "holds_active": holds.filter(status=Hold.Status.ACTIVE, expires_at__gt=now).count(),
+        "holds_active": holds.live(now).count(),
         "seats_held": totals["held"],
         "conversion": {
             "holds_ended": ended_count,

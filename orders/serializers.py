@@ -50,18 +50,25 @@ class OrderLineSerializer(serializers.Serializer):
 
 
 class OrderSerializer(serializers.Serializer):
-    """An order as the API shows it (api.md)."""
+    """An order as the API shows it (api.md); ``status`` under the lapse rule
+    (``seats/lapse.py``)."""
 
     id = serializers.IntegerField()
     number = serializers.CharField()
-    status = serializers.ChoiceField(Order.Status.choices)
+    status = serializers.ChoiceField(
+        Order.Status.choices,
+        help_text="The order's status when the answer was made. Lapse rule: a pending order "
+        "reads `expired` from its payment deadline `expires_at` on, whether or not the cleanup "
+        "has recorded it yet; a paid order never expires.")
     showtime = serializers.IntegerField()
     tickets = OrderLineSerializer(many=True)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     payment_method = serializers.CharField()
     customer = CustomerSerializer()
-    expires_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(
+        help_text="The payment deadline: from this instant a pending order reads `expired` and "
+        "its seats are free.")
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
 

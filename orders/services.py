@@ -111,7 +111,7 @@ def order_create(
         if hold.status != Hold.Status.ACTIVE:
             code = "hold_expired" if hold.status == Hold.Status.EXPIRED else "hold_not_active"
             raise ApplicationError(code, f"This hold is {hold.status}.")
-        if hold.expires_at <= now:
+        if hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             return hold  # committed, then answered 409 below
         return _convert(hold, customer=customer, payment_method=payment_method, now=now)
@@ -199,10 +199,6 @@ def order_end(order: Order, *, status: str, now: datetime, reason: str, staff=No
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
 
 
-def _is_lapsed(order: Order, now: datetime) -> bool:
-    return order.status == Order.Status.PENDING and order.expires_at <= now
-
-
 def order_cancel(*, user, order_id) -> Order:
     """Cancel a pending order (api.md ``POST orders/{id}/cancel/``): its seats become available.
 
@@ -213,7 +209,7 @@ def order_cancel(*, user, order_id) -> Order:
     def txn() -> tuple[Order, bool]:
         now = timezone.now()
         order = _locked_order(user, order_id)
-        if _is_lapsed(order, now):
+        if order.is_lapsed(now):
             order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
         elif order.status == Order.Status.PENDING:
             order_end(order, status=Order.Status.CANCELLED, now=now, reason="cancelled")
@@ -247,7 +243,7 @@ def order_pay(*, user, order_id) -> Order:
     def txn() -> Order:
         now = timezone.now()
         order = _locked_order(user, order_id)
-        if _is_lapsed(order, now):
+        if order.is_lapsed(now):
             order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
             return order
         if order.status != Order.Status.PENDING:
@@ -309,7 +305,7 @@ def order_staff_action(*, order_id: int, action: str, staff) -> tuple[Order, boo
     def txn() -> tuple[Order, bool]:
         now = timezone.now()
         order = _locked_order(None, order_id)
-        if _is_lapsed(order, now):
+        if order.is_lapsed(now):
             order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
             return order, False
         if action == "mark_paid" and order.status == Order.Status.PENDING:
@@ -337,7 +333,7 @@ def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[O
     """Expire pending orders past their payment deadline (the cleanup command); see
     :func:`seats.services.expire_due`."""
     return expire_due(
-        Order, live_status=Order.Status.PENDING, limit=limit, now=now,
+        Order, limit=limit, now=now,
         end=lambda order, at: order_end(order, status=Order.Status.EXPIRED, now=at,
                                         reason="expired"))
 
@@ -383,7 +379,7 @@ def payment_confirm(
                   "amount": amount, "currency": currency}
         if event == "payment.failed":
             return Payment.objects.create(status=Payment.Status.FAILED, **record), "failed"
-        if _is_lapsed(order, now):
+        if order.is_lapsed(now):
             order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
         problem = None
         if amount != order.total or currency != order.currency:

@@ -225,8 +225,10 @@ class BestAvailableView(APIView):
 
 
 @extend_schema_view(
-    retrieve=extend_schema(parameters=[HOLD_ID],
-                           responses={200: HoldSerializer, **errors(AUTH, 404)}),
+    retrieve=extend_schema(
+        parameters=[HOLD_ID], responses={200: HoldSerializer, **errors(AUTH, 404)},
+        description="The hold as it stands now: an active hold past its `expires_at` reads "
+        "`expired`, with no seats, before the cleanup records it (the lapse rule)."),
 )
 class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``GET holds/{id}/``, ``POST holds/{id}/release/``, ``DELETE holds/{id}/`` (own holds only;

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .lapse import Lapsing, LapsingQuerySet
+
 
 class Venue(models.Model):
     """A place with one or more seating plans (hall, stadium, theatre, bus)."""
@@ -215,10 +217,12 @@ class ShowtimeSeat(models.Model):
         return f"{self.seat.label} @ {self.showtime_id}"
 
 
-class Hold(models.Model):
+class Hold(Lapsing, models.Model):
     """Seats reserved for one buyer for a short time (domain.md); ``expires_at`` is absolute.
 
-    A buyer has at most one active hold per showtime (a partial unique index).
+    A buyer has at most one active hold per showtime (a partial unique index). An active hold past
+    ``expires_at`` has lapsed and reads as ``expired`` before the cleanup records it
+    (:mod:`seats.lapse`: ``hold.status_at()``, ``Hold.objects.live()``/``lapsed()``).
     """
 
     class Status(models.TextChoices):
@@ -227,6 +231,9 @@ class Hold(models.Model):
         RELEASED = "released"
         EXPIRED = "expired"
 
+    LIVE_STATUS = Status.ACTIVE
+    LAPSED_STATUS = Status.EXPIRED
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds")
     showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="holds")
@@ -234,6 +241,8 @@ class Hold(models.Model):
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LapsingQuerySet.as_manager()
 
     class Meta:
         constraints = [

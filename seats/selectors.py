@@ -143,25 +143,34 @@ def claim_lines(claims) -> list[dict[str, Any]]:
     ]
 
 
-def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str, Any]:
+def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
     """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
-    [{"id", "label", "category", "price"}], "expires_at", "total"}``. Seats are the hold's live
-    claims (none once released or expired); ``total`` is their sum, a decimal string.
+    [{"id", "label", "category", "price"}], "expires_at", "total"}``. ``total`` is the sum of the
+    seats' prices, a decimal string.
+
+    ``status`` is the hold's status at ``now`` (default: ``timezone.now()``) under the lapse rule
+    (domain.md, invariant 4; :mod:`seats.lapse`): an active hold past ``expires_at`` reads
+    ``expired`` before the cleanup records it. ``seats`` are the hold's live claims, none once it is
+    released or expired, lapsed included: its seats already read ``available`` on the seat map,
+    and the cleanup ends those claims, so a lapsed hold reads the same before and after it.
 
     ``claims``: the hold's live claims with ``showtime_seat__seat`` loaded, when the caller has
     them already (a service inside its transaction); else they are read (one query; none for a
-    released or expired hold, which has no live claims).
+    released or expired hold).
     """
-    if claims is None:
-        claims = [] if hold.status in (Hold.Status.RELEASED, Hold.Status.EXPIRED) else list(
-            SeatClaim.objects.filter(hold=hold, is_live=True)
-            .select_related("showtime_seat__seat")
+    status = hold.status_at(now)
+    if status in (Hold.Status.RELEASED, Hold.Status.EXPIRED):
+        claims = []
+    elif claims is None:
+        claims = list(
+            SeatClaim.objects.filter(hold=hold, is_live=True).select_related("showtime_seat__seat")
         )
     claims = sorted(claims, key=lambda c: c.showtime_seat_id)
     return {
         "id": str(hold.pk),
         "showtime": hold.showtime_id,
-        "status": hold.status,
+        "status": status,
         "seats": claim_lines(claims),
         "expires_at": hold.expires_at.isoformat(),
         "total": str(sum((c.price for c in claims), Decimal("0.00"))),
@@ -169,10 +178,8 @@ def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str, 
 
 
 def active_hold_for(user, showtime_id: int) -> Hold | None:
-    """The user's active, unexpired hold on a showtime, or ``None``."""
+    """The user's live hold on a showtime (active and not lapsed: :mod:`seats.lapse`), or
+    ``None``."""
     if not user.is_authenticated:
         return None
-    return Hold.objects.filter(
-        user=user, showtime_id=showtime_id, status=Hold.Status.ACTIVE,
-        expires_at__gt=timezone.now(),
-    ).first()
+    return Hold.objects.live().filter(user=user, showtime_id=showtime_id).first()

@@ -121,11 +121,20 @@ class HoldSeatSerializer(serializers.Serializer):
 
 
 class HoldSerializer(serializers.Serializer):
-    """A hold: ``{"id", "showtime", "status", "seats", "expires_at", "total"}``."""
+    """A hold: ``{"id", "showtime", "status", "seats", "expires_at", "total"}``; ``status`` under
+    the lapse rule (``seats/lapse.py``)."""
 
     id = serializers.UUIDField()
     showtime = serializers.IntegerField()
-    status = serializers.ChoiceField(["active", "converted", "released", "expired"])
-    seats = HoldSeatSerializer(many=True)
-    expires_at = serializers.DateTimeField()
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    status = serializers.ChoiceField(
+        ["active", "converted", "released", "expired"],
+        help_text="The hold's status when the answer was made. Lapse rule: an active hold reads "
+        "`expired` from its `expires_at` on, whether or not the cleanup has recorded it yet.")
+    seats = HoldSeatSerializer(
+        many=True, help_text="The seats the hold keeps; empty once it is released or expired "
+        "(lapsed included: those seats already read `available` on the seat map).")
+    expires_at = serializers.DateTimeField(
+        help_text="When an active hold lapses: from this instant it reads `expired` and its "
+        "seats are free.")
+    total = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                     help_text="The sum of `seats`' prices.")

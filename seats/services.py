@@ -368,7 +368,7 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
         # At most one: one active hold per buyer and showtime (a unique constraint).
         hold = fetch_one(Hold, {"user_id": user.pk, "showtime_id": showtime.pk,
                                 "status": Hold.Status.ACTIVE}, lock=True)
-        if hold is not None and hold.expires_at <= now:
+        if hold is not None and hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             hold = None
         created = hold is None
@@ -558,7 +558,7 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
             raise ApplicationError(
                 "hold_not_active", f"This hold is {hold.status}.", details={"status": hold.status}
             )
-        if hold.expires_at <= now:
+        if hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             return hold
         live = live_claims(hold=hold)
@@ -585,10 +585,11 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
     return run_in_transaction(txn)
 
 
-def expire_due(model, *, live_status: str, end: Callable[[Any, datetime], None], limit: int,
+def expire_due(model, *, end: Callable[[Any, datetime], None], limit: int,
                now: datetime | None = None) -> list:
-    """Expire rows of ``model`` (holds or orders) still ``live_status`` past their ``expires_at``,
-    each in its own short transaction, with ``end(row, now)``; return the rows expired.
+    """Record the expiry of the lapsed rows of ``model`` (holds or orders: ``model.objects.lapsed``,
+    :mod:`seats.lapse`), at most ``limit``, oldest deadline first, each in its own short
+    transaction, with ``end(row, now)``; return the rows expired.
 
     A row locked by another process is skipped (``SKIP LOCKED`` on PostgreSQL) and its status is
     checked again under the lock, so several copies of the cleanup can run at once and each row is
@@ -596,16 +597,15 @@ def expire_due(model, *, live_status: str, end: Callable[[Any, datetime], None],
     """
     now = now or timezone.now()
     due = list(
-        model.objects.filter(status=live_status, expires_at__lte=now)
-        .order_by("expires_at").values_list("pk", flat=True)[:limit]
+        model.objects.lapsed(now).order_by("expires_at").values_list("pk", flat=True)[:limit]
     )
     done = []
     for pk in due:
 
         def txn(pk=pk):
             row = (
-                model.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=live_status, expires_at__lte=now).first()
+                model.objects.select_for_update(skip_locked=True).lapsed(now)
+                .filter(pk=pk).first()
             )
             if row is not None:
                 end(row, timezone.now())
@@ -620,7 +620,7 @@ def expire_due(model, *, live_status: str, end: Callable[[Any, datetime], None],
 def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Hold]:
     """Expire active holds whose ``expires_at`` has passed (the cleanup command); see
     :func:`expire_due`."""
-    return expire_due(Hold, live_status=Hold.Status.ACTIVE, limit=limit, now=now,
+    return expire_due(Hold, limit=limit, now=now,
                       end=lambda hold, at: hold_end(hold, status=Hold.Status.EXPIRED, now=at))
 
 
@@ -683,7 +683,7 @@ def hold_force_release(*, hold_id, staff) -> Hold:
             raise ApplicationError("not_found", "No such hold.", status=404)
         if hold.status == Hold.Status.ACTIVE:
             now = timezone.now()
-            expired = hold.expires_at <= now
+            expired = hold.is_lapsed(now)
             hold_end(hold, status=Hold.Status.EXPIRED if expired else Hold.Status.RELEASED,
                      now=now, staff=None if expired else staff)
         return hold

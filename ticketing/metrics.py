@@ -56,14 +56,16 @@ class BookingCollector:
         try:
             now = timezone.now()
             holds = GaugeMetricFamily("seatline_holds_active", "Active, unexpired holds.")
-            holds.add_metric([], Hold.objects.filter(status="active", expires_at__gt=now).count())
+            holds.add_metric([], Hold.objects.live(now).count())
             yield holds
             seats = GaugeMetricFamily("seatline_seats_held", "Seats in active, unexpired holds.")
             seats.add_metric([], ShowtimeSeat.objects.filter(
                 status=SeatStatus.HELD, expires_at__gt=now).count())
             yield seats
-            orders = GaugeMetricFamily("seatline_orders", "Orders by status.", labels=["status"])
-            by_status = dict(Order.objects.values_list("status").annotate(n=Count("pk")))
+            orders = GaugeMetricFamily("seatline_orders", "Orders by status (a pending order past "
+                                       "its deadline counts as expired).", labels=["status"])
+            by_status = dict(Order.objects.with_effective_status(now).order_by()
+                             .values_list("effective_status").annotate(n=Count("pk")))
             for status in Order.Status.values:
                 orders.add_metric([status], by_status.get(status, 0))
             yield orders

@@ -206,3 +206,23 @@ def test_flagged_payments_and_scans_are_listed_for_staff(staff_client, buyer, sh
     assert staff_client.post(f"/admin/orders/payment/{payment.pk}/change/", {}).status_code == 403
     scans = staff_client.get("/admin/orders/checkinscan/")
     assert scans.status_code == 200 and "no-such-code" in scans.content.decode()
+
+
+def test_the_order_list_reads_a_lapsed_order_as_expired(staff_client, showtime, buyer, clock,
+                                                        settings):
+    """Staff see an unpaid order past its deadline as expired (domain.md, invariant 4) in the
+    list, its filter and its page, and the box-office actions do not count it as pending."""
+    lapsed = place_order(buyer, showtime, seat_guids(showtime, 1))
+    paid = place_order(buyer, showtime, seat_guids(showtime)[1:2], pay=True)
+    clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
+    listing = staff_client.get(ORDERS)
+    assert "expired (lapsed, not yet recorded)" in listing.content.decode()
+    by_status = {status: [o.pk for o in staff_client.get(ORDERS, {"status__exact": status})
+                          .context["cl"].result_list]
+                 for status in ("pending", "expired", "paid")}
+    assert by_status == {"pending": [], "expired": [lapsed.pk], "paid": [paid.pk]}
+    page = staff_client.get(f"{ORDERS}{lapsed.pk}/change/").content.decode()
+    assert "expired (lapsed, not yet recorded)" in page
+    confirmation = choose(staff_client, "mark_paid", [lapsed]).content.decode()
+    assert "0 of them are pending now." in confirmation
+    assert Order.objects.get(pk=lapsed.pk).status == "pending"  # reading wrote nothing

@@ -174,3 +174,58 @@ def test_unknown_hold_is_404(api):
             "payment_method": "card"}
     assert api.post("/api/v1/orders/", body, format="json").status_code == 404
     assert api.get("/api/v1/orders/abc/").status_code == 404
+
+
+# --- Reads apply the lapse rule (domain.md, invariant 4; issue 13) ---------------------------------
+
+
+def test_an_unpaid_order_reads_expired_from_its_deadline_in_detail_and_list(api, showtime, clock,
+                                                                           settings):
+    """``pending`` until the payment deadline, ``expired`` from it on, in ``GET orders/{id}/`` and
+    ``GET orders/`` alike, without any write; the cleanup then records what was read."""
+    from orders.services import order_expire_due
+
+    a = seat_guids(showtime, 1)[0]
+    order = order_from_hold(api, hold_seats(api, showtime, [a])).json()
+    detail, listing = f"/api/v1/orders/{order['id']}/", "/api/v1/orders/"
+    clock.advance(settings.PAYMENT_WINDOW_SECONDS - 1)
+    assert api.get(detail).json()["status"] == "pending"
+    assert [o["status"] for o in api.get(listing).json()["results"]] == ["pending"]
+
+    clock.advance(1)  # exactly at expires_at: gone
+    lapsed = api.get(detail)
+    assert lapsed.status_code == 200
+    assert lapsed.json() == {**order, "status": "expired"}  # its seats are still listed
+    assert [o["status"] for o in api.get(listing).json()["results"]] == ["expired"]
+    assert api.get(f"{detail}tickets/").json() == []
+    assert Order.objects.get().status == "pending"  # a read writes nothing
+    assert seat_status(api, showtime)[a] == "available"
+
+    assert [o.pk for o in order_expire_due()] == [order["id"]]
+    assert api.get(detail).json() == lapsed.json()
+
+
+def test_a_paid_order_never_reads_expired(api, showtime, clock, settings):
+    a, b = seat_guids(showtime, 2)
+    paid = order_from_hold(api, hold_seats(api, showtime, [a]), key="paid").json()
+    assert api.post(f"/api/v1/orders/{paid['id']}/pay/").json()["status"] == "paid"
+    unpaid = order_from_hold(api, hold_seats(api, showtime, [b]), key="unpaid").json()
+    clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
+    assert api.get(f"/api/v1/orders/{paid['id']}/").json()["status"] == "paid"
+    by_id = {o["id"]: o["status"] for o in api.get("/api/v1/orders/").json()["results"]}
+    assert by_id == {paid["id"]: "paid", unpaid["id"]: "expired"}
+    assert len(api.get(f"/api/v1/orders/{paid['id']}/tickets/").json()) == 1
+
+
+def test_writes_on_a_lapsed_order_keep_their_behaviour(api, showtime, clock, settings):
+    """Cancelling a lapsed order records its expiry and answers 409 ``order_not_cancellable``
+    (details.status ``expired``); paying it then answers 409 ``order_not_payable``."""
+    order = order_from_hold(api, hold_seats(api, showtime, seat_guids(showtime, 1))).json()
+    clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
+    response = api.post(f"/api/v1/orders/{order['id']}/cancel/")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_not_cancellable"
+    assert response.json()["error"]["details"] == {"status": "expired"}
+    assert Order.objects.get().status == "expired"
+    response = api.post(f"/api/v1/orders/{order['id']}/pay/")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "order_expired"

@@ -447,6 +447,27 @@ async def test_block_from_the_admin_is_broadcast_as_seats_changed(transactional_
 # --- Holds ----------------------------------------------------------------------------------------
 
 
+def test_the_hold_list_reads_a_lapsed_hold_as_expired(staff_client, showtime, buyer,
+                                                       other_buyer, clock):
+    """Staff see a lapsed hold as expired (domain.md, invariant 4), in the list, its filter, its
+    ordering and its page, before the cleanup records it."""
+    lapsing, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
+    clock.advance(showtime.hold_ttl - 1)
+    fresh, _ = hold_create(user=other_buyer, showtime_id=showtime.pk,
+                           seat_ids=seat_guids(showtime)[5:6])
+    clock.advance(1)  # the first hold is at its deadline: gone
+    listing = staff_client.get(HOLDS, {"o": "4"})  # by status (4th column)
+    rows = listing.context["cl"].result_list
+    assert [h.pk for h in rows] == [fresh.pk, lapsing.pk]  # "active" < "expired"
+    assert "expired (lapsed, not yet recorded)" in listing.content.decode()
+    expired = staff_client.get(HOLDS, {"status__exact": "expired"}).context["cl"].result_list
+    active = staff_client.get(HOLDS, {"status__exact": "active"}).context["cl"].result_list
+    assert ([h.pk for h in expired], [h.pk for h in active]) == ([lapsing.pk], [fresh.pk])
+    page = staff_client.get(f"{HOLDS}{lapsing.pk}/change/").content.decode()
+    assert "expired (lapsed, not yet recorded)" in page
+    assert Hold.objects.get(pk=lapsing.pk).status == "active"  # reading wrote nothing
+
+
 def test_force_release_a_hold(staff_client, staff, showtime, buyer, other_buyer):
     from orders.services import order_create
 

@@ -171,3 +171,53 @@ def test_catalog_is_public(client, showtime):
                                     {"name": "Back", "price": "40.00", "color": "#123456"}]
     assert detail["hold_ttl_seconds"] == 300 and detail["max_seats_per_order"] == 10
     assert client.get("/api/v1/showtimes/?starts_after=yesterday").status_code == 400
+
+
+# --- Reads apply the lapse rule (domain.md, invariant 4; issue 13) ---------------------------------
+
+
+def test_a_lapsed_hold_reads_expired_without_cleanup_and_as_the_cleanup_records_it(
+        api, showtime, clock):
+    """Before its deadline the hold reads ``active`` with its seats; from its ``expires_at`` on it
+    reads ``expired`` with no seats (as its seat map does), although nothing was written; the
+    cleanup then writes exactly what was read."""
+    from seats.services import hold_expire_due
+
+    a, b = seat_guids(showtime, 2)
+    hold_id = hold(api, showtime, [a, b]).json()["id"]
+    clock.advance(showtime.hold_ttl - 1)
+    before = api.get(f"/api/v1/holds/{hold_id}/").json()
+    assert before["status"] == "active" and [s["id"] for s in before["seats"]] == [a, b]
+    assert before["total"] == "160.00"
+
+    clock.advance(1)  # exactly at expires_at: gone
+    lapsed = api.get(f"/api/v1/holds/{hold_id}/")
+    assert lapsed.status_code == 200
+    assert lapsed.json() == {**before, "status": "expired", "seats": [], "total": "0.00"}
+    assert Hold.objects.get(pk=hold_id).status == "active"  # a read writes nothing
+    assert statuses(api, showtime)[a] == ("available", 3)
+
+    assert [str(h.pk) for h in hold_expire_due()] == [hold_id]
+    assert api.get(f"/api/v1/holds/{hold_id}/").json() == lapsed.json()
+
+
+def test_writes_on_a_lapsed_hold_keep_their_behaviour(api, showtime, clock):
+    """Releasing a lapsed hold records its expiry (200, ``expired``), then 409 ``hold_not_active``;
+    ordering it is 409 ``hold_expired``; DELETE stays 204."""
+    a, b = seat_guids(showtime, 2)
+    first = hold(api, showtime, [a]).json()["id"]
+    clock.advance(showtime.hold_ttl + 1)
+    response = api.post(f"/api/v1/holds/{first}/release/", {}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "expired"
+    assert Hold.objects.get(pk=first).status == "expired"
+    again = api.post(f"/api/v1/holds/{first}/release/", {}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "hold_not_active"
+    assert api.delete(f"/api/v1/holds/{first}/").status_code == 204
+
+    second = hold(api, showtime, [b]).json()["id"]
+    clock.advance(showtime.hold_ttl + 1)
+    order = api.post("/api/v1/orders/", {"hold": second, "payment_method": "card", "customer": {
+        "name": "A", "email": "a@example.com"}}, format="json")
+    assert order.status_code == 409 and order.json()["error"]["code"] == "hold_expired"
+    assert api.delete(f"/api/v1/holds/{second}/").status_code == 204
+    assert api.get(f"/api/v1/holds/{second}/").json()["status"] == "expired"

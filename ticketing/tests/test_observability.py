@@ -33,6 +33,26 @@ def test_metrics_endpoint_reports_booking_figures_and_request_latency(api, other
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
 
 
+def test_metrics_apply_the_lapse_rule(api, client, showtime, clock, settings):
+    """A lapsed hold is not active and a lapsed order counts as expired (domain.md, invariant 4),
+    before the cleanup records them."""
+    a, b = seat_guids(showtime, 2)
+    url = f"/api/v1/showtimes/{showtime.pk}/holds/"
+    hold = api.post(url, {"seats": [a]}, format="json").json()
+    api.post("/api/v1/orders/", {"hold": hold["id"], "payment_method": "card",
+             "customer": {"name": "A", "email": "a@example.com"}}, format="json")
+    clock.advance(settings.PAYMENT_WINDOW_SECONDS - 1)
+    api.post(url, {"seats": [b]}, format="json")
+    lines = set(client.get("/metrics").content.decode().splitlines())
+    assert "seatline_holds_active 1.0" in lines
+    assert 'seatline_orders{status="pending"} 1.0' in lines
+    clock.advance(max(settings.PAYMENT_WINDOW_SECONDS, showtime.hold_ttl) + 1)
+    lines = set(client.get("/metrics").content.decode().splitlines())
+    assert "seatline_holds_active 0.0" in lines
+    assert 'seatline_orders{status="pending"} 0.0' in lines
+    assert 'seatline_orders{status="expired"} 1.0' in lines
+
+
 def test_request_id_is_returned_and_logged_with_the_order_number(api, showtime, caplog):
     hold = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 1)},
                     format="json").json()
