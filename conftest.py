@@ -52,6 +52,19 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_redis_state():
+    """Each test starts with the Redis circuit breaker closed and no local seq numbering left
+    by an earlier test that stopped its own Redis (process-wide state)."""
+    from realtime import sequence
+    from ticketing import redisguard
+
+    redisguard.breaker.close()
+    sequence.reset_local_state()
+    yield
+    redisguard.breaker.close()
+
+
 @pytest.fixture
 def shared_venues() -> Path:
     """``../shared/venues``; its plans may not be copied into the project (SOURCES.md), so tests

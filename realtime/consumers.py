@@ -37,8 +37,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import types
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -87,21 +89,27 @@ def _active_hold(user, showtime_id: int) -> tuple[str, datetime] | None:
     return (str(hold.pk), hold.expires_at) if hold else None
 
 
-def _current_seq(showtime_id: int) -> int:
-    try:
-        return sequence.current_seq(showtime_id)
-    except Exception:  # Redis down: 0 makes every later frame a gap, so clients resync
-        logger.warning("seq unavailable for showtime %s", showtime_id, exc_info=True)
-        return 0
+@dataclass(frozen=True)
+class Snapshot:
+    """An encoded ``snapshot`` frame with the numbering it is current to and the monotonic time
+    (``time.monotonic``, the event loop's clock) its read started."""
+
+    text: str
+    epoch: str
+    seq: int
+    read_at: float
 
 
 @database_sync_to_async
-def _snapshot(showtime_id: int) -> str:
-    # seq first, then seats: every frame numbered up to seq is already in the seats read after it.
-    seq = _current_seq(showtime_id)
+def _snapshot(showtime_id: int) -> Snapshot:
+    # epoch and seq first, then seats: every frame numbered up to seq is in the seats read after.
+    read_at = time.monotonic()
+    epoch, seq = sequence.current(showtime_id)
     as_of, seats = seat_states(showtime_id)
-    return events.encode({"type": "snapshot", "showtime": showtime_id, "as_of": as_of.isoformat(),
-                          "seq": seq, "seats": seats, "ga": ga_availability(showtime_id)})
+    text = events.encode({"type": "snapshot", "showtime": showtime_id, "as_of": as_of.isoformat(),
+                          "epoch": epoch, "seq": seq, "seats": seats,
+                          "ga": ga_availability(showtime_id)})
+    return Snapshot(text, epoch, seq, read_at)
 
 
 @types.coroutine
@@ -140,6 +148,12 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         self._writer: asyncio.Task | None = None  # finishes a send that had to wait
         self._queued: deque[str] | None = None  # frames behind that send (made when needed)
         self._gone = False  # the server refused a send: the socket is closing
+        # The numbering of the last snapshot or seats.changed frame sent (docs/realtime.md
+        # "Ordering"), and when that snapshot's read started.
+        self.epoch: str | None = None
+        self.seq = 0
+        self.snapshot_read_at = 0.0
+        self._refreshing: asyncio.Task | None = None  # a fresh snapshot on its way
 
     async def __call__(self, scope, receive, send):
         """Serve one socket: dispatch its ASGI events (``websocket.connect``, ``.receive``,
@@ -211,7 +225,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         await self.accept()
         connections += 1
         self.counted = True
-        self._write(await self.hub.snapshot(group, lambda: _snapshot(self.showtime_id)))
+        self._sent_snapshot(await self.hub.snapshot(group, lambda: _snapshot(self.showtime_id)))
         if signed_in:
             hold = await _active_hold(self.user, self.showtime_id)
             if hold:
@@ -227,6 +241,9 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             connections -= 1
             self.counted = False
         self._cancel_expiring()
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            self._refreshing = None
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
@@ -250,11 +267,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         if kind == "ping":
             self._write(events.encode({"type": "pong", "server_time": timezone.now().isoformat()}))
         elif kind == "resync":
-            if self._held is None:
-                self._held = []
-            self._write(await self.hub.snapshot(events.showtime_group(self.showtime_id),
-                                                lambda: _snapshot(self.showtime_id)))
-            self._release_held()
+            await self._send_fresh_snapshot()
         else:
             self._error("unknown_type", "Known frame types: ping, resync.")
 
@@ -277,12 +290,65 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
 
     def _release_held(self) -> None:
         held, self._held = self._held or [], None
-        for message in held:
+        for i, message in enumerate(held):
+            if self._held is not None:  # a fresh snapshot was asked meanwhile: wait behind it
+                self._held[:0] = held[i:]
+                return
             self._handle(message)
+
+    # --- snapshots and numbering (docs/realtime.md "Ordering") -----------------------------------
+
+    def _sent_snapshot(self, snapshot: Snapshot) -> None:
+        self._write(snapshot.text)
+        self.epoch, self.seq, self.snapshot_read_at = snapshot.epoch, snapshot.seq, snapshot.read_at
+
+    async def _send_fresh_snapshot(self) -> None:
+        """Send a snapshot now; group messages arriving meanwhile wait behind it and those it
+        already covers are skipped."""
+        if self._held is None:
+            self._held = []
+        try:
+            self._sent_snapshot(await self.hub.snapshot(
+                events.showtime_group(self.showtime_id), lambda: _snapshot(self.showtime_id)))
+        finally:
+            self._release_held()
+
+    def resync(self, epoch: str | None = None, older_than: float | None = None) -> None:
+        """Called by the hub after a fault (see ``realtime.hub.Member``): send a fresh snapshot
+        unless the socket is current (same ``epoch``; snapshot read after ``older_than``)."""
+        if epoch is not None and epoch == self.epoch:
+            return
+        if older_than is not None and self.snapshot_read_at >= older_than:
+            return
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._refreshing is None and self.counted and not self._gone:
+            self._held = [] if self._held is None else self._held
+            self._refreshing = asyncio.ensure_future(self._refresh_now())
+
+    async def _refresh_now(self) -> None:
+        try:
+            await self._send_fresh_snapshot()
+        except Exception:  # the client still sees the gap or new epoch and asks itself
+            logger.warning("fresh snapshot for showtime %s failed", self.showtime_id,
+                           exc_info=True)
+        finally:
+            self._refreshing = None
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind in SHOWTIME_EVENTS:
+        if kind == "seats.changed" and "seq" in message:
+            seq = int(message["seq"])
+            if message.get("epoch") != self.epoch or seq > self.seq + 1:
+                # Numbering moved on (a Redis restart, a lost frame): a fresh snapshot, which
+                # covers this change too, instead of a frame the client would have to resync on.
+                self._refresh()
+            elif seq > self.seq:
+                self.seq = seq
+                self._write(message["text"])
+            # else: already in the snapshot this socket got
+        elif kind in SHOWTIME_EVENTS:
             self._write(message["text"])  # encoded once by realtime.events, sent as it is
         elif kind in PERSONAL_EVENTS:
             # Personal groups span showtimes: forward the owner's event on this showtime's

@@ -23,8 +23,11 @@ from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from ticketing import redisguard
 
 from . import sequence
 
@@ -51,8 +54,24 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 async def _publish(group: str, message: dict[str, Any]) -> None:
-    # Bounded, so a dead Redis costs at most PUBLISH_TIMEOUT seconds, never a hang.
-    await asyncio.wait_for(get_channel_layer().group_send(group, message), PUBLISH_TIMEOUT)
+    """Send a group message through the channel layer. With Redis: within the Redis timeout and
+    through the circuit breaker (``ticketing.redisguard``), so a dead or hung Redis costs at most
+    one timeout and nothing once the breaker is open. The in-memory layer never waits."""
+    layer = get_channel_layer()
+    if settings.REDIS_URL:
+        await redisguard.guard(layer.group_send(group, message))
+    else:
+        await asyncio.wait_for(layer.group_send(group, message), PUBLISH_TIMEOUT)
+
+
+def _deliver_here(group: str, message: dict[str, Any]) -> None:
+    """Hand a message to this loop's own sockets of ``group`` when the channel layer could not
+    take it (Redis away): same-process watchers keep a live map (issue #13)."""
+    from .hub import existing_hub
+
+    hub = existing_hub()
+    if hub is not None:
+        hub.deliver_local(group, message)
 
 
 def _failed(frame_type: str, group: str) -> None:
@@ -131,20 +150,32 @@ class _Outbox:
                     group, frame_type = showtime_group(item.showtime_id), "seats.changed"
                 else:
                     group, frame_type, message = item
+                if isinstance(item, _Change):
+                    epoch, seq = await asyncio.to_thread(sequence.allocate, item.showtime_id)
+                    message = _change_message(item, epoch, seq)
                 try:
-                    if isinstance(item, _Change):
-                        seq = await asyncio.to_thread(sequence.next_seq, item.showtime_id)
-                        message = _change_message(item, seq)
                     await _publish(group, message)
-                except Exception:  # counted and logged like a blocking publish; clients resync
+                except Exception:  # counted and logged; this process's sockets still get it
                     _failed(frame_type, group)
+                    if isinstance(item, _Change):
+                        sequence.mark_dirty(item.showtime_id, message["epoch"])
+                    _deliver_here(group, message)
 
 
-def _change_message(change: _Change, seq: int) -> dict[str, Any]:
-    """The group message of a ``seats.changed`` frame (realtime.md), encoded once."""
-    frame = {"type": "seats.changed", "showtime": change.showtime_id, "seq": seq,
+def _change_message(change: _Change, epoch: str, seq: int) -> dict[str, Any]:
+    """The group message of a ``seats.changed`` frame (docs/realtime.md), encoded once; ``seq``
+    and ``epoch`` also ride outside ``text`` for the hub's ordering (``realtime.hub``)."""
+    frame = {"type": "seats.changed", "showtime": change.showtime_id, "epoch": epoch, "seq": seq,
              "reason": change.reason, "seats": change.seats, "at": change.at.isoformat()}
-    return {"type": "seats.changed", "text": encode(frame), "showtime": change.showtime_id}
+    return {"type": "seats.changed", "text": encode(frame), "showtime": change.showtime_id,
+            "epoch": epoch, "seq": seq}
+
+
+def reset_message(showtime_id: int, epoch: str) -> dict[str, Any]:
+    """A group message telling every process's sockets of a showtime that the numbering moved to
+    ``epoch`` (``sequence.recover``): a socket holding another epoch gets a fresh snapshot. It
+    never reaches a client as such."""
+    return {"type": "realtime.reset", "showtime": showtime_id, "epoch": epoch}
 
 
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = \
@@ -229,8 +260,12 @@ def _publish_change(change: _Change) -> None:
         if loop is not None:
             loop.call_soon_threadsafe(_enqueue, change)
         else:
-            message = _change_message(change, sequence.next_seq(change.showtime_id))
-            async_to_sync(_publish)(showtime_group(change.showtime_id), message)
+            message = _change_message(change, *sequence.allocate(change.showtime_id))
+            try:
+                async_to_sync(_publish)(showtime_group(change.showtime_id), message)
+            except Exception:
+                sequence.mark_dirty(change.showtime_id, message["epoch"])
+                raise
     except Exception:  # a lost broadcast loses no data (invariant 5); never fail the request
         _failed("seats.changed", showtime_group(change.showtime_id))
 

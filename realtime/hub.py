@@ -47,11 +47,19 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from ticketing import redisguard
+
 logger = logging.getLogger(__name__)
 
 RETRY_FIRST_SECONDS = 0.1  # first wait after a failed receive; doubles up to RETRY_MAX_SECONDS
 RETRY_MAX_SECONDS = 5.0
 DEFAULT_SNAPSHOT_CACHE_SECONDS = 1.0  # settings.REALTIME_SNAPSHOT_CACHE_SECONDS; 0 turns it off
+# How long a showtime's frames wait for a missing seq before they go on without it (the sockets
+# then see the gap and get a fresh snapshot): settings.REALTIME_REORDER_WAIT_SECONDS.
+DEFAULT_REORDER_WAIT_SECONDS = 0.25
+# How often the hub checks its path through Redis (a probe message sent to itself) and recovers
+# dirty seq numbering: settings.REALTIME_PROBE_SECONDS.
+DEFAULT_PROBE_SECONDS = 0.5
 
 
 class HubUnavailable(Exception):
@@ -64,6 +72,25 @@ class Member(Protocol):
     def deliver(self, message: dict[str, Any]) -> None:
         """Take one channel-layer message of a joined group. Called synchronously from the
         subscription's receive task: must not block or await (queue, or send without waiting)."""
+
+    def resync(self, epoch: str | None = None, older_than: float | None = None) -> None:
+        """Send the client a fresh snapshot if the socket's numbering is not ``epoch`` (when
+        given) or its last snapshot was read before loop time ``older_than`` (when given)."""
+
+
+class _Order:
+    """Restores ``seq`` order of one showtime's ``seats.changed`` messages (docs/realtime.md
+    "Ordering"). Two processes can publish seq 6 before seq 5 (the number is allocated, then
+    published); a message ahead of the next expected seq waits here up to the reorder wait for
+    the missing ones, then goes on (its sockets see the gap and resync)."""
+
+    def __init__(self) -> None:
+        self.epoch: str | None = None
+        self.next: int | None = None
+        self.waiting: dict[int, dict[str, Any]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.reordered = 0  # messages that arrived ahead of a missing seq and waited
+        self.skipped = 0  # seqs given up on
 
 
 class Subscription:
@@ -89,6 +116,7 @@ class Subscription:
         self.reading: asyncio.Task | None = None  # a read in flight others may share
         self.reading_generation = -1
         self.reading_started = 0.0
+        self.order = _Order()
 
     def invalidate(self) -> None:
         self.generation += 1
@@ -106,6 +134,14 @@ class Hub:
         self._refresher: asyncio.Task | None = None
         expiry = getattr(layer, "group_expiry", None)  # None: the pub/sub layer never forgets
         self.refresh_seconds: float | None = max(1.0, expiry / 4) if expiry else None
+        self.reorder_wait = float(getattr(settings, "REALTIME_REORDER_WAIT_SECONDS",
+                                          DEFAULT_REORDER_WAIT_SECONDS))
+        self.probe_seconds = float(getattr(settings, "REALTIME_PROBE_SECONDS",
+                                           DEFAULT_PROBE_SECONDS))
+        self._monitor: asyncio.Task | None = None
+        self.redis_ok = True  # the last probe through the channel layer came back
+        self.down_since: float | None = None  # loop time of the first failed probe of an outage
+        self.recoveries = 0  # outages ended (each pushed fresh snapshots)
 
     # --- membership ---------------------------------------------------------------------------
 
@@ -169,6 +205,8 @@ class Hub:
         self._start(sub)
         if self.refresh_seconds and (self._refresher is None or self._refresher.done()):
             self._refresher = self.loop.create_task(self._refresh())
+        if settings.REDIS_URL and (self._monitor is None or self._monitor.done()):
+            self._monitor = self.loop.create_task(self._watch_redis(), name="realtime-hub monitor")
         logger.debug("subscribed to %s on %s", group, channel)
         return sub
 
@@ -229,13 +267,76 @@ class Hub:
                                    sub.group, failures, delay, exc_info=failures % 10 == 0)
                 await asyncio.sleep(delay)
                 continue
-            sub.invalidate()  # before delivering: the snapshot rule of Hub.snapshot
-            sub.received += 1
+            self._route(sub, message)
+
+    def deliver_local(self, group: str, message: dict[str, Any]) -> None:
+        """Deliver a message to this loop's sockets of ``group`` without the channel layer
+        (``realtime.events`` while Redis is away), in the same order as layer messages."""
+        sub = self.subscriptions.get(group)
+        if sub is not None:
+            self._route(sub, message)
+
+    def _route(self, sub: Subscription, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "seats.changed" and "seq" in message:
+            self._ordered(sub, message)
+        elif kind == "realtime.reset":
+            sub.invalidate()
             for member in list(sub.members):
-                try:
-                    member.deliver(message)
-                except Exception:  # one broken socket must not stop the others
-                    logger.exception("delivering %s to %r failed", message.get("type"), member)
+                member.resync(epoch=message.get("epoch"))
+        elif kind != "realtime.probe":
+            self._fanout(sub, message)
+
+    def _fanout(self, sub: Subscription, message: dict[str, Any]) -> None:
+        sub.invalidate()  # before delivering: the snapshot rule of Hub.snapshot
+        sub.received += 1
+        for member in list(sub.members):
+            try:
+                member.deliver(message)
+            except Exception:  # one broken socket must not stop the others
+                logger.exception("delivering %s to %r failed", message.get("type"), member)
+
+    def _ordered(self, sub: Subscription, message: dict[str, Any]) -> None:
+        """Deliver ``seats.changed`` messages in ``seq`` order per epoch (see :class:`_Order`)."""
+        order, epoch, seq = sub.order, message.get("epoch"), int(message["seq"])
+        if epoch != order.epoch:  # a new numbering: what waited belongs to the old one
+            self._flush(sub)
+            order.epoch, order.next = epoch, seq
+        if order.next is None:
+            order.next = seq
+        if seq < order.next:  # late or twice: the sockets skip what their snapshot has
+            self._fanout(sub, message)
+            return
+        if seq > order.next:
+            order.waiting[seq] = message
+            order.reordered += 1
+            if order.timer is None:
+                order.timer = self.loop.call_later(self.reorder_wait, self._give_up, sub)
+            return
+        self._fanout(sub, message)
+        order.next = seq + 1
+        while order.next in order.waiting:
+            self._fanout(sub, order.waiting.pop(order.next))
+            order.next += 1
+        if not order.waiting and order.timer is not None:
+            order.timer.cancel()
+            order.timer = None
+
+    def _give_up(self, sub: Subscription) -> None:
+        sub.order.timer = None
+        if sub.order.waiting:
+            sub.order.skipped += 1
+            self._flush(sub)
+
+    def _flush(self, sub: Subscription) -> None:
+        """Deliver every waiting message in seq order, past the missing ones."""
+        order = sub.order
+        if order.timer is not None:
+            order.timer.cancel()
+            order.timer = None
+        for seq in sorted(order.waiting):
+            self._fanout(sub, order.waiting.pop(seq))
+            order.next = seq + 1
 
     async def _refresh(self) -> None:
         """Re-add every healthy subscription before the layer's ``group_expiry`` drops it."""
@@ -247,6 +348,93 @@ class Hub:
                         await self.layer.group_add(sub.group, sub.channel)
                     except Exception:  # the receive loop notices a dead layer
                         logger.warning("refreshing %s failed", sub.group, exc_info=True)
+
+    # --- Redis faults -------------------------------------------------------------------------
+
+    async def _watch_redis(self) -> None:
+        """While this loop has subscriptions: every ``probe_seconds`` send a probe message to a
+        channel of the hub's own through the layer and wait for it (so the probe succeeds only
+        when publishing *and* the subscription work). After an outage (a probe failed, then one
+        came back) every local socket whose snapshot is older than the outage gets a fresh one:
+        frames of other processes may have been lost meanwhile. Also recovers dirty seq
+        numbering (``realtime.sequence``) and broadcasts the new epoch (``realtime.reset``)."""
+        from . import events, sequence
+
+        seen = asyncio.Event()
+        state = {"n": 0, "channel": None, "receiver": None}
+
+        async def receive_probes(channel: str) -> None:
+            while True:
+                try:
+                    message = await self.layer.receive(channel)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the core layer raises while Redis is down
+                    await asyncio.sleep(self.probe_seconds)
+                    continue
+                if message.get("n") == state["n"]:
+                    seen.set()
+
+        try:
+            while self.subscriptions:
+                await asyncio.sleep(self.probe_seconds)
+                ok = False
+                try:
+                    if state["channel"] is None:
+                        state["channel"] = await redisguard.guard(self.layer.new_channel(), 1.0)
+                        state["receiver"] = self.loop.create_task(
+                            receive_probes(state["channel"]))
+                    state["n"] += 1
+                    seen.clear()
+                    await redisguard.guard(self.layer.send(
+                        state["channel"], {"type": "realtime.probe", "n": state["n"]}), 0.5)
+                    await asyncio.wait_for(seen.wait(), 0.5)
+                    ok = True
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.debug("realtime probe %s failed", state["n"], exc_info=True)
+                if not ok:
+                    if self.redis_ok:
+                        logger.warning("realtime: no round trip through Redis; sockets will "
+                                       "get fresh snapshots when it is back")
+                        self.redis_ok = False
+                        self.down_since = self.loop.time() - self.probe_seconds
+                    continue
+                if not self.redis_ok:
+                    self.redis_ok = True
+                    self._recovered(self.down_since or self.loop.time())
+                    self.down_since = None
+                for showtime_id in sequence.dirty():
+                    try:
+                        epoch = await asyncio.to_thread(sequence.recover, showtime_id)
+                    except Exception:
+                        logger.warning("recovering seq of showtime %s failed", showtime_id,
+                                       exc_info=True)
+                        break
+                    if epoch is None:
+                        continue
+                    group = events.showtime_group(showtime_id)
+                    message = events.reset_message(showtime_id, epoch)
+                    self.deliver_local(group, message)
+                    try:
+                        await redisguard.guard(self.layer.group_send(group, message))
+                    except Exception:
+                        sequence.mark_dirty(showtime_id, epoch)
+        finally:
+            if state["receiver"] is not None:
+                state["receiver"].cancel()
+
+    def _recovered(self, down_since: float) -> None:
+        """Redis is back: every local socket with a snapshot read before ``down_since`` gets a
+        fresh one (one read per showtime, shared through the snapshot cache)."""
+        self.recoveries += 1
+        logger.warning("realtime: Redis is back; refreshing the sockets' snapshots")
+        for sub in list(self.subscriptions.values()):
+            sub.invalidate()
+            sub.order = _Order()
+            for member in list(sub.members):
+                member.resync(older_than=down_since)
 
     # --- snapshot cache -----------------------------------------------------------------------
 
@@ -308,3 +496,12 @@ def get_hub() -> Hub:
     if hub is None or hub.layer is not layer:
         hub = _hubs[loop] = Hub(layer, loop)
     return hub
+
+
+def existing_hub() -> Hub | None:
+    """The hub of the running event loop if it has one (``None`` off the loop or before the
+    first socket)."""
+    try:
+        return _hubs.get(asyncio.get_running_loop())
+    except RuntimeError:
+        return None

@@ -25,6 +25,7 @@ Python):
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -175,8 +176,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cache -------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="ticketing")
+# Everything this deployment keeps in Redis sits under REDIS_PREFIX: the channel layer's channels
+# and groups (pub/sub ignores the database number of REDIS_URL), the seq counters, the cache and
+# the rate limits. Two deployments sharing one Redis need different prefixes; the default is
+# derived from the database, so two deployments with their own databases never meet (issue #13).
+# CACHE_KEY_PREFIX is the older name of the same setting.
+REDIS_PREFIX = env("REDIS_PREFIX", default=env(
+    "CACHE_KEY_PREFIX", default="seatline-" + re.sub(
+        r"[^A-Za-z0-9_.-]+", "-", f"{_db.get('HOST') or 'local'}-{Path(str(_db['NAME'])).name}")))
+CACHE_KEY_PREFIX = REDIS_PREFIX
+# Redis on request and socket paths (ticketing.redisguard): each call's socket timeout, and the
+# circuit breaker that stops trying after that many failures in a row, for that many seconds.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
+REDIS_BREAKER_FAILURES = env.int("REDIS_BREAKER_FAILURES", default=3)
+REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=1.0)
 if REDIS_URL:
+    from redis.asyncio.retry import Retry as _AsyncRetry
+    from redis.backoff import ExponentialBackoff as _Backoff
+
     _layer = env("CHANNEL_LAYER", default="pubsub")
     CHANNEL_LAYERS = {
         "default": {
@@ -185,22 +202,30 @@ if REDIS_URL:
                 if _layer == "pubsub"
                 else "channels_redis.core.RedisChannelLayer"
             ),
-            # Bounded connects, so a dead Redis fails a publish fast instead of hanging it.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2,
-                                  "socket_keepalive": True}]},
+            "CONFIG": {
+                "prefix": f"{REDIS_PREFIX}:asgi",
+                # Bounded connects, and reconnects after a Redis restart within about a second
+                # (redis-py's default backoff waits up to 10 s between tries).
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5,
+                           "socket_keepalive": True,
+                           "retry": _AsyncRetry(_Backoff(cap=0.5, base=0.05), 3)}],
+            },
         }
     }
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_PREFIX": REDIS_PREFIX,
             "OPTIONS": {
                 # Redis down: cache reads miss and writes are dropped instead of raising, and
                 # rate limits fail open (RATELIMIT_FAIL_OPEN), so the API keeps selling seats.
+                # Short timeouts, no retries and the circuit breaker of ticketing.redisguard
+                # (GuardedConnection), so a hung Redis costs a request at most one timeout.
                 "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "CONNECTION_POOL_CLASS": "ticketing.redisguard.GuardedConnectionPool",
             },
         }
     }
