@@ -370,3 +370,58 @@ def redis_url() -> str:
             raise AssertionError(f"Redis at {url} is required in CI: {exc}")
         pytest.skip(f"no Redis at {url}")
     return url
+
+
+@pytest.fixture
+def private_redis():
+    """A ``redis-server`` of this test alone, without persistence, which the test may kill,
+    restart, pause and resume (the shared Redis is never touched): ``redis.url``,
+    ``redis.stop()``, ``redis.start()``, ``redis.pause()`` (``SIGSTOP``: a hung Redis),
+    ``redis.resume()``. Required in CI; skipped where ``redis-server`` is missing."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            raise AssertionError("redis-server is required in CI")
+        pytest.skip("redis-server is not installed")
+
+    class Server:
+        port = _free_port()
+        url = f"redis://127.0.0.1:{port}/0"
+        proc = None
+
+        def start(self):
+            self.proc = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+        def stop(self):
+            self.proc.kill()
+            self.proc.wait(10)
+
+        def pause(self):
+            self.proc.send_signal(signal.SIGSTOP)
+
+        def resume(self):
+            self.proc.send_signal(signal.SIGCONT)
+
+    server = Server()
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.resume()
+        server.stop()

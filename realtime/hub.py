@@ -49,6 +49,8 @@ from django.conf import settings
 
 from ticketing import redisguard
 
+from . import sequence
+
 logger = logging.getLogger(__name__)
 
 RETRY_FIRST_SECONDS = 0.1  # first wait after a failed receive; doubles up to RETRY_MAX_SECONDS
@@ -299,6 +301,7 @@ class Hub:
     def _ordered(self, sub: Subscription, message: dict[str, Any]) -> None:
         """Deliver ``seats.changed`` messages in ``seq`` order per epoch (see :class:`_Order`)."""
         order, epoch, seq = sub.order, message.get("epoch"), int(message["seq"])
+        sequence.observe(message["showtime"], epoch, seq)
         if epoch != order.epoch:  # a new numbering: what waited belongs to the old one
             self._flush(sub)
             order.epoch, order.next = epoch, seq
@@ -358,7 +361,7 @@ class Hub:
         came back) every local socket whose snapshot is older than the outage gets a fresh one:
         frames of other processes may have been lost meanwhile. Also recovers dirty seq
         numbering (``realtime.sequence``) and broadcasts the new epoch (``realtime.reset``)."""
-        from . import events, sequence
+        from . import events
 
         seen = asyncio.Event()
         state = {"n": 0, "channel": None, "receiver": None}

@@ -120,6 +120,15 @@ def _fallback(showtime_id: int) -> tuple[str, int]:
     return epoch, seq
 
 
+def observe(showtime_id: int, epoch: str, seq: int) -> None:
+    """Note a frame this process received (``realtime.hub``), so that numbering on locally while
+    Redis is away continues after the highest frame its sockets have, never below it."""
+    with _lock:
+        known = _known.get(showtime_id)
+        if known is None or known[0] != epoch or known[1] < seq:
+            _known[showtime_id] = (epoch, seq)
+
+
 def mark_dirty(showtime_id: int, epoch: str) -> None:
     """Record that frames of ``epoch`` may not have reached every process (a local number, a
     failed publish): the showtime is recovered when Redis answers again."""

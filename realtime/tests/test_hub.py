@@ -341,46 +341,6 @@ LAYERS = {"pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
           "core": "channels_redis.core.RedisChannelLayer"}
 
 
-@pytest.fixture
-def private_redis():
-    """A ``redis-server`` of this test alone (it is killed and restarted):
-    ``redis.url``, ``redis.stop()``, ``redis.start()``. Required in CI; skipped where missing."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            raise AssertionError("redis-server is required in CI")
-        pytest.skip("redis-server is not installed")
-
-    class Server:
-        port = _free_port()
-        url = f"redis://127.0.0.1:{port}/0"
-        proc = None
-
-        def start(self):
-            self.proc = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-
-        def stop(self):
-            self.proc.kill()
-            self.proc.wait(10)
-
-    server = Server()
-    server.start()
-    yield server
-    if server.proc.poll() is None:
-        server.stop()
-
-
 def _use_layer(settings, kind, url):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": LAYERS[kind], "CONFIG": {
         "hosts": [{"address": url, "socket_connect_timeout": 1}]}}}

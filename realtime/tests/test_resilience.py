@@ -4,8 +4,9 @@ counted, and health says "degraded" (issue: resilience)."""
 import pytest
 
 from conftest import seat_guids
-from realtime import events, sequence
+from realtime import events
 from seats.models import ShowtimeSeat
+from ticketing import redisguard
 
 DEAD_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 
@@ -23,9 +24,9 @@ def redis_down(settings):
         "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}}}
     settings.RATELIMIT_ENABLE = True
     # Django and Channels drop their cached cache and layer objects when these settings change.
-    sequence._redis_client = None
+    redisguard.reset_client()
     yield
-    sequence._redis_client = None
+    redisguard.reset_client()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,4 +54,4 @@ def test_health_is_degraded_and_names_the_channel_layer(redis_down, client):
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded" and body["database"] == "ok"
-    assert body["channel_layer"].startswith("error")
+    assert body["channel_layer"].startswith("error") and body["redis"].startswith("error")
