@@ -334,9 +334,17 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             self._resync_task = asyncio.get_running_loop().create_task(self._resync_later(wait))
 
     async def _resync_later(self, wait: float) -> None:
+        """The coalesced resync: sleep ``wait`` seconds, then send the snapshot (runs as a task;
+        a failure closes the socket with 1011, as one in a handler does)."""
         try:
             await asyncio.sleep(wait)
             await self._send_snapshot()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("resync of showtime %s failed", self.showtime_id)
+            self._resync_task = None
+            await self._close(CLOSE_SERVER_ERROR)
         finally:
             if self._resync_task is asyncio.current_task():
                 self._resync_task = None
