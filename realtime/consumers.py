@@ -1,4 +1,4 @@
-"""The seat map WebSocket: ``ws/showtimes/{id}/`` (shared/spec/realtime.md).
+"""The seat map WebSocket: ``ws/showtimes/{id}/`` (docs/realtime.md).
 
 Thin and async: on connect it signs the socket in (session cookie, or a single-use ``?ticket=``),
 joins the showtime's group (and the user's personal group) through the process's hub
@@ -28,8 +28,18 @@ are queued (shared strings, not copies), later ones are dropped, and the client 
 Every text frame of a socket (snapshot, pong, events) goes through this one queue, so they leave in
 order. ``send`` is the server's own: no session wrapper sits between (``realtime.middleware``).
 
-Close codes: 4401 ticket invalid, used or expired; 4404 unknown showtime; 1009 client frame over
-4 KiB; 1011 server error (also: joining the channel layer failed).
+Close codes (docs/realtime.md "Close codes"): 4401 ticket invalid, used or expired; 4404 unknown
+showtime (unmatched paths: :func:`unknown_path`); 4009 client frame over 4 KiB; 4429 a socket that
+floods; 1011 server error (also: joining the channel layer failed). Not 1009: daphne lets an
+application close only with 1000 or 3000–4999 (any other code raises inside the consumer and the
+client gets 1011).
+
+Per-socket limits (docs/realtime.md "Per-socket limits"), module constants below: more than
+``FLOOD_MAX_FRAMES`` client frames within ``FLOOD_WINDOW_SECONDS`` closes the socket with 4429;
+``ping`` is answered from a token bucket (``PING_BURST`` at once, then ``PING_PER_SECOND``), pings
+beyond it get no ``pong``; ``resync`` sends at most one snapshot per ``RESYNC_INTERVAL_SECONDS``
+(the connect snapshot included): requests inside the window are coalesced into one snapshot, read
+and sent when the window ends.
 """
 
 from __future__ import annotations
@@ -62,11 +72,19 @@ from .services import socket_ticket_redeem
 
 logger = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 4096  # realtime.md: close 1009 for a client frame over 4 KiB
+MAX_FRAME_BYTES = 4096  # realtime.md "Close codes": close 4009 for a client frame over 4 KiB
 CLOSE_TICKET_INVALID = 4401
-CLOSE_UNKNOWN_SHOWTIME = 4404
-CLOSE_TOO_BIG = 1009
+CLOSE_UNKNOWN_SHOWTIME = 4404  # also unmatched paths (unknown_path)
+CLOSE_TOO_BIG = 4009  # not 1009: daphne refuses 1xxx codes other than 1000 from an application
+CLOSE_FLOOD = 4429
 CLOSE_SERVER_ERROR = 1011
+# Per-socket limits (docs/realtime.md "Per-socket limits"). The seat map page sends a ping every
+# 25 s and one resync per gap it sees; these leave it far inside them.
+FLOOD_MAX_FRAMES = 50  # client frames of any kind within FLOOD_WINDOW_SECONDS; one more: 4429
+FLOOD_WINDOW_SECONDS = 1.0
+PING_BURST = 10  # pings answered at once (token bucket size) …
+PING_PER_SECOND = 2.0  # … refilled at this rate; a ping without a token gets no pong
+RESYNC_INTERVAL_SECONDS = 1.0  # one snapshot per socket per interval at most; more resyncs coalesce
 MAX_QUEUED_FRAMES = 100  # per socket, behind a send that waits (like a channel's capacity)
 
 SHOWTIME_EVENTS = frozenset({"seats.changed", "availability.changed"})
@@ -154,6 +172,13 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         self.seq = 0
         self.snapshot_read_at = 0.0
         self._refreshing: asyncio.Task | None = None  # a fresh snapshot on its way
+        # Per-socket limits (module constants; monotonic seconds).
+        self._window_started = 0.0  # start of the current flood-counting window
+        self._window_frames = 0  # client frames in it
+        self._ping_tokens = float(PING_BURST)
+        self._ping_refilled = 0.0  # when _ping_tokens was last topped up (0: never yet)
+        self._snapshot_sent = 0.0  # when the last snapshot went out
+        self._resync_task: asyncio.Task | None = None  # a coalesced resync waiting for its window
 
     async def __call__(self, scope, receive, send):
         """Serve one socket: dispatch its ASGI events (``websocket.connect``, ``.receive``,
@@ -192,7 +217,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             self.user = await database_sync_to_async(socket_ticket_redeem)(ticket[0])
             if self.user is None:
                 await self.accept()
-                await self.close(code=CLOSE_TICKET_INVALID)
+                await self._close(CLOSE_TICKET_INVALID)
                 return
         group = events.showtime_group(self.showtime_id)
         try:
@@ -200,12 +225,12 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         except Exception:  # answered with 1011 below
             logger.exception("no hub for %s", group)
             await self.accept()
-            await self.close(code=CLOSE_SERVER_ERROR)
+            await self._close(CLOSE_SERVER_ERROR)
             return
         # A showtime some socket of this process watches was checked when that one connected.
         if not self.hub.is_subscribed(group) and not await _showtime_exists(self.showtime_id):
             await self.accept()
-            await self.close(code=CLOSE_UNKNOWN_SHOWTIME)
+            await self._close(CLOSE_UNKNOWN_SHOWTIME)
             return
         wanted = [group]
         signed_in = self.user is not None and self.user.is_authenticated
@@ -220,7 +245,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             logger.exception("joining %s failed", wanted)
             self._leave()
             await self.accept()
-            await self.close(code=CLOSE_SERVER_ERROR)
+            await self._close(CLOSE_SERVER_ERROR)
             return
         await self.accept()
         connections += 1
@@ -244,6 +269,9 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         if self._refreshing is not None:
             self._refreshing.cancel()
             self._refreshing = None
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            self._resync_task = None
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
@@ -254,10 +282,25 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         self.groups_joined = []
 
     async def receive(self, text_data=None, bytes_data=None):
-        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode()) > MAX_FRAME_BYTES:
-            await self.close(code=CLOSE_TOO_BIG)
+        """One client frame (realtime.md "Client → server"): ``ping`` or ``resync``, within the
+        per-socket limits (module docstring); a frame over ``MAX_FRAME_BYTES`` closes with 4009,
+        a flood with 4429. Frames that arrive after we closed are ignored."""
+        if self._gone:
             return
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_FRAME_BYTES:
+            await self._close(CLOSE_TOO_BIG)
+            return
+        now = time.monotonic()
+        if now - self._window_started >= FLOOD_WINDOW_SECONDS:
+            self._window_started, self._window_frames = now, 0
+        self._window_frames += 1
+        if self._window_frames > FLOOD_MAX_FRAMES:
+            logger.info("showtime %s: a socket sent over %d frames in %.0f s; closing with %d",
+                        self.showtime_id, FLOOD_MAX_FRAMES, FLOOD_WINDOW_SECONDS, CLOSE_FLOOD)
+            await self._close(CLOSE_FLOOD)
+            return
+        raw = text_data if text_data is not None else bytes_data.decode("utf-8", "replace")
         try:
             frame = json.loads(raw)
         except ValueError:
@@ -265,11 +308,65 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "ping":
-            self._write(events.encode({"type": "pong", "server_time": timezone.now().isoformat()}))
+            if self._take_ping_token(now):
+                self._write(events.encode({"type": "pong",
+                                           "server_time": timezone.now().isoformat()}))
         elif kind == "resync":
-            await self._send_fresh_snapshot()
+            await self._resync(now)
         else:
             self._error("unknown_type", "Known frame types: ping, resync.")
+
+    async def _close(self, code: int) -> None:
+        """Close the socket with ``code`` and send nothing more on it (no pending resync)."""
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            self._resync_task = None
+        self._gone = True
+        await self.close(code=code)
+
+    def _take_ping_token(self, now: float) -> bool:
+        """Token bucket of pings: ``PING_BURST`` tokens, refilled at ``PING_PER_SECOND``
+        (``now``: monotonic seconds). True when this ping may be answered."""
+        if self._ping_refilled:
+            self._ping_tokens = min(float(PING_BURST), self._ping_tokens
+                                    + (now - self._ping_refilled) * PING_PER_SECOND)
+        self._ping_refilled = now
+        if self._ping_tokens < 1:
+            return False
+        self._ping_tokens -= 1
+        return True
+
+    async def _resync(self, now: float) -> None:
+        """Answer ``resync`` with a snapshot, at most one per ``RESYNC_INTERVAL_SECONDS``: at once
+        when the last snapshot is older than that, else once when the interval ends, for all the
+        resyncs received until then (``now``: monotonic seconds)."""
+        if self._resync_task is not None:
+            return  # one is already due at the end of the window: this request rides along
+        wait = self._snapshot_sent + RESYNC_INTERVAL_SECONDS - now
+        if wait <= 0:
+            await self._send_snapshot()
+        else:
+            self._resync_task = asyncio.get_running_loop().create_task(self._resync_later(wait))
+
+    async def _resync_later(self, wait: float) -> None:
+        """The coalesced resync: sleep ``wait`` seconds, then send the snapshot (runs as a task;
+        a failure closes the socket with 1011, as one in a handler does)."""
+        try:
+            await asyncio.sleep(wait)
+            await self._send_snapshot()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("resync of showtime %s failed", self.showtime_id)
+            self._resync_task = None
+            await self._close(CLOSE_SERVER_ERROR)
+        finally:
+            if self._resync_task is asyncio.current_task():
+                self._resync_task = None
+
+    async def _send_snapshot(self) -> None:
+        """Read and send a fresh snapshot (``_send_fresh_snapshot``)."""
+        await self._send_fresh_snapshot()
 
     def _error(self, code: str, message: str) -> None:
         self._write(events.encode({"type": "error", "code": code, "message": message}))
@@ -300,6 +397,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
 
     def _sent_snapshot(self, snapshot: Snapshot) -> None:
         self._write(snapshot.text)
+        self._snapshot_sent = time.monotonic()
         self.epoch, self.seq, self.snapshot_read_at = snapshot.epoch, snapshot.seq, snapshot.read_at
 
     async def _send_fresh_snapshot(self) -> None:
@@ -431,3 +529,17 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         if timezone.now() < expires_at:
             self._write(events.encode(
                 {"type": "hold.expiring", "hold": hold_id, "expires_at": expires_at.isoformat()}))
+
+
+async def unknown_path(scope, receive, send) -> None:
+    """ASGI app for every WebSocket path no route matches (``realtime.routing``): accept, then
+    close with 4404 (docs/realtime.md "Close codes"), instead of Channels' ``URLRouter`` raising
+    ``ValueError: No route found`` (an HTTP 500 and a traceback in the server log). Keeps no
+    state and joins no group; returns when the client is gone."""
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_UNKNOWN_SHOWTIME})
+        elif message["type"] == "websocket.disconnect":
+            return

@@ -4,10 +4,12 @@ HTTP is served by :class:`ticketing.handlers.ThreadedASGIHandler` (the middlewar
 view in one worker-thread call per request) unless ``DJANGO_ASGI_HANDLER=django`` asks for
 Django's stock ``ASGIHandler`` (kept for comparison: bench/README.md).
 
-WebSocket connections are checked against ``ALLOWED_HOSTS`` (``AllowedHostsOriginValidator``)
-and signed in with the session cookie (``realtime.middleware.SessionUserMiddleware``: what
-Channels' ``AuthMiddlewareStack`` gives the consumer, with less kept per socket), as realtime.md
-asks.
+WebSocket handshakes with cookies are checked against ``ALLOWED_HOSTS`` (Channels'
+``AllowedHostsOriginValidator``, through ``realtime.middleware.CookieOriginValidator``; sockets
+with a ``?ticket=`` or without cookies need no ``Origin``) and signed in with the session cookie
+(``realtime.middleware.SessionUserMiddleware``: what Channels' ``AuthMiddlewareStack`` gives the
+consumer, with less kept per socket), as docs/realtime.md says. Unmatched paths close with 4404
+(``realtime.routing``).
 """
 
 import os
@@ -22,15 +24,14 @@ if os.environ.get("DJANGO_ASGI_HANDLER", "threaded") != "django":
     django_asgi_app = ThreadedASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from realtime.middleware import SessionUserMiddleware  # noqa: E402
+from realtime.middleware import CookieOriginValidator, SessionUserMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": CookieOriginValidator(
             SessionUserMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -354,6 +354,33 @@ def test_a_seat_is_held_and_released_with_the_keyboard(
         page.wait_for_selector("#countdown", state="hidden", timeout=2000)
 
 
+def test_a_page_closed_for_flooding_reconnects_after_a_pause_not_at_once(
+        asgi_server, make_showtime, chromium):
+    """docs/realtime.md "Close codes": after 4429 the page waits 10–13 s before it reconnects
+    (no reconnect storm), then is live again with a fresh snapshot. uvicorn, as ``./dev serve``
+    and the Procfile run it."""
+    showtime = make_showtime(rows=2, seats_per_row=5)
+    base_url = asgi_server(server="uvicorn")
+
+    with open_browser(chromium) as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        codes = []
+        page.on("console", lambda msg: codes.append(msg.text) if "closed the socket" in msg.text
+                else None)
+        open_seatmap(page, base_url, showtime.pk)
+        page.evaluate("""() => { const ws = window.seatmap.ws;
+                                 for (let i = 0; i < 200; i++) ws.send('{"type": "ping"}'); }""")
+        page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=10000)
+        closed_at = time.monotonic()
+        assert any("4429" in text for text in codes), codes
+        # The page's timer is at least 10 s: a socket open earlier would be a reconnect storm.
+        page.wait_for_timeout(5000)
+        assert page.evaluate("window.seatmap.ws") is None
+        assert page.get_attribute("#connection", "data-state") == "reconnecting"
+        page.wait_for_selector('#connection[data-state="live"]', timeout=30000)
+        assert time.monotonic() - closed_at >= 8  # seen "reconnecting" a little after the close
+
+
 def test_the_page_fits_a_phone_and_the_map_renders(
         asgi_server, make_user, make_showtime, chromium):
     buyer = make_user("pat")

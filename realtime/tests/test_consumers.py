@@ -169,11 +169,15 @@ async def test_ping_resync_and_bad_frames(showtime, buyer):
     await ws.disconnect()
 
 
-async def test_frame_over_4_kib_closes_with_1009(showtime):
+async def test_frame_over_4_kib_closes_with_4009(showtime):
+    """4009, not 1009: daphne lets an application close only with 1000 or 3000–4999 (the same
+    case against real servers: test_protocol.py)."""
     ws, _, _ = await connect(showtime.pk)
     await receive(ws)
     await ws.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * 5000}))
-    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1009}
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4009}
+    await ws.send_to(text_data=json.dumps({"type": "ping"}))  # nothing more after the close
+    assert await ws.receive_nothing(timeout=0.3)
 
 
 async def test_unknown_showtime_closes_with_4404(db):
@@ -182,9 +186,17 @@ async def test_unknown_showtime_closes_with_4404(db):
     assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4404}
 
 
-async def test_foreign_origin_is_refused(showtime):
-    _, connected, _ = await connect(showtime.pk, origin=b"http://evil.example")
+async def test_a_cookie_socket_from_a_foreign_origin_is_refused(showtime, buyer):
+    """realtime.md: cookie sockets need a matching Origin; sockets without cookies need none
+    (the whole rule against real servers: test_protocol.py)."""
+    cookie = await database_sync_to_async(session_cookie)(buyer)
+    _, connected, _ = await connect(showtime.pk, cookie=cookie, origin=b"http://evil.example")
     assert not connected
+    _, connected, _ = await connect(showtime.pk, cookie=cookie, origin=None)
+    assert not connected
+    ws, connected, _ = await connect(showtime.pk, origin=None)
+    assert connected and (await receive(ws))["type"] == "snapshot"
+    await ws.disconnect()
 
 
 async def _ticket(user) -> str:

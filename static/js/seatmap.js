@@ -21,9 +21,15 @@
  *
  * Rules it follows
  *   - A frame's seat is applied only when its version is greater than the one held; a snapshot replaces all.
- *   - A gap in seats.changed `seq` sends {"type": "resync"}; the server answers with a snapshot.
+ *   - A seats.changed frame of another `epoch` than the snapshot's, or a gap in its `seq`, sends
+ *     {"type": "resync"}; a `seq` already covered is skipped. The server may also send a snapshot
+ *     unprompted (after a fault); any snapshot replaces the map. The server answers a resync with a snapshot
+ *     (within a second: it coalesces resyncs). One resync at a time: more gaps before the snapshot
+ *     arrives send nothing more (the server closes a socket that floods it with 4429).
  *   - Reconnects with exponential backoff (0.5 s doubling to 15 s) plus jitter; the server sends a
- *     fresh snapshot on every connect.
+ *     fresh snapshot on every connect. Close codes (docs/realtime.md): 4404 stops (the showtime is
+ *     gone); 4429 (flooding) and 4009 (a frame over 4 KiB: a bug here) reconnect after 10–13 s, so
+ *     a client that keeps tripping a limit never reconnects in a tight loop.
  *   - The countdown uses the server clock, estimated from the snapshot's `as_of` (and pong's server_time).
  *
  * DOM (templates/seats/showtime_detail.html): #seatmap-app[data-showtime, data-authenticated, data-hold,
@@ -44,6 +50,8 @@
   const PING_MS = 25000;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
+  const POLICY_RETRY_MS = 10000;   // reconnect delay after 4429 / 4009 (plus up to 30 % jitter)
+  const RESYNC_WAIT_MS = 5000;     // a resync without its snapshot by then may be sent again
   const WARN_SECONDS = 60;
   const STATUS_WORDS = {
     available: 'available', mine: 'held by you', held: 'held', reserved: 'reserved', sold: 'sold',
@@ -78,6 +86,7 @@
     checkoutKey: null,       // Idempotency-Key of the current checkout attempt (reused on retry)
     checkoutBusy: false,
     lastSeq: null,           // seq the map is current to
+    epoch: undefined,        // the numbering lastSeq belongs to (a new one means: resync)
     ga: new Map(),           // general-admission zone → {zone, capacity, available, price, qty}
     skewMs: 0,               // server clock minus local clock
     ws: null,
@@ -85,6 +94,7 @@
     retries: 0,
     retryTimer: null,
     pingTimer: null,
+    resyncSentAt: 0,         // when the unanswered resync went out (0: none outstanding)
   };
 
   // ---------------------------------------------------------------- helpers
@@ -652,6 +662,13 @@
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
   }
 
+  /** Ask for a snapshot, once: not again until it arrives (or RESYNC_WAIT_MS pass). */
+  function requestResync() {
+    if (state.resyncSentAt && Date.now() - state.resyncSentAt < RESYNC_WAIT_MS) return;
+    state.resyncSentAt = Date.now();
+    send({ type: 'resync' });
+  }
+
   function onFrame(msg) {
     const otherShowtime = msg.showtime != null && String(msg.showtime) !== String(state.showtimeId);
     switch (msg.type) {
@@ -661,6 +678,8 @@
         for (const x of msg.seats || []) applySeat(x, true);
         if (msg.ga) setGa(msg.ga);
         state.lastSeq = typeof msg.seq === 'number' ? msg.seq : null;
+        state.epoch = msg.epoch;
+        state.resyncSentAt = 0;
         break;
       case 'availability.changed':
         if (otherShowtime) return;
@@ -668,13 +687,18 @@
         break;
       case 'seats.changed':
         if (otherShowtime) return;
+        if (msg.epoch !== state.epoch) {
+          // The numbering restarted (a Redis restart or failover): our map may have missed
+          // changes that no seq can show. The snapshot tells the truth (docs/realtime.md).
+          requestResync();
+          break;
+        }
+        if (typeof msg.seq === 'number' && state.lastSeq != null && msg.seq <= state.lastSeq) break;
         for (const x of msg.seats || []) applySeat(x, false);
         if (typeof msg.seq === 'number') {
-          // A gap means a lost frame; a seq below ours means a late frame from another server
-          // process or a restarted counter. Either way the snapshot tells the truth.
-          if (state.lastSeq != null && (msg.seq > state.lastSeq + 1 || msg.seq < state.lastSeq)) {
-            send({ type: 'resync' });
-          }
+          // The server sends frames in seq order and repairs its own gaps with a snapshot, so a
+          // gap here means a frame was lost on the way: ask for the truth.
+          if (state.lastSeq != null && msg.seq > state.lastSeq + 1) requestResync();
           state.lastSeq = state.lastSeq == null ? msg.seq : Math.max(state.lastSeq, msg.seq);
         }
         break;
@@ -740,16 +764,23 @@
       if (state.ws !== ws) return;
       clearInterval(state.pingTimer);
       state.ws = null;
+      state.resyncSentAt = 0;
       if (ev.code === 4404) { setConnection('offline'); say('This showtime no longer exists.', 'error'); return; }
+      if (ev.code === 4429 || ev.code === 4009) {
+        console.warn('seatmap: the server closed the socket with', ev.code, ev.code === 4429
+          ? '(too many frames)' : '(a frame over 4 KiB)');
+        scheduleReconnect(POLICY_RETRY_MS);
+        return;
+      }
       scheduleReconnect();
     };
     ws.onerror = () => {};   // a close event follows; reconnecting happens there
   }
 
-  /** Exponential backoff: 0.5 s doubling to 15 s, plus up to 30 % random jitter. */
-  function scheduleReconnect() {
+  /** Exponential backoff: 0.5 s doubling to 15 s (or at least `minMs`), plus up to 30 % random jitter. */
+  function scheduleReconnect(minMs = 0) {
     clearTimeout(state.retryTimer);
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.retries);
+    const base = Math.max(minMs, Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.retries));
     state.retries += 1;
     setConnection(navigator.onLine === false ? 'offline' : 'reconnecting');
     state.retryTimer = setTimeout(connect, base + Math.random() * base * 0.3);
