@@ -58,10 +58,12 @@ RETRY_MAX_SECONDS = 5.0
 DEFAULT_SNAPSHOT_CACHE_SECONDS = 1.0  # settings.REALTIME_SNAPSHOT_CACHE_SECONDS; 0 turns it off
 # How long a showtime's frames wait for a missing seq before they go on without it (the sockets
 # then see the gap and get a fresh snapshot): settings.REALTIME_REORDER_WAIT_SECONDS.
-DEFAULT_REORDER_WAIT_SECONDS = 0.25
+DEFAULT_REORDER_WAIT_SECONDS = 1.0
 # How often the hub checks its path through Redis (a probe message sent to itself) and recovers
-# dirty seq numbering: settings.REALTIME_PROBE_SECONDS.
+# dirty seq numbering: settings.REALTIME_PROBE_SECONDS. PROBE_FAILURES probes in a row without
+# their round trip make an outage (one slow probe under load is not one).
 DEFAULT_PROBE_SECONDS = 0.5
+PROBE_FAILURES = 2
 
 
 class HubUnavailable(Exception):
@@ -365,6 +367,7 @@ class Hub:
 
         seen = asyncio.Event()
         state = {"n": 0, "channel": None, "receiver": None}
+        failed, first_failed = 0, None
 
         async def receive_probes(channel: str) -> None:
             while True:
@@ -398,12 +401,15 @@ class Hub:
                 except Exception:
                     logger.debug("realtime probe %s failed", state["n"], exc_info=True)
                 if not ok:
-                    if self.redis_ok:
+                    failed += 1
+                    first_failed = first_failed or self.loop.time() - self.probe_seconds
+                    if self.redis_ok and failed >= PROBE_FAILURES:
                         logger.warning("realtime: no round trip through Redis; sockets will "
                                        "get fresh snapshots when it is back")
                         self.redis_ok = False
-                        self.down_since = self.loop.time() - self.probe_seconds
+                        self.down_since = first_failed
                     continue
+                failed, first_failed = 0, None
                 if not self.redis_ok:
                     self.redis_ok = True
                     self._recovered(self.down_since or self.loop.time())
@@ -508,3 +514,8 @@ def existing_hub() -> Hub | None:
         return _hubs.get(asyncio.get_running_loop())
     except RuntimeError:
         return None
+
+
+def all_hubs() -> list[Hub]:
+    """The hubs of this process (one per running event loop; metrics)."""
+    return list(_hubs.values())

@@ -25,6 +25,10 @@ class BookingCollector:
         yield GaugeMetricFamily("seatline_websocket_connections", "")
         yield CounterMetricFamily("seatline_websocket_frames_dropped", "")
         yield CounterMetricFamily("seatline_publish_failures", "")
+        yield CounterMetricFamily("seatline_frames_reordered", "")
+        yield CounterMetricFamily("seatline_frames_given_up", "")
+        yield CounterMetricFamily("seatline_redis_outages_recovered", "")
+        yield GaugeMetricFamily("seatline_redis_breaker_open", "")
         yield GaugeMetricFamily("seatline_holds_active", "")
         yield GaugeMetricFamily("seatline_seats_held", "")
         yield GaugeMetricFamily("seatline_orders", "", labels=["status"])
@@ -53,6 +57,7 @@ class BookingCollector:
                                        "Real-time publishes that failed in this process.")
         failures.add_metric([], events.publish_failures)
         yield failures
+        yield from _live_map_metrics()
         try:
             now = timezone.now()
             holds = GaugeMetricFamily("seatline_holds_active", "Active, unexpired holds.")
@@ -82,6 +87,35 @@ class BookingCollector:
             yield refunds
         except Exception:  # a scrape must not fail because the database is down
             logger.warning("metrics: database figures unavailable", exc_info=True)
+
+
+def _live_map_metrics():
+    """This process's ordering and fault figures (docs/realtime.md "Ordering and faults")."""
+    from realtime.hub import all_hubs
+    from ticketing import redisguard
+
+    hubs = all_hubs()
+    orders = [sub.order for hub in hubs for sub in hub.subscriptions.values()]
+    reordered = CounterMetricFamily(
+        "seatline_frames_reordered",
+        "seats.changed frames that arrived ahead of a missing seq and waited for it (this "
+        "process, live subscriptions).")
+    reordered.add_metric([], sum(o.reordered for o in orders))
+    yield reordered
+    given_up = CounterMetricFamily(
+        "seatline_frames_given_up",
+        "Missing seqs not waited for any longer (their sockets got a fresh snapshot).")
+    given_up.add_metric([], sum(o.skipped for o in orders))
+    yield given_up
+    recovered = CounterMetricFamily(
+        "seatline_redis_outages_recovered",
+        "Redis outages this process saw end (each refreshed its sockets' snapshots).")
+    recovered.add_metric([], sum(h.recoveries for h in hubs))
+    yield recovered
+    breaker = GaugeMetricFamily("seatline_redis_breaker_open",
+                                "1 while the Redis circuit breaker stops Redis calls.")
+    breaker.add_metric([], 1 if redisguard.is_open() else 0)
+    yield breaker
 
 
 def register() -> None:

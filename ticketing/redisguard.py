@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -63,14 +64,51 @@ def _guarded(call, *args, **kwargs):
         raise RedisUnavailable("Redis circuit breaker is open") from exc
 
 
+class _OpenedAt(pybreaker.CircuitBreakerListener):
+    """Remembers when :data:`breaker` last opened (monotonic seconds)."""
+
+    opened_at = 0.0
+
+    def state_change(self, cb, old_state, new_state):
+        if new_state is not None and new_state.name == pybreaker.STATE_OPEN:
+            self.opened_at = time.monotonic()
+
+
+_opened = _OpenedAt()
+breaker.add_listener(_opened)
+
+
+class _Failed(Exception):
+    pass
+
+
+def _record_failure() -> None:
+    def fail():
+        raise _Failed
+    try:
+        breaker.call(fail)
+    except (_Failed, pybreaker.CircuitBreakerError):
+        pass
+
+
 class GuardedConnection(redis.Connection):
-    """A redis-py connection whose connect, send and read go through :data:`breaker`."""
+    """A redis-py connection guarded by :data:`breaker`: a command is one call, its reply read
+    inside the breaker (a success closes it, a failure counts); sending neither opens nor closes
+    it, but is refused while the breaker is open and its reset timeout has not passed, and a
+    failed send counts as a failure."""
 
     def connect(self, *args, **kwargs):
         return _guarded(super().connect, *args, **kwargs)
 
     def send_packed_command(self, *args, **kwargs):
-        return _guarded(super().send_packed_command, *args, **kwargs)
+        if (breaker.current_state == pybreaker.STATE_OPEN
+                and time.monotonic() - _opened.opened_at < breaker.reset_timeout):
+            raise RedisUnavailable("Redis circuit breaker is open")
+        try:
+            return super().send_packed_command(*args, **kwargs)
+        except redis.exceptions.RedisError:
+            _record_failure()
+            raise
 
     def read_response(self, *args, **kwargs):
         return _guarded(super().read_response, *args, **kwargs)

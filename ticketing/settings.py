@@ -12,6 +12,10 @@ Python):
   Redis for the cache (rate limits). Default: the in-memory channel layer and a local-memory cache.
 - ``CHANNEL_LAYER``: ``pubsub`` (default, ``RedisPubSubChannelLayer``) or ``core``
   (``RedisChannelLayer``); only with ``REDIS_URL``.
+- ``REDIS_PREFIX`` (older name ``CACHE_KEY_PREFIX``): the prefix of everything this deployment keeps
+  in Redis (default derived from the database); ``REDIS_TIMEOUT_SECONDS`` (0.25),
+  ``REDIS_BREAKER_FAILURES`` (3), ``REDIS_BREAKER_RESET_SECONDS`` (1): see ``ticketing.redisguard``.
+  ``REALTIME_REORDER_WAIT_SECONDS`` (1), ``REALTIME_PROBE_SECONDS`` (0.5): see ``realtime.hub``.
 - ``PAYMENT_PROVIDER`` (``demo``, the default, captures at once; ``webhook`` waits for the signed
   webhook, secret ``PAYMENT_WEBHOOK_SECRET``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
@@ -294,6 +298,8 @@ HTTP_THREADS = env.int("HTTP_THREADS", default=4)
 # Seconds a process keeps a showtime's encoded snapshot frame while no frame of it arrives, so a
 # connect storm reads the seats once (realtime/hub.py; 0: read for every socket).
 REALTIME_SNAPSHOT_CACHE_SECONDS = env.float("REALTIME_SNAPSHOT_CACHE_SECONDS", default=1.0)
+REALTIME_REORDER_WAIT_SECONDS = env.float("REALTIME_REORDER_WAIT_SECONDS", default=1.0)
+REALTIME_PROBE_SECONDS = env.float("REALTIME_PROBE_SECONDS", default=0.5)
 
 # --- Booking rules -----------------------------------------------------------------------------------
 HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)

@@ -55,10 +55,11 @@ def test_with_the_cache_off_every_request_reads_the_user(api, settings):
 
 def test_an_expired_token_is_refused_even_when_cached(buyer):
     token = AccessToken.for_user(buyer)
-    token.set_exp(lifetime=timedelta(seconds=1))
+    # exp is whole seconds (RFC 7519 NumericDate): 2 s from now leaves at least 1 s of validity
+    token.set_exp(lifetime=timedelta(seconds=2))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get("/api/v1/orders/").status_code == 200  # now cached
-    time.sleep(1.1)
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.2)
     response = client.get("/api/v1/orders/")
     assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
