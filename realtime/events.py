@@ -144,8 +144,10 @@ class _Outbox:
         return out
 
     async def drain(self) -> None:
+        interval = float(getattr(settings, "REALTIME_FRAME_INTERVAL_SECONDS", 0.1))
         while self.items:
-            for item in self._batch():
+            batch = self._batch()
+            for item in batch:
                 if isinstance(item, _Change):
                     group, frame_type = showtime_group(item.showtime_id), "seats.changed"
                 else:
@@ -160,6 +162,11 @@ class _Outbox:
                     if isinstance(item, _Change):
                         sequence.mark_dirty(item.showtime_id, message["epoch"])
                     _deliver_here(group, message)
+            if interval > 0 and any(isinstance(item, _Change) for item in batch):
+                # At most one seats.changed frame per showtime and reason per interval from this
+                # process: changes that commit meanwhile ride in the next frame, so the fan-out
+                # cost stays bounded however fast seats sell (docs/realtime.md).
+                await asyncio.sleep(interval)
 
 
 def _change_message(change: _Change, epoch: str, seq: int) -> dict[str, Any]:

@@ -15,7 +15,8 @@ Python):
 - ``REDIS_PREFIX`` (older name ``CACHE_KEY_PREFIX``): the prefix of everything this deployment keeps
   in Redis (default derived from the database); ``REDIS_TIMEOUT_SECONDS`` (0.25),
   ``REDIS_BREAKER_FAILURES`` (3), ``REDIS_BREAKER_RESET_SECONDS`` (1): see ``ticketing.redisguard``.
-  ``REALTIME_REORDER_WAIT_SECONDS`` (1), ``REALTIME_PROBE_SECONDS`` (0.5): see ``realtime.hub``.
+  ``REALTIME_REORDER_WAIT_SECONDS`` (1), ``REALTIME_PROBE_SECONDS`` (0.5): see ``realtime.hub``;
+  ``REALTIME_FRAME_INTERVAL_SECONDS`` (0.05): see ``realtime.events``.
 - ``PAYMENT_PROVIDER`` (``demo``, the default, captures at once; ``webhook`` waits for the signed
   webhook, secret ``PAYMENT_WEBHOOK_SECRET``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
@@ -300,6 +301,9 @@ HTTP_THREADS = env.int("HTTP_THREADS", default=4)
 REALTIME_SNAPSHOT_CACHE_SECONDS = env.float("REALTIME_SNAPSHOT_CACHE_SECONDS", default=1.0)
 REALTIME_REORDER_WAIT_SECONDS = env.float("REALTIME_REORDER_WAIT_SECONDS", default=1.0)
 REALTIME_PROBE_SECONDS = env.float("REALTIME_PROBE_SECONDS", default=0.5)
+# The shortest time between two seats.changed frames of one process (changes meanwhile share the
+# next frame): bounds the fan-out cost of an on-sale (bench/README.md "live"). 0: no wait.
+REALTIME_FRAME_INTERVAL_SECONDS = env.float("REALTIME_FRAME_INTERVAL_SECONDS", default=0.05)
 
 # --- Booking rules -----------------------------------------------------------------------------------
 HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)
