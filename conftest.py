@@ -50,6 +50,9 @@ def _test_settings(settings):
     password hasher keeps user creation cheap."""
     settings.RATELIMIT_ENABLE = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Frames leave as soon as they can, so in-process tests see one frame per change; the
+    # interval has its own test (realtime/tests/test_outbox.py). Server processes keep the default.
+    settings.REALTIME_FRAME_INTERVAL_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -127,6 +127,12 @@ class Subscription:
         self.snapshot = None
 
 
+def _showtime_of(group: str) -> int | None:
+    """The showtime id of a ``showtime-<id>`` group (``realtime.events.showtime_group``)."""
+    prefix, _, rest = group.partition("-")
+    return int(rest) if prefix == "showtime" and rest.isdigit() else None
+
+
 class Hub:
     """The subscriptions of one event loop (see the module docstring). Use :func:`get_hub`."""
 
@@ -206,6 +212,12 @@ class Hub:
         channel = await self.layer.new_channel()
         await self.layer.group_add(group, channel)
         sub = self.subscriptions[group] = Subscription(group, channel)
+        showtime_id = _showtime_of(group)
+        if showtime_id is not None:
+            # The order starts after the last seq allocated now: every later frame was
+            # published after the group was joined, so it arrives here (docs/realtime.md).
+            sub.order.epoch, last = await asyncio.to_thread(sequence.current, showtime_id)
+            sub.order.next = last + 1
         self._start(sub)
         if self.refresh_seconds and (self._refresher is None or self._refresher.done()):
             self._refresher = self.loop.create_task(self._refresh())

@@ -74,7 +74,8 @@ def allocate(showtime_id: int) -> tuple[str, int]:
         pipe.hget(_key(showtime_id), "epoch")
         _, seq, epoch = pipe.execute()
     except redis.RedisError:
-        logger.warning("seq of showtime %s allocated locally: Redis unavailable", showtime_id)
+        logger.warning("seq of showtime %s allocated locally: Redis unavailable", showtime_id,
+                       exc_info=True)
         return _fallback(showtime_id)
     result = (_decode(epoch), int(seq))
     with _lock:

@@ -44,13 +44,15 @@ def call(method, url, token=None, body=None, timeout=10):
 
 class Watcher:
     """A client that behaves like the seat-map page: applies the snapshot, applies a
-    ``seats.changed`` frame only when its ``seq`` is the next one of the same ``epoch``, counts
+    ``seats.changed`` frame only when its ``seq`` is the next one of the same ``epoch`` (each
+    seat only when its ``version`` is newer), counts
     what would make the page resync (a gap, a new epoch, an older seq), and takes any snapshot,
     asked for or sent by the server, as its new map."""
 
     def __init__(self, ws):
         self.ws = ws
         self.map: dict[str, str] = {}
+        self.versions: dict[str, int] = {}
         self.epoch = None
         self.seq = 0
         self.snapshots = 0
@@ -69,6 +71,7 @@ class Watcher:
             if frame["type"] == "snapshot":
                 self.snapshots += 1
                 self.map = {s["id"]: s["status"] for s in frame["seats"]}
+                self.versions = {s["id"]: s["version"] for s in frame["seats"]}
                 self.epoch, self.seq = frame.get("epoch"), frame["seq"]
                 self.highest = self.seq
                 self.got_snapshot.set()
@@ -88,8 +91,10 @@ class Watcher:
                     await self.ws.send(json.dumps({"type": "resync"}))
                     continue
                 self.seq = frame["seq"]
-                for seat in frame["seats"]:
-                    self.map[seat["id"]] = seat["status"]
+                for seat in frame["seats"]:  # only a newer version (docs/realtime.md)
+                    if seat["version"] > self.versions.get(seat["id"], 0):
+                        self.map[seat["id"]] = seat["status"]
+                        self.versions[seat["id"]] = seat["version"]
             self.changed.set()
 
     async def wait_for(self, check, timeout=5.0):

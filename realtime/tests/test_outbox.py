@@ -67,3 +67,33 @@ async def test_personal_messages_keep_their_order_around_seat_frames():
         assert [f["n"] for f in await frames(layer, channel, 5)] == [0, 1, 2, 3, 4]
     finally:
         await layer.group_discard(group, channel)
+
+
+@pytest.mark.asyncio
+async def test_a_showtime_gets_at_most_one_frame_per_interval_and_personal_messages_never_wait(
+        settings):
+    """After a frame, a showtime's next changes wait for REALTIME_FRAME_INTERVAL_SECONDS and leave
+    together (one frame, the next seq); a personal message queued meanwhile leaves at once."""
+    settings.REALTIME_FRAME_INTERVAL_SECONDS = 0.5
+    layer = get_channel_layer()
+    seats_channel, personal_channel = await layer.new_channel(), await layer.new_channel()
+    group, personal = events.showtime_group(SHOWTIME), events.user_group(SHOWTIME)
+    await layer.group_add(group, seats_channel)
+    await layer.group_add(personal, personal_channel)
+    try:
+        now = timezone.now()
+        events._enqueue(events._Change(SHOWTIME, "held", [seat("a", "held", 2)], now))
+        (first,) = await frames(layer, seats_channel, 1)
+        started = asyncio.get_running_loop().time()
+        events._enqueue(events._Change(SHOWTIME, "held", [seat("b", "held", 2)], now))
+        events._enqueue(events._Change(SHOWTIME, "held", [seat("c", "held", 2)], now))
+        events._enqueue((personal, "hold.updated", {"type": "hold.updated",
+                                                    "text": json.dumps({"n": 1})}))
+        assert (await frames(layer, personal_channel, 1, timeout=0.3))[0]["n"] == 1
+        (second,) = await frames(layer, seats_channel, 1, timeout=2)
+        assert asyncio.get_running_loop().time() - started >= 0.4
+        assert second["seq"] == first["seq"] + 1
+        assert sorted(s["id"] for s in second["seats"]) == ["b", "c"]
+    finally:
+        await layer.group_discard(group, seats_channel)
+        await layer.group_discard(personal, personal_channel)
