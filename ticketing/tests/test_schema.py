@@ -373,3 +373,40 @@ def test_register_of_a_username_taken_meanwhile_is_400(client, monkeypatch):
         content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"username": ["This username is taken."]}
+
+
+# --- schemathesis's stateful mode: walks along the schema's links -----------------------------------
+
+STATEFUL_EXAMPLES = int(os.environ.get("SCHEMA_STATEFUL_EXAMPLES", "25"))
+
+
+def test_stateful_walks_conform_to_schema(api_schema):
+    """schemathesis follows the OpenAPI links (ticketing/schema_links.py): showtime → seat map →
+    hold → release / order → pay / cancel → tickets, with the real ids of earlier answers, as the
+    demo buyer. Every answer must pass the conformance checks (never a 5xx), and the walks must
+    reach orders and payments, which random ids never do. Bounded: ``SCHEMA_STATEFUL_EXAMPLES``
+    walks (25) of at most 8 steps, derandomized."""
+    from django.contrib.auth import get_user_model
+
+    from orders.models import Order
+
+    headers = bearer(get_user_model().objects.get(username="demo"))
+    steps: Counter = Counter()
+
+    class Walk(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, **kwargs):
+            steps[(case.operation.label, response.status_code)] += 1
+            case.validate_response(response, checks=CONFORMANCE, headers=headers)
+
+    Walk.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=8,
+                               deadline=None, database=None, derandomize=True,
+                               suppress_health_check=list(HealthCheck)))
+    reached = {label for (label, status), _ in steps.items() if status < 300}
+    print("\nstateful walks:", sum(steps.values()), "calls;",
+          ", ".join(f"{label} {status}: {n}" for (label, status), n in sorted(steps.items())))
+    assert "POST /api/v1/showtimes/{showtime_id}/holds/" in reached
+    assert "POST /api/v1/orders/" in reached
+    assert Order.objects.filter(user__username="demo").exists()
