@@ -106,9 +106,11 @@ class Payment(models.Model):
 class IdempotencyKey(models.Model):
     """A client's ``Idempotency-Key`` for order creation (api.md, "Orders"), scoped to the user.
 
-    While the first request runs ``response_status`` is ``None`` (in progress); afterwards it holds
-    the first 2xx answer, replayed for 24 h. The unique constraint makes two simultaneous requests
-    with one key run the order creation once.
+    The row is inserted and given its answer (the first 2xx ``response_status`` and
+    ``response_body``, replayed for 24 h) inside the order's own transaction
+    (orders/idempotency.py), so a committed row always has its answer; ``None`` is seen only inside
+    that transaction. The unique constraint makes two simultaneous requests with one key run the
+    order creation once.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -10,7 +10,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from django.conf import settings
 from django.utils import timezone
@@ -39,13 +39,33 @@ from .models import CheckInScan, Order, Payment, Ticket
 from .payments import get_provider
 from .selectors import order_brief
 
+if TYPE_CHECKING:
+    from .idempotency import KeyInTransaction
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _log(message: str, order: Order, **extra) -> None:
     """Log an order event with its number (structured logs carry ``order_number``)."""
     logger.info(message, extra={"order_number": order.number, "order_status": order.status,
                                 **extra})
+
+
+def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callable[[], T]:
+    """``txn`` with the ``Idempotency-Key`` claimed first and its answer stored last, in the same
+    transaction, so a crash never commits an order without the key's answer (docs/api.md
+    "Orders"; orders/idempotency.py). ``txn`` itself when there is no key."""
+    if idempotency is None:
+        return txn
+
+    def keyed() -> T:
+        idempotency.claim()
+        result = txn()
+        idempotency.store(result)
+        return result
+
+    return keyed
 
 
 def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
@@ -92,11 +112,13 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
 
 
 def order_create(
-    *, user, hold_id: str, customer: dict[str, str], payment_method: str
+    *, user, hold_id: str, customer: dict[str, str], payment_method: str,
+    idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
 
     The seats become ``reserved`` until the payment deadline (``PAYMENT_WINDOW_SECONDS`` from now).
+    ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
         ApplicationError: 404 ``not_found`` (another buyer's hold too); 409 ``hold_expired`` (the
@@ -116,7 +138,7 @@ def order_create(
             return hold  # committed, then answered 409 below
         return _convert(hold, customer=customer, payment_method=payment_method, now=now)
 
-    result = run_in_transaction(txn)
+    result = run_in_transaction(_keyed(txn, idempotency))
     if isinstance(result, Hold):
         raise ApplicationError("hold_expired", "The hold expired; its seats were released.")
     return result
@@ -124,11 +146,12 @@ def order_create(
 
 def order_create_for_seats(
     *, user, showtime_id: int, seat_ids: Sequence[str], customer: dict[str, str],
-    payment_method: str,
+    payment_method: str, idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
 
     Independent of the buyer's active hold on the showtime, if any: it is left as it is.
+    ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
         ApplicationError: as :func:`seats.services.hold_create` (404, 400 ``unknown_seats``,
@@ -148,7 +171,7 @@ def order_create_for_seats(
         return _convert(hold, customer=customer, payment_method=payment_method, now=now,
                         claims=claims, locked=True)
 
-    return run_counting_conflicts(txn)
+    return run_counting_conflicts(_keyed(txn, idempotency))
 
 
 def parse_order_id(order_id) -> int:
