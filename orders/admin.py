@@ -34,7 +34,7 @@ from seats.admin import (
 from seats.models import SeatClaim
 from ticketing.errors import ApplicationError
 
-from .models import CheckInScan, Order, Payment, Ticket
+from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
 from .services import order_staff_action
 
 
@@ -58,6 +58,22 @@ class PaymentInline(ReadOnlyInline):
     model = Payment
     fields = ("provider", "payment_id", "amount", "currency", "status", "needs_refund",
               "created_at")
+
+
+class PaymentEventInline(ReadOnlyInline):
+    """The payment log of the order: every webhook received for it, with its result."""
+
+    model = PaymentEvent
+    fk_name = "order"
+    fields = ("received_at", "event", "payment_id", "amount", "currency", "outcome", "note")
+    verbose_name = "payment log entry"
+    verbose_name_plural = "payment log"
+
+
+class PaymentLogInline(PaymentEventInline):
+    """The webhooks received for one payment (``payment_id``), with their results."""
+
+    fk_name = "payment_record"
 
 
 class OrderSeatEventInline(SeatEventInline):
@@ -122,7 +138,7 @@ class OrderAdmin(ViewOnlyAdmin):
     readonly_fields = ("number", "status_now", "showtime", "seats", "total_with_currency",
                        "payment_method", "user", "customer_name", "customer_email",
                        "customer_phone", "created_at", "expires_at", "paid_at", "ended_at", "hold")
-    inlines = (TicketInline, PaymentInline, OrderSeatEventInline)
+    inlines = (TicketInline, PaymentInline, PaymentEventInline, OrderSeatEventInline)
     actions = tuple(STAFF_ACTIONS)
 
     def get_queryset(self, request):
@@ -218,6 +234,19 @@ class PaymentAdmin(ViewOnlyAdmin):
     list_filter = ("needs_refund", "status", "provider")
     search_fields = ("payment_id", "order__number")
     list_select_related = ("order",)
+    inlines = (PaymentLogInline,)
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(ViewOnlyAdmin):
+    """The payment log: every signed webhook received, oldest last, with what it did
+    (``paid``, ``failed``, ``flagged``, ``replayed``, ``ignored``, ``unknown_order``)."""
+
+    list_display = ("received_at", "event", "outcome", "payment_id", "order_number", "amount",
+                    "currency", "provider", "note")
+    list_filter = ("outcome", "event", "provider")
+    search_fields = ("payment_id", "order_number")
+    ordering = ("-received_at", "-id")
 
 
 @admin.register(CheckInScan)

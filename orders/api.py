@@ -88,7 +88,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                              description="Client-chosen, ≤ 255 characters; replays the first "
-                             "answer for 24 h."),
+                             "answer for 24 h. Stored in the order's own transaction: after a "
+                             "server crash a retry with the same key and body either replays "
+                             "the order or creates it; a repeat while the first still runs is "
+                             "409 idempotency_in_progress."),
             OpenApiParameter("Idempotent-Replayed", str, OpenApiParameter.HEADER, response=[201],
                              enum=["true"], description="Present on a replayed answer."),
             retry_after(409, 429),
@@ -105,25 +108,24 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         values = data.validated_data
 
-        def run():
+        def run(idempotency=None) -> Order:
             if "hold" in values:
-                order = services.order_create(
+                return services.order_create(
                     user=request.user, hold_id=values["hold"], customer=values["customer"],
-                    payment_method=values["payment_method"],
+                    payment_method=values["payment_method"], idempotency=idempotency,
                 )
-            else:
-                order = services.order_create_for_seats(
-                    user=request.user, showtime_id=values["showtime"], seat_ids=values["seats"],
-                    customer=values["customer"], payment_method=values["payment_method"],
-                )
-            return 201, order_answer(order)
+            return services.order_create_for_seats(
+                user=request.user, showtime_id=values["showtime"], seat_ids=values["seats"],
+                customer=values["customer"], payment_method=values["payment_method"],
+                idempotency=idempotency,
+            )
 
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            status, body = run()
-            return Response(body, status=status)
+            return Response(order_answer(run()), status=201)
         status, body, replayed = run_idempotent(
-            user=request.user, key=key, body=request.data, run=run
+            user=request.user, key=key, body=request.data, run=run,
+            render=lambda order: (201, order_answer(order)),
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(body, status=status, headers=headers)

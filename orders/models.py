@@ -79,7 +79,12 @@ class Ticket(models.Model):
 
 
 class Payment(models.Model):
-    """A payment attempt or confirmation from a provider, amount in ``currency``."""
+    """A payment from a provider, one row per ``(provider, payment_id)``, amount in ``currency``.
+
+    ``status`` is the payment's latest state: ``failed`` until a ``payment.succeeded`` for the
+    same ``payment_id`` arrives, then ``succeeded`` for good (a later failure changes nothing).
+    Every webhook about it is kept in :class:`PaymentEvent` (``payment.events``).
+    """
 
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded"
@@ -103,12 +108,59 @@ class Payment(models.Model):
         ]
 
 
+class PaymentEvent(models.Model):
+    """One signed webhook a provider sent (api.md "Payments and check-in"): the payment log.
+
+    A row per received event, whatever it changed, written in the transaction that applied it:
+    ``event`` as sent, ``outcome`` what it did (``orders.services.payment_confirm``) and
+    the order it named (``order``; ``None`` when unknown, ``order_number`` keeps what was sent).
+    The payment row is ``payment_record`` (``None`` for an unknown order number);
+    ``payment_id`` is the provider's id, as sent.
+    ``amount`` is in ``currency`` (ISO 4217), as sent.
+    """
+
+    class Event(models.TextChoices):
+        SUCCEEDED = "payment.succeeded"
+        FAILED = "payment.failed"
+
+    class Outcome(models.TextChoices):
+        PAID = "paid", "paid (the order is paid now)"
+        FAILED = "failed", "failed (attempt recorded, the order stays pending)"
+        FLAGGED = "flagged", "flagged (money to refund)"
+        REPLAYED = "replayed", "replayed (seen before, nothing changed)"
+        IGNORED = "ignored", "ignored (a failure after this payment succeeded)"
+        UNKNOWN_ORDER = "unknown_order", "unknown order number"
+
+    received_at = models.DateTimeField()
+    provider = models.CharField(max_length=30)
+    event = models.CharField(max_length=20, choices=Event.choices)
+    payment_id = models.CharField(max_length=100)
+    order_number = models.CharField(max_length=32)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    note = models.CharField(max_length=200, blank=True, default="")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="payment_events")
+    payment_record = models.ForeignKey(Payment, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="events")
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["provider", "payment_id"], name="payment_event_id_idx")]
+
+    def __str__(self):
+        return f"{self.event} {self.payment_id}: {self.outcome}"
+
+
 class IdempotencyKey(models.Model):
     """A client's ``Idempotency-Key`` for order creation (api.md, "Orders"), scoped to the user.
 
-    While the first request runs ``response_status`` is ``None`` (in progress); afterwards it holds
-    the first 2xx answer, replayed for 24 h. The unique constraint makes two simultaneous requests
-    with one key run the order creation once.
+    The row is inserted and given its answer (the first 2xx ``response_status`` and
+    ``response_body``, replayed for 24 h) inside the order's own transaction
+    (orders/idempotency.py), so a committed row always has its answer; ``None`` is seen only inside
+    that transaction. The unique constraint makes two simultaneous requests with one key run the
+    order creation once.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -26,22 +26,38 @@ class WebhookSerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$")
 
 
-class PaymentWebhookView(APIView):
-    """A provider's payment confirmation. No JWT: the body is authenticated by ``X-Signature:
-    sha256=<hex HMAC-SHA256 of the raw body with PAYMENT_WEBHOOK_SECRET>`` (compared in constant
-    time). Idempotent per ``payment_id``.
+WEBHOOK_RULES = (
+    "A provider's payment confirmation. No JWT: the body is authenticated by `X-Signature: "
+    "sha256=<hex HMAC-SHA256 of the raw body with the shared secret>` (compared in constant "
+    "time). Idempotent per `payment_id`, and a payment is never silently dropped: "
+    "`payment.succeeded` → `paid` (the pending order is paid) or `flagged` (recorded with "
+    "`needs_refund`: the order expired, was cancelled or already paid, or the amount or currency "
+    "differ), also when it follows a `payment.failed` with the same `payment_id`; the same "
+    "success again → `replayed`. `payment.failed` → `failed` (the order stays pending); again → "
+    "`replayed`; after a success of the same `payment_id` → `ignored` (the success stands). "
+    "Every signed event is kept in the payment log with its result (also an unknown order "
+    "number, answered 404)."
+)
 
-    Answers 200 ``{"result": "paid" | "failed" | "flagged" | "replayed", "order_number",
-    "needs_refund"}``; 401 ``signature_invalid``; 400 ``malformed_json``/``validation_error``;
-    404 ``not_found`` for an unknown order number.
+
+class PaymentWebhookView(APIView):
+    """A provider's payment webhook (api.md "Payments and check-in"; the rules:
+    :data:`WEBHOOK_RULES`, :func:`orders.services.payment_confirm`).
+
+    Answers 200 ``{"result": "paid" | "failed" | "flagged" | "replayed" | "ignored",
+    "order_number", "needs_refund"}``; 401 ``signature_invalid``; 400
+    ``malformed_json``/``validation_error``; 404 ``not_found`` for an unknown order number.
     """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=WebhookSerializer, responses={200: inline_serializer(
-        "WebhookResult", {"result": serializers.CharField(), "order_number": serializers.CharField(),
-                          "needs_refund": serializers.BooleanField()}),
+    @extend_schema(request=WebhookSerializer, description=WEBHOOK_RULES, responses={
+        200: inline_serializer("WebhookResult", {
+            "result": serializers.ChoiceField(
+                ["paid", "failed", "flagged", "replayed", "ignored"]),
+            "order_number": serializers.CharField(),
+            "needs_refund": serializers.BooleanField()}),
         **errors(400, (401, "signature_invalid"), 404, 413)})
     def post(self, request):
         raw = request.body  # the exact bytes that were signed

@@ -10,13 +10,14 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from realtime import events
-from seats.locks import lock_showtime_seats, run_in_transaction
+from seats.locks import RetryTransaction, lock_showtime_seats, run_in_transaction
 from seats.models import Hold, SeatClaim, SeatStatus
 from seats.rawsql import fetch_one, insert, update
 from seats.services import (
@@ -35,17 +36,37 @@ from seats.audit import Change
 from ticketing.errors import ApplicationError
 
 from . import emails
-from .models import CheckInScan, Order, Payment, Ticket
+from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
 from .payments import get_provider
 from .selectors import order_brief
 
+if TYPE_CHECKING:
+    from .idempotency import KeyInTransaction
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _log(message: str, order: Order, **extra) -> None:
     """Log an order event with its number (structured logs carry ``order_number``)."""
     logger.info(message, extra={"order_number": order.number, "order_status": order.status,
                                 **extra})
+
+
+def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callable[[], T]:
+    """``txn`` with the ``Idempotency-Key`` claimed first and its answer stored last, in the same
+    transaction, so a crash never commits an order without the key's answer (docs/api.md
+    "Orders"; orders/idempotency.py). ``txn`` itself when there is no key."""
+    if idempotency is None:
+        return txn
+
+    def keyed() -> T:
+        idempotency.claim()
+        result = txn()
+        idempotency.store(result)
+        return result
+
+    return keyed
 
 
 def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
@@ -92,11 +113,13 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
 
 
 def order_create(
-    *, user, hold_id: str, customer: dict[str, str], payment_method: str
+    *, user, hold_id: str, customer: dict[str, str], payment_method: str,
+    idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
 
     The seats become ``reserved`` until the payment deadline (``PAYMENT_WINDOW_SECONDS`` from now).
+    ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
         ApplicationError: 404 ``not_found`` (another buyer's hold too); 409 ``hold_expired`` (the
@@ -116,7 +139,7 @@ def order_create(
             return hold  # committed, then answered 409 below
         return _convert(hold, customer=customer, payment_method=payment_method, now=now)
 
-    result = run_in_transaction(txn)
+    result = run_in_transaction(_keyed(txn, idempotency))
     if isinstance(result, Hold):
         raise ApplicationError("hold_expired", "The hold expired; its seats were released.")
     return result
@@ -124,11 +147,12 @@ def order_create(
 
 def order_create_for_seats(
     *, user, showtime_id: int, seat_ids: Sequence[str], customer: dict[str, str],
-    payment_method: str,
+    payment_method: str, idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
 
     Independent of the buyer's active hold on the showtime, if any: it is left as it is.
+    ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
         ApplicationError: as :func:`seats.services.hold_create` (404, 400 ``unknown_seats``,
@@ -148,7 +172,7 @@ def order_create_for_seats(
         return _convert(hold, customer=customer, payment_method=payment_method, now=now,
                         claims=claims, locked=True)
 
-    return run_counting_conflicts(txn)
+    return run_counting_conflicts(_keyed(txn, idempotency))
 
 
 def parse_order_id(order_id) -> int:
@@ -354,50 +378,108 @@ def payment_confirm(
     *, event: str, payment_id: str, order_number: str, amount: Decimal, currency: str,
     provider: str = "webhook",
 ) -> tuple[Payment, str]:
-    """Record a provider's confirmation (api.md ``POST payments/webhook/``); return
-    ``(payment, result)``.
+    """Apply a provider's webhook (api.md ``POST payments/webhook/``); return ``(payment,
+    result)``. ``amount`` is in ``currency`` (ISO 4217); ``event`` is ``payment.succeeded`` or
+    ``payment.failed``.
 
-    ``result`` is ``paid`` (the pending order is now paid), ``failed`` (a failed attempt, the order
-    stays pending), ``flagged`` (money arrived that the order cannot take: it expired or was
-    cancelled, it was already paid, or amount/currency differ — recorded with ``needs_refund``, the
-    order and its seats untouched, so seats bought by someone else since are never resurrected) or
-    ``replayed`` (this ``payment_id`` was seen before: nothing changes).
+    Idempotent per ``(provider, payment_id)``, by the state of its :class:`Payment` row, so that
+    a payment is never silently dropped (api.md "Payments and check-in"):
+
+    ==================  ======================  ============================================
+    event               the payment row         ``result``
+    ==================  ======================  ============================================
+    succeeded           none, or ``failed``     ``paid`` (the pending order is paid now) or
+                                                ``flagged`` (money the order cannot take: it
+                                                expired or was cancelled, it was already paid,
+                                                or amount/currency differ — ``needs_refund``,
+                                                the order and its seats untouched, so seats
+                                                bought by someone else since are never
+                                                resurrected)
+    succeeded           ``succeeded``           ``replayed``: nothing changes
+    failed              none                    ``failed``: recorded, the order stays pending
+    failed              ``failed``              ``replayed``: nothing changes
+    failed              ``succeeded``           ``ignored``: the success stands
+    ==================  ======================  ============================================
+
+    Every call is kept in the payment log (:class:`PaymentEvent`, one row with the event and its
+    result) in the same transaction; an unknown order number too, before the 404. Webhooks for
+    one order are serialised by the order's row lock.
 
     Raises:
-        ApplicationError: 404 ``not_found`` for an unknown order number.
+        ApplicationError: 404 ``not_found`` for an unknown order number (logged first).
     """
-    def txn() -> tuple[Payment, str]:
+    def txn() -> tuple[Payment | None, str]:
         now = timezone.now()
+        log = {"received_at": now, "provider": provider, "event": event,
+               "payment_id": payment_id, "order_number": order_number[:32], "amount": amount,
+               "currency": currency}
         order = Order.objects.select_for_update().filter(number=order_number).first()
         if order is None:
-            raise ApplicationError("not_found", "No order with this number.", status=404,
-                                   details={"order_number": order_number})
-        seen = Payment.objects.filter(provider=provider, payment_id=payment_id).first()
-        if seen is not None:  # checked under the order's lock: concurrent repeats serialise here
-            return seen, "replayed"
-        record = {"order": order, "provider": provider, "payment_id": payment_id,
-                  "amount": amount, "currency": currency}
-        if event == "payment.failed":
-            return Payment.objects.create(status=Payment.Status.FAILED, **record), "failed"
-        if order.is_lapsed(now):
-            order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
-        problem = None
-        if amount != order.total or currency != order.currency:
-            problem = f"amount {amount} {currency} does not match {order.total} {order.currency}"
-        elif order.status != Order.Status.PENDING:
-            problem = f"order is {order.status}"
-        payment = Payment.objects.create(
-            status=Payment.Status.SUCCEEDED, needs_refund=problem is not None,
-            note=problem or "", **record,
-        )
-        if problem:
-            logger.warning("payment flagged for refund: %s", problem, extra={
-                "order_number": order.number, "payment_id": payment_id})
-            return payment, "flagged"
-        order_mark_paid(order, now=now)
-        return payment, "paid"
+            PaymentEvent.objects.create(outcome=PaymentEvent.Outcome.UNKNOWN_ORDER, **log)
+            return None, PaymentEvent.Outcome.UNKNOWN_ORDER
+        payment, result = _payment_apply(order, event=event, provider=provider,
+                                         payment_id=payment_id, amount=amount,
+                                         currency=currency, now=now)
+        PaymentEvent.objects.create(order=order, payment_record=payment, outcome=result,
+                                    note=payment.note if result == "flagged" else "", **log)
+        return payment, result
 
-    return run_in_transaction(txn)
+    payment, result = run_in_transaction(txn)
+    if payment is None:
+        raise ApplicationError("not_found", "No order with this number.", status=404,
+                               details={"order_number": order_number})
+    return payment, result
+
+
+def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
+                   amount: Decimal, currency: str, now: datetime) -> tuple[Payment, str]:
+    """The effect of one webhook on the payment row ``(provider, payment_id)`` and ``order``
+    (the table of :func:`payment_confirm`); return ``(payment row, result)``.
+
+    Precondition: inside a transaction holding the lock of ``order``.
+    """
+    seen = Payment.objects.select_for_update().filter(
+        provider=provider, payment_id=payment_id).first()
+    if event == "payment.failed":
+        if seen is None:
+            try:
+                with transaction.atomic():  # same payment_id, another order, at the same moment
+                    return Payment.objects.create(
+                        order=order, provider=provider, payment_id=payment_id, amount=amount,
+                        currency=currency, status=Payment.Status.FAILED), "failed"
+            except IntegrityError as exc:
+                raise RetryTransaction from exc
+        return seen, ("replayed" if seen.status == Payment.Status.FAILED else "ignored")
+    if seen is not None and seen.status == Payment.Status.SUCCEEDED:
+        return seen, "replayed"
+    if order.is_lapsed(now):
+        order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
+    problem = None
+    if amount != order.total or currency != order.currency:
+        problem = f"amount {amount} {currency} does not match {order.total} {order.currency}"
+    elif order.status != Order.Status.PENDING:
+        problem = f"order is {order.status}"
+    values = {"order": order, "amount": amount, "currency": currency,
+              "status": Payment.Status.SUCCEEDED, "needs_refund": problem is not None,
+              "note": problem or ""}
+    if seen is None:
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(provider=provider, payment_id=payment_id,
+                                                 **values)
+        except IntegrityError as exc:
+            raise RetryTransaction from exc
+    else:  # a success after a failure of the same payment: the money arrived after all
+        for name, value in values.items():
+            setattr(seen, name, value)
+        seen.save(update_fields=list(values))
+        payment = seen
+    if problem:
+        logger.warning("payment flagged for refund: %s", problem, extra={
+            "order_number": order.number, "payment_id": payment_id})
+        return payment, "flagged"
+    order_mark_paid(order, now=now)
+    return payment, "paid"
 
 
 def ticket_check_in(*, code: str, staff) -> tuple[str, Ticket | None, datetime | None]:

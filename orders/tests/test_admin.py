@@ -134,7 +134,7 @@ def test_filters_and_the_read_only_order_page(staff_client, showtime, buyer):
         assert ticket.code in html
     assert "Hall A-1, Hall A-2" in html
     inlines = {f.opts.model._meta.model_name: f for f in page.context["inline_admin_formsets"]}
-    assert set(inlines) == {"ticket", "payment", "seatevent"}
+    assert set(inlines) == {"ticket", "payment", "paymentevent", "seatevent"}
     assert [e.reason for e in inlines["seatevent"].formset.queryset] == ["reserved"] * 2 \
         + ["sold"] * 2
     assert staff_client.post(f"{ORDERS}{order.pk}/change/", {}).status_code == 403

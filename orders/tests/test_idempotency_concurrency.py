@@ -1,5 +1,6 @@
 """Idempotency under concurrency (api.md "Orders"; domain.md invariant 6): the unique constraint
-on (user, key) lets exactly one of many simultaneous requests create the order."""
+on (user, key) lets exactly one of many simultaneous requests create the order; the others get 409
+``idempotency_in_progress`` (PostgreSQL, while the first runs) or the replayed answer."""
 
 from collections import Counter
 

@@ -48,9 +48,10 @@ def test_a_hold_and_its_release_take_a_fixed_number_of_statements(api, showtime,
     assert not any("auth_user" in sql for sql in statements(made) + statements(released))
 
 
-# A one-step order (api.md ``POST orders/`` with ``seats``) with an Idempotency-Key: key row,
-# showtime, seat ids, (transaction) hold row, seats locked with prices, claims, seats held, audit,
-# order row, its number, claims → order, seats reserved, audit, (after commit) key answer stored.
+# A one-step order (api.md ``POST orders/`` with ``seats``) with an Idempotency-Key: showtime, seat
+# ids, (transaction) key row claimed, hold row, seats locked with prices, claims, seats held, audit,
+# order row, its number, claims → order, seats reserved, audit, key answer stored. Both key
+# statements are inside the order's transaction (crash safety, orders/idempotency.py).
 ORDER_ONE_STEP = 14
 # Paying it (demo provider): order locked, payment row, claims, seats locked, seats sold, audit,
 # tickets, order paid. (The confirmation e-mail reads 3 more after commit; a test's transaction
