@@ -287,6 +287,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Tags and operation ids by resource ("orders_create"), not "v1" for everything.
     "SCHEMA_PATH_PREFIX": r"/api/v1/",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "ticketing.schema.add_common_errors"],
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package (served as static files, works
     # offline) once the app is installed; the CDN otherwise.
     **(
