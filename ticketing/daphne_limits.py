@@ -55,7 +55,7 @@ def limited_request_class():
             path = _request_path(self.channel)
             self._limit = body_limit(path) if path is not None else _largest_limit()
             if length is not None and length > self._limit:
-                self.content = io.BytesIO()
+                self.requestHeaders.removeHeader(b"Expect")  # no "100 Continue" after the 413
                 self._refuse()
             elif length is None:
                 self.content = io.BytesIO()  # at most the limit: no temporary file

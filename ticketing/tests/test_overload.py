@@ -20,8 +20,9 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import OperationalError
 from django.test import RequestFactory
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from conftest import client_for, database_url_of_test_db, seat_guids
+from conftest import database_url_of_test_db, seat_guids
 from ticketing.overload import overload_kind
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
@@ -159,7 +160,7 @@ def test_an_exhausted_pool_is_503_and_hold_lock_waits_stay_409(asgi_server, make
 
     showtime = make_showtime()
     guids = seat_guids(showtime, 2)
-    buyers = [client_for(make_user()) for _ in range(2)]
+    tokens = [f"Bearer {RefreshToken.for_user(make_user()).access_token}" for _ in range(2)]
     url = asgi_server(env={"DB_POOL_MAX": "2", "DB_POOL_TIMEOUT_SECONDS": "1",
                            "HTTP_THREADS": "8", "DB_LOCK_TIMEOUT_MS": "3000"}, server="uvicorn")
     table = ShowtimeSeat._meta.db_table
@@ -169,9 +170,8 @@ def test_an_exhausted_pool_is_503_and_hold_lock_waits_stay_409(asgi_server, make
     holds: list = [None, None]
 
     def hold(i):
-        token = buyers[i]._credentials["HTTP_AUTHORIZATION"]
         holds[i] = http("POST", f"{url}/api/v1/showtimes/{showtime.pk}/holds/",
-                        {"seats": [guids[i]]}, {"Authorization": token})
+                        {"seats": [guids[i]]}, {"Authorization": tokens[i]})
 
     hold_threads = [threading.Thread(target=hold, args=(i,)) for i in range(2)]
     reads: list = [None] * 30
