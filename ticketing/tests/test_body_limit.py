@@ -114,7 +114,7 @@ def test_a_gigabyte_is_refused_while_it_streams_in(asgi_server, server):
 
     chunked = send_body(url, HOLDS, total=GIB, chunked=True)  # no token: 413 comes before 401
     declared = send_body(url, HOLDS, total=GIB, chunked=False,
-                         headers={"Authorization": "Bearer x"})
+                         headers={"Authorization": "Bearer x", "Expect": "100-continue"})
     written = _write_bytes(pid) - before
     admin = send_body(url, "/admin/seats/seatingplan/add/", total=GIB, chunked=True)
     written_for_admin = _write_bytes(pid) - before - written
