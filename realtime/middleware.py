@@ -62,7 +62,8 @@ class CookieOriginValidator:
 class SessionUserMiddleware:
     """ASGI middleware for WebSocket routes: ``scope["user"]`` from the session cookie named
     ``settings.SESSION_COOKIE_NAME``; ``AnonymousUser`` without a cookie (no database read then),
-    with an unknown or expired session, or when the session's auth hash no longer matches; and
+    with an unknown or expired session, a cookie value that is not a session key (e.g. NUL bytes:
+    ``ticketing/sessions.py``, issue #14), or when the session's auth hash no longer matches; and
     with a ``?ticket=`` (the ticket alone signs the socket in: the consumer redeems it), so a
     ticket socket is never signed in by its cookie."""
 

@@ -10,6 +10,11 @@ with a ``?ticket=`` or without cookies need no ``Origin``) and signed in with th
 (``realtime.middleware.SessionUserMiddleware``: what Channels' ``AuthMiddlewareStack`` gives the
 consumer, with less kept per socket), as docs/realtime.md says. Unmatched paths close with 4404
 (``realtime.routing``).
+
+Every HTTP request first meets :class:`ticketing.bodylimit.BodyLimitMiddleware` (the outermost
+layer): a body over its path's limit is answered 413 while it streams in, before Django reads it
+(issue #14). Under daphne, which reads whole bodies before calling the application, the same limit
+is applied inside daphne (:mod:`ticketing.daphne_limits`).
 """
 
 import os
@@ -25,12 +30,18 @@ if os.environ.get("DJANGO_ASGI_HANDLER", "threaded") != "django":
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
+from ticketing.bodylimit import BodyLimitMiddleware  # noqa: E402
+
+from ticketing import daphne_limits  # noqa: E402
+
+daphne_limits.install()  # takes effect where daphne is the server (uvicorn never builds its requests)
+
 from realtime.middleware import CookieOriginValidator, SessionUserMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": CookieOriginValidator(
             SessionUserMiddleware(URLRouter(websocket_urlpatterns))),
     }

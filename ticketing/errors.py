@@ -148,9 +148,18 @@ def handler404(request, exception=None):
 
 def handler500(request):
     """500 (a bug: never expected): the api.md error body under ``/api/``, Django's page
-    elsewhere."""
+    elsewhere. An overloaded database met outside a view (in a middleware) is still a 503
+    (``ticketing.overload``; views get it from ``OverloadMiddleware``): Django calls this while
+    handling the exception, so ``sys.exc_info()`` names it."""
+    import sys
+
     from django.views import defaults
 
+    from .overload import overload_kind, overload_response
+
+    kind = overload_kind(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    if kind:
+        return overload_response(request, kind)
     if request.path.startswith("/api/"):
         return _json_error(500, "server_error", "Internal error.")
     return defaults.server_error(request)

@@ -104,3 +104,32 @@ def path_id(kind: OpenApiTypes, description: str) -> OpenApiParameter:
     """The ``{id}`` path parameter of a viewset's detail routes, typed (the routes accept any one
     path segment, so that a malformed id is answered with the API's 404 body)."""
     return OpenApiParameter("id", kind, OpenApiParameter.PATH, description=description)
+
+
+# Answers any API operation may give, whatever its view (issue #14): added to every operation by
+# :func:`add_common_errors` (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``).
+COMMON_400 = "malformed_request (a NUL byte or bytes that are not UTF-8 in the path, query, a cookie or a header)"
+COMMON_503 = ("unavailable (the database cannot serve the request now: details.kind; retry after "
+              "Retry-After seconds)")
+
+
+def add_common_errors(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation lists 400 ``malformed_request``
+    (``ticketing.middleware.MalformedRequestMiddleware``) and 503 ``unavailable`` with
+    ``Retry-After`` (``ticketing.overload``), in the api.md error body."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    retry = {"Retry-After": {"schema": {"type": "integer"},
+                             "description": "Seconds to wait before trying again."}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses")
+            if not isinstance(responses, dict):
+                continue
+            if "400" in responses:
+                responses["400"]["description"] += ", " + COMMON_400
+            else:
+                responses["400"] = {"content": error, "description": COMMON_400}
+            if "503" not in responses:  # health/ documents its own 503
+                responses["503"] = {"content": error, "description": COMMON_503,
+                                    "headers": retry}
+    return result

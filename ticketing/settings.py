@@ -27,6 +27,9 @@ Python):
 - Performance (issue #7, ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
   (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
   ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
+- Hostile input and overload (issue #14): ``API_MAX_BODY_BYTES`` (64 KiB), ``ADMIN_UPLOAD_MAX_BYTES``
+  (10 MiB), ``MAX_REQUEST_BODY_BYTES`` (256 KiB), ``TRUSTED_PROXIES`` (CIDRs; none),
+  ``DB_POOL_TIMEOUT_SECONDS`` (5): see docs/deploy.md.
 """
 
 import os
@@ -103,6 +106,7 @@ MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "ticketing.middleware.BodySizeLimitMiddleware",
+    "ticketing.middleware.MalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -111,7 +115,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "ticketing.middleware.OverloadMiddleware",
 ]
+# A session cookie that is not a session key is no session (ticketing/sessions.py).
+SESSION_ENGINE = "ticketing.sessions"
 
 ROOT_URLCONF = "ticketing.urls"
 ASGI_APPLICATION = "ticketing.asgi.application"
@@ -263,6 +270,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "ticketing.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["ticketing.parsers.JSONParser",
+                               "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seat booking API",
@@ -277,8 +287,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Tags and operation ids by resource ("orders_create"), not "v1" for everything.
     "SCHEMA_PATH_PREFIX": r"/api/v1/",
-    # Links between the booking operations (hold → order → pay …): ticketing/schema_links.py.
+    # The common error answers (400 malformed_request, 503 unavailable: ticketing/schema.py) and
+    # the links between the booking operations (hold → order → pay …: ticketing/schema_links.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "ticketing.schema.add_common_errors",
                              "ticketing.schema_links.add_links"],
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package (served as static files, works
     # offline) once the app is installed; the CDN otherwise.
@@ -337,8 +349,16 @@ RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_FAIL_OPEN = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
-ADMIN_UPLOAD_MAX_BYTES = env.int("ADMIN_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+# Body limits in bytes, enforced while a body streams in (ticketing/bodylimit.py, issue #14): the
+# API, the admin (seating-plan uploads), every other path. Django's cap matches the larger non-file one.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+ADMIN_UPLOAD_MAX_BYTES = env.int("ADMIN_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, MAX_REQUEST_BODY_BYTES)
+# X-Forwarded-For counts only when the direct peer is one of these proxies (CIDRs; RFC 7239 §8.3):
+# the rate limits' client address (ticketing/clientip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+RATELIMIT_IP_META_KEY = "ticketing.clientip.client_ip"
 
 # --- I18n, static ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -16,6 +16,24 @@ from seats.views import showtime_detail, showtime_list
 
 from .ops import HealthView, SalesView, StatsView
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
+
+
+
+class TicketCodeConverter:
+    """A ticket code in a URL: 1–64 characters of ``secrets.token_urlsafe`` (letters, digits, ``-``,
+    ``_``). Anything else is a 404 before the database is asked (a NUL byte made PostgreSQL raise
+    ``DataError``: issue #14)."""
+
+    regex = r"[A-Za-z0-9_-]{1,64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(TicketCodeConverter, "ticketcode")
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -43,8 +61,8 @@ api_v1 = [
 urlpatterns = [
     path("", showtime_list, name="home"),
     path("showtimes/<int:showtime_id>/", showtime_detail, name="showtime-page"),
-    path("tickets/<str:code>/", ticket_page, name="ticket-page"),
-    path("tickets/<str:code>/qr.svg", ticket_qr, name="ticket-qr"),
+    path("tickets/<ticketcode:code>/", ticket_page, name="ticket-page"),
+    path("tickets/<ticketcode:code>/qr.svg", ticket_qr, name="ticket-qr"),
     path("staff/checkin/", checkin_page, name="checkin-page"),
     path("staff/showtimes/<int:showtime_id>/sales/", sales_page, name="sales-page"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -21,7 +21,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import pytest
 import schemathesis
@@ -153,6 +153,18 @@ def test_error_responses_are_the_error_body(openapi):
 
 
 @pytest.mark.django_db
+def test_every_operation_documents_malformed_request_and_unavailable(openapi):
+    """Issue #14: any operation may answer 400 malformed_request and 503 unavailable."""
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "malformed_request" in responses["400"]["description"], (method, path)
+            if path != "/api/v1/health/":
+                assert responses["503"]["description"].startswith("unavailable"), (method, path)
+                assert "Retry-After" in responses["503"]["headers"]
+
+
+@pytest.mark.django_db
 def test_docs_page_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
@@ -213,6 +225,14 @@ def staff_headers(api_schema) -> dict[str, str]:
     return bearer(get_user_model().objects.get(username="staff"))
 
 
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _routed(url: str) -> bool:
     try:
         resolve(unquote(urlsplit(url).path))
@@ -235,9 +255,14 @@ def test_api_conforms_to_schema(case, staff_headers):
     if not _routed(response.request.url):
         # A path parameter the URLconf cannot route (e.g. "abc" for ``<int:showtime_id>``) never
         # reaches a view; ``handler404`` still answers with the API's JSON error body.
+        # A NUL or bytes that are not UTF-8 in the path are refused first (400
+        # malformed_request, ticketing.middleware.MalformedRequestMiddleware).
         RUN["statuses"]["unrouted"] += 1
-        assert response.status_code == 404
-        assert response.json()["error"]["code"] == "not_found"
+        raw = unquote_to_bytes(urlsplit(response.request.url).path)
+        malformed = b"\x00" in raw or not _utf8(raw)
+        assert response.status_code == (400 if malformed else 404)
+        assert response.json()["error"]["code"] == (
+            "malformed_request" if malformed else "not_found")
         return
     if _documents_errors(case.operation):
         case.validate_response(response, checks=CHECKS, headers=staff_headers)
