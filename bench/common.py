@@ -25,6 +25,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PROCESSES: list[subprocess.Popen] = []  # server processes started by start_servers()
 
 
+
+# What a browser (Chrome 131, no cookie) sends with its upgrade request: the server keeps the
+# headers for the life of the connection, so they count in its memory per connection.
+BROWSER_HEADERS = (
+    "Connection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36\r\nUpgrade: websocket\r\nOrigin: http://127.0.0.1\r\n"
+    "Sec-WebSocket-Version: 13\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
+    "Accept-Language: en-US,en;q=0.9\r\n")
+
 def require_loopback(parser, *urls: str | None) -> None:
     """Stop with a usage error unless every URL given points at this machine (loopback)."""
     for url in urls:

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
 import multiprocessing
@@ -56,7 +55,6 @@ import os
 import resource
 import shlex
 import time
-import zlib
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -74,21 +72,12 @@ from common import (
     start_servers,
     write_results,
 )
+from rawws import RawWebSocket
 
 CONNECT_TIMEOUT = 600  # seconds for the whole connect phase
 HANDSHAKE_TIMEOUT = 60  # seconds for one watcher to get its snapshot
 WARM_UP_SOCKETS = 5  # per server, before the memory baseline
 DRAIN_SECONDS = 30  # after the last change, wait at most this long for frames still on the way
-# What a browser (Chrome 131, no cookie) sends with its upgrade request: the server keeps the
-# headers for the life of the connection, so they count in its memory per connection.
-BROWSER_HEADERS = (
-    "Connection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n"
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36\r\nUpgrade: websocket\r\nOrigin: http://127.0.0.1\r\n"
-    "Sec-WebSocket-Version: 13\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
-    "Accept-Language: en-US,en;q=0.9\r\n")
-
-
 class Tally:
     """What the watchers saw: latencies (ms) of ``seats.changed`` frames, and per watcher the
     ``seq`` numbers received. The server may merge changes made at the same moment into one frame
@@ -116,118 +105,18 @@ class Tally:
                 and self.received >= len(frames) * len(self.seen))
 
 
-def _client_frame(opcode: int, payload: bytes) -> bytes:
-    """A masked, final client frame (RFC 6455 §5.2–5.3); control payloads are < 126 bytes."""
-    mask = os.urandom(4)
-    return (bytes([0x80 | opcode, 0x80 | len(payload)]) + mask
-            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-
-class Watcher(asyncio.Protocol):
-    """One watcher: the handshake, then server frames parsed from the byte stream (unmasked,
-    any length, fragments joined, permessage-deflate when negotiated); pings answered. The
-    ``snapshot`` resolves :attr:`ready`; each ``seats.changed`` is recorded in the tally with
-    the time its bytes arrived."""
+class Watcher(RawWebSocket):
+    """One watcher (``rawws.RawWebSocket``): the ``snapshot`` resolves :attr:`ready`; each
+    ``seats.changed`` is recorded in the tally with the time its bytes arrived."""
 
     def __init__(self, host: str, path: str, tally: Tally | None, server: str, deflate: bool):
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{BROWSER_HEADERS}"
-                        f"Sec-WebSocket-Key: {key}\r\n"
-                        + ("Sec-WebSocket-Extensions: permessage-deflate; "
-                           "client_max_window_bits\r\n" if deflate else "")
-                        + "\r\n").encode()
+        super().__init__(host, path, deflate)
         self.tally, self.server = tally, server
-        self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.buffer = bytearray()
-        self.upgraded = False
-        self.closed = False
-        self.fragments: list[bytes] = []
-        self.compressed = False
-        self.inflate = None
-        self.fresh_inflate_per_message = False
         self.seen: set[int] = set()
         self.latencies: list[float] = []
         self.highest = 0
-        self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
-
-    def connection_lost(self, exc) -> None:
-        self.closed = True
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(f"closed before the snapshot: {exc}"))
-
-    def close(self) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(_client_frame(0x8, (1000).to_bytes(2, "big")))
-            self.transport.close()
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        if self.buffer:
-            self.buffer += data
-            data = bytes(self.buffer)
-            self.buffer.clear()
-        if not self.upgraded:
-            end = data.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer += data
-                return
-            head = data[:end].decode("latin-1").lower()
-            data = data[end + 4:]
-            if not head.startswith("http/1.1 101"):
-                self.ready.set_exception(RuntimeError(head.split("\r\n")[0]))
-                self.transport.close()
-                return
-            if "permessage-deflate" in head:
-                self.inflate = zlib.decompressobj(-15)
-                self.fresh_inflate_per_message = "server_no_context_takeover" in head
-            self.upgraded = True
-        pos, size = 0, len(data)
-        while size - pos >= 2:
-            length, start = data[pos + 1] & 0x7F, pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, start = int.from_bytes(data[pos + 2:pos + 4], "big"), pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, start = int.from_bytes(data[pos + 2:pos + 10], "big"), pos + 10
-            if size < start + length:
-                break
-            self.frame(data[pos], data[start:start + length], now)
-            pos = start + length
-        if pos < size:
-            self.buffer += data[pos:]
-
-    def frame(self, first: int, payload: bytes, now: float) -> None:
-        opcode = first & 0x0F
-        if opcode == 0x9:  # ping
-            self.transport.write(_client_frame(0xA, payload))
-            return
-        if opcode == 0x8:
-            self.transport.close()
-            return
-        if opcode in (0x1, 0x2):
-            self.compressed = bool(first & 0x40)
-            self.fragments = []
-        elif opcode != 0x0:
-            return  # pong
-        if first & 0x80 and not self.fragments:
-            message = payload
-        else:
-            self.fragments.append(payload)
-            if not first & 0x80:
-                return  # more fragments follow
-            message = b"".join(self.fragments)
-            self.fragments = []
-        if self.compressed:
-            if self.fresh_inflate_per_message:
-                self.inflate = zlib.decompressobj(-15)
-            message = self.inflate.decompress(message + b"\x00\x00\xff\xff")
+    def message(self, message: bytes, now: float) -> None:
         if not self.ready.done():
             if b'"snapshot"' not in message[:40]:
                 self.ready.set_exception(RuntimeError(f"expected a snapshot: {message[:80]!r}"))

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import multiprocessing
 import os
@@ -82,13 +81,14 @@ from common import (
     start_servers,
     write_results,
 )
-from fanout import BROWSER_HEADERS, _client_frame, analyze, cpu_seconds, raise_open_files
+from fanout import analyze, cpu_seconds, raise_open_files
+from rawws import RawWebSocket, client_frame
 
 REDIS_SERVER = "/usr/bin/redis-server"
 CONNECT_TIMEOUT = 600  # seconds for the whole connect phase
 HANDSHAKE_TIMEOUT = 60  # seconds for one watcher to get its first snapshot
 RESYNC_RETRY_SECONDS = 5.0  # an unanswered resync may be repeated after this long
-RESYNC = _client_frame(0x1, b'{"type":"resync"}')
+RESYNC = client_frame(0x1, b'{"type":"resync"}')
 SEND_RESYNC = True  # False with --no-resync (a diagnostic: fan-out without the resync traffic)
 CUSTOMER = {"name": "Live Buyer", "email": "live@example.com", "phone": ""}
 ORDER_SHARE = 0.25  # of the holds a buyer makes, ordered and paid (the rest released)
@@ -127,20 +127,13 @@ class Parsed:
         return parsed
 
 
-class Page(asyncio.Protocol):
-    """One watcher: a minimal WebSocket client (as fanout.Watcher: browser upgrade headers, no
-    permessage-deflate) with the page's seat map and its resync rule (module docstring)."""
+class Page(RawWebSocket):
+    """One watcher (``rawws.RawWebSocket``: browser upgrade headers, no permessage-deflate)
+    with the page's seat map and its resync rule (module docstring)."""
 
     def __init__(self, host: str, path: str, parsed: Parsed, latencies: list[float]):
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{BROWSER_HEADERS}"
-                        f"Sec-WebSocket-Key: {key}\r\n\r\n").encode()
+        super().__init__(host, path)
         self.parsed, self.latencies = parsed, latencies
-        self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.buffer = bytearray()
-        self.upgraded = self.closed = False
-        self.fragments: list[bytes] = []
-        self.transport: asyncio.Transport | None = None
         # the map
         self.states: dict[str, tuple[str, int]] = {}
         self.seq: int | None = None
@@ -153,83 +146,6 @@ class Page(asyncio.Protocol):
         self.snapshot_after_mark: float | None = None  # seconds from the fault to a snapshot
         self.errors = 0
 
-    # -- transport --
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
-
-    def connection_lost(self, exc) -> None:
-        self.closed = True
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(f"closed before the snapshot: {exc}"))
-
-    def close(self) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(_client_frame(0x8, (1000).to_bytes(2, "big")))
-            self.transport.close()
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        if self.buffer:
-            self.buffer += data
-            data = bytes(self.buffer)
-            self.buffer.clear()
-        if not self.upgraded:
-            end = data.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer += data
-                return
-            head = data[:end].decode("latin-1").lower()
-            data = data[end + 4:]
-            if not head.startswith("http/1.1 101"):
-                self.ready.set_exception(RuntimeError(head.split("\r\n")[0]))
-                self.transport.close()
-                return
-            self.upgraded = True
-        pos, size = 0, len(data)
-        while size - pos >= 2:
-            length, start = data[pos + 1] & 0x7F, pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, start = int.from_bytes(data[pos + 2:pos + 4], "big"), pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, start = int.from_bytes(data[pos + 2:pos + 10], "big"), pos + 10
-            if size < start + length:
-                break
-            self.frame(data[pos], data[start:start + length], now)
-            pos = start + length
-        if pos < size:
-            self.buffer += data[pos:]
-
-    def frame(self, first: int, payload: bytes, now: float) -> None:
-        opcode = first & 0x0F
-        if opcode == 0x9:  # ping
-            self.transport.write(_client_frame(0xA, payload))
-            return
-        if opcode == 0x8:
-            self.transport.close()
-            return
-        if opcode in (0x1, 0x2):
-            self.fragments = []
-        elif opcode != 0x0:
-            return  # pong
-        if first & 0x80 and not self.fragments:
-            message = payload
-        else:
-            self.fragments.append(payload)
-            if not first & 0x80:
-                return
-            message = b"".join(self.fragments)
-            self.fragments = []
-        try:
-            self.message(message, now)
-        except Exception:  # noqa: BLE001 - a malformed frame is counted, the watcher goes on
-            self.errors += 1
-
     # -- the page --
 
     def resync(self, now: float) -> None:
@@ -241,6 +157,12 @@ class Page(asyncio.Protocol):
             self.transport.write(RESYNC)
 
     def message(self, raw: bytes, now: float) -> None:
+        try:
+            self._apply(raw, now)
+        except Exception:  # noqa: BLE001 - a malformed frame is counted, the watcher goes on
+            self.errors += 1
+
+    def _apply(self, raw: bytes, now: float) -> None:
         parsed = self.parsed.get(raw)
         kind, counts = parsed[0], self.counts
         if kind == "snapshot":
