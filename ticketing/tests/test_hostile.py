@@ -83,26 +83,223 @@ ROWS = [
         headers={"Cookie": 'csrftoken="\\000abc"'}),
     Row("header-nul", "GET", "/api/v1/shows/", 400, "malformed_request",
         headers={"X-Request-ID": "a\x00b"}),
+    *[  # 3. wrong types in a hold's body
+        Row(f"hold-seats-{name}", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+            body)
+        for name, body in [
+            ("string", b'{"seats": "{seat}"}'), ("number", b'{"seats": 7}'),
+            ("null", b'{"seats": null}'), ("object", b'{"seats": {"a": 1}}'),
+            ("true", b'{"seats": true}'),
+            ("list-of-objects", b'{"seats": [{}]}'), ("list-of-lists", b'{"seats": [["{seat}"]]}'),
+            ("list-of-nulls", b'{"seats": [null]}'), ("empty-list", b'{"seats": []}'),
+            ("empty-object", b"{}"), ("seat-id-too-long", b'{"seats": ["' + b"a" * 65 + b'"]}'),
+            ("ga-string", b'{"ga": "x"}'), ("ga-quantity-0", b'{"ga": [{"zone": "Hall", "quantity": 0}]}'),
+            ("ga-quantity-negative", b'{"ga": [{"zone": "Hall", "quantity": -5}]}'),
+            ("ga-quantity-huge", b'{"ga": [{"zone": "Hall", "quantity": 1e308}]}'),
+            ("ga-no-zone", b'{"ga": [{"quantity": 1}]}'),
+        ]
+    ],
+    Row("hold-body-a-list", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+        b'["{seat}"]'),
+    Row("hold-body-a-string", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON}, b'"x"'),
+    Row("hold-body-null", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON}, b"null"),
+    Row("hold-body-not-json", "POST", HOLDS, 400, "malformed_json", {**BEARER, **JSON},
+        b"seats=1"),
+    Row("hold-body-truncated-json", "POST", HOLDS, 400, "malformed_json", {**BEARER, **JSON},
+        b'{"seats": ["'),
+    Row("hold-body-invalid-utf8", "POST", HOLDS, 400, "malformed_json", {**BEARER, **JSON},
+        b'{"seats": ["\xff\xfe"]}'),
+    Row("hold-seats-list-of-numbers", "POST", HOLDS, 400, "unknown_seats", {**BEARER, **JSON},
+        b'{"seats": [1, 2]}'),
+    Row("hold-body-text-plain", "POST", HOLDS, 415, "unsupported_media_type",
+        {**BEARER, "Content-Type": "text/plain"}, b'{"seats": ["{seat}"]}'),
+    Row("hold-body-xml", "POST", HOLDS, 415, "unsupported_media_type",
+        {**BEARER, "Content-Type": "application/xml"}, b"<seats/>"),
+    # 3. huge arrays and big numbers
+    Row("hold-10000-seats", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+        b'{"seats": [' + b",".join([b'"x"'] * 10000) + b"]}"),
+    Row("hold-200-unknown-seats", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+        b'{"seats": [' + b",".join(b'"%032x"' % i for i in range(200)) + b"]}"),
+    Row("best-quantity-huge", "POST", HOLDS + "best/", 400, "validation_error",
+        {**BEARER, **JSON}, b'{"quantity": 99999999999999999999}'),
+    Row("best-quantity-zero", "POST", HOLDS + "best/", 400, "validation_error",
+        {**BEARER, **JSON}, b'{"quantity": 0}'),
+    Row("best-quantity-string", "POST", HOLDS + "best/", 400, "validation_error",
+        {**BEARER, **JSON}, b'{"quantity": "two"}'),
+    Row("best-quantity-float", "POST", HOLDS + "best/", 400, "validation_error",
+        {**BEARER, **JSON}, b'{"quantity": 1.5}'),
+    Row("best-quantity-nan", "POST", HOLDS + "best/", 400, "malformed_json",
+        {**BEARER, **JSON}, b'{"quantity": NaN}'),
+    Row("best-unknown-category", "POST", HOLDS + "best/", 400, "validation_error",
+        {**BEARER, **JSON}, rb'{"quantity": 1, "category": "\u0000"}'),
+    # 3. unicode and NUL inside JSON strings
+    Row("hold-seat-id-emoji", "POST", HOLDS, 400, "unknown_seats", {**BEARER, **JSON},
+        '{"seats": ["🎫"]}'.encode()),
+    Row("hold-seat-id-lone-surrogate", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+        b'{"seats": ["\\ud800"]}'),
+    Row("hold-seat-id-nul", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+        b'{"seats": ["\\u0000"]}'),
+    Row("hold-seat-id-rtl", "POST", HOLDS, 400, "unknown_seats", {**BEARER, **JSON},
+        '{"seats": ["\u202e{seat}"]}'.encode()),
+    Row("hold-seat-id-thai", "POST", HOLDS, 400, "unknown_seats", {**BEARER, **JSON},
+        '{"seats": ["ที่นั่ง"]}'.encode()),
+    # 3. ids of other showtimes, unknown and odd ids
+    Row("hold-seat-of-another-showtime", "POST", HOLDS, 400, "unknown_seats",
+        {**BEARER, **JSON}, b'{"seats": ["{other_seat}"]}'),
+    Row("hold-unknown-showtime", "POST", "/api/v1/showtimes/999999/holds/", 404, "not_found",
+        {**BEARER, **JSON}, b'{"seats": ["{seat}"]}'),
+    Row("hold-huge-showtime-id", "POST", "/api/v1/showtimes/99999999999999999999999/holds/",
+        404, "not_found", {**BEARER, **JSON}, b'{"seats": ["{seat}"]}'),
+    Row("hold-negative-showtime-id", "POST", "/api/v1/showtimes/-1/holds/", 404, "not_found",
+        {**BEARER, **JSON}, b'{"seats": ["{seat}"]}'),
+    Row("showtime-id-letters", "GET", "/api/v1/showtimes/abc/", 404, "not_found"),
+    Row("showtime-id-huge", "GET", "/api/v1/showtimes/99999999999999999999999/", 404, "not_found"),
+    Row("showtime-seats-id-huge", "GET", "/api/v1/showtimes/99999999999999999999999/seats/", 404,
+        "not_found"),
+    Row("show-id-huge", "GET", "/api/v1/shows/99999999999999999999999/", 404, "not_found"),
+    Row("hold-id-not-a-uuid", "GET", "/api/v1/holds/not-a-uuid/", 404, "not_found", BEARER),
+    Row("hold-id-unknown", "GET", "/api/v1/holds/00000000-0000-4000-8000-000000000000/", 404,
+        "not_found", BEARER),
+    Row("hold-id-of-another-buyer", "GET", "/api/v1/holds/{other_hold}/", 404, "not_found",
+        BEARER),
+    Row("release-hold-of-another-buyer", "DELETE", "/api/v1/holds/{other_hold}/", 404,
+        "not_found", BEARER),
+    Row("release-seats-of-another-showtime", "POST", "/api/v1/holds/{hold}/release/", 400,
+        "unknown_seats", {**BEARER, **JSON}, b'{"seats": ["{other_seat}"]}'),
+    Row("order-id-huge", "GET", "/api/v1/orders/99999999999999999999999/", 404, "not_found",
+        BEARER),
+    Row("order-id-letters", "GET", "/api/v1/orders/abc/", 404, "not_found", BEARER),
+    Row("pay-unknown-order", "POST", "/api/v1/orders/999999/pay/", 404, "not_found", BEARER),
+    Row("cancel-unknown-order", "POST", "/api/v1/orders/999999/cancel/", 404, "not_found",
+        BEARER),
+    Row("tickets-unknown-order", "GET", "/api/v1/orders/999999/tickets/", 404, "not_found",
+        BEARER),
+    # 3. orders: wrong types, other buyers' holds, keys
+    Row("order-hold-not-a-uuid", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k1"},
+        b'{"hold": "x", "payment_method": "card", "customer": {"name": "A", "email": "a@b.co"}}'),
+    Row("order-hold-of-another-buyer", "POST", "/api/v1/orders/", 404, "not_found",
+        {**BEARER, **JSON, "Idempotency-Key": "k2"},
+        b'{"hold": "{other_hold}", "payment_method": "card", '
+        b'"customer": {"name": "A", "email": "a@b.co"}}'),
+    Row("order-customer-a-string", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k3"},
+        b'{"hold": "{hold}", "payment_method": "card", "customer": "me"}'),
+    Row("order-email-invalid", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k4"},
+        b'{"hold": "{hold}", "payment_method": "card", "customer": {"name": "A", "email": "no"}}'),
+    Row("order-name-too-long", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k5"},
+        b'{"hold": "{hold}", "payment_method": "card", "customer": {"name": "'
+        + b"A" * 5000 + b'", "email": "a@b.co"}}'),
+    Row("order-key-too-long", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k" * 300},
+        b'{"hold": "{hold}", "payment_method": "card", '
+        b'"customer": {"name": "A", "email": "a@b.co"}}'),
+    Row("order-seats-of-another-showtime", "POST", "/api/v1/orders/", 400, "unknown_seats",
+        {**BEARER, **JSON, "Idempotency-Key": "k6"},
+        b'{"showtime": {showtime}, "seats": ["{other_seat}"], "payment_method": "card", '
+        b'"customer": {"name": "A", "email": "a@b.co"}}'),
+    Row("order-hold-and-seats", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k7"},
+        b'{"hold": "{hold}", "showtime": {showtime}, "seats": ["{seat}"], '
+        b'"payment_method": "card", "customer": {"name": "A", "email": "a@b.co"}}'),
+    # 3. authentication
+    Row("token-garbage", "GET", "/api/v1/orders/", 401, "token_invalid",
+        {"Authorization": "Bearer garbage"}),
+    Row("token-empty", "GET", "/api/v1/orders/", 401, "token_invalid",
+        {"Authorization": "Bearer"}),
+    Row("token-alg-none", "GET", "/api/v1/orders/", 401, "token_invalid",
+        {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJ1c2VyX2lkIjoxfQ."}),
+    Row("token-huge", "GET", "/api/v1/orders/", 401, "token_invalid",
+        {"Authorization": "Bearer " + "a" * 8000}),
+    Row("token-basic-scheme", "GET", "/api/v1/orders/", 401, "not_authenticated",
+        {"Authorization": "Basic YTpi"}),
+    Row("hold-without-token", "POST", HOLDS, 401, "not_authenticated", JSON,
+        b'{"seats": ["{seat}"]}'),
+    Row("login-wrong-types", "POST", "/api/v1/auth/token/", 400, "validation_error", JSON,
+        b'{"username": ["a"], "password": {"b": 1}}'),
+    Row("register-username-nul", "POST", "/api/v1/auth/register/", 400, "validation_error", JSON,
+        b'{"username": "a\\u0000b", "password": "Secret-pass-123", "email": "x@y.co"}'
+        ),
+    Row("refresh-garbage", "POST", "/api/v1/auth/token/refresh/", 401, "token_invalid", JSON,
+        b'{"refresh": "garbage"}'),
+    Row("checkin-as-buyer", "POST", "/api/v1/checkin/", 403, "permission_denied",
+        {**BEARER, **JSON}, b'{"code": "x"}'),
+    Row("stats-as-buyer", "GET", "/api/v1/stats/", 403, "permission_denied", BEARER),
+    Row("sales-as-buyer", "GET", "/api/v1/showtimes/{showtime}/sales/", 403, "permission_denied",
+        BEARER),
+    Row("webhook-unsigned", "POST", "/api/v1/payments/webhook/", 401, "signature_invalid", JSON,
+        b"{}"),
+    Row("webhook-bad-signature", "POST", "/api/v1/payments/webhook/", 401, "signature_invalid",
+        {**JSON, "X-Signature": "sha256=" + "0" * 64}, b'{"type": "payment.succeeded"}'),
+    # 3. query strings
+    Row("showtimes-bad-date", "GET", "/api/v1/showtimes/?starts_after=yesterday", 400,
+        "validation_error"),
+    Row("showtimes-offset-negative", "GET", "/api/v1/showtimes/?offset=-5", 200),
+    Row("showtimes-limit-huge", "GET", "/api/v1/showtimes/?limit=99999999999999999999", 200),
+    Row("shows-query-repeated", "GET", "/api/v1/shows/?" + "a=1&" * 500, 200),
+    Row("shows-query-unicode", "GET", "/api/v1/shows/?q=%E0%B8%97%E0%B8%B5%E0%B9%88", 200),
+    # 3. duplicates in any spelling (a seat named twice is refused, not counted once)
+    Row("hold-duplicate-seat", "POST", HOLDS, 400, "validation_error", {**BEARER, **JSON},
+        b'{"seats": ["{seat}", "{seat}"]}'),
+    Row("hold-duplicate-seat-upper-case", "POST", HOLDS, 400, "validation_error",
+        {**BEARER, **JSON}, b'{"seats": ["{seat}", "{seat_upper}"]}'),
+    Row("order-duplicate-seat-upper-case", "POST", "/api/v1/orders/", 400, "validation_error",
+        {**BEARER, **JSON, "Idempotency-Key": "k8"},
+        b'{"showtime": {showtime}, "seats": ["{seat}", "{seat_upper}"], '
+        b'"payment_method": "card", "customer": {"name": "A", "email": "a@b.co"}}'),
+    # 4. chunked floods and bad cookies on other routes
+    Row("streamed-order-over-limit", "POST", "/api/v1/orders/", 413, "payload_too_large",
+        {**BEARER, **JSON}, chunks=(b" " * 32768,) * 4),
+    Row("streamed-register-over-limit", "POST", "/api/v1/auth/register/", 413,
+        "payload_too_large", JSON, chunks=(b" " * 32768,) * 4),
+    Row("streamed-webhook-over-limit", "POST", "/api/v1/payments/webhook/", 413,
+        "payload_too_large", JSON, chunks=(b" " * 32768,) * 4),
+    Row("declared-login-over-limit", "POST", "/api/v1/auth/token/", 413, "payload_too_large",
+        {**JSON, "Content-Length": str(2**40)}),
+    Row("session-cookie-huge", "GET", "/api/v1/shows/", 200,
+        headers={"Cookie": "sessionid=" + "a" * 4000}),
+    Row("session-cookie-unicode", "GET", "/", 200, headers={"Cookie": "sessionid=" + "ที่นั่ง".encode().decode("latin-1")}),
+    Row("cookie-header-garbage", "GET", "/api/v1/shows/", 200,
+        headers={"Cookie": ";;;===;;sessionid"}),
+    Row("csrf-cookie-nul-on-post", "POST", "/accounts/login/", 400, None,
+        {"Cookie": 'csrftoken="\\000"'}, b"username=a&password=b"),
 ]
 
 
 @pytest.fixture
-def placeholders(transactional_db, make_showtime, buyer, staff):
+def placeholders(transactional_db, make_showtime, buyer, other_buyer, staff):
     from rest_framework_simplejwt.tokens import RefreshToken
+
+    from conftest import seat_guids
+    from seats.services import hold_create
 
     client = Client()
     client.force_login(staff)
-    return {"showtime": make_showtime().pk,
+    # The other showtime's plan is bigger: its last seat's guid exists only there.
+    showtime, other = make_showtime(), make_showtime(rows=3, seats_per_row=7)
+    seat, second = seat_guids(showtime, 2)
+    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=[second])
+    other_hold, _ = hold_create(user=other_buyer, showtime_id=other.pk,
+                                seat_ids=seat_guids(other, 1))
+    return {"showtime": showtime.pk, "seat": seat, "seat_upper": seat.upper(),
+            "other_seat": seat_guids(other)[-1], "hold": hold.pk, "other_hold": other_hold.pk,
             "token": str(RefreshToken.for_user(buyer).access_token),
             "staff_session": client.cookies["sessionid"].value}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_hostile_request_gets_its_documented_answer(row: Row, placeholders):
+    def fill(text):
+        for name, value in placeholders.items():
+            text = (text.replace(f"{{{name}}}", str(value)) if isinstance(text, str)
+                    else text.replace(f"{{{name}}}".encode(), str(value).encode()))
+        return text
+
     answer = asgi_request(
-        row.method, row.path.format(**placeholders),
-        {k: v.format(**placeholders) for k, v in row.headers.items()},
-        body=row.body, chunks=list(row.chunks) if row.chunks else None)
+        row.method, fill(row.path), {k: fill(v) for k, v in row.headers.items()},
+        body=fill(row.body), chunks=list(row.chunks) if row.chunks else None)
     assert answer.status < 500, answer.body[:500]
     assert answer.status == row.status, answer.body[:500]
     assert answer.error_code == row.code, answer.body[:500]
