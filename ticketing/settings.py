@@ -22,7 +22,7 @@ Python):
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
   ``CSRF_TRUSTED_ORIGINS``, ``LOG_FORMAT`` (``json`` default, ``plain``), ``LOG_LEVEL``,
 - ``SITE_URL`` (links in e-mails), ``EMAIL_BACKEND`` (console by default; ``EMAIL_HOST`` & co. for
-  SMTP),
+  SMTP), ``DEFAULT_FROM_EMAIL``,
   ``DB_LOCK_TIMEOUT_MS`` (default 5000).
 - Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
   ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
