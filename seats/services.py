@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -81,7 +82,7 @@ def showtime_create(
 
     Raises:
         ApplicationError: 400 ``validation_error`` when a category has no price or a price names an
-            unknown category.
+            unknown category, or ``max_seats_per_buyer`` is below ``max_seats_per_order``.
     """
     categories = {c.name: c for c in PlanCategory.objects.filter(plan=plan)}
     missing = sorted(set(categories) - set(prices))
@@ -94,12 +95,18 @@ def showtime_create(
             status=400,
         )
     given = {"hold_ttl": hold_ttl, "max_seats_per_order": max_seats_per_order}
+    showtime = Showtime(
+        show=show, plan=plan, starts_at=starts_at, currency=currency, status=status,
+        max_seats_per_buyer=max_seats_per_buyer, forbid_single_seats=forbid_single_seats,
+        **{name: value for name, value in given.items() if value is not None},
+    )
+    try:
+        showtime.clean()
+    except ValidationError as exc:
+        raise ApplicationError("validation_error", "Invalid sales rules.",
+                               details=exc.message_dict, status=400) from exc
     with transaction.atomic():
-        showtime = Showtime.objects.create(
-            show=show, plan=plan, starts_at=starts_at, currency=currency, status=status,
-            max_seats_per_buyer=max_seats_per_buyer, forbid_single_seats=forbid_single_seats,
-            **{name: value for name, value in given.items() if value is not None},
-        )
+        showtime.save()
         ShowtimePrice.objects.bulk_create(
             ShowtimePrice(showtime=showtime, category=categories[name], price=Decimal(price))
             for name, price in prices.items()
