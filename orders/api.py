@@ -80,8 +80,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
                 AUTH, CSRF, 404,
-                (409, "hold_expired", "hold_not_active", "seat_unavailable", "sales_closed",
-                 "idempotency_in_progress", "busy"),
+                (409, "hold_expired", "hold_not_active", "buyer_limit", "seat_unavailable",
+                 "sales_closed", "idempotency_in_progress", "busy"),
                 413, 415, 422, 429,
             ),
         },
@@ -101,8 +101,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request):
         """Create a pending order from a hold, or from a showtime and seats in one step.
 
-        Errors: 400, 404, 409 ``hold_expired``/``hold_not_active``/``seat_unavailable``/
-        ``sales_closed``/``idempotency_in_progress``/``busy``, 422 ``idempotency_key_reuse``, 429.
+        Errors: 400, 404, 409 ``hold_expired``/``hold_not_active``/``buyer_limit``/
+        ``seat_unavailable``/``sales_closed``/``idempotency_in_progress``/``busy``, 422
+        ``idempotency_key_reuse``, 429.
         """
         data = OrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from seats.serializers import MAX_LIST
+from seats.serializers import MAX_LIST, SEATS_HELP
 
 from .models import Order
 
@@ -21,7 +21,7 @@ class OrderCreateSerializer(serializers.Serializer):
     showtime = serializers.IntegerField(required=False, min_value=1)
     seats = serializers.ListField(
         child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
-        required=False,
+        required=False, help_text=SEATS_HELP,
     )
     customer = CustomerSerializer()
     payment_method = serializers.ChoiceField(Order.PaymentMethod.choices)

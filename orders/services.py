@@ -1,7 +1,8 @@
 """Writes of orders: create (from a hold, or seats in one step), cancel, pay, expire.
 
-Lock order as everywhere (seats/locks.py): the hold or order row first, then its showtime seats by
-primary key. Rules: shared/spec/api.md "Orders", domain.md invariants 1–4.
+Every lock is taken through seats/locks.py, in its one order: the buyer (creating an order), the
+hold or order row, then its showtime seats by primary key. Rules: docs/api.md "Orders", domain.md
+invariants 1–4.
 """
 
 from __future__ import annotations
@@ -17,10 +18,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from realtime import events
-from seats.locks import RetryTransaction, lock_showtime_seats, run_in_transaction
+from seats.locks import (
+    RetryTransaction,
+    lock_buyer,
+    lock_first,
+    lock_one,
+    lock_showtime_seats,
+    run_in_transaction,
+)
 from seats.models import Hold, SeatClaim, SeatStatus
-from seats.rawsql import fetch_one, insert, update
+from seats.rawsql import insert, update
 from seats.services import (
+    buyer_limits_check,
     live_claims,
     claims_end,
     claims_take,
@@ -119,16 +128,22 @@ def order_create(
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
 
     The seats become ``reserved`` until the payment deadline (``PAYMENT_WINDOW_SECONDS`` from now).
+    The new order counts against the buyer's cap of pending orders on the showtime; the hold's
+    seats were counted when they were held and are not counted again
+    (:func:`seats.services.buyer_limits_check`). Locks: the buyer, then the hold row only (its
+    showtime is read, not locked: a locked showtime row would make every other buyer's hold of
+    that showtime wait), then the seats.
     ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
         ApplicationError: 404 ``not_found`` (another buyer's hold too); 409 ``hold_expired`` (the
-            expiry is recorded and broadcast first); 409 ``hold_not_active``.
+            expiry is recorded and broadcast first); 409 ``hold_not_active``; 409 ``buyer_limit``
+            (``max_pending_orders_per_buyer``).
     """
     def txn() -> Order | Hold:
         now = timezone.now()
-        hold = Hold.objects.select_for_update().select_related("showtime").filter(
-            pk=hold_id, user=user).first()
+        lock_buyer(user.pk)
+        hold = lock_first(Hold.objects.select_related("showtime").filter(pk=hold_id, user=user))
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         if hold.status != Hold.Status.ACTIVE:
@@ -137,6 +152,7 @@ def order_create(
         if hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             return hold  # committed, then answered 409 below
+        buyer_limits_check(user_id=user.pk, showtime=hold.showtime, now=now, orders=1)
         return _convert(hold, customer=customer, payment_method=payment_method, now=now)
 
     result = run_in_transaction(_keyed(txn, idempotency))
@@ -151,18 +167,25 @@ def order_create_for_seats(
 ) -> Order:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
 
+    Independent of the buyer's active hold on the showtime, if any: it is left as it is, and its
+    seats count with the new ones against the buyer's caps (:func:`seats.services.
+    buyer_limits_check`: the seats and one more pending order).
     Independent of the buyer's active hold on the showtime, if any: it is left as it is.
     ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
         ApplicationError: as :func:`seats.services.hold_create` (404, 400 ``unknown_seats``,
-            ``too_many_seats``, 409 ``sales_closed``, ``seat_unavailable``, ``busy``).
+            ``too_many_seats``, ``validation_error`` for a seat listed twice in any spelling,
+            409 ``sales_closed``, ``buyer_limit``, ``seat_unavailable``, ``busy``).
     """
     showtime = showtime_for_sale(showtime_id)
     wanted = resolve_seats(showtime, seat_ids)
 
     def txn() -> Order:
         now = timezone.now()
+        lock_buyer(user.pk)
+        buyer_limits_check(user_id=user.pk, showtime=showtime, now=now, seats=len(wanted),
+                           orders=1)
         hold = Hold.objects.create(
             user=user, showtime=showtime, status=Hold.Status.CONVERTED, ended_at=now,
             expires_at=now + timedelta(seconds=showtime.hold_ttl),
@@ -193,7 +216,7 @@ def _locked_order(user, order_id) -> Order:
     where = {"id": parse_order_id(order_id)}
     if user is not None:
         where["user_id"] = user.pk
-    order = fetch_one(Order, where, lock=True)
+    order = lock_one(Order, where)
     if order is None:
         raise ApplicationError("not_found", "No such order.", status=404)
     return order
@@ -413,7 +436,7 @@ def payment_confirm(
         log = {"received_at": now, "provider": provider, "event": event,
                "payment_id": payment_id, "order_number": order_number[:32], "amount": amount,
                "currency": currency}
-        order = Order.objects.select_for_update().filter(number=order_number).first()
+        order = lock_first(Order.objects.filter(number=order_number))
         if order is None:
             PaymentEvent.objects.create(outcome=PaymentEvent.Outcome.UNKNOWN_ORDER, **log)
             return None, PaymentEvent.Outcome.UNKNOWN_ORDER

@@ -499,6 +499,10 @@ class ShowtimePriceInline(admin.TabularInline):
 class ShowtimeAdmin(admin.ModelAdmin):
     """Showtimes with their prices. Adding one creates its inventory.
 
+    Staff set the sales rules per showtime: ``hold_ttl``, ``max_seats_per_order`` and the
+    per-buyer seat cap ``max_seats_per_buyer`` (empty: the same as ``max_seats_per_order``); a new
+    showtime starts from the settings ``HOLD_TTL_SECONDS`` and ``MAX_SEATS_PER_ORDER``.
+
     The changelist counts sold, held and available seats per showtime with correlated subqueries
     that apply the lazy expiry of :func:`seats.selectors.effective_state` (a lapsed hold or
     unpaid order counts as available).
@@ -514,8 +518,8 @@ class ShowtimeAdmin(admin.ModelAdmin):
     inlines = (ShowtimePriceInline,)
     fieldsets = (
         (None, {"fields": ("show", "plan", "starts_at", "status")}),
-        ("Sales", {"fields": ("currency", "hold_ttl", "max_seats_per_order", "sales_start",
-                              "sales_end")}),
+        ("Sales", {"fields": ("currency", "hold_ttl", "max_seats_per_order",
+                              "max_seats_per_buyer", "sales_start", "sales_end")}),
     )
     change_fieldsets = (
         ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),

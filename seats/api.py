@@ -3,6 +3,7 @@ call one service or selector, render."""
 
 from datetime import timezone as dt_timezone
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -51,7 +52,9 @@ def hold_answer(hold: Hold) -> dict:
 
 
 def showtime_detail(showtime: Showtime) -> dict:
-    """The api.md showtime shape (two queries beyond the showtime row and its joins)."""
+    """The api.md showtime shape (two queries beyond the showtime row and its joins), with the
+    per-buyer caps in force (``max_seats_per_buyer``: the showtime's, else its
+    ``max_seats_per_order``; ``max_pending_orders_per_buyer``: the setting)."""
     return {
         "id": showtime.pk,
         "show": {"id": showtime.show_id, "title": showtime.show.title},
@@ -61,6 +64,8 @@ def showtime_detail(showtime: Showtime) -> dict:
         "currency": showtime.currency,
         "hold_ttl_seconds": showtime.hold_ttl,
         "max_seats_per_order": showtime.max_seats_per_order,
+        "max_seats_per_buyer": showtime.seats_per_buyer,
+        "max_pending_orders_per_buyer": settings.MAX_PENDING_ORDERS_PER_BUYER,
         "categories": selectors.showtime_categories(showtime),
         "counts": selectors.showtime_counts(showtime.pk),
     }
@@ -163,8 +168,9 @@ class HoldCreateView(APIView):
     """``POST showtimes/{id}/holds/ {"seats": [...], "ga": [{"zone", "quantity"}]}`` → 201 (new) /
     200 (extended) hold. ``ga`` (places of general-admission zones) is an addition to api.md.
 
-    Errors: 400 ``unknown_seats``/``too_many_seats``/``validation_error``, 404, 409
-    ``seat_unavailable``/``orphan_seat``/``sales_closed``/``busy``, 429.
+    Errors: 400 ``unknown_seats``/``too_many_seats``/``validation_error`` (also a seat listed
+    twice, in any spelling), 404, 409 ``buyer_limit``/``seat_unavailable``/``orphan_seat``/
+    ``sales_closed``/``busy``, 429.
     """
 
     @extend_schema(
@@ -175,7 +181,8 @@ class HoldCreateView(APIView):
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
                 AUTH, CSRF, 404,
-                (409, "seat_unavailable", "orphan_seat", "sales_closed", "busy"), 413, 415, 429,
+                (409, "buyer_limit", "seat_unavailable", "orphan_seat", "sales_closed", "busy"),
+                413, 415, 429,
             ),
         },
         parameters=[retry_after(409, 429)],
@@ -197,8 +204,9 @@ class BestAvailableView(APIView):
     """``POST showtimes/{id}/holds/best/ {"quantity": n, "category"?, "zone"?}``: hold the best n
     seats side by side in one row (quality order: ``seats.selection``). An ordinary hold, 201/200.
 
-    Errors: 400 ``validation_error``/``too_many_seats``, 404, 409 ``seat_unavailable`` with
-    ``details.suggestion`` (``max_together``, ``available``), ``sales_closed``, ``busy``, 429.
+    Errors: 400 ``validation_error``/``too_many_seats``, 404, 409 ``buyer_limit``,
+    ``seat_unavailable`` with ``details.suggestion`` (``max_together``, ``available``),
+    ``sales_closed``, ``busy``, 429.
     """
 
     @extend_schema(
@@ -208,7 +216,7 @@ class BestAvailableView(APIView):
             201: OpenApiResponse(HoldSerializer, description="A new hold."),
             **errors(
                 (400, "validation_error", "too_many_seats", "malformed_json"), AUTH, CSRF, 404,
-                (409, "seat_unavailable", "sales_closed", "busy"), 413, 415, 429,
+                (409, "buyer_limit", "seat_unavailable", "sales_closed", "busy"), 413, 415, 429,
             ),
         },
         parameters=[retry_after(409, 429)],

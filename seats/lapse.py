@@ -44,7 +44,7 @@ class LapsingQuerySet(models.QuerySet):
 
     def live(self, now: datetime | None = None) -> LapsingQuerySet:
         """Rows live at ``now``: stored ``active``/``pending`` with a deadline after ``now``."""
-        return self.filter(status=self.model.LIVE_STATUS, expires_at__gt=_now(now))
+        return self.filter(self.model.live_q(now))
 
     def with_effective_status(self, now: datetime | None = None) -> LapsingQuerySet:
         """Annotate ``effective_status``: ``expired`` for a lapsed row, else the stored status
@@ -74,6 +74,13 @@ class Lapsing:
     LAPSED_STATUS: ClassVar[str]
     status: str
     expires_at: datetime
+
+    @classmethod
+    def live_q(cls, now: datetime | None = None, prefix: str = "") -> Q:
+        """The condition "live at ``now``" (stored live status, deadline after ``now``) on this
+        model's fields, or through a relation when ``prefix`` names it (``"hold__"``), for
+        queries of other models (e.g. the seats a buyer has held or in pending orders)."""
+        return Q(**{f"{prefix}status": cls.LIVE_STATUS, f"{prefix}expires_at__gt": _now(now)})
 
     def is_lapsed(self, now: datetime | None = None) -> bool:
         """True if the row is stored as live but its ``expires_at`` is at or before ``now``

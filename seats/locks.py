@@ -1,11 +1,22 @@
-"""The one place that locks showtime seats, and the bounded retry around seat transactions.
+"""The one place that takes row locks, and the bounded retry around seat transactions.
 
-Lock order, everywhere (docs/concurrency.md): first the hold or order row being changed, then its
-showtime seats in primary-key order. Two transactions therefore never wait on each other in a cycle;
-if the database still reports a deadlock or a serialization failure, :func:`run_in_transaction`
-retries the whole transaction a bounded number of times and then answers 409 with ``Retry-After``
-(domain.md, invariant 3). A lock wait longer than ``DB_LOCK_TIMEOUT_MS`` (PostgreSQL) or the SQLite
-busy timeout is answered the same way: no request waits forever.
+Every lock a service takes comes from here (docs/concurrency.md, "One way to lock"):
+:func:`lock_buyer` (a buyer's writes that the per-buyer caps count), :func:`lock_one` and
+:func:`lock_first` (the hold or order row being changed), :func:`lock_showtime_seats` and
+:func:`lock_free_seats` (showtime seats). Each locks only its own rows: a query that joins other
+tables says ``FOR UPDATE OF`` its own table (``select_for_update(of=("self",))``), because a
+plain ``FOR UPDATE`` on a join also locks the joined rows, and a locked showtime row makes every
+insert that references the showtime wait (../shared/PITFALLS.md).
+
+Lock order, everywhere: the buyer lock, then the hold or order row being changed, then its
+showtime seats in primary-key order. Two transactions therefore never wait on each other in a
+cycle; if the database still reports a deadlock or a serialization failure,
+:func:`run_in_transaction` retries the whole transaction a bounded number of times and then
+answers 409 with ``Retry-After`` (domain.md, invariant 3). A lock wait longer than
+``DB_LOCK_TIMEOUT_MS`` (PostgreSQL) or the SQLite busy timeout is answered the same way: no
+request waits forever. Every function here refuses to run outside ``transaction.atomic()``.
+On SQLite, which has no row locks, the ``IMMEDIATE`` transaction already holds the database's
+single write lock from its first statement, so the locks here are no-ops there.
 """
 
 from __future__ import annotations
@@ -17,15 +28,17 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
+from django.db.models import QuerySet
 
 from ticketing.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
-from .rawsql import convert, converters, placeholders, quote
+from .rawsql import convert, converters, fetch_one, placeholders, quote
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
 
 # SQLSTATEs worth a retry: deadlock_detected, serialization_failure.
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}
@@ -35,6 +48,81 @@ _LOCK_TIMEOUT_SQLSTATES = {"55P03"}
 
 class RetryTransaction(Exception):
     """Raised inside :func:`run_in_transaction` to run the transaction again (counts as a try)."""
+
+
+def _require_transaction(name: str) -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"{name}() must run inside transaction.atomic().")
+
+
+# The first key of the buyer locks' advisory-lock space (PostgreSQL): the 64-bit key is this in
+# the high 32 bits and the user id in the low 32 bits, apart from any other advisory lock.
+_BUYER_LOCK_SPACE = 0x5EA7_0001
+
+
+def lock_buyer(user_id: int) -> None:
+    """Serialise the writes of one buyer that the per-buyer caps count (holds, one-step orders,
+    hold conversions: api.md "Holds", 409 ``buyer_limit``), until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock on the buyer (``pg_advisory_xact_lock``), one
+    statement; other buyers never wait on it, and no row is locked, so inserts referencing the
+    user or the showtime do not wait either. SQLite: nothing to do, the ``IMMEDIATE`` transaction
+    already serialises writers. Taken first, before any row lock (the lock order above).
+
+    Raises:
+        RuntimeError: when called outside ``transaction.atomic()``.
+    """
+    _require_transaction("lock_buyer")
+    if connection.vendor != "postgresql":
+        return
+    key = (_BUYER_LOCK_SPACE << 32) | (int(user_id) & 0xFFFF_FFFF)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def lock_one(model: type[M], where: dict) -> M | None:
+    """Lock the one ``model`` row (a hold or an order) matching ``where`` (``{attname: value}``,
+    equalities) and return it, or ``None``: ``SELECT … FOR UPDATE`` on that table alone, one
+    hand-written statement (:func:`seats.rawsql.fetch_one`).
+
+    Raises:
+        RuntimeError: when called outside ``transaction.atomic()``.
+    """
+    _require_transaction("lock_one")
+    return fetch_one(model, where, lock=True)
+
+
+def lock_first(queryset: QuerySet[M], *, skip_locked: bool = False) -> M | None:
+    """Lock the first row of ``queryset`` (holds or orders, usually one by key) and return it, or
+    ``None``. ``FOR UPDATE OF`` the queryset's own table only: rows it joins for
+    ``select_related`` (the hold's showtime) or for its filters are read, not locked. With
+    ``skip_locked`` a row another transaction holds is skipped instead of waited for (the
+    cleanup: each lapsed row is expired by exactly one process).
+
+    Raises:
+        RuntimeError: when called outside ``transaction.atomic()``.
+    """
+    _require_transaction("lock_first")
+    return queryset.select_for_update(of=("self",), skip_locked=skip_locked).first()
+
+
+def lock_free_seats(seats: QuerySet[ShowtimeSeat], *fields: str,
+                    limit: int | None = None) -> list:
+    """Lock those rows of ``seats`` (a ``ShowtimeSeat`` queryset; its filters may join the plan
+    seats) that no other transaction holds, in primary-key order, at most ``limit``, and return
+    their ``values_list(*fields)`` (flat for one field).
+
+    ``SELECT … FOR UPDATE OF`` the showtime seats ``SKIP LOCKED`` on PostgreSQL: concurrent
+    buyers looking for any free seats (best available, general admission) take different ones
+    and never wait on each other. The caller re-checks the status of what it got.
+
+    Raises:
+        RuntimeError: when called outside ``transaction.atomic()``.
+    """
+    _require_transaction("lock_free_seats")
+    query = seats.select_for_update(skip_locked=True, of=("self",)).order_by("pk") \
+        .values_list(*fields, flat=len(fields) == 1)
+    return list(query if limit is None else query[:limit])
 
 
 _SEAT_FIELDS = ("id", "showtime", "seat", "status", "version", "expires_at")
@@ -59,8 +147,7 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     Raises:
         RuntimeError: when called outside ``transaction.atomic()`` (the locks would end at once).
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_showtime_seats() must run inside transaction.atomic().")
+    _require_transaction("lock_showtime_seats")
     ids = sorted({int(pk) for pk in seat_ids})
     if not ids:
         return []

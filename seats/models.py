@@ -9,6 +9,8 @@ showtime seat, whatever code writes the rows.
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -131,12 +133,31 @@ class Show(models.Model):
         return self.title
 
 
+def default_hold_ttl() -> int:
+    """The ``hold_ttl`` of a new showtime: ``settings.HOLD_TTL_SECONDS`` (seconds, default 300),
+    read when the showtime is made (domain.md "showtime")."""
+    return settings.HOLD_TTL_SECONDS
+
+
+def default_max_seats_per_order() -> int:
+    """The ``max_seats_per_order`` of a new showtime: ``settings.MAX_SEATS_PER_ORDER`` (default
+    10), read when the showtime is made (domain.md "showtime")."""
+    return settings.MAX_SEATS_PER_ORDER
+
+
 class Showtime(models.Model):
     """One dated performance of a show on one seating plan (domain.md).
 
     ``hold_ttl`` is in seconds; prices per plan category are :class:`ShowtimePrice` rows in
     ``currency`` (ISO 4217). Creating a showtime through ``seats.services.showtime_create`` also
-    creates its inventory: one :class:`ShowtimeSeat` per plan seat.
+    creates its inventory: one :class:`ShowtimeSeat` per plan seat. A new showtime takes its
+    ``hold_ttl`` and ``max_seats_per_order`` from the settings ``HOLD_TTL_SECONDS`` and
+    ``MAX_SEATS_PER_ORDER`` unless given.
+
+    ``max_seats_per_buyer`` caps the seats one buyer may have held or in pending orders of this
+    showtime together (api.md "Holds", 409 ``buyer_limit``); empty means "the same as
+    ``max_seats_per_order``", so it follows that field when staff change it
+    (:attr:`seats_per_buyer`).
     """
 
     class Status(models.TextChoices):
@@ -149,8 +170,16 @@ class Showtime(models.Model):
     starts_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ON_SALE)
     currency = models.CharField(max_length=3, default="EUR")
-    hold_ttl = models.PositiveIntegerField(default=300, help_text="Seconds a hold lasts.")
-    max_seats_per_order = models.PositiveIntegerField(default=10)
+    hold_ttl = models.PositiveIntegerField(
+        default=default_hold_ttl, validators=[MinValueValidator(1)],
+        help_text="Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting).")
+    max_seats_per_order = models.PositiveIntegerField(
+        default=default_max_seats_per_order, validators=[MinValueValidator(1)],
+        help_text="Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting).")
+    max_seats_per_buyer = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text=(
+            "Seats one buyer may have held or in unpaid orders of this showtime together. "
+            "Empty: the same as max seats per order."))
     forbid_single_seats = models.BooleanField(default=False, help_text=(
         "Refuse a hold that would leave a single free seat alone between taken seats in a row."))
     sales_start = models.DateTimeField(null=True, blank=True)
@@ -161,6 +190,20 @@ class Showtime(models.Model):
 
     def __str__(self):
         return f"{self.show} – {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seats_per_buyer(self) -> int:
+        """The per-buyer seat cap in force: ``max_seats_per_buyer``, or ``max_seats_per_order``
+        when it is empty."""
+        return self.max_seats_per_buyer or self.max_seats_per_order
+
+    def clean(self):
+        """A buyer must be able to fill at least one order: ``max_seats_per_buyer``, when set, is
+        not below ``max_seats_per_order``."""
+        if (self.max_seats_per_buyer is not None and self.max_seats_per_order is not None
+                and self.max_seats_per_buyer < self.max_seats_per_order):
+            raise ValidationError({"max_seats_per_buyer": (
+                "At least max seats per order, or empty (the same as max seats per order).")})
 
 
 class ShowtimePrice(models.Model):

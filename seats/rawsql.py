@@ -110,7 +110,9 @@ def columns_of(model: type[models.Model], alias: str) -> str:
 def fetch(model: type[M], where: dict[str, Any], *, lock: bool = False) -> list[M]:
     """``SELECT`` every column of ``model`` rows matching ``where`` (``{attname: value}``, all
     equalities, ``AND``-ed), optionally ``FOR UPDATE`` (where the database has it: on SQLite the
-    ``IMMEDIATE`` transaction already holds the write lock). Unordered.
+    ``IMMEDIATE`` transaction already holds the write lock); one table, so only its rows are
+    locked. Unordered. Services lock through :func:`seats.locks.lock_one`, not with ``lock`` here
+    (docs/concurrency.md, "One way to lock").
 
     Returns model instances, as ``model.objects.filter(**where)`` would.
     """

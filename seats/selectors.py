@@ -6,6 +6,7 @@ A ``held``/``reserved`` seat whose ``expires_at`` has passed reads as ``availabl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -183,3 +184,35 @@ def active_hold_for(user, showtime_id: int) -> Hold | None:
     if not user.is_authenticated:
         return None
     return Hold.objects.live().filter(user=user, showtime_id=showtime_id).first()
+
+
+@dataclass(frozen=True)
+class BuyerUsage:
+    """What one buyer has of one showtime at one instant: ``seats`` held (the live active hold)
+    or in pending orders, together, and ``pending_orders`` (both counts; lapsed ones excluded)."""
+
+    seats: int
+    pending_orders: int
+
+
+def buyer_usage(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
+    """The seats and pending orders a buyer has of a showtime at ``now``, what the per-buyer caps
+    count (api.md "Holds", 409 ``buyer_limit``). One statement.
+
+    A seat counts while its claim is live and belongs to the buyer's live active hold (not yet
+    ordered) or to a live pending order; lapsed holds and orders do not count (the lapse rule,
+    :mod:`seats.lapse`), nor do paid ones. A seat of a converted hold counts once, as its order's.
+    A live pending order always has live claims (they end only with the order), so counting the
+    distinct orders of those claims counts the pending orders. To rely on the answer, the caller
+    holds :func:`seats.locks.lock_buyer`.
+    """
+    from orders.models import Order  # orders depends on seats, not the other way round
+
+    held = Q(order__isnull=True) & Hold.live_q(now, "hold__")
+    row = (
+        SeatClaim.objects.filter(is_live=True, hold__user_id=user_id,
+                                 hold__showtime_id=showtime_id)
+        .filter(held | Order.live_q(now, "order__"))
+        .aggregate(seats=Count("pk"), orders=Count("order_id", distinct=True))
+    )
+    return BuyerUsage(seats=row["seats"], pending_orders=row["orders"])

@@ -16,13 +16,20 @@ class GAItemSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LIST)
 
 
+# Seat ids in request bodies: each seat once. Two spellings of one GUID (letter case, hyphens,
+# braces) are the same seat; the services refuse them (seats.services.seat_ids_parse).
+SEATS_HELP = ("Seat ids (the plan's seat GUIDs), each seat once: two spellings of one GUID "
+              "(letter case, hyphens, braces) count as the same seat listed twice (400 "
+              "validation_error, details.seats).")
+
+
 class HoldRequestSerializer(serializers.Serializer):
     """``{"seats": ["<seat guid>", ...], "ga": [{"zone", "quantity"}]}``: seats, places of
     general-admission zones, or both (at least one of them)."""
 
     seats = serializers.ListField(
         child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
-        required=False,
+        required=False, help_text=SEATS_HELP,
     )
     ga = GAItemSerializer(many=True, required=False, allow_empty=False, max_length=20)
 
@@ -45,7 +52,7 @@ class SeatReleaseSerializer(serializers.Serializer):
 
     seats = serializers.ListField(
         child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
-        required=False,
+        required=False, help_text=SEATS_HELP,
     )
 
 
@@ -86,6 +93,12 @@ class ShowtimeSerializer(serializers.Serializer):
     currency = serializers.CharField()
     hold_ttl_seconds = serializers.IntegerField()
     max_seats_per_order = serializers.IntegerField()
+    max_seats_per_buyer = serializers.IntegerField(
+        help_text="Seats one buyer may have held or in unpaid orders of this showtime together "
+        "(409 buyer_limit past it).")
+    max_pending_orders_per_buyer = serializers.IntegerField(
+        help_text="Unpaid (pending) orders one buyer may have for this showtime (409 "
+        "buyer_limit past it).")
     categories = CategorySerializer(many=True)
     counts = CountsSerializer()
 

@@ -1,20 +1,22 @@
 """Writes of seat inventory: showtimes, holds, seat claims and staff blocks.
 
 Every function that changes seats runs one short transaction through
-:func:`seats.locks.run_in_transaction` and locks in the one global order: the hold/order row first,
-then showtime seats by primary key (:func:`seats.locks.lock_showtime_seats`). Events are published
-after commit through :mod:`realtime.events`. Rules come from shared/spec/domain.md and api.md.
+:func:`seats.locks.run_in_transaction` and takes every lock through :mod:`seats.locks`, in the one
+global order: the buyer (writes the per-buyer caps count), the hold/order row, then showtime seats
+by primary key. Events are published after commit through :mod:`realtime.events`. Rules come from
+shared/spec/domain.md and docs/api.md.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,7 +26,15 @@ from ticketing.errors import ApplicationError
 
 from .audit import Change
 from .selection import best_blocks, load_rows, new_orphans, zones_of
-from .locks import RetryTransaction, lock_showtime_seats, run_in_transaction
+from .locks import (
+    RetryTransaction,
+    lock_buyer,
+    lock_first,
+    lock_free_seats,
+    lock_one,
+    lock_showtime_seats,
+    run_in_transaction,
+)
 from .models import (
     GeneralAdmissionArea,
     Hold,
@@ -40,7 +50,7 @@ from .models import (
     ShowtimeSeat,
 )
 from .rawsql import fetch_claims, fetch_one, insert, showtime_seat_ids, update
-from .selectors import effective_state, hold_detail
+from .selectors import buyer_usage, effective_state, hold_detail
 
 
 # --- Showtimes --------------------------------------------------------------------------------------
@@ -53,8 +63,9 @@ def showtime_create(
     starts_at: datetime,
     prices: dict[str, Decimal],
     currency: str = "EUR",
-    hold_ttl: int = 300,
-    max_seats_per_order: int = 10,
+    hold_ttl: int | None = None,
+    max_seats_per_order: int | None = None,
+    max_seats_per_buyer: int | None = None,
     status: str = Showtime.Status.ON_SALE,
     forbid_single_seats: bool = False,
 ) -> Showtime:
@@ -62,11 +73,16 @@ def showtime_create(
 
     Args:
         prices: plan category name → price in ``currency``; every category of the plan needs one.
-        hold_ttl: seconds a hold lasts.
+        hold_ttl: seconds a hold lasts; ``None``: ``settings.HOLD_TTL_SECONDS`` (the field's
+            default).
+        max_seats_per_order: seats in one hold or order; ``None``:
+            ``settings.MAX_SEATS_PER_ORDER``.
+        max_seats_per_buyer: the per-buyer cap (held and pending seats together); ``None``: the
+            same as ``max_seats_per_order``, whatever it becomes (``Showtime.seats_per_buyer``).
 
     Raises:
         ApplicationError: 400 ``validation_error`` when a category has no price or a price names an
-            unknown category.
+            unknown category, or ``max_seats_per_buyer`` is below ``max_seats_per_order``.
     """
     categories = {c.name: c for c in PlanCategory.objects.filter(plan=plan)}
     missing = sorted(set(categories) - set(prices))
@@ -78,12 +94,19 @@ def showtime_create(
             details={"prices": [f"missing: {missing}", f"unknown: {unknown}"]},
             status=400,
         )
+    given = {"hold_ttl": hold_ttl, "max_seats_per_order": max_seats_per_order}
+    showtime = Showtime(
+        show=show, plan=plan, starts_at=starts_at, currency=currency, status=status,
+        max_seats_per_buyer=max_seats_per_buyer, forbid_single_seats=forbid_single_seats,
+        **{name: value for name, value in given.items() if value is not None},
+    )
+    try:
+        showtime.clean()
+    except ValidationError as exc:
+        raise ApplicationError("validation_error", "Invalid sales rules.",
+                               details=exc.message_dict, status=400) from exc
     with transaction.atomic():
-        showtime = Showtime.objects.create(
-            show=show, plan=plan, starts_at=starts_at, currency=currency, hold_ttl=hold_ttl,
-            max_seats_per_order=max_seats_per_order, status=status,
-            forbid_single_seats=forbid_single_seats,
-        )
+        showtime.save()
         ShowtimePrice.objects.bulk_create(
             ShowtimePrice(showtime=showtime, category=categories[name], price=Decimal(price))
             for name, price in prices.items()
@@ -132,41 +155,59 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
     return showtime
 
 
-def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
-    """Map seat ids (plan ``seat_guid`` strings) of a showtime to ``ShowtimeSeat`` primary keys.
+def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
+    """Parse seat ids of a request (plan ``seat_guid`` strings) into UUIDs, ``None`` for what is
+    not a UUID, in the order given.
+
+    A GUID has many spellings that the parser accepts (any letter case, with or without hyphens,
+    braces or ``urn:uuid:``); two spellings of one seat are the same seat listed twice, and a
+    request listing a seat twice is refused, never counted once (api.md "Holds": each seat once).
 
     Raises:
-        ApplicationError: 400 ``validation_error`` for duplicates; 400 ``too_many_seats`` over the
-            showtime's ``max_seats_per_order``; 400 ``unknown_seats`` (details.seats: the unknown
-            ids) when an id is not a seat of this showtime.
+        ApplicationError: 400 ``validation_error``, ``details.seats`` naming each seat listed more
+            than once and the spellings used.
     """
-    duplicates = sorted(s for s, n in Counter(map(str, seat_ids)).items() if n > 1)
+    parsed = [_parse_uuid(raw) for raw in seat_ids]
+    spellings: dict[Any, list[str]] = {}
+    for raw, guid in zip(seat_ids, parsed):
+        spellings.setdefault(guid if guid is not None else str(raw), []).append(str(raw))
+    duplicates = [(str(key), raws) for key, raws in spellings.items() if len(raws) > 1]
     if duplicates:
         raise ApplicationError(
             "validation_error", "A seat is listed more than once.",
-            details={"seats": [f"duplicated: {s}" for s in duplicates]}, status=400,
+            details={"seats": [f"{key} is listed {len(raws)} times (as "
+                               f"{', '.join(repr(r) for r in raws)})"
+                               for key, raws in duplicates]},
+            status=400,
         )
+    return parsed
+
+
+def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
+    """Map seat ids (plan ``seat_guid`` strings) of a showtime to ``ShowtimeSeat`` primary keys,
+    in the order given.
+
+    Raises:
+        ApplicationError: 400 ``validation_error`` for a seat listed twice, in any spelling
+            (:func:`seat_ids_parse`); 400 ``too_many_seats`` over the showtime's
+            ``max_seats_per_order``; 400 ``unknown_seats`` (details.seats: the unknown ids) when
+            an id is not a seat of this showtime.
+    """
+    guids = seat_ids_parse(seat_ids)
     if len(seat_ids) > showtime.max_seats_per_order:
         raise ApplicationError(
             "too_many_seats",
             f"At most {showtime.max_seats_per_order} seats can be bought at once.",
             details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
         )
-    parsed: dict[uuid.UUID, str] = {}
-    unknown = []
-    for raw in seat_ids:
-        try:
-            parsed[uuid.UUID(str(raw))] = raw
-        except ValueError:
-            unknown.append(raw)
-    found = showtime_seat_ids(showtime.pk, list(parsed))
-    unknown += [raw for guid, raw in parsed.items() if guid not in found]
+    found = showtime_seat_ids(showtime.pk, [g for g in guids if g is not None])
+    unknown = [raw for raw, guid in zip(seat_ids, guids) if guid not in found]
     if unknown:
         raise ApplicationError(
             "unknown_seats", f"{len(unknown)} of the requested seats do not exist in this showtime.",
             details={"seats": unknown}, status=400,
         )
-    return [found[guid] for guid in parsed]
+    return [found[guid] for guid in guids]
 
 
 # --- Seat writes (caller holds the locks) -----------------------------------------------------------
@@ -326,7 +367,7 @@ def publish_hold(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str,
 
 
 def _locked_hold(user, hold_id) -> Hold:
-    hold = fetch_one(Hold, {"id": hold_id, "user_id": user.pk}, lock=True)
+    hold = lock_one(Hold, {"id": hold_id, "user_id": user.pk})
     if hold is None:
         raise ApplicationError("not_found", "No such hold.", status=404)
     return hold
@@ -337,6 +378,42 @@ def _parse_uuid(value) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def buyer_limits_check(*, user_id: int, showtime: Showtime, now: datetime, seats: int = 0,
+                       orders: int = 0) -> None:
+    """Refuse a write that would take a buyer past a per-buyer cap of the showtime (api.md
+    "Holds" and "Orders": one account must not hoard the house).
+
+    ``seats``: seats the write adds to what the buyer has held or in pending orders (a hold, an
+    addition to a hold, a one-step order; 0 when a hold becomes an order: its seats are already
+    counted); ``orders``: pending orders it adds (1 for an order, 0 for a hold). The caps:
+    ``showtime.seats_per_buyer`` seats (``max_seats_per_buyer``, else ``max_seats_per_order``),
+    and ``settings.MAX_PENDING_ORDERS_PER_BUYER`` pending orders, both counted at ``now`` by
+    :func:`seats.selectors.buyer_usage` (lapsed holds and orders do not count, paid ones neither).
+    One statement. Precondition: the caller holds :func:`seats.locks.lock_buyer` for the buyer,
+    so two requests of one buyer cannot both pass.
+
+    Raises:
+        ApplicationError: 409 ``buyer_limit``, details ``{"cap": "max_seats_per_buyer" |
+            "max_pending_orders_per_buyer", "limit", "current", "requested"}`` (counts).
+    """
+    usage = buyer_usage(user_id, showtime.pk, now)
+    caps = (
+        ("max_seats_per_buyer", showtime.seats_per_buyer, usage.seats, seats,
+         "seats held or in unpaid orders"),
+        ("max_pending_orders_per_buyer", settings.MAX_PENDING_ORDERS_PER_BUYER,
+         usage.pending_orders, orders, "unpaid orders"),
+    )
+    for cap, limit, current, requested, what in caps:
+        if requested and current + requested > limit:
+            raise ApplicationError(
+                "buyer_limit",
+                f"One buyer can have at most {limit} {what} for this showtime; you have "
+                f"{current}. Pay or cancel an order, or release seats, first.",
+                details={"cap": cap, "limit": limit, "current": current,
+                         "requested": requested},
+            )
 
 
 def run_counting_conflicts(txn):
@@ -361,13 +438,15 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
     locked) to the buyer's active hold on ``showtime``, making the hold if needed.
 
     Raises what ``pick`` raises, ``too_many_seats`` (400) over ``max_seats_per_order`` in total,
-    and ``seat_unavailable`` (409) from :func:`claims_take`.
+    ``buyer_limit`` (409) past the buyer's seat cap (:func:`buyer_limits_check`) and
+    ``seat_unavailable`` (409) from :func:`claims_take`.
     """
     def txn() -> tuple[Hold, bool]:
         now = timezone.now()
+        lock_buyer(user.pk)
         # At most one: one active hold per buyer and showtime (a unique constraint).
-        hold = fetch_one(Hold, {"user_id": user.pk, "showtime_id": showtime.pk,
-                                "status": Hold.Status.ACTIVE}, lock=True)
+        hold = lock_one(Hold, {"user_id": user.pk, "showtime_id": showtime.pk,
+                               "status": Hold.Status.ACTIVE})
         if hold is not None and hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             hold = None
@@ -381,6 +460,8 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
                 f"At most {showtime.max_seats_per_order} seats can be held at once.",
                 details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
             )
+        if new:  # the hold's own seats are in the usage already: only the new ones are added
+            buyer_limits_check(user_id=user.pk, showtime=showtime, now=now, seats=len(new))
         if created:
             try:  # no savepoint: a retry starts the whole transaction afresh
                 hold, = insert([Hold(user=user, showtime=showtime,
@@ -431,11 +512,9 @@ def _claim_ga(showtime: Showtime, area_id: int, quantity: int, now: datetime) ->
     """
     free = Q(status=SeatStatus.AVAILABLE) | Q(status__in=[SeatStatus.HELD, SeatStatus.RESERVED],
                                                expires_at__lte=now)
-    places = list(
-        ShowtimeSeat.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(free, showtime=showtime, seat__ga_area_id=area_id)
-        .order_by("pk").values_list("pk", flat=True)[:quantity]
-    )
+    places = lock_free_seats(
+        ShowtimeSeat.objects.filter(free, showtime=showtime, seat__ga_area_id=area_id), "pk",
+        limit=quantity)
     if len(places) < quantity:
         area = GeneralAdmissionArea.objects.get(pk=area_id)
         raise ApplicationError(
@@ -458,11 +537,14 @@ def hold_create(
     one active hold per showtime; a second call adds to it without moving its ``expires_at`` (now +
     ``showtime.hold_ttl`` seconds when the hold is made). Seats already in the hold are accepted
     again. With ``showtime.forbid_single_seats`` a hold that would leave a single free seat alone
-    in a row is refused. Returns ``(hold, created)``.
+    in a row is refused. The seats added count against the buyer's cap on the showtime
+    (:func:`buyer_limits_check`: held and pending seats together); seats already in the hold
+    are not counted again. Returns ``(hold, created)``.
 
     Raises:
         ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``unknown_seats``,
-            ``too_many_seats`` (over ``max_seats_per_order`` in total), ``validation_error``;
+            ``too_many_seats`` (over ``max_seats_per_order`` in total), ``validation_error``
+            (e.g. a seat listed twice, in any spelling); 409 ``buyer_limit``;
             409 ``seat_unavailable`` (details.seats, or details.ga); 409 ``orphan_seat``
             (details.seats: the seats that would be left alone); 409 ``busy``.
     """
@@ -498,12 +580,14 @@ def hold_best(
     an ordinary hold (added to the buyer's active hold, if any).
 
     Candidates are tried best first; each is locked with ``SKIP LOCKED`` (PostgreSQL), so two
-    buyers never get the same seats and neither waits on the other's locks.
+    buyers never get the same seats and neither waits on the other's locks. The seats count
+    against the buyer's cap as in :func:`hold_create`.
 
     Raises:
         ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``validation_error``
-            (unknown category or zone), ``too_many_seats``; 409 ``seat_unavailable`` with
-            ``details.suggestion`` = ``{"max_together", "available"}`` when no block is free.
+            (unknown category or zone), ``too_many_seats``; 409 ``buyer_limit``; 409
+            ``seat_unavailable`` with ``details.suggestion`` = ``{"max_together", "available"}``
+            when no block is free.
     """
     showtime = showtime_for_sale(showtime_id)
     if quantity > showtime.max_seats_per_order:
@@ -520,8 +604,8 @@ def hold_best(
     def pick(now: datetime) -> list[int]:
         found = best_blocks(showtime, quantity, now, category=category, zone=zone)
         for block in found.blocks[:50]:
-            locked = ShowtimeSeat.objects.select_for_update(skip_locked=True, of=("self",)) \
-                .filter(pk__in=block).values_list("status", "version", "expires_at")
+            locked = lock_free_seats(ShowtimeSeat.objects.filter(pk__in=block),
+                                     "status", "version", "expires_at")
             states = [effective_state(*row, now)[0] for row in locked]
             if len(states) == quantity and all(s == SeatStatus.AVAILABLE for s in states):
                 return block
@@ -546,10 +630,12 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
 
     Raises:
         ApplicationError: 404 ``not_found`` (also another buyer's hold); 409 ``hold_not_active``;
-            400 ``unknown_seats`` for seats not in the hold.
+            400 ``validation_error`` for a seat listed twice, in any spelling
+            (:func:`seat_ids_parse`); 400 ``unknown_seats`` for seats not in the hold.
     """
     if _parse_uuid(hold_id) is None:
         raise ApplicationError("not_found", "No such hold.", status=404)
+    chosen = None if seat_ids is None else [str(g) for g in seat_ids_parse(seat_ids)]
 
     def txn() -> Hold:
         now = timezone.now()
@@ -565,14 +651,13 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
         claims = live
         if seat_ids is not None:
             by_guid = {str(c.showtime_seat.seat.guid): c for c in live}
-            unknown = [s for s in seat_ids if str(_parse_uuid(s)) not in by_guid]
+            unknown = [raw for raw, guid in zip(seat_ids, chosen) if guid not in by_guid]
             if unknown:
                 raise ApplicationError(
                     "unknown_seats", "Some of these seats are not in the hold.",
                     details={"seats": unknown}, status=400,
                 )
-            chosen = {str(_parse_uuid(s)) for s in seat_ids}
-            claims = [c for guid, c in by_guid.items() if guid in chosen]
+            claims = [c for guid, c in by_guid.items() if guid in set(chosen)]
         if len(claims) == len(live):
             hold_end(hold, status=Hold.Status.RELEASED, now=now, claims=live)
             return hold
@@ -603,10 +688,7 @@ def expire_due(model, *, end: Callable[[Any, datetime], None], limit: int,
     for pk in due:
 
         def txn(pk=pk):
-            row = (
-                model.objects.select_for_update(skip_locked=True).lapsed(now)
-                .filter(pk=pk).first()
-            )
+            row = lock_first(model.objects.lapsed(now).filter(pk=pk), skip_locked=True)
             if row is not None:
                 end(row, timezone.now())
             return row
@@ -678,7 +760,7 @@ def hold_force_release(*, hold_id, staff) -> Hold:
     """Release an active hold on a buyer's behalf (staff). Returns the hold; one that is no
     longer active is returned as it is."""
     def txn() -> Hold:
-        hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+        hold = lock_first(Hold.objects.filter(pk=hold_id))
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         if hold.status == Hold.Status.ACTIVE:

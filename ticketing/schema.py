@@ -35,8 +35,11 @@ DEFAULT_CODES: dict[int, tuple[str, ...]] = {
 
 # Notes added to a code in the descriptions.
 CODE_NOTES: dict[str, str] = {
-    "validation_error": "details: field → messages",
+    "validation_error": "details: field → messages; a seat listed twice, in any spelling of its "
+                        "GUID, is one (details.seats)",
     "seat_unavailable": "details.seats: the seats that were taken",
+    "buyer_limit": "a per-buyer cap of the showtime; details: cap (max_seats_per_buyer or "
+                   "max_pending_orders_per_buyer), limit, current, requested",
     "busy": "lock contention; retry after Retry-After seconds",
     "idempotency_in_progress": "retry after Retry-After seconds",
     "rate_limited": "retry after Retry-After seconds",

@@ -22,8 +22,11 @@ Python):
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
   ``CSRF_TRUSTED_ORIGINS``, ``LOG_FORMAT`` (``json`` default, ``plain``), ``LOG_LEVEL``,
 - ``SITE_URL`` (links in e-mails), ``EMAIL_BACKEND`` (console by default; ``EMAIL_HOST`` & co. for
-  SMTP),
-  ``HOLD_TTL_SECONDS`` (default 300), ``DB_LOCK_TIMEOUT_MS`` (default 5000).
+  SMTP), ``DEFAULT_FROM_EMAIL``,
+  ``DB_LOCK_TIMEOUT_MS`` (default 5000).
+- Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
+  ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
+  unpaid orders one buyer may have per showtime.
 - Performance (issue #7, ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
   (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
   ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
@@ -323,6 +326,7 @@ REALTIME_FRAME_INTERVAL_SECONDS = env.float("REALTIME_FRAME_INTERVAL_SECONDS", d
 # --- Booking rules -----------------------------------------------------------------------------------
 HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=300)
 MAX_SEATS_PER_ORDER = env.int("MAX_SEATS_PER_ORDER", default=10)
+MAX_PENDING_ORDERS_PER_BUYER = env.int("MAX_PENDING_ORDERS_PER_BUYER", default=3)
 PAYMENT_WINDOW_SECONDS = env.int("PAYMENT_WINDOW_SECONDS", default=900)
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="demo")
 # Shared secret of the webhook provider's HMAC-SHA256 signatures; empty refuses every webhook.

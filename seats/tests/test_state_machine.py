@@ -5,7 +5,8 @@ A hypothesis ``RuleBasedStateMachine`` calls the real services on the real datab
 ``order_pay`` (demo provider), the staff paths ``seats_block``/``seats_unblock`` and
 ``order_staff_action`` (mark paid, cancel, refund), the cleanups ``hold_expire_due`` and
 ``order_expire_due``, and clock jumps (1 µs to past the payment window, onto a deadline and 1 µs
-before one). A plain-Python model follows shared/spec/domain.md and the services' docstrings. When
+before one). A plain-Python model follows shared/spec/domain.md and the services' docstrings,
+including the per-buyer caps of docs/api.md (seats held or pending, pending orders). When
 a service raises ``ApplicationError`` the model must have predicted that code, and no row may have
 changed (except where the docstring says the expiry of a lapsed hold/order is recorded first).
 After every step, against the database:
@@ -41,6 +42,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, Sum
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (
@@ -57,6 +59,9 @@ from seats.selectors import seat_states
 from ticketing.errors import ApplicationError
 
 SEATS, BUYERS, MAX_PER_ORDER, TTL = 8, 3, 4, 300
+# The per-buyer caps (issue #14): seats held or in pending orders together (the showtime's
+# default: its max_seats_per_order), and pending orders. Small, so that random steps reach them.
+MAX_PER_BUYER, MAX_PENDING = MAX_PER_ORDER, 2
 PRICES = {"Front": Decimal("80.00"), "Back": Decimal("40.00")}  # row A, row B
 CUSTOMER = {"name": "Model Buyer", "email": "model@example.com", "phone": "+49 30 1234"}
 MAX_EXAMPLES = 60  # about 12 s on SQLite and 25 s on PostgreSQL on this 2-core machine
@@ -90,6 +95,7 @@ class MOrder:
 class SeatMachine(RuleBasedStateMachine):
     examples = 0  # machines built (examples run) in this process
     checks = 0  # rounds of invariant checks (one after __init__ and one after every step)
+    refusals: Counter = Counter()  # error codes the services raised (and the model predicted)
 
     def __init__(self):
         super().__init__()
@@ -119,7 +125,7 @@ class SeatMachine(RuleBasedStateMachine):
         self.showtime = seats.showtime_create(
             show=Show.objects.create(title="Model night"), plan=plan,
             starts_at=timezone.now() + timedelta(days=3), prices=PRICES, hold_ttl=TTL,
-            max_seats_per_order=MAX_PER_ORDER,
+            max_seats_per_order=MAX_PER_ORDER,  # max_seats_per_buyer empty: the same
         )
         make_user = get_user_model().objects.create_user
         self.users = [make_user(f"machine{n}-{b}", f"m{n}{b}@x.org") for b in range(BUYERS)]
@@ -152,6 +158,15 @@ class SeatMachine(RuleBasedStateMachine):
             if i in h.seats and self.live(h):
                 return "held", hid
         return "available", None
+
+    def usage(self, buyer: int) -> tuple[int, int]:
+        """What the per-buyer caps count now: (seats of the buyer's live active hold and live
+        pending orders, live pending orders)."""
+        holds = [h for h in self.holds.values() if h.buyer == buyer and h.status == "active"
+                 and self.live(h)]
+        pending = [o for o in self.orders.values() if o.buyer == buyer
+                   and o.status == "pending" and self.live(o)]
+        return sum(len(t.seats) for t in holds + pending), len(pending)
 
     def free(self, picks) -> bool:
         return all(self.effective(i)[0] == "available" for i in picks)
@@ -206,6 +221,7 @@ class SeatMachine(RuleBasedStateMachine):
             assert exc.code == expected, (
                 f"{service.__name__} raised {exc.code} {exc.details}; model: {expected or 'ok'}")
             assert before is None or self.fingerprint() == before, f"{service.__name__} wrote"
+            type(self).refusals[exc.code] += 1
             return None
         assert expected is None, f"{service.__name__} succeeded; model expected {expected}"
         return result
@@ -220,6 +236,7 @@ class SeatMachine(RuleBasedStateMachine):
         held = set() if mine is None or lapsed else set(self.holds[mine].seats)
         new = set(picks) - held
         expected = ("too_many_seats" if len(held | new) > MAX_PER_ORDER
+                    else "buyer_limit" if new and self.usage(buyer)[0] + len(new) > MAX_PER_BUYER
                     else None if self.free(new) else "seat_unavailable")
         result = self.call(expected, seats.hold_create, user=self.users[buyer],
                            showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks])
@@ -267,7 +284,9 @@ class SeatMachine(RuleBasedStateMachine):
         h = self.holds[hid]
         lapsed = not other and h.status == "active" and not self.live(h)
         expected = ("not_found" if other else "hold_expired" if lapsed or h.status == "expired"
-                    else "hold_not_active" if h.status != "active" or not h.seats else None)
+                    else "hold_not_active" if h.status != "active"
+                    else "buyer_limit" if self.usage(h.buyer)[1] >= MAX_PENDING
+                    else "hold_not_active" if not h.seats else None)
         order = self.call(expected, orders.order_create, records=lapsed,
                           user=self.users[(h.buyer + other) % BUYERS], hold_id=hid,
                           customer=CUSTOMER, payment_method="card")
@@ -280,7 +299,9 @@ class SeatMachine(RuleBasedStateMachine):
 
     @rule(buyer=buyers, picks=seat_picks)
     def order_create_for_seats(self, buyer, picks):
-        expected = None if self.free(picks) else "seat_unavailable"
+        seats_now, pending = self.usage(buyer)
+        expected = ("buyer_limit" if seats_now + len(picks) > MAX_PER_BUYER or pending >= MAX_PENDING
+                    else None if self.free(picks) else "seat_unavailable")
         order = self.call(expected, orders.order_create_for_seats, user=self.users[buyer],
                           showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks],
                           customer=CUSTOMER, payment_method="cash")
@@ -473,8 +494,10 @@ class SeatMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db  # one transaction for the test, one savepoint per example (docstring)
+@override_settings(MAX_PENDING_ORDERS_PER_BUYER=MAX_PENDING)
 def test_seat_services_follow_the_model(capsys):
     SeatMachine.examples = SeatMachine.checks = 0
+    SeatMachine.refusals = Counter()
     started = time.monotonic()
     run_state_machine_as_test(SeatMachine, settings=settings(
         max_examples=MAX_EXAMPLES, stateful_step_count=25, deadline=None,
@@ -485,5 +508,5 @@ def test_seat_services_follow_the_model(capsys):
     with capsys.disabled():  # shown without -s: the examples count is reported upstream
         print(f"\nstate machine on {connection.vendor}: {SeatMachine.examples} examples, "
               f"{SeatMachine.checks - SeatMachine.examples} steps, "
-              f"{time.monotonic() - started:.1f}s")
+              f"{time.monotonic() - started:.1f}s; refusals {dict(SeatMachine.refusals)}")
     assert SeatMachine.examples >= MAX_EXAMPLES
