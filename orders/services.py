@@ -461,8 +461,7 @@ def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
 
     Precondition: inside a transaction holding the lock of ``order``.
     """
-    seen = Payment.objects.select_for_update().filter(
-        provider=provider, payment_id=payment_id).first()
+    seen = lock_first(Payment.objects.filter(provider=provider, payment_id=payment_id))
     if event == "payment.failed":
         if seen is None:
             try:
