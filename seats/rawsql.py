@@ -193,6 +193,38 @@ def seat_states(showtime_id: int) -> list[tuple[int, str, int, Any]]:
     return [tuple(convert(row, columns)) for row in rows]
 
 
+def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
+    """``(seats, pending orders)`` a buyer has of a showtime at ``now``: what
+    ``seats.selectors.buyer_usage`` counts (its ORM form is the reference; a test compares
+    both), in one hand-written statement, since it runs on every hold and order (building the
+    ORM aggregate cost 2–3 ms of CPU per hold: bench/README.md "onsale", issue #14). Names from
+    ``_meta``; the live statuses from the models (``Hold.LIVE_STATUS``, ``Order.LIVE_STATUS``)."""
+    from orders.models import Order  # orders depends on seats, not the other way round
+
+    from .models import Hold
+
+    claim, hold, order = SeatClaim._meta, Hold._meta, Order._meta
+
+    def col(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    when = connection.ops.adapt_datetimefield_value(now)
+    sql = (f"SELECT COUNT(c.{col(claim, 'id')}), COUNT(DISTINCT c.{col(claim, 'order')}) "
+           f"FROM {quote(claim.db_table)} c "
+           f"JOIN {quote(hold.db_table)} h ON h.{col(hold, 'id')} = c.{col(claim, 'hold')} "
+           f"LEFT JOIN {quote(order.db_table)} o ON o.{col(order, 'id')} = c.{col(claim, 'order')} "
+           f"WHERE c.{col(claim, 'is_live')} AND h.{col(hold, 'user')} = %s "
+           f"AND h.{col(hold, 'showtime')} = %s "
+           f"AND ((c.{col(claim, 'order')} IS NULL AND h.{col(hold, 'status')} = %s "
+           f"AND h.{col(hold, 'expires_at')} > %s) "
+           f"OR (o.{col(order, 'status')} = %s AND o.{col(order, 'expires_at')} > %s))")
+    params = [user_id, showtime_id, Hold.LIVE_STATUS, when, Order.LIVE_STATUS, when]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        seats, orders = cursor.fetchone()
+    return int(seats), int(orders)
+
+
 def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any],
            increments: dict[str, int] | None = None) -> int:
     """``UPDATE`` the ``model`` rows whose primary key is in ``pks``: set each column of

@@ -196,6 +196,15 @@ class BuyerUsage:
 
 
 def buyer_usage(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
+    """The same count in one hand-written statement (:func:`seats.rawsql.buyer_usage`): what
+    the hold and order paths use. :func:`buyer_usage_orm` is its reference form."""
+    from . import rawsql
+
+    seats, orders = rawsql.buyer_usage(user_id, showtime_id, now)
+    return BuyerUsage(seats=seats, pending_orders=orders)
+
+
+def buyer_usage_orm(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
     """The seats and pending orders a buyer has of a showtime at ``now``, what the per-buyer caps
     count (api.md "Holds", 409 ``buyer_limit``). One statement.
 

@@ -279,3 +279,37 @@ def test_concurrent_orders_of_one_buyer_never_pass_the_pending_order_cap(make_us
     assert {body["error"]["details"]["cap"] for status, body in results if status == 409} == {
         "max_pending_orders_per_buyer"}
     assert Order.objects.filter(user=buyer, status="pending").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hand_written_count_agrees_with_the_orm_at_every_moment(api, buyer, other_buyer,
+                                                                     make_showtime, clock):
+    """``seats.rawsql.buyer_usage`` (the hold and order paths) against its ORM reference
+    ``seats.selectors.buyer_usage_orm``: an active hold, a pending order, a paid order, another
+    buyer's and another showtime's seats, before and after the deadlines."""
+    from django.utils import timezone
+
+    from orders.services import order_pay
+    from seats import rawsql
+    from seats.selectors import buyer_usage_orm
+    from seats.services import hold_create
+
+    showtime, elsewhere = make_showtime(rows=3, seats_per_row=5), make_showtime()
+    s = seat_guids(showtime)
+    assert one_step(api, showtime, s[0:2]).status_code == 201           # pending, 2 seats
+    paid = one_step(api, showtime, s[2:3]).json()["id"]
+    order_pay(user=buyer, order_id=paid)                                # paid: not counted
+    assert hold(api, showtime, s[3:6]).status_code == 201               # held, 3 seats
+    hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=s[6:8])
+    hold_create(user=buyer, showtime_id=elsewhere.pk, seat_ids=seat_guids(elsewhere, 2))
+    seen = []
+    for advance in (0, showtime.hold_ttl + 1, 24 * 3600):
+        clock.advance(advance)
+        now = timezone.now()
+        for user in (buyer, other_buyer):
+            orm = buyer_usage_orm(user.pk, showtime.pk, now)
+            assert rawsql.buyer_usage(user.pk, showtime.pk, now) == (orm.seats,
+                                                                     orm.pending_orders)
+            seen.append((orm.seats, orm.pending_orders))
+    assert seen[0] == (5, 1) and seen[1] == (2, 0)  # the counts really differ over time
+    assert seen[2] == (2, 1) and seen[4] == (0, 0)
