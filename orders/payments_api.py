@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ticketing.errors import ApplicationError
+from ticketing.parsers import MAX_DEPTH, nesting_depth
 from ticketing.schema import AUTH, errors
 
 from .payments import verify_signature
@@ -66,9 +67,12 @@ class PaymentWebhookView(APIView):
                                    status=401)
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ApplicationError("malformed_json", "The request body is not valid JSON.",
                                    status=400) from exc
+        if nesting_depth(body) > MAX_DEPTH:  # the API's cap (ticketing/parsers.py)
+            raise ApplicationError("malformed_json",
+                                   f"JSON nested deeper than {MAX_DEPTH} levels.", status=400)
         data = WebhookSerializer(data=body if isinstance(body, dict) else {})
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -246,3 +246,15 @@ def test_staff_check_in_page(client, make_user):
     client.force_login(make_user(staff=True))
     page = client.get("/staff/checkin/")
     assert page.status_code == 200 and b'id="checkin-code"' in page.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("depth", [33, 20_000])
+def test_a_signed_webhook_nested_too_deep_is_400_not_500(client, webhook, depth):
+    """The webhook parses its own (signed) body: the API's nesting cap applies there too
+    (issue #14; 20,000 levels raised RecursionError before)."""
+    raw = b"[" * depth + b"]" * depth
+    response = client.post("/api/v1/payments/webhook/", raw, content_type="application/json",
+                           HTTP_X_SIGNATURE=sign(raw))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
