@@ -7,6 +7,7 @@ fragments joined, permessage-deflate when negotiated) and pings answered. A subc
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import os
@@ -23,7 +24,7 @@ def client_frame(opcode: int, payload: bytes) -> bytes:
             + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
 
-class RawWebSocket(asyncio.Protocol):
+class RawWebSocket(asyncio.Protocol, metaclass=abc.ABCMeta):
     """The handshake, then each complete text or binary message handed to :meth:`message` with
     the wall-clock time (seconds) its last bytes arrived. :attr:`ready` fails when the
     connection closes or the upgrade is refused before a subclass resolves it."""
@@ -44,9 +45,9 @@ class RawWebSocket(asyncio.Protocol):
         self.fresh_inflate_per_message = False
         self.transport: asyncio.Transport | None = None
 
+    @abc.abstractmethod
     def message(self, message: bytes, now: float) -> None:
         """One complete message from the server (decompressed); ``now``: arrival, epoch s."""
-        raise NotImplementedError
 
     def send_text(self, text: str) -> None:
         """Send a short text frame (< 126 bytes)."""

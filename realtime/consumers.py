@@ -344,7 +344,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             return  # one is already due at the end of the window: this request rides along
         wait = self._snapshot_sent + RESYNC_INTERVAL_SECONDS - now
         if wait <= 0:
-            await self._send_snapshot()
+            await self._send_fresh_snapshot()
         else:
             self._resync_task = asyncio.get_running_loop().create_task(self._resync_later(wait))
 
@@ -353,7 +353,7 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         a failure closes the socket with 1011, as one in a handler does)."""
         try:
             await asyncio.sleep(wait)
-            await self._send_snapshot()
+            await self._send_fresh_snapshot()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -363,10 +363,6 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         finally:
             if self._resync_task is asyncio.current_task():
                 self._resync_task = None
-
-    async def _send_snapshot(self) -> None:
-        """Read and send a fresh snapshot (``_send_fresh_snapshot``)."""
-        await self._send_fresh_snapshot()
 
     def _error(self, code: str, message: str) -> None:
         self._write(events.encode({"type": "error", "code": code, "message": message}))

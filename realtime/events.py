@@ -103,8 +103,8 @@ class _Outbox:
     on-sale) leave as one ``seats.changed`` frame per showtime and reason, with one ``seq``
     (allocated when the frame leaves, so the process's frames go out in ``seq`` order). A lone
     change leaves at once; after a frame, the showtime's next one waits until
-    ``REALTIME_FRAME_INTERVAL_SECONDS`` (50 ms) have passed, collecting what commits meanwhile. A seat named twice keeps its newest state
-    (highest ``version``). This merges transactions into one frame, a deviation from
+    ``REALTIME_FRAME_INTERVAL_SECONDS`` (50 ms) have passed, collecting what commits meanwhile.
+    A seat named twice keeps its newest state (highest ``version``). This merges transactions into one frame, a deviation from
     realtime.md's "one frame per transaction" that issue #7 asks for: watchers then get a few
     frames per second instead of one per sale.
     """
@@ -164,12 +164,12 @@ class _Outbox:
         loop = asyncio.get_running_loop()
         while self.items or self.waiting:
             for item in self._batch():
+                # A change waits while its showtime is within the interval or already has a
+                # change waiting (its frames keep their order).
                 if isinstance(item, _Change) and interval > 0 and (
-                        (item.showtime_id, item.reason) in self.waiting
-                        or any(sid == item.showtime_id for sid, _ in self.waiting)
+                        any(sid == item.showtime_id for sid, _ in self.waiting)
                         or loop.time() < self.last_sent.get(item.showtime_id, -1e9) + interval):
-                    if not self._merge(self.waiting, item):
-                        pass  # now waiting under its own key
+                    self._merge(self.waiting, item)
                     continue
                 await self._send(item)
             now = loop.time()
