@@ -60,7 +60,7 @@ def _fresh_redis_state():
     """Each test starts with the Redis circuit breaker closed and no local seq numbering left
     by an earlier test that stopped its own Redis (process-wide state)."""
     from realtime import sequence
-    from ticketing import redisguard
+    from core import redisguard
 
     redisguard.breaker.close()
     sequence.reset_local_state()

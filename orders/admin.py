@@ -32,7 +32,7 @@ from seats.admin import (
     status_now,
 )
 from seats.models import SeatClaim
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
 from .services import order_staff_action

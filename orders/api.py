@@ -12,10 +12,10 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from seats.api import BIGINT_MAX, ListPagination
-from ticketing.errors import ApplicationError
-from ticketing.ratelimits import limited
-from ticketing.schema import AUTH, CSRF, errors, path_id, retry_after
+from core.errors import ApplicationError
+from core.pagination import BIGINT_MAX, ListPagination
+from core.ratelimits import limited
+from core.schema import AUTH, CSRF, errors, path_id, retry_after
 
 from . import services
 from .idempotency import run_idempotent

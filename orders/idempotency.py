@@ -44,7 +44,7 @@ from django.db import connection
 from django.utils import timezone
 
 from seats.rawsql import quote, update
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .models import Counter, IdempotencyKey, Order
 

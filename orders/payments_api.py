@@ -11,9 +11,9 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ticketing.errors import ApplicationError
-from ticketing.parsers import MAX_DEPTH, nesting_depth
-from ticketing.schema import AUTH, errors
+from core.errors import ApplicationError
+from core.parsers import MAX_DEPTH, nesting_depth
+from core.schema import AUTH, errors
 
 from .payments import verify_signature
 from .services import payment_confirm, ticket_check_in
@@ -70,7 +70,7 @@ class PaymentWebhookView(APIView):
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ApplicationError("malformed_json", "The request body is not valid JSON.",
                                    status=400) from exc
-        if nesting_depth(body) > MAX_DEPTH:  # the API's cap (ticketing/parsers.py)
+        if nesting_depth(body) > MAX_DEPTH:  # the API's cap (core/parsers.py)
             raise ApplicationError("malformed_json",
                                    f"JSON nested deeper than {MAX_DEPTH} levels.", status=400)
         data = WebhookSerializer(data=body if isinstance(body, dict) else {})

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from realtime import events
+from core import events
 from seats.locks import (
     RetryTransaction,
     lock_buyer,
@@ -42,7 +42,7 @@ from seats.services import (
     showtime_for_sale,
 )
 from seats.audit import Change
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 from . import emails
 from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ticketing.schema import AUTH, CSRF, errors
+from core.schema import AUTH, CSRF, errors
 
 from .services import socket_ticket_issue
 

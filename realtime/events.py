@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ticketing import redisguard
+from core import redisguard
 
 from . import sequence
 
@@ -55,7 +55,7 @@ def encode(frame: dict[str, Any]) -> str:
 
 async def _publish(group: str, message: dict[str, Any]) -> None:
     """Send a group message through the channel layer. With Redis: within the Redis timeout and
-    through the circuit breaker (``ticketing.redisguard``), so a dead or hung Redis costs at most
+    through the circuit breaker (``core.redisguard``), so a dead or hung Redis costs at most
     one timeout and nothing once the breaker is open. The in-memory layer never waits."""
     layer = get_channel_layer()
     if settings.REDIS_URL:

@@ -47,7 +47,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from ticketing import redisguard
+from core import redisguard
 
 from . import sequence
 

@@ -8,7 +8,7 @@ With ``REDIS_URL`` both live in one Redis hash per showtime, ``{REDIS_PREFIX}:se
 with the fields ``epoch`` and ``seq``, shared by every server process. One ``MULTI`` makes sure the
 hash has an epoch (a new random one when Redis lost it: a restart, a failover, an eviction) and
 increments ``seq``; the counter and its epoch therefore vanish and come back together. Calls go
-through ``ticketing.redisguard`` (timeout, circuit breaker).
+through ``core.redisguard`` (timeout, circuit breaker).
 
 While Redis cannot be reached a process numbers on by itself, under the last epoch it saw (or a
 process-local one) so its own sockets keep getting gap-free frames, and marks the showtime *dirty*.
@@ -28,7 +28,7 @@ import uuid
 import redis
 from django.conf import settings
 
-from ticketing import redisguard
+from core import redisguard
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .importer import PlanError, plan_import
 from .lapse import Lapsing

@@ -15,14 +15,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ticketing.errors import ApplicationError
-from ticketing.ratelimits import limited
-from ticketing.schema import AUTH, BAD_TOKEN, CSRF, errors, path_id, retry_after
+from core.errors import ApplicationError
+from core.pagination import BIGINT_MAX, BIGINT_MIN, ListPagination
+from core.ratelimits import limited
+from core.schema import AUTH, BAD_TOKEN, CSRF, errors, path_id, retry_after
 
 from . import selectors, services
 from .models import Hold, Show, Showtime
@@ -36,9 +36,6 @@ from .serializers import (
     SnapshotSerializer,
 )
 
-
-# The range of the database's 64-bit integer ids; a value outside it cannot be compared.
-BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 SHOW_ID = path_id(OpenApiTypes.INT64, "The show's id.")
 SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
@@ -69,15 +66,6 @@ def showtime_detail(showtime: Showtime) -> dict:
         "categories": selectors.showtime_categories(showtime),
         "counts": selectors.showtime_counts(showtime.pk),
     }
-
-
-class ListPagination(LimitOffsetPagination):
-    """The lists of the API: ``{"count", "next", "previous", "results"}``, ``?limit=&offset=``.
-
-    ``limit`` is capped: a huge one would reach the database as an out-of-range ``LIMIT``.
-    """
-
-    max_limit = 1000
 
 
 @extend_schema_view(

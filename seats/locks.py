@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import OperationalError, connection, models, transaction
 from django.db.models import QuerySet
 
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
 from .rawsql import convert, converters, fetch_one, placeholders, quote

@@ -21,8 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from realtime import events
-from ticketing.errors import ApplicationError
+from core import events
+from core.errors import ApplicationError
 
 from .audit import Change
 from .selection import best_blocks, load_rows, new_orphans, zones_of

@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from .ratelimits import limited
-from .schema import errors, retry_after
+from core.ratelimits import limited
+from core.schema import errors, retry_after
 
 User = get_user_model()
 

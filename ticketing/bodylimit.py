@@ -36,7 +36,7 @@ import json
 
 from django.conf import settings
 
-from .errors import error_body
+from core.errors import error_body
 
 
 def body_limit(path: str) -> int:

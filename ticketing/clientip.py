@@ -1,7 +1,7 @@
 """The client's address for rate limits, with ``X-Forwarded-For`` only from trusted proxies (issue #14).
 
 django-ratelimit keys anonymous requests on the address this returns (``RATELIMIT_IP_META_KEY``;
-signed-in requests on the user: ``ticketing/ratelimits.py``). Trusting ``X-Forwarded-For`` from
+signed-in requests on the user: ``core/ratelimits.py``). Trusting ``X-Forwarded-For`` from
 anybody let a client pick a new rate-limit bucket per request (../shared/PITFALLS.md).
 
 Two layers decide the address, both trusting no one by default:

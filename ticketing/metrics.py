@@ -92,7 +92,7 @@ class BookingCollector:
 def _live_map_metrics():
     """This process's ordering and fault figures (docs/realtime.md "Ordering and faults")."""
     from realtime.hub import all_hubs
-    from ticketing import redisguard
+    from core import redisguard
 
     hubs = all_hubs()
     orders = [sub.order for hub in hubs for sub in hub.subscriptions.values()]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from .bodylimit import body_limit, too_large_body
-from .errors import error_body
+from core.errors import error_body
 from .overload import overload_kind, overload_response
 
 

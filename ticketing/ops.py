@@ -18,8 +18,8 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ticketing import redisguard
-from ticketing.schema import AUTH, errors
+from core import redisguard
+from core.schema import AUTH, errors
 from orders.models import Counter, Order, Payment
 from realtime import consumers
 from seats.models import Hold, SeatStatus, ShowtimeSeat
@@ -40,7 +40,7 @@ def _check_database() -> str:
 def _check_channel_layer() -> str:
     """The in-memory layer (embedded mode) through its own API; with ``REDIS_URL`` the Redis
     behind the layer, the seq counters and the cache: a ``PING`` within the Redis timeout, through
-    the circuit breaker (``ticketing.redisguard``), so a hung Redis answers within 1 s."""
+    the circuit breaker (``core.redisguard``), so a hung Redis answers within 1 s."""
     if settings.REDIS_URL:
         redisguard.client().ping()
         return "ok"

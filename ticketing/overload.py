@@ -32,7 +32,7 @@ import sqlite3
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import Counter
 
-from .errors import error_body
+from core.errors import error_body
 
 RETRY_AFTER_SECONDS = {"pool_timeout": 1, "connection_refused": 5, "lock_timeout": 1,
                        "statement_timeout": 1}

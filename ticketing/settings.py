@@ -14,7 +14,7 @@ Python):
   (``RedisChannelLayer``); only with ``REDIS_URL``.
 - ``REDIS_PREFIX`` (older name ``CACHE_KEY_PREFIX``): the prefix of everything this deployment keeps
   in Redis (default derived from the database); ``REDIS_TIMEOUT_SECONDS`` (0.25),
-  ``REDIS_BREAKER_FAILURES`` (3), ``REDIS_BREAKER_RESET_SECONDS`` (1): see ``ticketing.redisguard``.
+  ``REDIS_BREAKER_FAILURES`` (3), ``REDIS_BREAKER_RESET_SECONDS`` (1): see ``core.redisguard``.
   ``REALTIME_REORDER_WAIT_SECONDS`` (1), ``REALTIME_PROBE_SECONDS`` (0.5): see ``realtime.hub``;
   ``REALTIME_FRAME_INTERVAL_SECONDS`` (0.05): see ``realtime.events``.
 - ``PAYMENT_PROVIDER`` (``demo``, the default, captures at once; ``webhook`` waits for the signed
@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "channels",
     "django_prometheus",
     "django_guid",
+    "core",
     "ticketing",
     "seats",
     "orders",
@@ -200,7 +201,7 @@ REDIS_PREFIX = env("REDIS_PREFIX", default=env(
     "CACHE_KEY_PREFIX", default="seatline-" + re.sub(
         r"[^A-Za-z0-9_.-]+", "-", f"{_db.get('HOST') or 'local'}-{Path(str(_db['NAME'])).name}")))
 CACHE_KEY_PREFIX = REDIS_PREFIX
-# Redis on request and socket paths (ticketing.redisguard): each call's socket timeout, and the
+# Redis on request and socket paths (core.redisguard): each call's socket timeout, and the
 # circuit breaker that stops trying after that many failures in a row, for that many seconds.
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
 REDIS_BREAKER_FAILURES = env.int("REDIS_BREAKER_FAILURES", default=3)
@@ -235,12 +236,12 @@ if REDIS_URL:
             "OPTIONS": {
                 # Redis down: cache reads miss and writes are dropped instead of raising, and
                 # rate limits fail open (RATELIMIT_FAIL_OPEN), so the API keeps selling seats.
-                # Short timeouts, no retries and the circuit breaker of ticketing.redisguard
+                # Short timeouts, no retries and the circuit breaker of core.redisguard
                 # (GuardedConnection), so a hung Redis costs a request at most one timeout.
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
                 "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
-                "CONNECTION_POOL_CLASS": "ticketing.redisguard.GuardedConnectionPool",
+                "CONNECTION_POOL_CLASS": "core.redisguard.GuardedConnectionPool",
             },
         }
     }
@@ -270,10 +271,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "ticketing.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["ticketing.parsers.JSONParser",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser",
                                "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
 }
@@ -290,10 +291,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Tags and operation ids by resource ("orders_create"), not "v1" for everything.
     "SCHEMA_PATH_PREFIX": r"/api/v1/",
-    # The common error answers (400 malformed_request, 503 unavailable: ticketing/schema.py) and
+    # The common error answers (400 malformed_request, 503 unavailable: core/schema.py) and
     # the links between the booking operations (hold → order → pay …: ticketing/schema_links.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "ticketing.schema.add_common_errors",
+                             "core.schema.add_common_errors",
                              "ticketing.schema_links.add_links"],
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package (served as static files, works
     # offline) once the app is installed; the CDN otherwise.

@@ -12,7 +12,7 @@ from conftest import seat_guids
 from orders.services import order_create, order_pay
 from seats.services import hold_create, hold_release
 from ticketing.asgi import application
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

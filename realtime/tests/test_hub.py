@@ -460,7 +460,7 @@ async def test_a_socket_gets_a_fresh_snapshot_instead_of_a_frame_of_a_new_epoch(
     from django.conf import settings as django_settings
 
     from realtime import sequence
-    from ticketing import redisguard
+    from core import redisguard
 
     ws, _, _ = await connect(showtime.pk)
     first = await receive(ws)

@@ -6,7 +6,7 @@ import pytest
 from conftest import seat_guids
 from realtime import events
 from seats.models import ShowtimeSeat
-from ticketing import redisguard
+from core import redisguard
 
 DEAD_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 

@@ -369,7 +369,7 @@ def test_unblock_selected_seats(staff_client, staff, showtime):
 
 def test_a_lost_race_while_blocking_is_reported_not_a_500(staff_client, showtime, monkeypatch):
     from seats import admin as seats_admin
-    from ticketing.errors import ApplicationError
+    from core.errors import ApplicationError
 
     def busy(**kwargs):
         raise ApplicationError("busy", "These seats are being changed right now.")

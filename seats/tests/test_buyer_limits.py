@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from conftest import client_for, run_threads, seat_guids
 from orders.models import Order
 from seats.models import Hold, SeatClaim, ShowtimeSeat
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 CUSTOMER = {"name": "Hoarder", "email": "hoarder@example.com", "phone": ""}
 

@@ -56,7 +56,7 @@ from seats import services as seats
 from seats.importer import plan_import
 from seats.models import Hold, SeatClaim, Show, ShowtimeSeat
 from seats.selectors import seat_states
-from ticketing.errors import ApplicationError
+from core.errors import ApplicationError
 
 SEATS, BUYERS, MAX_PER_ORDER, TTL = 8, 3, 4, 300
 # The per-buyer caps (issue #14): seats held or in pending orders together (the showtime's

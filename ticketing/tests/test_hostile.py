@@ -318,7 +318,7 @@ def test_json_nested_up_to_the_cap_is_parsed(api, showtime):
 
 
 def test_nesting_depth_counts_levels_without_recursion():
-    from ticketing.parsers import nesting_depth
+    from core.parsers import nesting_depth
 
     deep: list = []
     for _ in range(100_000):

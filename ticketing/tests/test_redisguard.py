@@ -1,4 +1,4 @@
-"""The Redis guard (ticketing/redisguard.py): a contract test of the redis-py and pybreaker parts
+"""The Redis guard (core/redisguard.py): a contract test of the redis-py and pybreaker parts
 it relies on, and its behaviour against a Redis this test starts, pauses and stops itself."""
 
 import asyncio
@@ -9,7 +9,7 @@ import pybreaker
 import pytest
 import redis
 
-from ticketing import redisguard
+from core import redisguard
 
 
 def test_the_library_interfaces_it_overrides_are_still_there():

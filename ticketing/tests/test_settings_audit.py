@@ -68,7 +68,7 @@ def test_every_documented_environment_variable_is_read():
 
 
 def test_every_project_setting_is_read_by_the_code():
-    code = {path: path.read_text() for app in ("ticketing", "seats", "orders", "realtime")
+    code = {path: path.read_text() for app in ("core", "ticketing", "seats", "orders", "realtime")
             for path in (ROOT / app).rglob("*.py")
             if "tests" not in path.parts and path.name != "settings.py"}
     body = SETTINGS[SETTINGS.index('"""', 3) + 3:]  # settings.py without its docstring

@@ -3,7 +3,7 @@
 Rates come from settings (``RATELIMIT_HOLDS``, ``RATELIMIT_ORDERS``, ``RATELIMIT_AUTH``, e.g.
 ``"60/m"``), read at request time so they can be changed without a restart of the code. The key is
 the user when signed in, else the client IP. Over the limit django-ratelimit raises ``Ratelimited``,
-which :func:`ticketing.errors.exception_handler` answers 429 ``rate_limited`` with ``Retry-After``.
+which :func:`core.errors.exception_handler` answers 429 ``rate_limited`` with ``Retry-After``.
 """
 
 from django.conf import settings

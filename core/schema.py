@@ -1,7 +1,7 @@
 """OpenAPI helpers: the api.md error body and the documented error responses of each endpoint.
 
 Every 4xx answer of the API has the body ``{"error": {"code", "message", "details"}}``
-(:mod:`ticketing.errors`). Views declare which statuses and codes they may answer with::
+(:mod:`core.errors`). Views declare which statuses and codes they may answer with::
 
     @extend_schema(
         responses={201: HoldSerializer, **errors(
