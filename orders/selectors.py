@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count, Sum
 from django.urls import reverse
+from django.utils import timezone
 
-from seats.models import SeatClaim
-from seats.selectors import claim_lines
+from seats.models import Hold, SeatClaim, SeatStatus, Showtime, ShowtimeSeat, ShowtimeSeatQuerySet
+from seats.selectors import claim_lines, showtime_prices
 
 from .models import Order, Ticket
 
@@ -84,6 +87,14 @@ def order_tickets(order: Order) -> list[dict[str, Any]]:
     ]
 
 
+def orders_by_status(now: datetime) -> dict[str, int]:
+    """``{status: count}`` of all orders for every ``Order.Status``, by status at ``now`` (the
+    lapse rule: a pending order past its deadline counts as ``expired``). One query."""
+    counts = dict(Order.objects.with_effective_status(now).order_by()
+                  .values_list("effective_status").annotate(n=Count("pk")))
+    return {status: counts.get(status, 0) for status in Order.Status.values}
+
+
 def sales_overview(showtime_id: int) -> dict[str, Any]:
     """The staff sales overview of one showtime (a constant number of queries):
 
@@ -92,27 +103,12 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     "seats_held", "conversion": {"holds_converted_ratio", "holds_ended"}}``; money as decimal
     strings; ``revenue`` counts paid orders only (refunded ones are excluded).
     """
-    from decimal import Decimal
-
-    from django.db.models import Count, Q, Sum
-    from django.utils import timezone
-
-    from seats.models import Hold, SeatStatus, Showtime, ShowtimeSeat
-    from seats.selectors import showtime_prices
-
     now = timezone.now()
     showtime = Showtime.objects.select_related("show", "plan").get(pk=showtime_id)
-    lapsed = Q(status__in=[SeatStatus.HELD, SeatStatus.RESERVED], expires_at__lte=now)
     rows = (
         ShowtimeSeat.objects.filter(showtime_id=showtime_id)
         .values("seat__category_id", "seat__category__name", "seat__category__rank")
-        .annotate(
-            available=Count("pk", filter=Q(status=SeatStatus.AVAILABLE) | lapsed),
-            held=Count("pk", filter=Q(status=SeatStatus.HELD) & ~lapsed),
-            reserved=Count("pk", filter=Q(status=SeatStatus.RESERVED) & ~lapsed),
-            sold=Count("pk", filter=Q(status=SeatStatus.SOLD)),
-            blocked=Count("pk", filter=Q(status=SeatStatus.BLOCKED)),
-        )
+        .annotate(**ShowtimeSeatQuerySet.count_expressions(now))
         .order_by("seat__category__rank")
     )
     revenue = dict(
@@ -121,7 +117,7 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
         .values_list("category").annotate(total=Sum("price"))
     )
     prices = showtime_prices(showtime_id)
-    keys = ("available", "held", "reserved", "sold", "blocked")
+    keys = tuple(SeatStatus.values)
     categories, totals = [], {k: 0 for k in keys}
     total_revenue = Decimal("0.00")
     for row in rows:

@@ -5,7 +5,8 @@ as ``expired`` at read time and at write time, whether or not the cleanup comman
 expiry yet. ``paid``, ``converted``, ``released``, ``cancelled``, ``refunded`` and a recorded
 ``expired`` never lapse: they are reported as stored.
 
-The rule is written here twice, once per side of the database, and nowhere else:
+The rule for holds and orders is written here twice, once per side of the database, and nowhere
+else:
 
 - :class:`LapsingQuerySet` states it in SQL (``lapsed()``, ``live()``, ``with_effective_status()``)
   for lists, filters, counts and the cleanup's selection;
@@ -14,6 +15,7 @@ The rule is written here twice, once per side of the database, and nowhere else:
 
 ``test_the_lapse_rule_reads_the_same_in_sql_and_in_python`` keeps the two in step. The seat-level
 counterpart (a ``held``/``reserved`` seat past its ``expires_at`` reads ``available``) is
+``seats.models.ShowtimeSeatQuerySet`` in SQL and
 :func:`seats.selectors.effective_state`.
 """
 

@@ -231,6 +231,47 @@ class SeatStatus(models.TextChoices):
     BLOCKED = "blocked"
 
 
+class ShowtimeSeatQuerySet(models.QuerySet):
+    """Inventory rows with the seat-level lapse rule in SQL (domain.md, invariant 4): a ``held``
+    or ``reserved`` seat whose ``expires_at`` is at or before *now* counts as ``available``. The
+    same rule for one loaded row is :func:`seats.selectors.effective_state`; every count of seats
+    by status (seat map counts, GA areas, sales overview, admin, ``GET stats/``, ``/metrics``)
+    goes through :meth:`count_expressions`."""
+
+    EXPIRING = ("held", "reserved")  # SeatStatus.HELD, SeatStatus.RESERVED (defined below)
+
+    @staticmethod
+    def lapsed_q(now) -> Q:
+        """Rows whose claim deadline ``expires_at`` passed at ``now``: they read ``available``."""
+        return Q(status__in=ShowtimeSeatQuerySet.EXPIRING, expires_at__lte=now)
+
+    @staticmethod
+    def effective_status_q(status: str, now) -> Q:
+        """Rows whose status at ``now`` is ``status`` (one of :class:`SeatStatus`)."""
+        lapsed = ShowtimeSeatQuerySet.lapsed_q(now)
+        if status == "available":
+            return Q(status=status) | lapsed
+        if status in ShowtimeSeatQuerySet.EXPIRING:
+            return Q(status=status) & ~lapsed
+        return Q(status=status)
+
+    @staticmethod
+    def count_expressions(now) -> dict[str, models.Count]:
+        """``{status: Count}`` for every :class:`SeatStatus`, by status at ``now``: for
+        ``aggregate()`` (one showtime) or ``annotate()`` after ``values()`` (per category)."""
+        return {status: models.Count("pk", filter=ShowtimeSeatQuerySet.effective_status_q(
+            status, now)) for status in SeatStatus.values}
+
+    def filter_effective_status(self, status: str, now) -> "ShowtimeSeatQuerySet":
+        """Rows whose status at ``now`` is ``status``."""
+        return self.filter(self.effective_status_q(status, now))
+
+    def counts_by_status(self, now) -> dict[str, int]:
+        """``{"available", "held", "reserved", "sold", "blocked"}``: seat counts at ``now``.
+        One query."""
+        return self.aggregate(**self.count_expressions(now))
+
+
 class ShowtimeSeat(models.Model):
     """The inventory row: one per plan seat per showtime; this is the row that gets locked.
 
@@ -249,6 +290,8 @@ class ShowtimeSeat(models.Model):
     version = models.PositiveIntegerField(default=1)
     expires_at = models.DateTimeField(null=True, blank=True)
     block_reason = models.CharField(max_length=200, blank=True, default="")
+
+    objects = ShowtimeSeatQuerySet.as_manager()
 
     class Meta:
         constraints = [

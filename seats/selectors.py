@@ -14,9 +14,17 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import Hold, SeatClaim, SeatStatus, Showtime, ShowtimePrice, ShowtimeSeat
+from .models import (
+    Hold,
+    SeatClaim,
+    SeatStatus,
+    Showtime,
+    ShowtimePrice,
+    ShowtimeSeat,
+    ShowtimeSeatQuerySet,
+)
 
-_EXPIRING = (SeatStatus.HELD, SeatStatus.RESERVED)
+_EXPIRING = ShowtimeSeatQuerySet.EXPIRING
 
 
 def effective_state(status: str, version: int, expires_at: datetime | None, now: datetime):
@@ -89,13 +97,12 @@ def ga_availability(showtime_id: int, area_id: int | None = None,
     ``[{"zone", "capacity", "available", "category", "price"}]``. One query (two without
     ``prices``)."""
     now = timezone.now()
-    free = Q(status=SeatStatus.AVAILABLE) | Q(status__in=_EXPIRING, expires_at__lte=now)
     query = ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area__isnull=False)
     if area_id is not None:
         query = query.filter(seat__ga_area_id=area_id)
     rows = query.values("seat__ga_area__name", "seat__ga_area__capacity",
                         "seat__ga_area__category_id", "seat__ga_area__category__name").annotate(
-        available=Count("pk", filter=free)).order_by("seat__ga_area__name")
+        available=ShowtimeSeatQuerySet.count_expressions(now)["available"]).order_by("seat__ga_area__name")
     if prices is None and rows:
         prices = showtime_prices(showtime_id)
     return [{
@@ -109,17 +116,7 @@ def ga_availability(showtime_id: int, area_id: int | None = None,
 def showtime_counts(showtime_id: int) -> dict[str, int]:
     """Seats of a showtime by effective status: ``{"available", "held", "reserved", "sold",
     "blocked"}``. One query."""
-    now = timezone.now()
-    lapsed = Q(status__in=_EXPIRING, expires_at__lte=now)
-    live = ~lapsed
-    agg = ShowtimeSeat.objects.filter(showtime_id=showtime_id).aggregate(
-        available=Count("pk", filter=Q(status=SeatStatus.AVAILABLE) | lapsed),
-        held=Count("pk", filter=Q(status=SeatStatus.HELD) & live),
-        reserved=Count("pk", filter=Q(status=SeatStatus.RESERVED) & live),
-        sold=Count("pk", filter=Q(status=SeatStatus.SOLD)),
-        blocked=Count("pk", filter=Q(status=SeatStatus.BLOCKED)),
-    )
-    return agg
+    return ShowtimeSeat.objects.filter(showtime_id=showtime_id).counts_by_status(timezone.now())
 
 
 def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:

@@ -36,12 +36,12 @@ class BookingCollector:
         yield GaugeMetricFamily("seatline_payments_needing_refund", "")
 
     def collect(self):
-        from django.db.models import Count
         from django.utils import timezone
 
-        from orders.models import Counter, Order, Payment
+        from orders.models import Counter
         from realtime import consumers, events
-        from seats.models import Hold, SeatStatus, ShowtimeSeat
+
+        from .ops import booking_figures
 
         ws = GaugeMetricFamily("seatline_websocket_connections",
                                "Open seat map WebSocket connections in this process.")
@@ -59,20 +59,17 @@ class BookingCollector:
         yield failures
         yield from _live_map_metrics()
         try:
-            now = timezone.now()
+            figures = booking_figures(timezone.now())
             holds = GaugeMetricFamily("seatline_holds_active", "Active, unexpired holds.")
-            holds.add_metric([], Hold.objects.live(now).count())
+            holds.add_metric([], figures["holds_active"])
             yield holds
             seats = GaugeMetricFamily("seatline_seats_held", "Seats in active, unexpired holds.")
-            seats.add_metric([], ShowtimeSeat.objects.filter(
-                status=SeatStatus.HELD, expires_at__gt=now).count())
+            seats.add_metric([], figures["seats_held"])
             yield seats
             orders = GaugeMetricFamily("seatline_orders", "Orders by status (a pending order past "
                                        "its deadline counts as expired).", labels=["status"])
-            by_status = dict(Order.objects.with_effective_status(now).order_by()
-                             .values_list("effective_status").annotate(n=Count("pk")))
-            for status in Order.Status.values:
-                orders.add_metric([status], by_status.get(status, 0))
+            for status, n in figures["orders"].items():
+                orders.add_metric([status], n)
             yield orders
             counters = dict(Counter.objects.values_list("name", "value"))
             prevented = CounterMetricFamily(
@@ -83,7 +80,7 @@ class BookingCollector:
             yield prevented
             refunds = GaugeMetricFamily("seatline_payments_needing_refund",
                                         "Payments recorded but flagged for refund.")
-            refunds.add_metric([], Payment.objects.filter(needs_refund=True).count())
+            refunds.add_metric([], figures["needs_refund"])
             yield refunds
         except Exception:  # a scrape must not fail because the database is down
             logger.warning("metrics: database figures unavailable", exc_info=True)

@@ -68,3 +68,35 @@ def test_the_lapse_rule_reads_the_same_in_sql_and_in_python(make_user, showtime,
     # Reading wrote nothing.
     assert Order.objects.get(pk=pending.pk).status == "pending"
     assert Hold.objects.get(pk=holds[5].pk).status == "active"
+
+
+def test_the_seat_lapse_rule_reads_the_same_in_sql_and_in_python(showtime):
+    """The seat-level rule (``ShowtimeSeatQuerySet``, every count of seats by status) and the
+    per-row rule (``seats.selectors.effective_state``, seat maps) agree, before, at and after a
+    deadline, for every stored status."""
+    from django.utils import timezone
+
+    from seats.models import SeatStatus, ShowtimeSeat
+    from seats.selectors import effective_state
+
+    deadline = timezone.now() + timedelta(minutes=5)
+    rows = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")[:10])
+    stored = [SeatStatus.AVAILABLE, SeatStatus.HELD, SeatStatus.HELD, SeatStatus.RESERVED,
+              SeatStatus.RESERVED, SeatStatus.SOLD, SeatStatus.BLOCKED, SeatStatus.HELD,
+              SeatStatus.RESERVED, SeatStatus.AVAILABLE]
+    for row, status in zip(rows, stored):
+        expiring = status in (SeatStatus.HELD, SeatStatus.RESERVED)
+        ShowtimeSeat.objects.filter(pk=row.pk).update(
+            status=status, expires_at=deadline if expiring else None)
+    tick = timedelta(microseconds=1)
+    for now in (deadline - tick, deadline, deadline + tick):
+        seats = ShowtimeSeat.objects.filter(showtime=showtime)
+        python = {r.pk: effective_state(r.status, r.version, r.expires_at, now)[0] for r in seats}
+        counts = seats.counts_by_status(now)
+        for status in SeatStatus.values:
+            assert {r.pk for r in seats.filter_effective_status(status, now)} == \
+                {pk for pk, s in python.items() if s == status}, (status, now)
+            assert counts[status] == sum(1 for s in python.values() if s == status), status
+    before, after = (seats.counts_by_status(deadline - tick), seats.counts_by_status(deadline))
+    assert before["held"] == 3 and before["reserved"] == 3 and after["held"] == 0
+    assert after["available"] == before["available"] + 6
