@@ -27,7 +27,7 @@ Python):
 - Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
   ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
   unpaid orders one buyer may have per showtime.
-- Performance (issue #7, ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
+- Performance (their measurements: ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
   (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
   ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
 - Hostile input and overload (issue #14): ``API_MAX_BODY_BYTES`` (64 KiB), ``ADMIN_UPLOAD_MAX_BYTES``
@@ -170,12 +170,12 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql",):
     _db["OPTIONS"] = {
         "options": f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}",
         # Parameters sent apart from the query (PostgreSQL's extended protocol): no client-side
-        # quoting of every value, about 9 % less web CPU per hold or order (bench/README.md).
+        # quoting of every value, less web CPU per hold or order (bench/README.md, "onsale").
         # No named prepared statements (Django leaves psycopg's prepare_threshold at None), so
         # PgBouncer in transaction mode still works. DB_SERVER_SIDE_BINDING=false goes back.
         "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
         # Opt-in: psycopg prepares a statement run this many times on a connection (named
-        # prepared statements): 30 % less PostgreSQL CPU per request (bench/README.md). Off by
+        # prepared statements): less PostgreSQL CPU per request (bench/README.md). Off by
         # default: PgBouncer in transaction mode needs 1.21+ with max_prepared_statements, and a
         # migration that changes a table's columns under running processes fails their cached
         # plans until they reconnect.
