@@ -9,9 +9,9 @@ applied through :class:`StatusNowFilter` and :func:`status_now`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from django import forms
 from django.contrib import admin
@@ -55,6 +55,17 @@ def count_of(queryset: QuerySet, fk: str, field: str = "pk") -> Coalesce:
         .annotate(n=Count(field, distinct=True)).values("n")[:1]
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def count_column(annotation: str, description: str) -> Callable[[Any, Any], int]:
+    """A changelist column (a method of the admin) showing the count that the admin's
+    ``get_queryset`` annotated as ``annotation`` (with :func:`count_of`), sortable by it."""
+
+    @admin.display(description=description, ordering=annotation)
+    def column(model_admin: Any, obj: Any) -> int:
+        return getattr(obj, annotation)
+
+    return column
 
 
 def may_change(model_admin: admin.ModelAdmin, request: HttpRequest) -> bool:

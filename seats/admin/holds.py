@@ -8,6 +8,7 @@ from core.admin import (
     StatusNowFilter,
     ViewOnlyAdmin,
     confirmation_page,
+    count_column,
     count_of,
     is_are,
     is_confirmed,
@@ -49,9 +50,7 @@ class HoldAdmin(ViewOnlyAdmin):
     def status_now(self, obj: Hold) -> str:
         return status_now(obj)
 
-    @admin.display(description="live seats", ordering="seats_n")
-    def seat_count(self, obj: Hold) -> int:
-        return obj.seats_n
+    seat_count = count_column("seats_n", "live seats")
 
     @admin.display(description="seats")
     def seats(self, obj: Hold) -> str:

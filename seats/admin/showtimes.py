@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import count_of, name_list, plural
+from core.admin import count_column, count_of, name_list, plural
 from core.errors import ApplicationError
 from seats import services
 from seats.models import (
@@ -40,9 +40,7 @@ class ShowAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             showtimes_n=count_of(Showtime.objects.all(), "show"))
 
-    @admin.display(description="showtimes", ordering="showtimes_n")
-    def showtime_count(self, obj: Show) -> int:
-        return obj.showtimes_n
+    showtime_count = count_column("showtimes_n", "showtimes")
 
 
 class ShowtimePriceFormSet(BaseInlineFormSet):
@@ -218,17 +216,9 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def venue(self, obj: Showtime) -> Venue:
         return obj.plan.venue
 
-    @admin.display(description="sold", ordering="sold_n")
-    def sold_count(self, obj: Showtime) -> int:
-        return obj.sold_n
-
-    @admin.display(description="held", ordering="held_n")
-    def held_count(self, obj: Showtime) -> int:
-        return obj.held_n
-
-    @admin.display(description="available", ordering="available_n")
-    def available_count(self, obj: Showtime) -> int:
-        return obj.available_n
+    sold_count = count_column("sold_n", "sold")
+    held_count = count_column("held_n", "held")
+    available_count = count_column("available_n", "available")
 
     @admin.display(description="seats now")
     def seat_counts(self, obj: Showtime) -> str:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyInline, count_of, plural
+from core.admin import ReadOnlyInline, count_column, count_of, plural
 from seats.importer import PlanError, plan_import
 from seats.models import PlanCategory, Seat, SeatingPlan, Showtime, Venue
 
@@ -28,9 +28,7 @@ class VenueAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             plans_n=count_of(SeatingPlan.objects.all(), "venue"))
 
-    @admin.display(description="seating plans", ordering="plans_n")
-    def plan_count(self, obj: Venue) -> int:
-        return obj.plans_n
+    plan_count = count_column("plans_n", "seating plans")
 
 
 class SeatingPlanImportForm(forms.ModelForm):
@@ -95,9 +93,7 @@ class PlanCategoryInline(ReadOnlyInline):
         return super().get_queryset(request).annotate(seats_n=count_of(Seat.objects.all(),
                                                                        "category"))
 
-    @admin.display(description="seats")
-    def seat_count(self, obj: PlanCategory) -> int:
-        return obj.seats_n
+    seat_count = count_column("seats_n", "seats")
 
 
 @admin.register(SeatingPlan)
@@ -160,21 +156,10 @@ class SeatingPlanAdmin(admin.ModelAdmin):
         )
         return super().response_add(request, obj, post_url_continue)
 
-    @admin.display(description="seats", ordering="seats_n")
-    def seat_count(self, obj: SeatingPlan) -> int:
-        return obj.seats_n
-
-    @admin.display(description="zones", ordering="zones_n")
-    def zone_count(self, obj: SeatingPlan) -> int:
-        return obj.zones_n
-
-    @admin.display(description="categories", ordering="categories_n")
-    def category_count(self, obj: SeatingPlan) -> int:
-        return obj.categories_n
-
-    @admin.display(description="showtimes", ordering="showtimes_n")
-    def showtime_count(self, obj: SeatingPlan) -> int:
-        return obj.showtimes_n
+    seat_count = count_column("seats_n", "seats")
+    zone_count = count_column("zones_n", "zones")
+    category_count = count_column("categories_n", "categories")
+    showtime_count = count_column("showtimes_n", "showtimes")
 
     @admin.display(description="new showtime")
     def new_showtime_link(self, obj: SeatingPlan) -> str:
