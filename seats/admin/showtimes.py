@@ -193,8 +193,11 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         """Save a changed showtime's prices; create a new showtime through the service.
 
-        The form's fields are the service's arguments. The admin then logs and redirects to the
-        object it validated (``form.instance``), which therefore becomes the row just written.
+        The form's fields are the service's arguments. Validation has applied the service's
+        rules already, so it does not refuse here; if the rules ever parted, the admin's
+        transaction would roll back (an error page, never a half-made showtime). The admin then
+        logs and redirects to the object it validated (``form.instance``), which therefore
+        becomes the row just written.
         """
         if change:
             super().save_related(request, form, formsets, change)
