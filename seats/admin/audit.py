@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import admin
 
 from core.admin import ReadOnlyInline, ViewOnlyAdmin
-
 from seats.models import SeatEvent
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from conftest import messages_of, seat_guids, small_plan
 from core.errors import ApplicationError
+from seats import services
 from seats.importer import plan_import
 from seats.models import (
     Hold,
@@ -34,7 +35,6 @@ from seats.models import (
     ShowtimeSeat,
     Venue,
 )
-from seats import services
 from seats.selectors import showtime_counts
 from seats.services import hold_create, seats_block
 
