@@ -20,19 +20,20 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
 
-from seats.admin import (
+from core.admin import (
     ReadOnlyInline,
-    SeatEventInline,
     StatusNowFilter,
     ViewOnlyAdmin,
     confirmation_page,
+    is_are,
     is_confirmed,
+    may_change,
     name_list,
     plural,
     status_now,
 )
-from seats.models import SeatClaim
 from core.errors import ApplicationError
+from seats.models import SeatClaim, SeatEvent
 
 from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
 from .services import order_staff_action
@@ -76,15 +77,18 @@ class PaymentLogInline(PaymentEventInline):
     fk_name = "payment_record"
 
 
-class OrderSeatEventInline(SeatEventInline):
+class OrderSeatEventInline(ReadOnlyInline):
     """The audit trail of the order's seats (``order.seat_events``), oldest first."""
 
+    model = SeatEvent
     fk_name = "order"
     fields = ("at", "seat_label", "from_status", "to_status", "reason", "actor_kind", "actor",
               "note")
+    verbose_name = "audit trail entry"
+    verbose_name_plural = "audit trail"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("showtime_seat__seat")
+        return super().get_queryset(request).select_related("actor", "showtime_seat__seat")
 
     @admin.display(description="seat")
     def seat_label(self, obj) -> str:
@@ -146,7 +150,7 @@ class OrderAdmin(ViewOnlyAdmin):
 
     def has_box_office_permission(self, request: HttpRequest) -> bool:
         """The box-office actions need the change permission on orders."""
-        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+        return may_change(self, request)
 
     @admin.display(description="status", ordering="effective_status")
     def status_now(self, obj: Order) -> str:
@@ -191,7 +195,7 @@ class OrderAdmin(ViewOnlyAdmin):
                 intro=f"{spec.title}: {plural(len(orders), 'order')} selected. Only "
                       f"{spec.applies_to} orders can be {spec.past}; the others will be skipped "
                       f"and listed.",
-                note=f"{ready} of them {'is' if ready == 1 else 'are'} {spec.applies_to} now.",
+                note=f"{ready} of them {is_are(ready)} {spec.applies_to} now.",
                 items=[f"{o} — {status_now(o, now)} — {o.customer_name} <{o.customer_email}> — "
                        f"{o.total} {o.currency} — {o.showtime}" for o in orders],
                 submit_label=spec.button.format(orders=plural(len(orders), "order")),

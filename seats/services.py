@@ -68,11 +68,15 @@ def showtime_create(
     max_seats_per_buyer: int | None = None,
     status: str = Showtime.Status.ON_SALE,
     forbid_single_seats: bool = False,
+    sales_start: datetime | None = None,
+    sales_end: datetime | None = None,
 ) -> Showtime:
     """Create a showtime with its prices and its inventory (one ``ShowtimeSeat`` per plan seat).
 
+    The one way a showtime is made (the admin, ``load_demo``, tests and benchmarks call it).
+
     Args:
-        prices: plan category name → price in ``currency``; every category of the plan needs one.
+        prices: plan category name → price in ``currency``; see :func:`showtime_prices_check`.
         hold_ttl: seconds a hold lasts; ``None``: ``settings.HOLD_TTL_SECONDS`` (the field's
             default).
         max_seats_per_order: seats in one hold or order; ``None``:
@@ -81,38 +85,58 @@ def showtime_create(
             same as ``max_seats_per_order``, whatever it becomes (``Showtime.seats_per_buyer``).
 
     Raises:
-        ApplicationError: 400 ``validation_error`` when a category has no price or a price names an
-            unknown category, or ``max_seats_per_buyer`` is below ``max_seats_per_order``.
+        ApplicationError: 400 ``validation_error`` when the prices break
+            :func:`showtime_prices_check`, or a field breaks the model's validation
+            (``Showtime.full_clean``: e.g. ``hold_ttl`` below 1, ``max_seats_per_buyer`` below
+            ``max_seats_per_order``); ``details`` maps the field names to their problems.
     """
-    categories = {c.name: c for c in PlanCategory.objects.filter(plan=plan)}
-    missing = sorted(set(categories) - set(prices))
-    unknown = sorted(set(prices) - set(categories))
-    if missing or unknown:
-        raise ApplicationError(
-            "validation_error",
-            "Prices must name each category of the seating plan exactly once.",
-            details={"prices": [f"missing: {missing}", f"unknown: {unknown}"]},
-            status=400,
-        )
+    price_rows = showtime_prices_check(plan=plan, prices=prices)
     given = {"hold_ttl": hold_ttl, "max_seats_per_order": max_seats_per_order}
     showtime = Showtime(
         show=show, plan=plan, starts_at=starts_at, currency=currency, status=status,
         max_seats_per_buyer=max_seats_per_buyer, forbid_single_seats=forbid_single_seats,
+        sales_start=sales_start, sales_end=sales_end,
         **{name: value for name, value in given.items() if value is not None},
     )
     try:
-        showtime.clean()
+        showtime.full_clean()
     except ValidationError as exc:
-        raise ApplicationError("validation_error", "Invalid sales rules.",
+        raise ApplicationError("validation_error", "Invalid showtime.",
                                details=exc.message_dict, status=400) from exc
     with transaction.atomic():
         showtime.save()
-        ShowtimePrice.objects.bulk_create(
-            ShowtimePrice(showtime=showtime, category=categories[name], price=Decimal(price))
-            for name, price in prices.items()
-        )
+        for row in price_rows:
+            row.showtime = showtime
+        ShowtimePrice.objects.bulk_create(price_rows)
         inventory_create(showtime)
     return showtime
+
+
+def showtime_prices_check(*, plan: SeatingPlan, prices: dict[str, Decimal]
+                          ) -> list[ShowtimePrice]:
+    """The price rows of a showtime on ``plan`` (not yet saved, no showtime set), checked: every
+    category of the plan has exactly one price (``prices`` maps category names to prices), and
+    no price is below zero.
+
+    Raises:
+        ApplicationError: 400 ``validation_error``; ``details["prices"]`` names the problems
+            (categories without a price, names that are no category of the plan, negative prices).
+    """
+    categories = {c.name: c for c in PlanCategory.objects.filter(plan=plan)}
+    missing = sorted(set(categories) - set(prices))
+    unknown = sorted(set(prices) - set(categories))
+    negative = sorted(name for name, price in prices.items() if Decimal(price) < 0)
+    problems = [f"{what}: {', '.join(names)}." for what, names in [
+        ("No price for", missing), ("Not a category of this seating plan", unknown),
+        ("Prices cannot be negative", negative)] if names]
+    if problems:
+        raise ApplicationError(
+            "validation_error",
+            "Every category of the seating plan needs exactly one price, not below zero.",
+            details={"prices": problems}, status=400,
+        )
+    return [ShowtimePrice(category=categories[name], price=Decimal(price))
+            for name, price in prices.items()]
 
 
 def inventory_create(showtime: Showtime) -> int:

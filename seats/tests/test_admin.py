@@ -1,4 +1,4 @@
-"""The staff side in the Django admin (seats/admin.py): plan upload, showtimes with inventory,
+"""The staff side in the Django admin (seats/admin/): plan upload, showtimes with inventory,
 blocking seats, force-releasing holds and the view-only audit trail.
 
 Through Django's test ``Client`` signed in as a superuser staff member, against the real database;
@@ -7,17 +7,22 @@ the broadcast of a block is received on a real WebSocket (``WebsocketCommunicato
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from conftest import messages_of, seat_guids, small_plan
+from core.errors import ApplicationError
+from seats import services
 from seats.importer import plan_import
 from seats.models import (
     Hold,
@@ -164,14 +169,15 @@ def test_plan_changelist_queries_do_not_grow_with_the_number_of_plans(staff_clie
 # --- Showtimes ------------------------------------------------------------------------------------
 
 
-def showtime_form(show, plan, prices) -> dict:
-    """The add form's POST data with ``prices`` = [(category, "12.00")] as inline rows."""
+def showtime_form(show, plan, prices, **fields) -> dict:
+    """The add form's POST data with ``prices`` = [(category, "12.00")] as inline rows; ``fields``
+    override the showtime's fields (``hold_ttl="0"``)."""
     data = {
         "show": show.pk, "plan": plan.pk, "starts_at_0": "2031-05-01", "starts_at_1": "20:00:00",
         "status": "on_sale", "currency": "EUR", "hold_ttl": "300", "max_seats_per_order": "10",
         "sales_start_0": "", "sales_start_1": "", "sales_end_0": "", "sales_end_1": "",
         "prices-TOTAL_FORMS": str(len(prices)), "prices-INITIAL_FORMS": "0",
-        "prices-MIN_NUM_FORMS": "1", "prices-MAX_NUM_FORMS": "1000",
+        "prices-MIN_NUM_FORMS": "1", "prices-MAX_NUM_FORMS": "1000", **fields,
     }
     for i, (category, price) in enumerate(prices):
         data[f"prices-{i}-category"] = category.pk
@@ -179,7 +185,16 @@ def showtime_form(show, plan, prices) -> dict:
     return data
 
 
-def test_adding_a_showtime_with_prices_creates_its_inventory(staff_client):
+def inventory(showtime) -> list[tuple]:
+    """What a buyer and the services see of a showtime's seats, comparable across showtimes."""
+    return list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("seat_id").values_list(
+        "seat_id", "status", "version", "expires_at", "block_reason"))
+
+
+def test_a_showtime_added_in_the_admin_equals_one_made_by_the_service(staff_client, settings):
+    """The add page starts from the service's defaults, and what it writes (through
+    ``showtime_create``) is what the service writes: same inventory, prices and sales rules."""
+    settings.HOLD_TTL_SECONDS, settings.MAX_SEATS_PER_ORDER = 240, 6
     plan = plan_import(raw=small_plan(rows=3, seats_per_row=4), venue_name="Main hall")
     show = Show.objects.create(title="Gala")
     front, back = plan.categories.order_by("rank")
@@ -187,29 +202,95 @@ def test_adding_a_showtime_with_prices_creates_its_inventory(staff_client):
     page = staff_client.get(f"{SHOWTIMES}add/?plan={plan.pk}")  # prices pre-filled per category
     formset = page.context["inline_admin_formsets"][0].formset
     assert [f.initial.get("category") for f in formset.forms] == [front.pk, back.pk]
+    form = page.context["adminform"].form
+    defaults = {name: form[name].initial for name in ("hold_ttl", "max_seats_per_order")}
+    assert defaults == {"hold_ttl": 240, "max_seats_per_order": 6}
 
-    response = staff_client.post(f"{SHOWTIMES}add/",
-                                 showtime_form(show, plan, [(front, "80.00"), (back, "40.00")]))
+    response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(
+        show, plan, [(front, "80.00"), (back, "40.00")], **defaults))
     assert response.status_code == 302, response.content.decode()[:3000]
-    showtime = Showtime.objects.get()
-    assert ShowtimeSeat.objects.filter(showtime=showtime).count() == 12
-    assert set(ShowtimeSeat.objects.filter(showtime=showtime).values_list("seat_id", flat=True)) \
-        == set(plan.seats.values_list("pk", flat=True))
-    assert dict(showtime.prices.values_list("category__name", "price")) == {
-        "Front": 80, "Back": 40}
     assert "Created the inventory: 12 seats." in messages_of(response)
-    assert showtime_counts(showtime.pk)["available"] == 12
+    added = Showtime.objects.get()
+    assert response.url == SHOWTIMES  # logged and redirected as any addition
+    (entry,) = LogEntry.objects.all()
+    assert (entry.object_id, entry.is_addition()) == (str(added.pk), True)
+
+    made = services.showtime_create(show=show, plan=plan, starts_at=added.starts_at,
+                                    prices={"Front": Decimal("80"), "Back": Decimal("40")})
+    assert inventory(added) == inventory(made)
+    assert len(inventory(added)) == plan.seats.count() == 12
+    for showtime in (added, made):
+        assert dict(showtime.prices.values_list("category__name", "price")) == {
+            "Front": 80, "Back": 40}
+    rules = ("status", "currency", "hold_ttl", "max_seats_per_order", "max_seats_per_buyer",
+             "forbid_single_seats", "sales_start", "sales_end")
+    assert [getattr(added, f) for f in rules] == [getattr(made, f) for f in rules]
+    assert showtime_counts(added.pk) == showtime_counts(made.pk)
 
 
-@pytest.mark.parametrize("case", ["missing", "foreign", "duplicate"])
-def test_showtime_prices_must_name_each_plan_category_once(staff_client, case):
+def test_the_admin_creates_showtimes_through_the_service(staff_client, monkeypatch):
+    """The add path calls ``seats.services.showtime_create`` with the form's fields and prices."""
+    plan = plan_import(raw=small_plan(), venue_name="Main hall")
+    show = Show.objects.create(title="Gala")
+    front, back = plan.categories.order_by("rank")
+    calls = []
+    create = services.showtime_create
+    monkeypatch.setattr(services, "showtime_create",
+                        lambda **kwargs: calls.append(kwargs) or create(**kwargs))
+    response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(
+        show, plan, [(front, "80.00"), (back, "40.50")], max_seats_per_buyer="12",
+        forbid_single_seats="on"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    (call,) = calls
+    assert call["prices"] == {"Front": Decimal("80.00"), "Back": Decimal("40.50")}
+    assert (call["show"], call["plan"], call["max_seats_per_buyer"],
+            call["forbid_single_seats"]) == (show, plan, 12, True)
+    assert Showtime.objects.get().forbid_single_seats
+
+
+# What the service refuses, as the admin's form data and as the service's arguments.
+REFUSED = {
+    "missing price": ({"prices": [("Front", "80.00")]},
+                      {"prices": {"Front": Decimal("80")}}, "No price for: Back."),
+    "negative price": ({"prices": [("Front", "-1.00"), ("Back", "40.00")]},
+                       {"prices": {"Front": Decimal("-1"), "Back": Decimal("40")}},
+                       "Prices cannot be negative: Front."),
+    "buyer cap below the order cap": (
+        {"max_seats_per_order": "4", "max_seats_per_buyer": "2"},
+        {"max_seats_per_order": 4, "max_seats_per_buyer": 2}, "At least max seats per order"),
+    "hold of no time": ({"hold_ttl": "0"}, {"hold_ttl": 0},
+                        "Ensure this value is greater than or equal to 1."),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_the_admin_refuses_what_the_service_refuses_with_a_form_error(staff_client, case):
+    plan = plan_import(raw=small_plan(), venue_name="Main hall")
+    show = Show.objects.create(title="Gala")
+    categories = {c.name: c for c in plan.categories.all()}
+    form, arguments, problem = REFUSED[case]
+    form = {"prices": [("Front", "80.00"), ("Back", "40.00")], **form}
+    arguments = {"prices": {"Front": Decimal("80"), "Back": Decimal("40")}, **arguments}
+
+    with pytest.raises(ApplicationError) as refused:
+        services.showtime_create(show=show, plan=plan, starts_at=timezone.now(), **arguments)
+    assert refused.value.code == "validation_error"
+    assert problem in str(refused.value.details)
+
+    prices = [(categories[name], price) for name, price in form.pop("prices")]
+    response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(show, plan, prices, **form))
+    assert response.status_code == 200
+    assert problem in response.content.decode()
+    assert not Showtime.objects.exists() and not ShowtimeSeat.objects.exists()
+
+
+@pytest.mark.parametrize("case", ["foreign", "duplicate"])
+def test_showtime_price_rows_must_name_categories_of_its_plan_once(staff_client, case):
     plan = plan_import(raw=small_plan(), venue_name="Main hall")
     other = plan_import(raw=small_plan(), venue_name="Other hall")
     show = Show.objects.create(title="Gala")
     front, back = plan.categories.order_by("rank")
     prices, problem = {
-        "missing": ([(front, "80.00")],
-                    "Every category of the seating plan needs exactly one price; missing: Back."),
         "foreign": ([(front, "80.00"), (other.categories.get(name="Back"), "40.00")],
                     "These categories belong to another seating plan: Back (Other hall"),
         "duplicate": ([(front, "80.00"), (back, "40.00"), (back, "45.00")],
@@ -219,6 +300,38 @@ def test_showtime_prices_must_name_each_plan_category_once(staff_client, case):
     assert response.status_code == 200
     assert problem in response.content.decode()
     assert not Showtime.objects.exists() and not ShowtimeSeat.objects.exists()
+
+
+def test_changing_a_showtime_keeps_its_plan_and_checks_its_prices(staff_client, showtime):
+    """After creation staff change the sales rules and prices; the plan is fixed, and the prices
+    follow the same rules as on creation."""
+    url = f"{SHOWTIMES}{showtime.pk}/change/"
+    rows = list(showtime.prices.select_related("category").order_by("category__rank"))
+    data = {
+        "show": showtime.show_id, "starts_at_0": "2031-05-02", "starts_at_1": "21:00:00",
+        "status": "closed", "currency": "EUR", "hold_ttl": "120", "max_seats_per_order": "4",
+        "max_seats_per_buyer": "", "sales_start_0": "", "sales_start_1": "", "sales_end_0": "",
+        "sales_end_1": "", "prices-TOTAL_FORMS": str(len(rows)),
+        "prices-INITIAL_FORMS": str(len(rows)), "prices-MIN_NUM_FORMS": "1",
+        "prices-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"prices-{i}-id": row.pk, f"prices-{i}-showtime": showtime.pk,
+                     f"prices-{i}-category": row.category_id, f"prices-{i}-price": "55.00"})
+    data["prices-0-price"] = "-5.00"
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    assert "Prices cannot be negative: Front." in response.content.decode()
+
+    data["prices-0-price"] = "90.00"
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    showtime.refresh_from_db()
+    assert (showtime.status, showtime.hold_ttl, showtime.max_seats_per_order) == (
+        "closed", 120, 4)
+    assert dict(showtime.prices.values_list("category__name", "price")) == {
+        "Front": 90, "Back": 55}
+    assert ShowtimeSeat.objects.filter(showtime=showtime).count() == 10  # inventory untouched
 
 
 def test_showtime_changelist_counts_sold_held_and_available(staff_client, make_showtime, buyer,
@@ -368,13 +481,10 @@ def test_unblock_selected_seats(staff_client, staff, showtime):
 
 
 def test_a_lost_race_while_blocking_is_reported_not_a_500(staff_client, showtime, monkeypatch):
-    from seats import admin as seats_admin
-    from core.errors import ApplicationError
-
     def busy(**kwargs):
         raise ApplicationError("busy", "These seats are being changed right now.")
 
-    monkeypatch.setattr(seats_admin, "seats_block", busy)
+    monkeypatch.setattr(services, "seats_block", busy)
     pks = [r.pk for r in seat_rows(showtime, "Hall A-1")]
     response = confirm(staff_client, SEATS, "block_seats", pks, reason="x")
     assert response.status_code == 302

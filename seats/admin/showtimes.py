@@ -1,0 +1,244 @@
+"""Shows, and showtimes with their prices, in the admin; a new showtime is created by
+:func:`seats.services.showtime_create`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from core.admin import count_column, count_of, name_list, plural
+from core.errors import ApplicationError
+from seats import services
+from seats.models import (
+    PlanCategory,
+    SeatStatus,
+    Show,
+    Showtime,
+    ShowtimePrice,
+    ShowtimeSeat,
+    Venue,
+)
+from seats.selectors import showtime_counts
+
+
+@admin.register(Show)
+class ShowAdmin(admin.ModelAdmin):
+    """What is sold; its showtimes are managed under Showtimes."""
+
+    list_display = ("title", "showtime_count")
+    search_fields = ("title",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            showtimes_n=count_of(Showtime.objects.all(), "show"))
+
+    showtime_count = count_column("showtimes_n", "showtimes")
+
+
+class ShowtimePriceFormSet(BaseInlineFormSet):
+    """Prices of a showtime, one row per category of its plan.
+
+    The formset checks what the rows say: each category once (the formset's own unique check of
+    the ``price_unique_category_per_showtime`` constraint) and only categories of the showtime's
+    plan (the choices list those of every plan on add). The price rules themselves are
+    :func:`seats.services.showtime_prices_check`'s, whose refusal becomes the formset's error.
+    """
+
+    def add_fields(self, form, index):
+        """On an existing showtime the plan is fixed: offer only its categories."""
+        super().add_fields(form, index)
+        if self.instance.pk and "category" in form.fields:
+            form.fields["category"].queryset = form.fields["category"].queryset.filter(
+                plan_id=self.instance.plan_id)
+
+    def _rows(self) -> list[dict[str, Any]]:
+        """The cleaned rows that are filled in and not marked for deletion."""
+        return [form.cleaned_data for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
+    def prices(self) -> dict[str, Decimal]:
+        """The valid formset's prices as the service takes them: category name → price."""
+        return {row["category"].name: row["price"] for row in self._rows()}
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.plan_id is None:
+            return  # an invalid plan field shows its own error
+        foreign = [row["category"] for row in self._rows()
+                   if row["category"].plan_id != self.instance.plan_id]
+        if foreign:
+            raise ValidationError(
+                "These categories belong to another seating plan: "
+                + name_list([f"{c.name} ({c.plan})" for c in foreign]) + ".")
+        try:
+            services.showtime_prices_check(plan=self.instance.plan, prices=self.prices())
+        except ApplicationError as err:
+            raise ValidationError(err.details.get("prices") or err.message) from err
+
+
+class ShowtimePriceInline(admin.TabularInline):
+    """The price per plan category, in the showtime's currency."""
+
+    model = ShowtimePrice
+    formset = ShowtimePriceFormSet
+    fields = ("category", "price")
+    min_num = 1
+    verbose_name = "price"
+    template = "admin/edit_inline/tabular_plain.html"
+
+    def get_extra(self, request, obj=None, **kwargs):
+        if obj is not None:
+            return 0
+        plan_id = request.GET.get("plan")
+        if plan_id and plan_id.isdigit():
+            return max(0, PlanCategory.objects.filter(plan_id=plan_id).count() - self.min_num)
+        return 3
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "category":
+            field.queryset = field.queryset.select_related("plan__venue").order_by(
+                "plan__venue__name", "plan__name", "rank")
+            field.label_from_instance = lambda c: f"{c.name} ({c.plan})"
+        return field
+
+
+@admin.register(Showtime)
+class ShowtimeAdmin(admin.ModelAdmin):
+    """Showtimes with their prices.
+
+    Adding one calls :func:`seats.services.showtime_create`, which writes the showtime, its prices
+    and its inventory (:meth:`save_related`); the form and the price formset validate with the
+    same rules first (the model's validation, :func:`seats.services.showtime_prices_check`), so a
+    refusal is a form error. Changing one saves the fields that may change after creation (all
+    but the plan) and the prices, under the same rules.
+
+    Staff set the sales rules per showtime: ``hold_ttl``, ``max_seats_per_order`` and the
+    per-buyer seat cap ``max_seats_per_buyer`` (empty: the same as ``max_seats_per_order``); a new
+    showtime starts from the settings ``HOLD_TTL_SECONDS`` and ``MAX_SEATS_PER_ORDER`` (the
+    model's field defaults).
+
+    The changelist counts sold, held and available seats per showtime with correlated subqueries
+    that apply the lazy expiry of :func:`seats.selectors.effective_state` (a lapsed hold or
+    unpaid order counts as available).
+    """
+
+    list_display = ("show", "venue", "starts_at", "status", "sold_count", "held_count",
+                    "available_count")
+    list_display_links = ("show", "starts_at")
+    list_filter = ("status", "show", "plan__venue")
+    list_select_related = ("show", "plan__venue")
+    search_fields = ("show__title", "plan__name", "plan__venue__name")
+    date_hierarchy = "starts_at"
+    inlines = (ShowtimePriceInline,)
+    fieldsets = (
+        (None, {"fields": ("show", "plan", "starts_at", "status")}),
+        ("Sales", {"fields": ("currency", "hold_ttl", "max_seats_per_order",
+                              "max_seats_per_buyer", "forbid_single_seats", "sales_start",
+                              "sales_end")}),
+    )
+    change_fieldsets = (
+        ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),
+    )
+
+    def get_queryset(self, request):
+        now = timezone.now()
+        seats = ShowtimeSeat.objects.all()
+        lapsed = Q(status__in=(SeatStatus.HELD, SeatStatus.RESERVED), expires_at__lte=now)
+        return super().get_queryset(request).annotate(
+            sold_n=count_of(seats.filter(status=SeatStatus.SOLD), "showtime"),
+            held_n=count_of(seats.filter(Q(status=SeatStatus.HELD) & ~lapsed), "showtime"),
+            available_n=count_of(seats.filter(Q(status=SeatStatus.AVAILABLE) | lapsed),
+                                 "showtime"),
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets + (self.change_fieldsets if obj is not None else ())
+
+    def has_delete_permission(self, request, obj=None):
+        """Showtimes are closed or cancelled (status), never deleted: their seats, holds and
+        audit trail would go with them."""
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("plan", "seat_counts", "seats_link", "audit_trail_link", "sales_link")
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """On "add a showtime on this plan" (``?plan=<id>``): one price row per plan category."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        plan_id = request.GET.get("plan", "")
+        if (isinstance(inline, ShowtimePriceInline) and request.method == "GET"
+                and obj.pk is None and plan_id.isdigit()):
+            kwargs["initial"] = [
+                {"category": pk} for pk in
+                PlanCategory.objects.filter(plan_id=plan_id).values_list("pk", flat=True)
+            ]
+        return kwargs
+
+    def save_model(self, request, obj, form, change):
+        """Save a changed showtime; a new one is created with its prices by :meth:`save_related`."""
+        if change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        """Save a changed showtime's prices; create a new showtime through the service.
+
+        The form's fields are the service's arguments. Validation has applied the service's
+        rules already, so it does not refuse here; if the rules ever parted, the admin's
+        transaction would roll back (an error page, never a half-made showtime). The admin then
+        logs and redirects to the object it validated (``form.instance``), which therefore
+        becomes the row just written.
+        """
+        if change:
+            super().save_related(request, form, formsets, change)
+            return
+        (prices,) = (f for f in formsets if isinstance(f, ShowtimePriceFormSet))
+        showtime = services.showtime_create(prices=prices.prices(), **form.cleaned_data)
+        form.instance.pk = showtime.pk
+        form.instance._state.adding = False
+        seats = ShowtimeSeat.objects.filter(showtime=showtime).count()
+        self.message_user(request, f"Created the inventory: {plural(seats, 'seat')}.",
+                          messages.SUCCESS)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        """A new showtime's prices were written by the service, not by the formset: its log entry
+        says "added" alone."""
+        return super().construct_change_message(request, form, () if add else formsets, add)
+
+    @admin.display(description="venue", ordering="plan__venue__name")
+    def venue(self, obj: Showtime) -> Venue:
+        return obj.plan.venue
+
+    sold_count = count_column("sold_n", "sold")
+    held_count = count_column("held_n", "held")
+    available_count = count_column("available_n", "available")
+
+    @admin.display(description="seats now")
+    def seat_counts(self, obj: Showtime) -> str:
+        counts = showtime_counts(obj.pk)
+        return ", ".join(f"{status}: {n}" for status, n in counts.items())
+
+    @admin.display(description="seat list")
+    def seats_link(self, obj: Showtime) -> str:
+        url = reverse("admin:seats_showtimeseat_changelist") + f"?showtime__id__exact={obj.pk}"
+        return format_html('<a href="{}">Seats of this showtime (block, unblock)</a>', url)
+
+    @admin.display(description="audit trail")
+    def audit_trail_link(self, obj: Showtime) -> str:
+        url = reverse("admin:seats_seatevent_changelist") + f"?showtime__id__exact={obj.pk}"
+        return format_html('<a href="{}">Audit trail ({})</a>', url, obj.seat_events.count())
+
+    @admin.display(description="sales")
+    def sales_link(self, obj: Showtime) -> str:
+        url = reverse("sales-page", kwargs={"showtime_id": obj.pk})
+        return format_html('<a href="{}">Live sales overview</a>', url)
