@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
@@ -152,13 +151,9 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         now = timezone.now()
         seats = ShowtimeSeat.objects.all()
-        lapsed = Q(status__in=(SeatStatus.HELD, SeatStatus.RESERVED), expires_at__lte=now)
-        return super().get_queryset(request).annotate(
-            sold_n=count_of(seats.filter(status=SeatStatus.SOLD), "showtime"),
-            held_n=count_of(seats.filter(Q(status=SeatStatus.HELD) & ~lapsed), "showtime"),
-            available_n=count_of(seats.filter(Q(status=SeatStatus.AVAILABLE) | lapsed),
-                                 "showtime"),
-        )
+        return super().get_queryset(request).annotate(**{
+            f"{status}_n": count_of(seats.filter_effective_status(status, now), "showtime")
+            for status in (SeatStatus.SOLD, SeatStatus.HELD, SeatStatus.AVAILABLE)})
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets + (self.change_fieldsets if obj is not None else ())
