@@ -119,13 +119,18 @@ def free_port() -> int:
 
 def start_servers(count: int, server: str = "daphne", env: dict | None = None,
                   extra_args: Sequence[str] = ()) -> list[str]:
-    """Start ``count`` server processes (daphne or uvicorn) on loopback, each with
-    ``extra_args`` before the application (e.g. ``--ws wsproto``); stopped at exit."""
+    """Start ``count`` server processes (daphne, uvicorn, or gunicorn for HTTP only) on loopback,
+    each with ``extra_args`` before the application (e.g. ``--ws wsproto``, ``--threads 4``);
+    stopped at exit."""
     urls = []
     for _ in range(count):
         port = free_port()
         cmd = ([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                 *extra_args, "ticketing.asgi:application"] if server == "daphne" else
+               # HTTP only (WSGI): one gunicorn process per server, gthread workers in it
+               [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", "gthread",
+                "--log-level", "warning", *extra_args, "ticketing.wsgi:application"]
+               if server == "gunicorn" else
                [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "warning", "--no-access-log", "--ws", "wsproto",
                 "--ws-per-message-deflate", "false",

@@ -115,8 +115,10 @@ def server_cpu_seconds() -> float:
     (0 with --url), from Linux ``/proc/<pid>/stat``."""
     total = 0
     for proc in PROCESSES:
-        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        for pid in [proc.pid, *children]:  # gunicorn's workers are children of its arbiter
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -169,7 +171,8 @@ def main(argv=None) -> int:
     parser.add_argument("--redis-url", help="REDIS_URL of the servers (loopback)")
     parser.add_argument("--url", nargs="*", help="already running servers (else --workers start)")
     parser.add_argument("--workers", type=int, default=2, help="server processes to start")
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn")
+    parser.add_argument("--server", choices=["daphne", "uvicorn", "gunicorn"], default="uvicorn",
+                        help="gunicorn: HTTP through ticketing.wsgi, gthread workers")
     parser.add_argument("--server-args", default="", help="more arguments for each server "
                         "command, e.g. '--ws wsproto' (split like a shell)")
     parser.add_argument("--buyers", type=int, default=32)

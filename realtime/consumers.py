@@ -7,26 +7,26 @@ published events, which arrive already encoded (``realtime.events``), and tells 
 ``hold.expiring`` 60 s before their hold's ``expires_at``. All database work goes through
 ``database_sync_to_async`` into selectors/services.
 
-No channel of its own: :meth:`ShowtimeConsumer.__call__` is Channels' ``AsyncConsumer.__call__``
-(channels 4.3 ``consumer.py``) without the channel layer — no ``new_channel()``, no layer receive
-loop — and with a plain ``await receive()`` loop instead of ``await_many_dispatch``, which keeps a
-task and an ``asyncio.wait`` per socket even for one source (with the send queue made only when
-needed: 30.5 → 26.5 KiB of Python memory per idle connection, tracemalloc under uvicorn). The
-hub's one subscription per group calls :meth:`ShowtimeConsumer.deliver` for each group message.
-(Channels' own way to run without a layer, an unconfigured ``channel_layer_alias``, would keep that
-task.)
+A plain ASGI application (the ASGI WebSocket spec is its whole interface; Channels' ``URLRouter``
+routes to it like to any other): :meth:`ShowtimeConsumer.__call__` reads the connection's events
+with ``await receive()`` and calls ``connect``, ``receive`` and ``disconnect`` one at a time. It
+has no channel-layer channel and no receive task of its own: the hub's one subscription per group
+(``realtime.hub``) calls :meth:`ShowtimeConsumer.deliver` for each group message. It is not a
+Channels consumer because a consumer either gets a channel-layer channel per socket or, without a
+layer, a receive task per socket and a database-connection check in a worker thread per event
+(bench/README.md "Issue #15").
 
 Sending without waiting: a published frame (the ``text`` of the group message, encoded once for
 all sockets) is written to the socket at once when the server takes it without waiting (daphne
 always does: Twisted buffers without bound; uvicorn unless the socket's write buffer is over its
 high-water mark, 64 KiB, when ``await send`` waits on ``writable`` until the client reads). The
-send is started by hand (:meth:`ShowtimeConsumer._write`): no task per frame and socket, which cost
-7 µs each against 0.5 µs (1,000 sends, this machine). Only a socket whose send does wait gets a
-task, which finishes that send and then the frames queued behind it; at most ``MAX_QUEUED_FRAMES``
-are queued (shared strings, not copies), later ones are dropped, and the client notices the
-``seq`` gap and resyncs (realtime.md) — a stalled client never holds up the others (test_hub.py).
-Every text frame of a socket (snapshot, pong, events) goes through this one queue, so they leave in
-order. ``send`` is the server's own: no session wrapper sits between (``realtime.middleware``).
+send is started on the caller's stack (:func:`realtime.compat.start_now`), without a task per
+frame and socket. Only a socket whose send does wait gets a task, which finishes that send and
+then the frames queued behind it; at most ``MAX_QUEUED_FRAMES`` are queued (shared strings, not
+copies), later ones are dropped, and the client notices the ``seq`` gap and resyncs (realtime.md)
+— a stalled client never holds up the others (test_hub.py). Every text frame of a socket
+(snapshot, pong, events) goes through this one queue, so they leave in order. ``send`` is the
+server's own: no session wrapper sits between (``realtime.middleware``).
 
 Close codes (docs/realtime.md "Close codes"): 4401 ticket invalid, used or expired; 4404 unknown
 showtime (unmatched paths: :func:`unknown_path`); 4009 client frame over 4 KiB; 4429 a socket that
@@ -48,17 +48,13 @@ import asyncio
 import json
 import logging
 import time
-import types
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -67,6 +63,7 @@ from seats.models import Showtime
 from seats.selectors import active_hold_for, ga_availability, seat_states
 
 from . import events, sequence
+from .compat import start_now
 from .hub import Hub, get_hub
 from .services import socket_ticket_redeem
 
@@ -130,31 +127,14 @@ def _snapshot(showtime_id: int) -> Snapshot:
     return Snapshot(text, epoch, seq, read_at)
 
 
-@types.coroutine
-def _resume(coro, waiting_on):
-    """Drive ``coro``, which was started by hand (``coro.send(None)``) and is suspended on
-    ``waiting_on``, to its end inside the awaiting task: hand the task what ``coro`` waits on and
-    pass back whatever the task sends or throws (cancellation included). Returns its result."""
-    while True:
-        try:
-            sent = yield waiting_on
-        except BaseException as exc:  # noqa: BLE001 - passed into the coroutine, as a task would
-            try:
-                waiting_on = coro.throw(exc)
-            except StopIteration as done:
-                return done.value
-        else:
-            try:
-                waiting_on = coro.send(sent)
-            except StopIteration as done:
-                return done.value
+class ShowtimeConsumer:
+    """One socket per open seat map, an ASGI application per connection (route it with
+    :meth:`as_asgi`). Client frames: ``ping``, ``resync``; see realtime.md."""
 
-
-class ShowtimeConsumer(AsyncWebsocketConsumer):
-    """One socket per open seat map. Client frames: ``ping``, ``resync``; see realtime.md."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
+        self.scope: dict[str, Any] = {}
+        self.user: Any = None
+        self._send_frame: Any = None  # the server's ASGI send
         self.hub: Hub | None = None
         self.groups_joined: list[str] = []
         self.counted = False
@@ -180,33 +160,45 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
         self._snapshot_sent = 0.0  # when the last snapshot went out
         self._resync_task: asyncio.Task | None = None  # a coalesced resync waiting for its window
 
-    async def __call__(self, scope, receive, send):
-        """Serve one socket: dispatch its ASGI events (``websocket.connect``, ``.receive``,
-        ``.disconnect``) to the handlers, one at a time, until ``StopConsumer``. No channel-layer
-        channel (see the module docstring)."""
+    @classmethod
+    def as_asgi(cls) -> Any:
+        """The ASGI application for a route: a new consumer per connection, as Channels'
+        ``AsyncConsumer.as_asgi()`` gives."""
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            await cls()(scope, receive, send)
+
+        app.__doc__ = cls.__doc__
+        return app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Serve one socket (ASGI WebSocket spec): ``websocket.connect`` → :meth:`connect`,
+        ``websocket.receive`` → :meth:`receive`, ``websocket.disconnect`` → :meth:`disconnect`,
+        one at a time, until the disconnect. An exception of a handler propagates (the server
+        closes with 1011); the hub's groups are left in every case (cancellation included)."""
         self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
         self._send_frame = send
         try:
             while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
-        finally:  # also when a handler raised or the task was cancelled: leave the hub's groups
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.connect":
+                    await self.connect()
+                elif kind == "websocket.receive":
+                    await self.receive(message.get("text"), message.get("bytes"))
+                elif kind == "websocket.disconnect":
+                    await self.disconnect(message.get("code", 1000))
+                    return
+        finally:
             self._leave()
 
-    async def dispatch(self, message):
-        """Call the handler of an ASGI event. Channels' ``AsyncConsumer.dispatch`` first runs
-        ``close_old_connections`` through a worker thread for every event (connect, each client
-        frame, disconnect): a thread hop per event, nearly half of a server's CPU while 2,500
-        sockets closed at once (py-spy during bench/fanout.py). Not needed here: every database
-        call of this consumer goes through ``database_sync_to_async``, which closes stale
-        connections in its thread."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+    async def accept(self) -> None:
+        """Accept the handshake (``websocket.accept``)."""
+        await self._send_frame({"type": "websocket.accept"})
+
+    async def close(self, code: int) -> None:
+        """Close the socket with ``code`` (``websocket.close``; docs/realtime.md "Close codes")."""
+        await self._send_frame({"type": "websocket.close", "code": code})
 
     async def connect(self):
         global connections
@@ -475,21 +467,16 @@ class ShowtimeConsumer(AsyncWebsocketConsumer):
             else:
                 frames_dropped += 1
             return
-        sending = self._send_frame({"type": "websocket.send", "text": text})
-        if not asyncio.iscoroutine(sending):  # a future or other awaitable: let a task wait
-            self._writer = asyncio.ensure_future(self._finish(sending))
-            return
         try:
-            waiting_on = sending.send(None)
-        except StopIteration:
-            return  # sent: the usual case
+            pending = start_now(self._send_frame({"type": "websocket.send", "text": text}))
         except Exception:  # the server refused it: the socket is going away
             logger.debug("send on a closing socket", exc_info=True)
             self._gone = True
             return
+        if pending is None:
+            return  # sent: the usual case
         logger.debug("showtime %s: a send waits (the socket's buffer is full)", self.showtime_id)
-        self._writer = asyncio.get_running_loop().create_task(
-            self._finish(_resume(sending, waiting_on)))
+        self._writer = asyncio.ensure_future(self._finish(pending))
 
     async def _finish(self, pending) -> None:
         try:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import weakref
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -94,10 +94,10 @@ class _Outbox:
     """The publishes of one server event loop, sent in order by one task, seat changes coalesced.
 
     A sync view runs in a worker thread while the ASGI server's loop owns the channel layer's
-    connections. Waiting there for each ``group_send`` (``async_to_sync``) cost the request a
-    round trip to the loop and to Redis, twice per hold; handing the message to the loop and
-    returning costs neither (bench/README.md, "onsale"). One task per loop keeps the frames of a
-    process in the order their transactions committed.
+    connections. Waiting there for each ``group_send`` (``async_to_sync``) would cost the request
+    a round trip to the loop and to Redis; handing the message to the loop and returning costs
+    neither. One task per loop keeps the frames of a process in the order their transactions
+    committed.
 
     Coalescing: seat changes that queue up while the task is busy publishing (a burst, as in an
     on-sale) leave as one ``seats.changed`` frame per showtime and reason, with one ``seq``
@@ -237,13 +237,42 @@ def _enqueue(item: _Change | tuple[str, str, dict[str, Any]]) -> None:
     _outbox().put(item)
 
 
+# The event loop of the ASGI server that is serving the current request or socket: set by
+# :class:`ServerLoopMiddleware` in the request's own context, which ``sync_to_async`` (and
+# ``database_sync_to_async``, ``asyncio.to_thread``) copy into the worker thread that runs the
+# view (asgiref documents that contextvars propagate), so a sync view can hand its publishes to
+# that loop. Unset (None) in management commands and under Django's test client.
+_server_loop_var: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
+    "realtime_server_loop", default=None)
+
+
+class ServerLoopMiddleware:
+    """ASGI middleware (the outermost layer of ``ticketing.asgi.application``): records the
+    running event loop in the context of each connection (HTTP request or WebSocket), where
+    :func:`_server_loop` finds it from the worker thread of a sync view. Changes nothing else:
+    ``scope``, ``receive`` and ``send`` are passed on as they are."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        bind_server_loop()
+        return await self.app(scope, receive, send)
+
+
+def bind_server_loop() -> None:
+    """Record the running loop (``asyncio.get_running_loop()``) as the server loop of the current
+    context and of the worker threads it starts with ``sync_to_async``. Call on the loop's
+    thread; raises ``RuntimeError`` elsewhere (no running loop)."""
+    _server_loop_var.set(asyncio.get_running_loop())
+
+
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The ASGI server's running loop when this thread runs a sync view for it (asgiref records
-    it in ``SyncToAsync.threadlocal``), else ``None`` (management commands, the test client)."""
-    local = SyncToAsync.threadlocal
-    loop = getattr(local, "main_event_loop", None)
-    if (loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid()
-            or loop.is_closed() or not loop.is_running()):
+    """The ASGI server's loop when this thread runs a sync view for it (:func:`bind_server_loop`
+    ran in the request's context), else ``None`` (management commands, the test client, a loop
+    that has stopped since)."""
+    loop = _server_loop_var.get()
+    if loop is None or loop.is_closed() or not loop.is_running():
         return None
     return loop
 

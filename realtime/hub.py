@@ -1,9 +1,7 @@
 """One channel-layer subscription per group per process, fanned out locally (issue #7).
 
-Before, every WebSocket consumer joined ``showtime-<id>`` (and ``user-<id>``) with a channel of its
-own: per socket a channel-layer channel, a receive loop, a task, and per frame a deserialization
-and a dispatch (with a thread hop to close old database connections). Now the :class:`Hub` of the
-event loop holds, per group that at least one local socket needs, one :class:`Subscription`: one
+Instead of a channel-layer channel, a receive loop and a task per socket (and per frame a
+deserialization and a dispatch per socket), the :class:`Hub` of the event loop holds, per group that at least one local socket needs, one :class:`Subscription`: one
 channel (``await layer.new_channel()``), one ``group_add``, one receive task. Each message the
 layer delivers there is handed synchronously to every local member (``member.deliver(message)``,
 which must not block; see ``realtime.consumers``). The first local socket of a group makes the
@@ -31,8 +29,8 @@ resubscribes by itself. The layers forget a group member after ``group_expiry`` 
 default; not the pub/sub layer), so a long-lived subscription re-adds itself every quarter of it.
 
 Snapshots: :meth:`Hub.snapshot` keeps the encoded ``snapshot`` frame of a showtime while the hub is
-subscribed to the showtime's group, so a connect storm reads the 1,252 seats once instead of once
-per socket. See :meth:`Hub.snapshot` for why that is as correct as a fresh read.
+subscribed to the showtime's group, so a connect storm reads the seats once instead of once per
+socket. See :meth:`Hub.snapshot` for why that is as correct as a fresh read.
 """
 
 from __future__ import annotations

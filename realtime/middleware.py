@@ -5,10 +5,8 @@ What Channels' ``AuthMiddlewareStack`` (``CookieMiddleware`` → ``SessionMiddle
 ``AnonymousUser``, found with Channels' own :func:`channels.auth.get_user` (which also checks the
 session's auth hash, so a changed password signs old sessions out) — in one layer and one scope
 copy. That stack stays alive for the whole life of a socket, each layer with its own scope copy,
-and ``SessionMiddleware`` with a session wrapper around ``send``: 3.4 KiB of Python memory per
-idle socket (tracemalloc, 1,000 watchers under uvicorn); replacing it took 3.0 KiB off the
-server's memory per idle socket (22.8 → 19.8 KiB, bench/README.md "fanout"). The seat map needs
-no session after the handshake (realtime.md: frames are read-only; the client writes through the
+and ``SessionMiddleware`` with a session wrapper around ``send``, memory kept per idle socket
+(bench/README.md "fanout" has the figures). The seat map needs no session after the handshake (realtime.md: frames are read-only; the client writes through the
 REST API), so none is kept.
 
 :class:`CookieOriginValidator` decides which handshakes need an ``Origin`` header

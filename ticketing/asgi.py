@@ -2,7 +2,12 @@
 
 HTTP is served by :class:`ticketing.handlers.ThreadedASGIHandler` (the middleware chain and the
 view in one worker-thread call per request) unless ``DJANGO_ASGI_HANDLER=django`` asks for
-Django's stock ``ASGIHandler`` (kept for comparison: bench/README.md).
+Django's stock ``ASGIHandler`` (kept for comparison: bench/README.md, "Issue #15: the HTTP
+handler").
+
+The outermost layer, :class:`realtime.events.ServerLoopMiddleware`, records the server's event
+loop in each connection's context, so events published by a sync view after commit are handed
+to that loop (``realtime.events``).
 
 WebSocket handshakes with cookies are checked against ``ALLOWED_HOSTS`` (Channels'
 ``AllowedHostsOriginValidator``, through ``realtime.middleware.CookieOriginValidator``; sockets
@@ -36,13 +41,14 @@ from ticketing import daphne_limits  # noqa: E402
 
 daphne_limits.install()  # takes effect where daphne is the server (uvicorn never builds its requests)
 
+from realtime.events import ServerLoopMiddleware  # noqa: E402
 from realtime.middleware import CookieOriginValidator, SessionUserMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+application = ServerLoopMiddleware(ProtocolTypeRouter(
     {
         "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": CookieOriginValidator(
             SessionUserMiddleware(URLRouter(websocket_urlpatterns))),
     }
-)
+))

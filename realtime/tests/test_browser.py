@@ -238,10 +238,9 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
             'click', () => { window.clickedAt = Date.now(); }, {capture: true})""", seat(a))
         started = time.perf_counter()
         page1.click(seat(a))
-        wait_status(page2, a, "held", timeout=1000)
-        held_wall_ms = (time.perf_counter() - started) * 1000
+        wait_status(page2, a, "held", timeout=1000)  # the event, awaited for at most 1 s
+        held_wall_ms = (time.perf_counter() - started) * 1000  # recorded, not asserted
         held_browser_ms = page2.evaluate("window.heldAt") - page1.evaluate("window.clickedAt")
-        assert 0 <= held_browser_ms < 1000, held_browser_ms
         wait_status(page1, a, "mine")
 
         # Buyer 1: the seat is in the panel and the countdown runs (5 min hold).
@@ -368,17 +367,24 @@ def test_a_page_closed_for_flooding_reconnects_after_a_pause_not_at_once(
         page.on("console", lambda msg: codes.append(msg.text) if "closed the socket" in msg.text
                 else None)
         open_seatmap(page, base_url, showtime.pk)
-        page.evaluate("""() => { const ws = window.seatmap.ws;
-                                 for (let i = 0; i < 200; i++) ws.send('{"type": "ping"}'); }""")
+        # Event times on the browser's clock: the close, and every socket the page opens after.
+        page.evaluate("""() => {
+            window.closedAt = null; window.openedAt = [];
+            const Native = window.WebSocket;
+            window.WebSocket = class extends Native {
+                constructor(...args) { super(...args); window.openedAt.push(Date.now()); }
+            };
+            const ws = window.seatmap.ws;
+            ws.addEventListener('close', () => { window.closedAt = Date.now(); });
+            for (let i = 0; i < 200; i++) ws.send('{"type": "ping"}'); }""")
+        page.wait_for_function("window.closedAt !== null", timeout=10000)
         page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=10000)
-        closed_at = time.monotonic()
         assert any("4429" in text for text in codes), codes
-        # The page's timer is at least 10 s: a socket open earlier would be a reconnect storm.
-        page.wait_for_timeout(5000)
-        assert page.evaluate("window.seatmap.ws") is None
-        assert page.get_attribute("#connection", "data-state") == "reconnecting"
         page.wait_for_selector('#connection[data-state="live"]', timeout=30000)
-        assert time.monotonic() - closed_at >= 8  # seen "reconnecting" a little after the close
+        # The page's timer is at least 10 s: a socket opened earlier would be a reconnect storm.
+        closed_at, opened_at = page.evaluate("[window.closedAt, window.openedAt]")
+        assert len(opened_at) == 1, opened_at  # one reconnect, not a loop
+        assert opened_at[0] - closed_at >= 10_000, (closed_at, opened_at)
 
 
 def test_the_page_fits_a_phone_and_the_map_renders(
