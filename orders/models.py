@@ -176,22 +176,6 @@ class IdempotencyKey(models.Model):
         ]
 
 
-class Counter(models.Model):
-    """Monotonic counters for stats (``seat_conflicts``, ``idempotent_replays``)."""
-
-    name = models.CharField(max_length=50, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    @classmethod
-    def bump(cls, name: str, by: int = 1) -> None:
-        """Add ``by`` to the counter ``name`` (creating it), in its own statement."""
-        updated = cls.objects.filter(name=name).update(value=models.F("value") + by)
-        if not updated:
-            obj, created = cls.objects.get_or_create(name=name, defaults={"value": by})
-            if not created:
-                cls.objects.filter(name=name).update(value=models.F("value") + by)
-
-
 class CheckInScan(models.Model):
     """One scan at the door, whatever its result (api.md ``POST checkin/``)."""
 

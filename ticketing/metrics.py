@@ -2,8 +2,9 @@
 
 django-prometheus measures requests (latency by view and method, status codes) and database
 queries; this collector adds the booking figures, read at scrape time: active holds and held seats,
-orders by status, prevented duplicates (seat conflicts, idempotent replays), payments flagged for
-refund, and this process's WebSocket connections, dropped frames and failed publishes.
+orders by status, prevented duplicates (seat conflicts, idempotent replays: the deployment's totals
+of ``core.counters``, whose per-process rates are ``seatline_events_total{name}``), payments
+flagged for refund, and this process's WebSocket connections, dropped frames and failed publishes.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class BookingCollector:
         from django.db.models import Count
         from django.utils import timezone
 
-        from orders.models import Counter, Order, Payment
+        from core import counters
+        from orders.models import Order, Payment
         from realtime import consumers, events
         from seats.models import Hold, SeatStatus, ShowtimeSeat
 
@@ -58,6 +60,13 @@ class BookingCollector:
         failures.add_metric([], events.publish_failures)
         yield failures
         yield from _live_map_metrics()
+        prevented = CounterMetricFamily(
+            "seatline_prevented_duplicates",
+            "Double sales refused (seat_conflicts) and idempotent replays, the deployment's "
+            "totals (core.counters).", labels=["kind"])
+        for kind, count in counters.totals().items():
+            prevented.add_metric([kind], count)
+        yield prevented
         try:
             now = timezone.now()
             holds = GaugeMetricFamily("seatline_holds_active", "Active, unexpired holds.")
@@ -74,13 +83,6 @@ class BookingCollector:
             for status in Order.Status.values:
                 orders.add_metric([status], by_status.get(status, 0))
             yield orders
-            counters = dict(Counter.objects.values_list("name", "value"))
-            prevented = CounterMetricFamily(
-                "seatline_prevented_duplicates",
-                "Double sales refused (seat_conflicts) and idempotent replays.", labels=["kind"])
-            for kind in ("seat_conflicts", "idempotent_replays"):
-                prevented.add_metric([kind], counters.get(kind, 0))
-            yield prevented
             refunds = GaugeMetricFamily("seatline_payments_needing_refund",
                                         "Payments recorded but flagged for refund.")
             refunds.add_metric([], Payment.objects.filter(needs_refund=True).count())
