@@ -48,7 +48,7 @@ def _number_key(place: Place):
 
 
 # Plan geometry of a showtime's seats does not change once the showtime exists, and reading it
-# (two joins, ~1,250 rows) is most of a best-available request: kept per process for
+# takes two joins over every seat (what it cost: bench/README.md): kept per process for
 # GEOMETRY_SECONDS, keyed by showtime, at most GEOMETRY_SHOWTIMES of them (the least recently
 # used goes first), in a cachetools.TTLCache shared by the request threads under its lock.
 GEOMETRY_SECONDS = 60.0

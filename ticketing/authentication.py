@@ -1,8 +1,7 @@
 """JWT authentication for the API without a user query (or a token decode) on every request.
 
 simplejwt's ``JWTAuthentication`` decodes and verifies the token and reads the user row for every
-request: the row was one of the ~13 statements of a hold, and the decode about 5 % of the server's
-CPU on the hold path (bench/README.md, "onsale"). :class:`CachedJWTAuthentication` remembers, per
+request (what that cost: bench/README.md). :class:`CachedJWTAuthentication` remembers, per
 process and per access token (its exact bytes), the token it verified and the user it read, for
 ``JWT_USER_CACHE_SECONDS`` (default 30 s; 0 turns the cache off), never past the token's own
 ``exp``; each request gets its own copy of the user. The cache is a ``cachetools.TLRUCache`` of
