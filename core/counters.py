@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter as Tally
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -73,7 +74,7 @@ def totals() -> dict[str, int]:
         result = {name: _unsent[name] for name in NAMES}
     if settings.REDIS_URL:
         try:
-            stored = redisguard.client().hgetall(_key())
+            stored = cast(dict, redisguard.client().hgetall(_key()))
         except redis.RedisError as exc:
             logger.warning("counter totals of this process only: Redis unavailable (%s)", exc)
             return result

@@ -104,7 +104,7 @@ def _claim(now: datetime) -> OutboxEmail | None:
 
 def _deliver(email: OutboxEmail) -> str:
     """Render (at the first attempt) and send a claimed e-mail; record the result, unless the
-    lease was lost meanwhile. Returns the new status."""
+    lease was lost meanwhile. Returns the new status (``sent``, ``failed`` or ``dead``)."""
     mine = OutboxEmail.objects.filter(pk=email.pk, attempts=email.attempts)
     try:
         if not email.body:
@@ -114,27 +114,27 @@ def _deliver(email: OutboxEmail) -> str:
     except Exception as exc:
         now = timezone.now()
         dead = email.attempts >= settings.EMAIL_MAX_ATTEMPTS
-        status = OutboxEmail.Status.DEAD if dead else OutboxEmail.Status.FAILED
+        status = (OutboxEmail.Status.DEAD if dead else OutboxEmail.Status.FAILED).value
         logger.warning("the %s e-mail of order %s failed (attempt %d): %s", email.kind,
                        email.order_id, email.attempts, exc, exc_info=dead)
         mine.update(status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000],
                     next_attempt_at=now + timedelta(seconds=retry_delay(email.attempts)))
         return status
     mine.update(status=OutboxEmail.Status.SENT, sent_at=timezone.now(), last_error="")
-    return OutboxEmail.Status.SENT
+    return OutboxEmail.Status.SENT.value
 
 
 def send_due(*, limit: int = 200) -> dict[str, int]:
     """Send up to ``limit`` due e-mails of the outbox, one at a time (the worker, ``manage.py
     cleanup``); return how many became ``{"sent", "failed", "dead"}``. Safe to run from several
     processes at once. Never raises for a failed send (recorded on its row)."""
-    done = {OutboxEmail.Status.SENT: 0, OutboxEmail.Status.FAILED: 0, OutboxEmail.Status.DEAD: 0}
+    done = {"sent": 0, "failed": 0, "dead": 0}
     for _ in range(limit):
         email = _claim(timezone.now())
         if email is None:
             break
         done[_deliver(email)] += 1
-    return {str(status): n for status, n in done.items()}
+    return done
 
 
 def retry(emails: QuerySet[OutboxEmail], *, now: datetime | None = None) -> int:

@@ -44,7 +44,8 @@ def test_the_email_is_written_with_the_order_and_sent_by_the_worker_once(buyer, 
     assert mail.outbox == []  # nothing sent on the request
     assert emails.send_due() == {"sent": 1, "failed": 0, "dead": 0}
     assert emails.send_due() == {"sent": 0, "failed": 0, "dead": 0}
-    assert [m.subject for m in mail.outbox] == [f"Your tickets for Test Night — order {order.number}"]
+    assert [m.subject for m in mail.outbox] == [
+        f"Your tickets for Test Night — order {order.number}"]
     email.refresh_from_db()
     assert (email.status, email.attempts, email.subject) == ("sent", 1, mail.outbox[0].subject)
     assert email.sent_at is not None and email.body == mail.outbox[0].body
