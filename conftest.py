@@ -57,13 +57,15 @@ def _test_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_redis_state():
-    """Each test starts with the Redis circuit breaker closed and no local seq numbering left
-    by an earlier test that stopped its own Redis (process-wide state)."""
+    """Each test starts with the Redis circuit breaker closed, no local seq numbering left
+    by an earlier test that stopped its own Redis, and the counters of ``GET stats/`` at zero
+    (process-wide state)."""
     from realtime import sequence
-    from core import redisguard
+    from core import counters, redisguard
 
     redisguard.breaker.close()
     sequence.reset_local_state()
+    counters.reset()
     yield
     redisguard.breaker.close()
 

@@ -35,7 +35,8 @@ from core.admin import (
 from core.errors import ApplicationError
 from seats.models import SeatClaim, SeatEvent
 
-from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
+from . import emails
+from .models import CheckInScan, Order, OutboxEmail, Payment, PaymentEvent, Ticket
 from .services import order_staff_action
 
 
@@ -261,3 +262,33 @@ class CheckInScanAdmin(ViewOnlyAdmin):
     list_filter = ("result",)
     search_fields = ("code",)
     list_select_related = ("ticket", "staff")
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    """The e-mail outbox (:mod:`orders.emails`): every e-mail to a customer, filtered by status —
+    ``pending`` and ``failed`` ones wait for the worker (``failed``: retried at "next attempt"),
+    ``dead`` ones gave up after ``EMAIL_MAX_ATTEMPTS`` attempts and wait for staff. Read only;
+    the action "Retry dead e-mails" makes the selected dead ones due again with fresh attempts
+    (the worker sends them within its next round, 15 s)."""
+
+    list_display = ("created_at", "order", "kind", "to", "status", "attempts", "next_attempt_at",
+                    "sent_at", "last_error")
+    list_filter = ("status", "kind")
+    search_fields = ("to", "order__number")
+    list_select_related = ("order",)
+    readonly_fields = [f.name for f in OutboxEmail._meta.fields]
+    actions = ("retry_dead",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry dead e-mails", permissions=["change"])
+    def retry_dead(self, request: HttpRequest, queryset) -> None:
+        """Make the selected dead e-mails due again (others are left as they are)."""
+        count = emails.retry(queryset)
+        self.message_user(request, f"{plural(count, 'dead e-mail')} will be sent again by "
+                          "the worker.", messages.SUCCESS)

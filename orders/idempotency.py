@@ -44,9 +44,10 @@ from django.db import connection
 from django.utils import timezone
 
 from seats.rawsql import quote, update
+from core import counters
 from core.errors import ApplicationError
 
-from .models import Counter, IdempotencyKey, Order
+from .models import IdempotencyKey, Order
 
 
 def fingerprint(body: Any) -> str:
@@ -212,7 +213,7 @@ def run_idempotent(
                 "idempotency_key_reuse",
                 "This Idempotency-Key was used with a different request body.", status=422,
             )
-        Counter.bump("idempotent_replays")
+        counters.bump("idempotent_replays")
         return existing.response_status, existing.response_body, True
     raise _in_progress()
 

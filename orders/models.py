@@ -176,22 +176,6 @@ class IdempotencyKey(models.Model):
         ]
 
 
-class Counter(models.Model):
-    """Monotonic counters for stats (``seat_conflicts``, ``idempotent_replays``)."""
-
-    name = models.CharField(max_length=50, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    @classmethod
-    def bump(cls, name: str, by: int = 1) -> None:
-        """Add ``by`` to the counter ``name`` (creating it), in its own statement."""
-        updated = cls.objects.filter(name=name).update(value=models.F("value") + by)
-        if not updated:
-            obj, created = cls.objects.get_or_create(name=name, defaults={"value": by})
-            if not created:
-                cls.objects.filter(name=name).update(value=models.F("value") + by)
-
-
 class CheckInScan(models.Model):
     """One scan at the door, whatever its result (api.md ``POST checkin/``)."""
 
@@ -208,3 +192,43 @@ class CheckInScan(models.Model):
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                               related_name="+")
     at = models.DateTimeField()
+
+
+class OutboxEmail(models.Model):
+    """An e-mail to a customer about an order, written in the transaction that changed the order
+    (so the two commit or roll back together) and sent later by the worker
+    (:func:`orders.emails.send_due`, from ``manage.py cleanup``).
+
+    ``kind`` names the template (``templates/emails/order_<kind>.txt``); ``subject`` and ``body``
+    are rendered at the first attempt and kept. ``status``: ``pending`` (not tried yet), ``failed``
+    (tried ``attempts`` times, retried at ``next_attempt_at``), ``sent`` (at ``sent_at``), ``dead``
+    (``EMAIL_MAX_ATTEMPTS`` attempts failed; staff retry it in the admin). ``last_error``: the
+    last failure, as ``Type: message``. A worker claims a due row by moving ``next_attempt_at``
+    past its send (the lease, :data:`orders.emails.LEASE_SECONDS`).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        FAILED = "failed"
+        SENT = "sent"
+        DEAD = "dead"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=20)
+    to = models.EmailField()
+    subject = models.CharField(max_length=255, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+        verbose_name = "outbox e-mail"
+
+    def __str__(self):
+        return f"{self.kind} e-mail to {self.to} ({self.status})"

@@ -240,7 +240,7 @@ def order_end(order: Order, *, status: str, now: datetime, reason: str, staff=No
         Ticket.objects.filter(order=order).update(status=Ticket.Status.VOID)
     order.status, order.ended_at = status, now
     order.save(update_fields=["status", "ended_at"])
-    emails.on_commit_send(order, status)
+    emails.enqueue(order, status, now=now)
     _log(f"order {status}", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, reason, states)
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
@@ -326,12 +326,11 @@ def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
     change = (Change.staff("sold", staff.pk, **refs) if staff is not None
               else Change.buyer("sold", order.user_id, **refs))
     states = seats_write(rows, status=SeatStatus.SOLD, expires_at=None, now=now, change=change)
-    tickets = insert([Ticket(order=order, claim=c, code=secrets.token_urlsafe(18))
-                      for c in claims])
+    insert([Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims])
     order.status, order.paid_at = Order.Status.PAID, now
     update(Order, [order.pk], {"status": order.status, "paid_at": now})
     order.claims_read = claims
-    emails.on_commit_send(order, "paid", tickets)
+    emails.enqueue(order, "paid", now=now)
     _log("order paid", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, "sold", states)
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))

@@ -6,3 +6,15 @@ class SeatsConfig(AppConfig):
 
     name = "seats"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        """Connect the receivers that keep the process's plan-geometry cache right
+        (:func:`seats.selection.forget_geometry` on a showtime's save and delete)."""
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import Showtime
+        from .selection import forget_geometry
+
+        post_save.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-save")
+        post_delete.connect(forget_geometry, sender=Showtime,
+                            dispatch_uid="seat-geometry-delete")

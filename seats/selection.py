@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models.signals import post_delete, post_save
+from cachetools import TTLCache
 
 from .models import SeatingPlan, Showtime, ShowtimeSeat
 from .rawsql import seat_states
@@ -47,24 +47,23 @@ def _number_key(place: Place):
     return (0, int(place.number), place.x) if place.number.isdigit() else (1, 0, place.x)
 
 
-# Plan geometry of a showtime's seats does not change once the showtime exists; reading it (two
-# joins, ~1,250 rows) took most of a best-available request (bench/README.md). Kept per process
-# for GEOMETRY_SECONDS, keyed by showtime.
+# Plan geometry of a showtime's seats does not change once the showtime exists, and reading it
+# takes two joins over every seat (what it cost: bench/README.md): kept per process for
+# GEOMETRY_SECONDS, keyed by showtime, at most GEOMETRY_SHOWTIMES of them (the least recently
+# used goes first), in a cachetools.TTLCache shared by the request threads under its lock.
 GEOMETRY_SECONDS = 60.0
-_geometry: dict[int, tuple[float, list[tuple]]] = {}
+GEOMETRY_SHOWTIMES = 1000
+_geometry: TTLCache = TTLCache(maxsize=GEOMETRY_SHOWTIMES, ttl=GEOMETRY_SECONDS,
+                               timer=time.monotonic)
 _geometry_lock = threading.Lock()
 
 
 def forget_geometry(sender=None, instance=None, **kwargs) -> None:
-    """Drop a showtime's cached geometry (on its save and delete: an id can come back for a new
-    showtime on SQLite)."""
+    """Drop a showtime's cached geometry (connected to its save and delete in
+    ``SeatsConfig.ready``: an id can come back for a new showtime on SQLite)."""
     if instance is not None:
         with _geometry_lock:
             _geometry.pop(instance.pk, None)
-
-
-post_save.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-save")
-post_delete.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-delete")
 
 
 def _seat_geometry(showtime_id: int) -> list[tuple]:
@@ -72,16 +71,14 @@ def _seat_geometry(showtime_id: int) -> list[tuple]:
     id)]`` of a showtime's seats (general-admission places excluded), cached."""
     with _geometry_lock:
         hit = _geometry.get(showtime_id)
-    if hit is not None and time.monotonic() - hit[0] < GEOMETRY_SECONDS:
-        return hit[1]
+    if hit is not None:
+        return hit
     rows = list(ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None)
                 .values_list("pk", "seat__label", "seat__zone", "seat__row", "seat__segment",
                              "seat__number", "seat__x", "seat__y", "seat__category__name",
                              "seat__category_id"))
     with _geometry_lock:
-        if len(_geometry) > 1000:
-            _geometry.clear()
-        _geometry[showtime_id] = (time.monotonic(), rows)
+        _geometry[showtime_id] = rows
     return rows
 
 

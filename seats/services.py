@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import events
+from core import counters, events
 from core.errors import ApplicationError
 
 from .audit import Change
@@ -442,14 +442,13 @@ def buyer_limits_check(*, user_id: int, showtime: Showtime, now: datetime, seats
 
 def run_counting_conflicts(txn):
     """:func:`run_in_transaction`, counting each 409 ``seat_unavailable`` as a prevented double
-    sale (the ``seat_conflicts`` counter of ``GET stats/``; domain.md, invariant 6)."""
-    from orders.models import Counter
-
+    sale (the ``seat_conflicts`` counter of ``GET stats/``, :mod:`core.counters`; domain.md,
+    invariant 6)."""
     try:
         return run_in_transaction(txn)
     except ApplicationError as err:
         if err.code == "seat_unavailable":
-            Counter.bump("seat_conflicts")
+            counters.bump("seat_conflicts")
         raise
 
 

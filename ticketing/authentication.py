@@ -1,14 +1,16 @@
 """JWT authentication for the API without a user query (or a token decode) on every request.
 
 simplejwt's ``JWTAuthentication`` decodes and verifies the token and reads the user row for every
-request: the row was one of the ~13 statements of a hold, and the decode about 5 % of the server's
-CPU on the hold path (bench/README.md, "onsale"). :class:`CachedJWTAuthentication` remembers, per
+request (what that cost: bench/README.md). :class:`CachedJWTAuthentication` remembers, per
 process and per access token (its exact bytes), the token it verified and the user it read, for
 ``JWT_USER_CACHE_SECONDS`` (default 30 s; 0 turns the cache off), never past the token's own
-``exp``; each request gets its own copy of the user.
+``exp``; each request gets its own copy of the user. The cache is a ``cachetools.TLRUCache`` of
+at most :data:`MAX_CACHED_TOKENS` tokens: each entry expires at its own time, and when the cache is
+full the least recently used token goes (not the whole cache).
 
 Revocation: a user saved in this process (deactivated, staff rights changed, password changed) is
-dropped from the cache at once (``post_save``/``post_delete``); a change made by another process
+dropped from the cache at once (``post_save``/``post_delete``, connected in
+``ticketing.apps.TicketingConfig.ready``); a change made by another process
 takes effect there within the TTL. An access token lives 5 minutes anyway (simplejwt's
 ``ACCESS_TOKEN_LIFETIME``), so the cache widens the window of a revoked user by at most the TTL.
 """
@@ -19,32 +21,41 @@ import copy
 import threading
 import time
 
+from cachetools import TLRUCache
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
+MAX_CACHED_TOKENS = 50_000
+
+
+def _expires(raw: bytes, entry: tuple[float, object, object], now: float) -> float:
+    """When a cached token stops being used (monotonic seconds): ``JWT_USER_CACHE_SECONDS``
+    after it was read, never past its own ``exp`` (``entry[0]``, a Unix time)."""
+    return min(now + settings.JWT_USER_CACHE_SECONDS, now + entry[0] - time.time())
+
+
+def new_token_cache(maxsize: int = MAX_CACHED_TOKENS, timer=time.monotonic) -> TLRUCache:
+    """An empty token cache: raw token → ``(exp as a Unix time, user, validated token)``, LRU
+    eviction past ``maxsize`` entries, each entry dropped at :func:`_expires` (``timer``: the
+    clock in seconds, tests pass their own). Not thread-safe: use it under :data:`_lock`."""
+    return TLRUCache(maxsize=maxsize, ttu=_expires, timer=timer)
+
+
 _lock = threading.Lock()
-# raw token → (monotonic time read, token's exp as a Unix time, user, validated token).
 # Keyed by the token itself: it names one user for good, while a user id can come back for
 # another user (SQLite reuses ids).
-_tokens: dict[bytes, tuple[float, float, object, object]] = {}
-MAX_CACHED_TOKENS = 50_000
+_tokens: TLRUCache = new_token_cache()
 
 
 def forget_user(sender=None, instance=None, **kwargs) -> None:
     """Drop a user's cached tokens in this process (connected to the user model's save and
-    delete)."""
+    delete in ``TicketingConfig.ready``)."""
     if instance is not None:
         with _lock:
-            for raw in [k for k, entry in _tokens.items() if entry[2].pk == instance.pk]:
+            for raw in [k for k, entry in _tokens.items() if entry[1].pk == instance.pk]:
                 del _tokens[raw]
-
-
-post_save.connect(forget_user, sender=get_user_model(), dispatch_uid="jwt-user-cache-save")
-post_delete.connect(forget_user, sender=get_user_model(), dispatch_uid="jwt-user-cache-delete")
 
 
 class CachedJWTAuthentication(JWTAuthentication):
@@ -69,15 +80,12 @@ class CachedJWTAuthentication(JWTAuthentication):
             return super().authenticate(request)
         with _lock:
             hit = _tokens.get(raw)
-        if hit is not None and time.monotonic() - hit[0] <= ttl and time.time() < hit[1]:
-            return copy.copy(hit[2]), hit[3]
+        if hit is not None:
+            return copy.copy(hit[1]), hit[2]
         token = self.get_validated_token(raw)  # raises for a bad or expired token
         user = self.get_user(token)  # raises for an unknown or inactive user
-        expires = float(token.get("exp", 0))
         with _lock:
-            if len(_tokens) >= MAX_CACHED_TOKENS:
-                _tokens.clear()
-            _tokens[raw] = (time.monotonic(), expires, user, token)
+            _tokens[raw] = (float(token.get("exp", 0)), user, token)
         return copy.copy(user), token
 
 

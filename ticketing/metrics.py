@@ -2,8 +2,9 @@
 
 django-prometheus measures requests (latency by view and method, status codes) and database
 queries; this collector adds the booking figures, read at scrape time: active holds and held seats,
-orders by status, prevented duplicates (seat conflicts, idempotent replays), payments flagged for
-refund, and this process's WebSocket connections, dropped frames and failed publishes.
+orders by status, prevented duplicates (seat conflicts, idempotent replays: the deployment's totals
+of ``core.counters``, whose per-process rates are ``seatline_events_total{name}``), payments
+flagged for refund, and this process's WebSocket connections, dropped frames and failed publishes.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class BookingCollector:
     def collect(self):
         from django.utils import timezone
 
-        from orders.models import Counter
+        from core import counters
         from realtime import consumers, events
 
         from .ops import booking_figures
@@ -58,6 +59,13 @@ class BookingCollector:
         failures.add_metric([], events.publish_failures)
         yield failures
         yield from _live_map_metrics()
+        prevented = CounterMetricFamily(
+            "seatline_prevented_duplicates",
+            "Double sales refused (seat_conflicts) and idempotent replays, the deployment's "
+            "totals (core.counters).", labels=["kind"])
+        for kind, count in counters.totals().items():
+            prevented.add_metric([kind], count)
+        yield prevented
         try:
             figures = booking_figures(timezone.now())
             holds = GaugeMetricFamily("seatline_holds_active", "Active, unexpired holds.")
@@ -71,13 +79,6 @@ class BookingCollector:
             for status, n in figures["orders"].items():
                 orders.add_metric([status], n)
             yield orders
-            counters = dict(Counter.objects.values_list("name", "value"))
-            prevented = CounterMetricFamily(
-                "seatline_prevented_duplicates",
-                "Double sales refused (seat_conflicts) and idempotent replays.", labels=["kind"])
-            for kind in ("seat_conflicts", "idempotent_replays"):
-                prevented.add_metric([kind], counters.get(kind, 0))
-            yield prevented
             refunds = GaugeMetricFamily("seatline_payments_needing_refund",
                                         "Payments recorded but flagged for refund.")
             refunds.add_metric([], figures["needs_refund"])

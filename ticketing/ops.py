@@ -20,9 +20,9 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import redisguard
+from core import counters, redisguard
 from core.schema import AUTH, errors
-from orders.models import Counter, Payment
+from orders.models import Payment
 from orders.selectors import orders_by_status
 from realtime import consumers
 from seats.models import Hold, SeatStatus, ShowtimeSeat
@@ -109,7 +109,9 @@ def stats_snapshot() -> dict:
     - ``holds``: active unexpired holds and the seats they hold;
     - ``orders``: orders by status, a pending order past its deadline counted as ``expired``;
     - ``prevented_duplicates``: 409 ``seat_unavailable`` answers (``seat_conflicts``) and
-      idempotent replays since the database was created;
+      idempotent replays (``idempotent_replays``), the deployment's totals of
+      :func:`core.counters.totals` (since Redis last lost its data; without Redis, since this
+      process started);
     - ``conversion``: the share of ended holds that became orders, and the median seconds a hold
       lasted (over the latest 10,000 ended holds);
     - ``realtime.connections``: open WebSocket connections of this server process;
@@ -117,7 +119,6 @@ def stats_snapshot() -> dict:
     """
     now = timezone.now()
     figures = booking_figures(now)
-    counters = dict(Counter.objects.values_list("name", "value"))
     ended = Hold.objects.exclude(status=Hold.Status.ACTIVE).exclude(ended_at=None)
     by_status = dict(ended.values("status").annotate(n=Count("pk")).values_list("status", "n"))
     lapsed_holds = Hold.objects.lapsed(now).count()
@@ -130,10 +131,7 @@ def stats_snapshot() -> dict:
     return {
         "holds": {"active": figures["holds_active"], "seats_held": figures["seats_held"]},
         "orders": figures["orders"],
-        "prevented_duplicates": {
-            "seat_conflicts": counters.get("seat_conflicts", 0),
-            "idempotent_replays": counters.get("idempotent_replays", 0),
-        },
+        "prevented_duplicates": counters.totals(),
         "conversion": {
             "holds_converted_ratio": round(by_status.get("converted", 0) / total_ended, 4)
             if total_ended else None,

@@ -22,7 +22,9 @@ Python):
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
   ``CSRF_TRUSTED_ORIGINS``, ``LOG_FORMAT`` (``json`` default, ``plain``), ``LOG_LEVEL``,
 - ``SITE_URL`` (links in e-mails), ``EMAIL_BACKEND`` (console by default; ``EMAIL_HOST`` & co. for
-  SMTP), ``DEFAULT_FROM_EMAIL``,
+  SMTP), ``DEFAULT_FROM_EMAIL``, ``EMAIL_TIMEOUT`` (10 s, one SMTP send). E-mails go through the
+  outbox (``orders.emails``): the worker retries a failed one after ``EMAIL_RETRY_BASE_SECONDS``
+  (60) × 2^(attempt-1), at most an hour, and marks it dead after ``EMAIL_MAX_ATTEMPTS`` (8),
   ``DB_LOCK_TIMEOUT_MS`` (default 5000).
 - Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
   ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
@@ -341,6 +343,10 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Seatline <tickets@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The outbox (orders/emails.py): attempts before an e-mail is dead, and the first retry's delay.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=8)
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=60.0)
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 SOCKET_TICKET_TTL_SECONDS = 30
 # The owner's socket gets hold.expiring this many seconds before the hold's expires_at.

@@ -1,22 +1,26 @@
-"""``manage.py cleanup [--loop SECONDS]``: release expired holds and expire unpaid orders.
+"""``manage.py cleanup [--loop SECONDS]``: release expired holds, expire unpaid orders, send the
+outbox's e-mails.
 
 A thin wrapper over ``seats.services.hold_expire_due`` and ``orders.services.order_expire_due``,
 which write the change, then broadcast ``seats.changed`` (reason ``expired``) and the owner's
-``hold.expired`` / ``order.updated``. Safe to run from several processes at once. Also purges
-idempotency keys older than 24 h.
+``hold.expired`` / ``order.updated``; and over ``orders.emails.send_due``, which sends the due
+e-mails of the outbox (the expiry e-mails just written included) with retries. Safe to run from
+several processes at once. Also purges idempotency keys older than 24 h.
 """
 
 import time
 
 from django.core.management.base import BaseCommand
 
+from orders.emails import send_due
 from orders.idempotency import idempotency_keys_purge
 from orders.services import order_expire_due
 from seats.services import hold_expire_due
 
 
 class Command(BaseCommand):
-    help = "Release expired holds and expire unpaid orders past their payment deadline."
+    help = ("Release expired holds, expire unpaid orders past their payment deadline and send "
+            "the due e-mails of the outbox.")
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", type=float, metavar="SECONDS",
@@ -27,9 +31,11 @@ class Command(BaseCommand):
             holds = hold_expire_due()
             orders = order_expire_due()
             keys = idempotency_keys_purge()
+            mails = send_due()
             self.stdout.write(
                 f"cleanup: {len(holds)} holds expired, {len(orders)} orders expired, "
-                f"{keys} idempotency keys purged"
+                f"{keys} idempotency keys purged, e-mails: {mails['sent']} sent, "
+                f"{mails['failed']} failed, {mails['dead']} dead"
             )
             if not loop:
                 return
