@@ -324,7 +324,7 @@ def asgi_server(transactional_db):
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
-        log = open(logs / f"server-{port}.log", "ab")
+        log = open(logs / f"server-{port}.log", "ab")  # noqa: SIM115 (the server's, closed at the end)
         command = (["daphne", "-b", "127.0.0.1", "-p", str(port)] if server == "daphne" else
                    ["uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto",
                     "--ws-per-message-deflate", "false"])
@@ -342,10 +342,11 @@ def asgi_server(transactional_db):
             except urllib.error.HTTPError as answer:  # serving, but not healthy
                 if answer.code == ready_status:
                     return url
-                raise RuntimeError(f"server on port {port} answered {answer.code}")
-            except Exception:
+                raise RuntimeError(f"server on port {port} answered {answer.code}") from None
+            except Exception as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server on port {port} did not start; see {log.name}")
+                    raise RuntimeError(
+                        f"server on port {port} did not start; see {log.name}") from exc
                 time.sleep(0.2)
 
     start.processes = procs
@@ -370,7 +371,7 @@ def redis_url() -> str:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except Exception as exc:
         if os.environ.get("CI"):
-            raise AssertionError(f"Redis at {url} is required in CI: {exc}")
+            raise AssertionError(f"Redis at {url} is required in CI: {exc}") from exc
         pytest.skip(f"no Redis at {url}")
     return url
 

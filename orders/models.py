@@ -187,7 +187,7 @@ class Counter(models.Model):
         """Add ``by`` to the counter ``name`` (creating it), in its own statement."""
         updated = cls.objects.filter(name=name).update(value=models.F("value") + by)
         if not updated:
-            obj, created = cls.objects.get_or_create(name=name, defaults={"value": by})
+            _obj, created = cls.objects.get_or_create(name=name, defaults={"value": by})
             if not created:
                 cls.objects.filter(name=name).update(value=models.F("value") + by)
 

@@ -122,7 +122,7 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     )
     prices = showtime_prices(showtime_id)
     keys = ("available", "held", "reserved", "sold", "blocked")
-    categories, totals = [], {k: 0 for k in keys}
+    categories, totals = [], dict.fromkeys(keys, 0)
     total_revenue = Decimal("0.00")
     for row in rows:
         money = revenue.get(row["seat__category__name"]) or Decimal("0.00")

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from realtime import events
+from seats.audit import Change
 from seats.locks import (
     RetryTransaction,
     lock_buyer,
@@ -30,18 +32,17 @@ from seats.models import Hold, SeatClaim, SeatStatus
 from seats.rawsql import insert, update
 from seats.services import (
     buyer_limits_check,
-    live_claims,
     claims_end,
     claims_take,
     expire_due,
     hold_end,
+    live_claims,
     publish_hold,
     resolve_seats,
     run_counting_conflicts,
     seats_write,
     showtime_for_sale,
 )
-from seats.audit import Change
 from ticketing.errors import ApplicationError
 
 from . import emails

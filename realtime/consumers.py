@@ -138,7 +138,7 @@ def _resume(coro, waiting_on):
     while True:
         try:
             sent = yield waiting_on
-        except BaseException as exc:  # noqa: BLE001 - passed into the coroutine, as a task would
+        except BaseException as exc:  # passed into the coroutine, as a task would
             try:
                 waiting_on = coro.throw(exc)
             except StopIteration as done:

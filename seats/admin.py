@@ -290,7 +290,8 @@ class SeatingPlanImportForm(forms.ModelForm):
             self.imported = plan_import(raw=raw, venue_name=cleaned["venue"].name,
                                         plan_name=cleaned.get("name") or None)
         except PlanError as exc:
-            raise ValidationError({"plan_file": f"{upload.name}: {exc} Nothing was imported."})
+            raise ValidationError(
+                {"plan_file": f"{upload.name}: {exc} Nothing was imported."}) from exc
         return cleaned
 
     def _post_clean(self) -> None:
@@ -628,7 +629,7 @@ def seats_around(queryset: QuerySet, scope: str) -> QuerySet:
     keys = ["showtime_id", "seat__zone"] + (["seat__row"] if scope == "row" else [])
     match = Q(pk__in=[])
     for values in queryset.order_by().values_list(*keys).distinct():
-        match |= Q(**dict(zip(keys, values)))
+        match |= Q(**dict(zip(keys, values, strict=True)))
     return ShowtimeSeat.objects.filter(match)
 
 

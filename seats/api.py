@@ -1,7 +1,7 @@
 """Catalog and hold endpoints (shared/spec/api.md "Catalog", "Holds"). Views stay thin: validate,
 call one service or selector, render."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.conf import settings
 from django.db.models import Q
@@ -35,7 +35,6 @@ from .serializers import (
     ShowtimeSerializer,
     SnapshotSerializer,
 )
-
 
 # The range of the database's 64-bit integer ids; a value outside it cannot be compared.
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -139,8 +138,8 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
                         raise ValueError(name)
                     # In UTC (a time without offset is UTC): PostgreSQL refuses offsets past
                     # ±15:59, which ISO 8601 and Python allow.
-                    when = when.replace(tzinfo=dt_timezone.utc) if when.tzinfo is None \
-                        else when.astimezone(dt_timezone.utc)
+                    when = when.replace(tzinfo=UTC) if when.tzinfo is None \
+                        else when.astimezone(UTC)
                     filters &= Q(**{lookup: when})
         except (ValueError, OverflowError) as exc:  # OverflowError: out of years 1–9999 in UTC
             raise ApplicationError(

@@ -22,15 +22,15 @@ class Change:
     note: str = ""
 
     @classmethod
-    def buyer(cls, reason: str, user_id: int, **refs) -> "Change":
+    def buyer(cls, reason: str, user_id: int, **refs) -> Change:
         return cls(reason, SeatEvent.Actor.BUYER, user_id, **refs)
 
     @classmethod
-    def staff(cls, reason: str, user_id: int | None, **refs) -> "Change":
+    def staff(cls, reason: str, user_id: int | None, **refs) -> Change:
         return cls(reason, SeatEvent.Actor.STAFF, user_id, **refs)
 
     @classmethod
-    def system(cls, reason: str, **refs) -> "Change":
+    def system(cls, reason: str, **refs) -> Change:
         return cls(reason, SeatEvent.Actor.SYSTEM, None, **refs)
 
     def event(self, row, from_status: str, to_status: str, at) -> SeatEvent:

@@ -69,6 +69,7 @@ and category::
 Standard library only; this module does not import Django.
 """
 
+import itertools
 import json
 import sys
 import uuid
@@ -169,7 +170,7 @@ def _row_slots(distance, free_slots):
     slots = [k for k in range(-reach, reach + 1) if abs(k) not in free_slots]
     breaks = [
         number
-        for number, (prev, cur) in enumerate(zip(slots, slots[1:]), start=2)
+        for number, (prev, cur) in enumerate(itertools.pairwise(slots), start=2)
         if cur - prev > 1
     ]
     return slots, breaks

@@ -15,6 +15,7 @@ A seat's label is ``"<zone name> <row>-<seat number>"``, e.g. ``"Block A 12-5"``
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections import Counter
@@ -35,7 +36,7 @@ def _require(obj: Any, key: str, where: str, kind: type | tuple[type, ...]) -> A
     if key not in obj:
         raise PlanError(f"{where}: missing key {key!r}.")
     value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise PlanError(f"{where}.{key}: expected {names}, got {value!r:.60}.")
     return value
@@ -68,7 +69,7 @@ def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
     for seat in seats:
         zones.setdefault(seat["zone"], []).append(seat)
     xs = sorted({s["x"] for s in seats})
-    steps = [b - a for a, b in zip(xs, xs[1:]) if b - a > 0]
+    steps = [b - a for a, b in itertools.pairwise(xs) if b - a > 0]
     spacing = sorted(steps)[len(steps) // 2] if steps else 20.0
     near = spacing / 2
     cell = max(near, 1.0)

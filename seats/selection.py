@@ -55,7 +55,7 @@ _geometry: dict[int, tuple[float, list[tuple]]] = {}
 _geometry_lock = threading.Lock()
 
 
-def forget_geometry(sender=None, instance=None, **kwargs) -> None:
+def forget_geometry(sender=None, instance=None, **kwargs) -> None:  # noqa: ARG001 (a signal receiver)
     """Drop a showtime's cached geometry (on its save and delete: an id can come back for a new
     showtime on SQLite)."""
     if instance is not None:
@@ -178,7 +178,7 @@ def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: s
     q = quantity
     for (zone_name, row, _), places in groups.items():
         run: list[Place] = []
-        for place in places + [None]:
+        for place in [*places, None]:
             if place is not None and place.free and (not run or _adjacent(run[-1], place)):
                 run.append(place)
                 continue

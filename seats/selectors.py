@@ -112,14 +112,13 @@ def showtime_counts(showtime_id: int) -> dict[str, int]:
     now = timezone.now()
     lapsed = Q(status__in=_EXPIRING, expires_at__lte=now)
     live = ~lapsed
-    agg = ShowtimeSeat.objects.filter(showtime_id=showtime_id).aggregate(
+    return ShowtimeSeat.objects.filter(showtime_id=showtime_id).aggregate(
         available=Count("pk", filter=Q(status=SeatStatus.AVAILABLE) | lapsed),
         held=Count("pk", filter=Q(status=SeatStatus.HELD) & live),
         reserved=Count("pk", filter=Q(status=SeatStatus.RESERVED) & live),
         sold=Count("pk", filter=Q(status=SeatStatus.SOLD)),
         blocked=Count("pk", filter=Q(status=SeatStatus.BLOCKED)),
     )
-    return agg
 
 
 def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:

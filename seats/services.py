@@ -25,7 +25,6 @@ from realtime import events
 from ticketing.errors import ApplicationError
 
 from .audit import Change
-from .selection import best_blocks, load_rows, new_orphans, zones_of
 from .locks import (
     RetryTransaction,
     lock_buyer,
@@ -50,8 +49,8 @@ from .models import (
     ShowtimeSeat,
 )
 from .rawsql import fetch_claims, fetch_one, insert, showtime_seat_ids, update
+from .selection import best_blocks, load_rows, new_orphans, zones_of
 from .selectors import buyer_usage, effective_state, hold_detail
-
 
 # --- Showtimes --------------------------------------------------------------------------------------
 
@@ -169,7 +168,7 @@ def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
     """
     parsed = [_parse_uuid(raw) for raw in seat_ids]
     spellings: dict[Any, list[str]] = {}
-    for raw, guid in zip(seat_ids, parsed):
+    for raw, guid in zip(seat_ids, parsed, strict=True):
         spellings.setdefault(guid if guid is not None else str(raw), []).append(str(raw))
     duplicates = [(str(key), raws) for key, raws in spellings.items() if len(raws) > 1]
     if duplicates:
@@ -201,7 +200,7 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
             details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
         )
     found = showtime_seat_ids(showtime.pk, [g for g in guids if g is not None])
-    unknown = [raw for raw, guid in zip(seat_ids, guids) if guid not in found]
+    unknown = [raw for raw, guid in zip(seat_ids, guids, strict=True) if guid not in found]
     if unknown:
         raise ApplicationError(
             "unknown_seats", f"{len(unknown)} of the requested seats do not exist in this showtime.",
@@ -651,7 +650,7 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
         claims = live
         if seat_ids is not None:
             by_guid = {str(c.showtime_seat.seat.guid): c for c in live}
-            unknown = [raw for raw, guid in zip(seat_ids, chosen) if guid not in by_guid]
+            unknown = [raw for raw, guid in zip(seat_ids, chosen, strict=True) if guid not in by_guid]
             if unknown:
                 raise ApplicationError(
                     "unknown_seats", "Some of these seats are not in the hold.",

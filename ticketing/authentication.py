@@ -34,7 +34,7 @@ _tokens: dict[bytes, tuple[float, float, object, object]] = {}
 MAX_CACHED_TOKENS = 50_000
 
 
-def forget_user(sender=None, instance=None, **kwargs) -> None:
+def forget_user(sender=None, instance=None, **kwargs) -> None:  # noqa: ARG001 (a signal receiver)
     """Drop a user's cached tokens in this process (connected to the user model's save and
     delete)."""
     if instance is not None:

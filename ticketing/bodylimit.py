@@ -95,7 +95,8 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         limit = body_limit(scope["path"])
         declared = _declared_length(scope.get("headers", ()))
         if declared is not None and declared > limit:

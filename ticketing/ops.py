@@ -18,11 +18,11 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ticketing import redisguard
-from ticketing.schema import AUTH, errors
 from orders.models import Counter, Order, Payment
 from realtime import consumers
 from seats.models import Hold, SeatStatus, ShowtimeSeat
+from ticketing import redisguard
+from ticketing.schema import AUTH, errors
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def stats_snapshot() -> dict:
     now = timezone.now()
     active = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=now)
     seats_held = ShowtimeSeat.objects.filter(status=SeatStatus.HELD, expires_at__gt=now).count()
-    orders = {status: 0 for status in Order.Status.values}
+    orders = dict.fromkeys(Order.Status.values, 0)
     lapsed = Order.objects.filter(status=Order.Status.PENDING, expires_at__lte=now).count()
     for row in Order.objects.values("status").annotate(n=Count("pk")):
         orders[row["status"]] = row["n"]

@@ -12,7 +12,7 @@ from django_ratelimit.decorators import ratelimit
 
 
 def _rate(setting: str):
-    return lambda group, request: getattr(settings, setting)
+    return lambda _group, _request: getattr(settings, setting)
 
 
 def limited(setting: str, group: str):

@@ -14,9 +14,8 @@ from realtime.api import SocketTicketView
 from seats.api import BestAvailableView, HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
 from seats.views import showtime_detail, showtime_list
 
-from .ops import HealthView, SalesView, StatsView
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
-
+from .ops import HealthView, SalesView, StatsView
 
 
 class TicketCodeConverter:

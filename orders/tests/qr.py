@@ -11,7 +11,7 @@ def decode_svg_qr(svg: str, module_px: int = 8) -> str:
     """Return the text encoded in segno's ``<path d="M.. h.. m..">`` QR SVG."""
     width = int(re.search(r'width="(\d+)"', svg).group(1))
     scale = float(re.search(r"scale\(([\d.]+)\)", svg).group(1)) if "scale(" in svg else 1.0
-    modules = int(round(width / scale))
+    modules = round(width / scale)
     path = re.search(r' d="([^"]+)"', svg).group(1)
     image = Image.new("L", (modules * module_px, modules * module_px), 255)
     draw = ImageDraw.Draw(image)

@@ -1,6 +1,7 @@
 """Payments and tickets (api.md "Payments and check-in"): the signed webhook, the payment
 deadline, QR tickets, check-in and the e-mails."""
 
+import io
 import json
 from collections import Counter
 from decimal import Decimal
@@ -140,7 +141,7 @@ def test_failed_payment_keeps_the_order_pending(webhook, client, buyer, showtime
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body, code", [
+@pytest.mark.parametrize(("body", "code"), [
     (b"{not json", "malformed_json"),
     (json.dumps({"event": "payment.refunded"}).encode(), "validation_error"),
 ])
@@ -166,7 +167,7 @@ def test_expiry_without_cleanup_then_with_cleanup(buyer, showtime, clock, settin
 
     assert {s["status"] for s in seat_states(showtime.pk)[1]} == {"available"}
     assert Order.objects.get(pk=order.pk).status == "pending"  # not yet written
-    call_command("cleanup", stdout=open("/dev/null", "w"))
+    call_command("cleanup", stdout=io.StringIO())
     assert Order.objects.get(pk=order.pk).status == "expired"
     assert set(ShowtimeSeat.objects.values_list("status", flat=True)) == {"available"}
 
@@ -229,7 +230,7 @@ def test_emails_confirmation_cancellation_and_expiry(api, buyer, showtime, clock
         expired = pending_order(buyer, showtime, n=1, start=2)
     clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("cleanup", stdout=open("/dev/null", "w"))
+        call_command("cleanup", stdout=io.StringIO())
     subjects = [m.subject for m in mail.outbox]
     assert subjects == [f"Your tickets for Test Night — order {paid.number}",
                         f"Order {cancelled.number} was cancelled",

@@ -44,7 +44,7 @@ async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
         assert json.loads(await on_a.recv())["type"] == "snapshot"
         for seat in guids[:5]:
             started = time.perf_counter()
-            status, hold = await asyncio.to_thread(
+            status, _hold = await asyncio.to_thread(
                 post_json, f"{url_a}/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [seat]},
                 token)
             assert status in (200, 201)

@@ -8,9 +8,7 @@ import asyncio
 import base64
 import json
 import os
-import shutil
 import socket
-import subprocess
 import time
 import urllib.request
 
@@ -21,7 +19,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from conftest import _free_port, seat_guids
+from conftest import seat_guids
 from realtime import events
 from realtime.hub import get_hub
 from seats.services import hold_create, hold_release

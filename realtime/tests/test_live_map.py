@@ -5,6 +5,7 @@ seen by every watcher, the server staying up while Redis hangs, and two deployme
 that never hear each other."""
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -103,10 +104,8 @@ class Watcher:
             left = deadline - time.monotonic()
             assert left > 0, "timed out waiting for the watcher"
             self.changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), min(left, 0.2))
-            except asyncio.TimeoutError:
-                pass
 
 
 async def watch(base, showtime_id) -> Watcher:
@@ -230,7 +229,7 @@ async def test_a_hung_redis_never_stops_the_server(
         for seat in seats[1:4]:
             _, seconds = await asyncio.to_thread(hold, base, showtime.pk, seat, token)
             assert seconds < usual + 1.0
-            await watcher.wait_for(lambda: watcher.map[seat] == "held", timeout=3)
+            await watcher.wait_for(lambda seat=seat: watcher.map[seat] == "held", timeout=3)
         for _ in range(8):  # more than a thread pool's worth: none of them may hang
             status, body, seconds = await asyncio.to_thread(
                 call, "GET", f"{base}/api/v1/health/")

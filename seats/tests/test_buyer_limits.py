@@ -204,7 +204,7 @@ def test_staff_change_the_cap_of_a_showtime_in_the_admin(staff_client, make_show
     for formset in page.context["inline_admin_formsets"]:
         management = formset.formset.management_form
         data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
-        for i, price in enumerate(formset.formset.forms):
+        for price in formset.formset.forms:
             data.update({f"{price.prefix}-{k}": v for k, v in
                          (("id", price.instance.pk), ("category", price.instance.category_id),
                           ("price", str(price.instance.price)), ("showtime", showtime.pk))})

@@ -144,7 +144,7 @@ def test_best_available_on_the_riethsporthalle_plan(make_user, shared_venues):
         free = {(s.seat.zone, s.seat.row, int(s.seat.number)): s.seat for s in seats
                 if s.seat.category.name == "VIP" and not SeatClaim.objects.filter(
                     showtime_seat=s, is_live=True).exists()}
-        for (zone, row, n), seat in free.items():
+        for (zone, row, n), _seat in free.items():
             block = [free.get((zone, row, n + k)) for k in range(quantity)]
             if None in block:
                 continue

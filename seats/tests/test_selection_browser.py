@@ -8,7 +8,13 @@ import pytest
 from django.utils import timezone
 
 from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
-    DESKTOP, chromium, open_browser, open_seatmap, screenshot, session_cookie)
+    DESKTOP,
+    chromium,
+    open_browser,
+    open_seatmap,
+    screenshot,
+    session_cookie,
+)
 from seats.importer import plan_import
 from seats.models import Show
 from seats.services import showtime_create
@@ -16,7 +22,7 @@ from seats.services import showtime_create
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, shared_venues):
+def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, shared_venues):  # noqa: F811 (the imported fixture)
     plan = plan_import(raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(),
                        venue_name="Riethsporthalle")
     showtime = showtime_create(

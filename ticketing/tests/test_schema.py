@@ -62,8 +62,8 @@ CONFORMANCE = [
 # ``limit``/``offset``, and an empty filter such as ``?starts_before=`` is no filter) and
 # ``positive_data_acceptance`` (business rules the schema cannot state answer 400: unknown seat
 # ids, a weak password, "a hold or a showtime with seats").
-CHECKS = CONFORMANCE + [
-    response_headers_conformance, missing_required_header, unsupported_method,
+CHECKS = [
+    *CONFORMANCE, response_headers_conformance, missing_required_header, unsupported_method,
     allow_header_conformance, use_after_free, ensure_resource_availability, ignored_auth,
     object_level_authorization,
 ]
@@ -296,7 +296,7 @@ class Api:
         sent = dict(self.headers) if auth else {}
         response = case.call(headers=sent)
         assert response.status_code == expect, (method, path, response.content[:500])
-        case.validate_response(response, checks=CONFORMANCE + [response_headers_conformance],
+        case.validate_response(response, checks=[*CONFORMANCE, response_headers_conformance],
                                headers=sent)
         return response
 
