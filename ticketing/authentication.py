@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,11 +31,11 @@ _lock = threading.Lock()
 # raw token → (monotonic time read, token's exp as a Unix time, user, validated token).
 # Keyed by the token itself: it names one user for good, while a user id can come back for
 # another user (SQLite reuses ids).
-_tokens: dict[bytes, tuple[float, float, object, object]] = {}
+_tokens: dict[bytes, tuple[float, float, Any, Any]] = {}
 MAX_CACHED_TOKENS = 50_000
 
 
-def forget_user(sender=None, instance=None, **kwargs) -> None:  # noqa: ARG001 (a signal receiver)
+def forget_user(sender: object = None, instance: Any = None, **kwargs: Any) -> None:  # noqa: ARG001 (a signal receiver)
     """Drop a user's cached tokens in this process (connected to the user model's save and
     delete)."""
     if instance is not None:
@@ -58,7 +59,7 @@ class CachedJWTAuthentication(JWTAuthentication):
     """
 
     def authenticate(self, request):
-        header = self.get_header(request)
+        header: bytes | None = self.get_header(request)  # simplejwt's hint leaves out None
         if header is None:
             return None
         raw = self.get_raw_token(header)

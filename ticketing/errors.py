@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -130,7 +130,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def _json_error(status: int, code: str, message: str):
+def _json_error(status: int, code: str, message: str) -> HttpResponse:
     from django.http import JsonResponse
 
     return JsonResponse(error_body(code, message), status=status)
@@ -157,7 +157,8 @@ def handler500(request):
 
     from .overload import overload_kind, overload_response
 
-    kind = overload_kind(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    exc = sys.exc_info()[1]
+    kind = overload_kind(exc) if exc is not None else None
     if kind:
         return overload_response(request, kind)
     if request.path.startswith("/api/"):

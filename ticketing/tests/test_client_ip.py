@@ -34,8 +34,9 @@ RIGHT = {"username": "alice", "password": "Secret-pass-123"}
 
 
 def _request(remote: str, forwarded: str | None = None):
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
-    return RequestFactory().get("/", REMOTE_ADDR=remote, **extra)
+    if forwarded is None:
+        return RequestFactory().get("/", REMOTE_ADDR=remote)
+    return RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
 
 
 def test_forwarded_for_counts_only_from_trusted_proxies(settings):
