@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -123,7 +124,7 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
 
 
 def order_create(
-    *, user, hold_id: str, customer: dict[str, str], payment_method: str,
+    *, user, hold_id: str | uuid.UUID, customer: dict[str, str], payment_method: str,
     idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).

@@ -102,7 +102,7 @@ def test_amount_or_currency_mismatch_is_flagged_not_paid(webhook, client, buyer,
     assert r1.json()["result"] == r2.json()["result"] == "flagged"
     assert Order.objects.get(pk=order.pk).status == "pending"
     flagged = Payment.objects.filter(needs_refund=True)
-    assert flagged.count() == 2 and "does not match" in flagged.first().note
+    assert flagged.count() == 2 and "does not match" in flagged[0].note
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from websockets.typing import Origin
 
 from conftest import seat_guids
 
@@ -110,7 +111,7 @@ class Watcher:
 
 async def watch(base, showtime_id) -> Watcher:
     ws = await websockets.connect(f"{base.replace('http', 'ws')}/ws/showtimes/{showtime_id}/",
-                                  max_size=None, origin="http://localhost")
+                                  max_size=None, origin=Origin("http://localhost"))
     watcher = Watcher(ws)
     await asyncio.wait_for(watcher.got_snapshot.wait(), 10)
     return watcher
@@ -168,7 +169,8 @@ async def test_frames_reach_every_watcher_in_seq_order_across_two_processes(
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
-    await asyncio.to_thread(lambda: [t.join(120) for t in threads])
+    for t in threads:
+        await asyncio.to_thread(t.join, 120)
     wrong = await settled(watchers, servers[0], showtime.pk)
     for w in watchers:
         assert w.frames > 20

@@ -21,11 +21,13 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from conftest import _free_port, client_for, seat_guids
 from realtime.consumers import (
@@ -81,7 +83,8 @@ def server(request, asgi_server) -> Server:
 def connect(server: Server, path: str, *, origin: str | None = None, cookie: str | None = None):
     """A ``websockets`` client connection (``async with``); no ``Origin`` header unless given."""
     headers = {"Cookie": cookie} if cookie else None
-    return websockets.connect(server.ws + path, origin=origin, additional_headers=headers,
+    return websockets.connect(server.ws + path, origin=Origin(origin) if origin else None,
+                              additional_headers=headers,
                               open_timeout=WAIT, close_timeout=WAIT, compression=None)
 
 
@@ -226,7 +229,7 @@ async def test_resyncs_within_a_second_are_coalesced_into_one_snapshot(server, s
         for _ in range(30):  # below the flood limit
             await ws.send(json.dumps({"type": "resync"}))
         await ws.send(MARKER)
-        frames = []
+        frames: list[dict[str, Any]] = []
         while not frames or frames[-1]["type"] != "error":  # all 30 resyncs read by the server
             frames.append(await recv(ws))
         read_within = time.monotonic() - started
@@ -253,7 +256,7 @@ async def test_pings_beyond_the_bucket_are_not_answered(server, showtime):
         for _ in range(40):  # below the flood limit
             await ws.send(json.dumps({"type": "ping"}))
         await ws.send(MARKER)
-        frames = []
+        frames: list[dict[str, Any]] = []
         while not frames or frames[-1]["type"] != "error":
             frames.append(await recv(ws))
         elapsed = time.monotonic() - started

@@ -181,9 +181,9 @@ def test_a_buyer_cap_below_the_order_cap_is_refused(make_showtime):
     assert "max_seats_per_buyer" in refusal.value.message_dict
     showtime.max_seats_per_buyer = 6
     showtime.full_clean()
-    with pytest.raises(ApplicationError) as refusal:
+    with pytest.raises(ApplicationError) as refused:
         make_showtime(max_seats_per_order=6, max_seats_per_buyer=5)
-    assert refusal.value.status == 400 and "max_seats_per_buyer" in refusal.value.details
+    assert refused.value.status == 400 and "max_seats_per_buyer" in refused.value.details
 
 
 # --- Staff set the cap per showtime in the admin ---------------------------------------------------

@@ -130,7 +130,9 @@ def test_every_lock_statement_of_the_services_locks_only_its_own_table(make_show
     assert joined, "the hold conversion reads its showtime in its lock statement"
     for sql in joined:
         assert re.search(r"FOR UPDATE OF ", sql), sql
-        locked = re.search(r"FOR UPDATE OF (.*?)(?: SKIP LOCKED)?$", sql).group(1)
+        match = re.search(r"FOR UPDATE OF (.*?)(?: SKIP LOCKED)?$", sql)
+        assert match is not None, sql
+        locked = match.group(1)
         assert "showtime\"" not in locked and "seats_showtime\"" not in locked, sql
 
 

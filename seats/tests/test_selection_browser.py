@@ -2,6 +2,7 @@
 (Playwright + Debian's Chromium against a daphne process), on the extended Riethsporthalle plan
 with its 248-place standing area."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,7 +28,7 @@ def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, 
                        venue_name="Riethsporthalle")
     showtime = showtime_create(
         show=Show.objects.create(title="Basketball"), plan=plan,
-        starts_at=timezone.now() + timezone.timedelta(days=3),
+        starts_at=timezone.now() + timedelta(days=3),
         prices={"Kategorie I": Decimal("35"), "Kategorie II": Decimal("25"),
                 "VIP": Decimal("80"), "Stehplatz": Decimal("12")})
     alice, bob = make_user(), make_user()
