@@ -41,7 +41,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
@@ -314,7 +314,7 @@ class Hub:
 
     def _ordered(self, sub: Subscription, message: dict[str, Any]) -> None:
         """Deliver ``seats.changed`` messages in ``seq`` order per epoch (see :class:`_Order`)."""
-        order, epoch, seq = sub.order, message.get("epoch"), int(message["seq"])
+        order, epoch, seq = sub.order, message["epoch"], int(message["seq"])
         sequence.observe(message["showtime"], epoch, seq)
         if epoch != order.epoch:  # a new numbering: what waited belongs to the old one
             self._flush(sub)
@@ -357,7 +357,7 @@ class Hub:
 
     async def _refresh(self) -> None:
         """Re-add every healthy subscription before the layer's ``group_expiry`` drops it."""
-        while self.subscriptions:
+        while self.subscriptions and self.refresh_seconds:
             await asyncio.sleep(self.refresh_seconds)
             for sub in list(self.subscriptions.values()):
                 if sub.healthy and sub.teardown is None:
@@ -378,7 +378,7 @@ class Hub:
         from . import events
 
         seen = asyncio.Event()
-        state = {"n": 0, "channel": None, "receiver": None}
+        state: dict[str, Any] = {"n": 0, "channel": None, "receiver": None}
         failed, first_failed = 0, None
 
         async def receive_probes(channel: str) -> None:
@@ -399,9 +399,9 @@ class Hub:
                 ok = False
                 try:
                     if state["channel"] is None:
-                        state["channel"] = await redisguard.guard(self.layer.new_channel(), 1.0)
-                        state["receiver"] = self.loop.create_task(
-                            receive_probes(state["channel"]))
+                        channel: str = await redisguard.guard(self.layer.new_channel(), 1.0)
+                        state["channel"] = channel
+                        state["receiver"] = self.loop.create_task(receive_probes(channel))
                     state["n"] += 1
                     seen.clear()
                     await redisguard.guard(self.layer.send(
@@ -459,7 +459,7 @@ class Hub:
 
     # --- snapshot cache -----------------------------------------------------------------------
 
-    async def snapshot(self, group: str, read: Callable[[], Awaitable[str]]) -> str:
+    async def snapshot(self, group: str, read: Callable[[], Coroutine[Any, Any, str]]) -> str:
         """The encoded ``snapshot`` frame of the showtime of ``group``: cached, or ``await
         read()`` (which reads ``seq`` before the seats; realtime.md).
 

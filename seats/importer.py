@@ -51,7 +51,7 @@ def _xy(obj: dict, where: str) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _number(value) -> int:
+def _number(value: object) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
@@ -75,7 +75,7 @@ def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
     cell = max(near, 1.0)
     grid: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
 
-    def collides(zone_seats, dx) -> str | None:
+    def collides(zone_seats: list[dict[str, Any]], dx: float) -> str | None:
         for seat in zone_seats:
             x, y = seat["x"] + dx, seat["y"]
             cx, cy = int(x // cell), int(y // cell)
@@ -162,7 +162,9 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     duplicated_cats = [n for n, k in Counter(c["name"] for c in cats).items() if k > 1]
     if duplicated_cats:
         raise PlanError(f"Duplicate category names: {', '.join(duplicated_cats)}.")
-    size = data.get("size") if isinstance(data.get("size"), dict) else {}
+    size = data.get("size")
+    if not isinstance(size, dict):
+        size = {}
     seats: list[dict[str, Any]] = []
     bad_guids, unknown_cats = [], set()
     for zi, zone in enumerate(zones):

@@ -18,8 +18,11 @@ import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
@@ -43,7 +46,7 @@ class Place:
     free: bool
 
 
-def _number_key(place: Place):
+def _number_key(place: Place) -> tuple[int, int, float]:
     return (0, int(place.number), place.x) if place.number.isdigit() else (1, 0, place.x)
 
 
@@ -55,7 +58,7 @@ _geometry: dict[int, tuple[float, list[tuple]]] = {}
 _geometry_lock = threading.Lock()
 
 
-def forget_geometry(sender=None, instance=None, **kwargs) -> None:  # noqa: ARG001 (a signal receiver)
+def forget_geometry(sender: object = None, instance: Any = None, **kwargs: Any) -> None:  # noqa: ARG001 (a signal receiver)
     """Drop a showtime's cached geometry (on its save and delete: an id can come back for a new
     showtime on SQLite)."""
     if instance is not None:
@@ -85,7 +88,7 @@ def _seat_geometry(showtime_id: int) -> list[tuple]:
     return rows
 
 
-def zones_of(showtime_id: int, seat_ids) -> set[str]:
+def zones_of(showtime_id: int, seat_ids: Iterable[int]) -> set[str]:
     """The zones of some showtime seats (by id)."""
     wanted = set(seat_ids)
     return {zone for pk, _, zone, *_ in _seat_geometry(showtime_id) if pk in wanted}
@@ -118,7 +121,7 @@ def _adjacent(a: Place, b: Place) -> bool:
     return True  # no numbers to go by: neighbours in x order
 
 
-def orphans(places: list[Place], taken: set[int] = frozenset()) -> set[int]:
+def orphans(places: list[Place], taken: AbstractSet[int] = frozenset()) -> set[int]:
     """Free seats of one row segment that would stand alone (no free neighbour on either side)
     once ``taken`` seats are taken too. A segment of one seat has no orphans."""
     if len(places) < 2:
@@ -147,7 +150,7 @@ def new_orphans(groups: dict[tuple, list[Place]], wanted: set[int]) -> list[str]
     return labels
 
 
-def _focus(plan: SeatingPlan, groups) -> tuple[float, float]:
+def _focus(plan: SeatingPlan, groups: dict[tuple, list[Place]]) -> tuple[float, float]:
     if plan.focus_x is not None and plan.focus_y is not None:
         return plan.focus_x, plan.focus_y
     xs = [p.x for places in groups.values() for p in places]
