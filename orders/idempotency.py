@@ -43,7 +43,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from seats.rawsql import quote, update
+from seats.rawsql import field, quote, update
 from ticketing.errors import ApplicationError
 
 from .models import Counter, IdempotencyKey, Order
@@ -114,7 +114,7 @@ class KeyInTransaction:
             raise RuntimeError("KeyInTransaction.claim() must run inside transaction.atomic().")
         self.reset()
         meta = IdempotencyKey._meta
-        columns = ", ".join(quote(meta.get_field(f).column)  # type: ignore[union-attr,arg-type]  # concrete fields
+        columns = ", ".join(quote(field(meta, f).column)
                             for f in ("user", "key", "fingerprint", "created_at"))
         created = meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
         table = quote(meta.db_table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from seats.selectors import claim_lines
 from .models import Order, Ticket
 
 
-def order_detail(order: Order, claims: list[SeatClaim] | None = None,
+def order_detail(order: Order, claims: Iterable[SeatClaim] | None = None,
                  now: datetime | None = None) -> dict[str, Any]:
     """An order as the API shows it: ``{"id", "number", "status", "showtime", "tickets": [{"seat":
     {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "customer":
@@ -122,7 +123,8 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     )
     prices = showtime_prices(showtime_id)
     keys = ("available", "held", "reserved", "sold", "blocked")
-    categories, totals = [], dict.fromkeys(keys, 0)
+    categories: list[dict[str, Any]] = []
+    totals = dict.fromkeys(keys, 0)
     total_revenue = Decimal("0.00")
     for row in rows:
         money = revenue.get(row["seat__category__name"]) or Decimal("0.00")
