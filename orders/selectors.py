@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -104,7 +104,7 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     now = timezone.now()
     showtime = Showtime.objects.select_related("show", "plan").get(pk=showtime_id)
     lapsed = Q(status__in=[SeatStatus.HELD, SeatStatus.RESERVED], expires_at__lte=now)
-    rows = (
+    rows: Iterable[Mapping[str, Any]] = (
         ShowtimeSeat.objects.filter(showtime_id=showtime_id)
         .values("seat__category_id", "seat__category__name", "seat__category__rank")
         .annotate(

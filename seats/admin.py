@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -226,7 +226,7 @@ class SeatEventInline(ReadOnlyInline):
 
     model = SeatEvent
     fk_name = "showtime_seat"
-    fields = ("at", "from_status", "to_status", "reason", "actor_kind", "actor", "hold", "order",
+    fields: ClassVar[tuple[str, ...]] = ("at", "from_status", "to_status", "reason", "actor_kind", "actor", "hold", "order",
               "note")
     verbose_name = "audit trail entry"
     verbose_name_plural = "audit trail"

@@ -17,6 +17,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -149,6 +150,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # pagination_class is set
         return self.get_paginated_response([showtime_detail(s) for s in page])
 
     def retrieve(self, request, *args, **kwargs):
@@ -187,7 +189,7 @@ class HoldCreateView(APIView):
         parameters=[retry_after(409, 429)],
     )
     @limited("RATELIMIT_HOLDS", "holds")
-    def post(self, request, showtime_id: int):
+    def post(self, request: Request, showtime_id: int) -> Response:
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hold, created = services.hold_create(
@@ -221,7 +223,7 @@ class BestAvailableView(APIView):
         parameters=[retry_after(409, 429)],
     )
     @limited("RATELIMIT_HOLDS", "holds")
-    def post(self, request, showtime_id: int):
+    def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,
@@ -248,7 +250,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         hold_id = self.kwargs["pk"]
         if services._parse_uuid(hold_id) is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
-        hold = Hold.objects.filter(pk=hold_id, user=self.request.user).first()
+        hold = Hold.objects.filter(pk=hold_id, user=self.request.user).first()  # type: ignore[misc]  # authenticated
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         return hold
