@@ -42,7 +42,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -52,6 +52,7 @@ from ticketing import redisguard
 from . import sequence
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RETRY_FIRST_SECONDS = 0.1  # first wait after a failed receive; doubles up to RETRY_MAX_SECONDS
 RETRY_MAX_SECONDS = 5.0
@@ -114,7 +115,7 @@ class Subscription:
         self.received = 0  # messages received since the subscription was made
         self.teardown: asyncio.Task | None = None
         # snapshot cache: the encoded frame, the generation and loop time its read started
-        self.snapshot: str | None = None
+        self.snapshot: Any = None  # what the reader returned (the consumer's Snapshot)
         self.snapshot_generation = -1
         self.snapshot_started = 0.0
         self.reading: asyncio.Task | None = None  # a read in flight others may share
@@ -459,7 +460,7 @@ class Hub:
 
     # --- snapshot cache -----------------------------------------------------------------------
 
-    async def snapshot(self, group: str, read: Callable[[], Coroutine[Any, Any, str]]) -> str:
+    async def snapshot(self, group: str, read: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         """The encoded ``snapshot`` frame of the showtime of ``group``: cached, or ``await
         read()`` (which reads ``seq`` before the seats; realtime.md).
 
