@@ -205,7 +205,7 @@ class OrderAdmin(ViewOnlyAdmin):
         for order in orders:
             try:
                 after, ok = order_staff_action(order_id=order.pk, action=spec.service,
-                                               staff=request.user)
+                                               staff=request.user)  # type: ignore[arg-type]  # staff only
             except ApplicationError as err:
                 failed.append(f"{order} ({err.message})")
                 continue

@@ -4,6 +4,7 @@ always sent after the transaction that changed the order commits."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -23,7 +24,7 @@ SUBJECTS = {
 }
 
 
-def on_commit_send(order: Order, kind: str, tickets: list[Ticket] | None = None) -> None:
+def on_commit_send(order: Order, kind: str, tickets: Sequence[Ticket] | None = None) -> None:
     """After commit, e-mail the order's customer about ``kind`` (``paid``, ``expired``,
     ``cancelled``, ``refunded``). ``tickets``: the order's tickets in seat order, each with
     ``claim.showtime_seat.seat`` loaded, when the caller has just made them (else read). A failed
@@ -32,7 +33,7 @@ def on_commit_send(order: Order, kind: str, tickets: list[Ticket] | None = None)
         transaction.on_commit(lambda: send_order_mail(order.pk, kind, tickets))
 
 
-def send_order_mail(order_id: int, kind: str, tickets: list[Ticket] | None = None) -> None:
+def send_order_mail(order_id: int, kind: str, tickets: Sequence[Ticket] | None = None) -> None:
     """Render ``templates/emails/order_<kind>.txt`` and send it to the customer. ``tickets`` as
     in :func:`on_commit_send`: given, they are not read again (a third of the statements of a
     payment, bench/README.md)."""
