@@ -83,7 +83,7 @@ def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callab
 
 
 def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
-             claims: list[SeatClaim] | None = None, locked: bool = False) -> Order:
+             claims: Sequence[SeatClaim] | None = None, locked: bool = False) -> Order:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made

@@ -193,7 +193,7 @@ class HoldCreateView(APIView):
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hold, created = services.hold_create(
-            user=request.user, showtime_id=showtime_id,
+            user=request.user, showtime_id=showtime_id,  # type: ignore[arg-type]  # authenticated
             seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
         )
         return Response(
@@ -226,7 +226,7 @@ class BestAvailableView(APIView):
     def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,
+        hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,  # type: ignore[arg-type]  # authenticated
                                            **data.validated_data)
         return Response(
             hold_answer(hold), status=status.HTTP_201_CREATED if created else 200

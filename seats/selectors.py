@@ -6,7 +6,7 @@ A ``held``/``reserved`` seat whose ``expires_at`` has passed reads as ``availabl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -145,7 +145,7 @@ def claim_lines(claims: Iterable[SeatClaim]) -> list[dict[str, Any]]:
     ]
 
 
-def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None,
+def hold_detail(hold: Hold, claims: Sequence[SeatClaim] | None = None,
                 now: datetime | None = None) -> dict[str, Any]:
     """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
     [{"id", "label", "category", "price"}], "expires_at", "total"}``. ``total`` is the sum of the
