@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
@@ -115,7 +116,7 @@ class StatusNowFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter_effective_status(value)
 
 
-def status_now(obj: Lapsing, now=None) -> str:
+def status_now(obj: Lapsing, now: datetime | None = None) -> str:
     """A hold's or order's status for staff pages, lapse rule applied (:mod:`seats.lapse`): a
     lapsed one reads ``expired`` and says that the cleanup has not recorded it yet."""
     if obj.is_lapsed(now):
@@ -123,10 +124,10 @@ def status_now(obj: Lapsing, now=None) -> str:
     return obj.status
 
 
-def titled(filter_class: type[admin.ListFilter], title: str) -> type[admin.ListFilter]:
+def titled(filter_class: type[admin.FieldListFilter], title: str) -> type[admin.FieldListFilter]:
     """``filter_class`` with another title ("By category" instead of the field's "By name")."""
 
-    class Titled(filter_class):
+    class Titled(filter_class):  # type: ignore[valid-type,misc]  # a subclass of the argument
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.title = title
@@ -211,13 +212,13 @@ class ViewOnlyAdmin(admin.ModelAdmin):
     """Records written only by the services: staff may look (and run the admin's actions, which
     call services), never add, change or delete them here."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -251,7 +252,7 @@ class VenueAdmin(admin.ModelAdmin):
 
     @admin.display(description="seating plans", ordering="plans_n")
     def plan_count(self, obj: Venue) -> int:
-        return obj.plans_n
+        return obj.plans_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 class SeatingPlanImportForm(forms.ModelForm):
@@ -282,6 +283,7 @@ class SeatingPlanImportForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
         if self.errors:
             return cleaned
         upload = cleaned["plan_file"]
@@ -300,6 +302,7 @@ class SeatingPlanImportForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> SeatingPlan:
         """Return the plan stored by :meth:`clean` (there is nothing left to save)."""
+        assert self.imported is not None  # stored by clean()
         self.instance = self.imported
         return self.imported
 
@@ -319,7 +322,7 @@ class PlanCategoryInline(ReadOnlyInline):
 
     @admin.display(description="seats")
     def seat_count(self, obj: PlanCategory) -> int:
-        return obj.seats_n
+        return obj.seats_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 @admin.register(SeatingPlan)
@@ -384,19 +387,19 @@ class SeatingPlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="seats", ordering="seats_n")
     def seat_count(self, obj: SeatingPlan) -> int:
-        return obj.seats_n
+        return obj.seats_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="zones", ordering="zones_n")
     def zone_count(self, obj: SeatingPlan) -> int:
-        return obj.zones_n
+        return obj.zones_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="categories", ordering="categories_n")
     def category_count(self, obj: SeatingPlan) -> int:
-        return obj.categories_n
+        return obj.categories_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="showtimes", ordering="showtimes_n")
     def showtime_count(self, obj: SeatingPlan) -> int:
-        return obj.showtimes_n
+        return obj.showtimes_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="new showtime")
     def new_showtime_link(self, obj: SeatingPlan) -> str:
@@ -417,7 +420,7 @@ class ShowAdmin(admin.ModelAdmin):
 
     @admin.display(description="showtimes", ordering="showtimes_n")
     def showtime_count(self, obj: Show) -> int:
-        return obj.showtimes_n
+        return obj.showtimes_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 class ShowtimePriceFormSet(BaseInlineFormSet):
@@ -490,9 +493,10 @@ class ShowtimePriceInline(admin.TabularInline):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "category":
+            assert isinstance(field, forms.ModelChoiceField) and field.queryset is not None
             field.queryset = field.queryset.select_related("plan__venue").order_by(
                 "plan__venue__name", "plan__name", "rank")
-            field.label_from_instance = lambda c: f"{c.name} ({c.plan})"
+            field.label_from_instance = lambda c: f"{c.name} ({c.plan})"  # type: ignore[method-assign,assignment]  # Django's documented way
         return field
 
 
@@ -579,15 +583,15 @@ class ShowtimeAdmin(admin.ModelAdmin):
 
     @admin.display(description="sold", ordering="sold_n")
     def sold_count(self, obj: Showtime) -> int:
-        return obj.sold_n
+        return obj.sold_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="held", ordering="held_n")
     def held_count(self, obj: Showtime) -> int:
-        return obj.held_n
+        return obj.held_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="available", ordering="available_n")
     def available_count(self, obj: Showtime) -> int:
-        return obj.available_n
+        return obj.available_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="seats now")
     def seat_counts(self, obj: Showtime) -> str:
@@ -633,7 +637,7 @@ def seats_around(queryset: QuerySet, scope: str) -> QuerySet:
     return ShowtimeSeat.objects.filter(match)
 
 
-def _status_now(row: ShowtimeSeat, now) -> str:
+def _status_now(row: ShowtimeSeat, now: datetime) -> str:
     status, _ = effective_state(row.status, row.version, row.expires_at, now)
     return status if status == row.status else f"{status} (the {row.status} seat lapsed)"
 
@@ -667,7 +671,7 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     actions = ("block_seats", "block_rows", "block_zones", "unblock_seats")
 
 
-    def has_block_permission(self, request) -> bool:
+    def has_block_permission(self, request: HttpRequest) -> bool:
         """Blocking and unblocking need the change permission on showtime seats."""
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
@@ -721,7 +725,8 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         self._report(request, results, verb="Unblocked",
                      skipped_why="that {are} not blocked")
 
-    def _block(self, request, queryset, *, scope: str, action: str):
+    def _block(self, request: HttpRequest, queryset: QuerySet[ShowtimeSeat], *, scope: str,
+               action: str) -> TemplateResponse | None:
         """Ask for the reason (confirmation page), then block the seats of ``scope`` around the
         selection: ``seat`` (the selection itself), ``row`` or ``zone``."""
         targets = queryset if scope == "seat" else seats_around(queryset, scope)
@@ -732,7 +737,7 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             for showtime_id, pks in self._by_showtime(targets):
                 try:
                     results.append((showtime_id, *seats_block(
-                        showtime_id=showtime_id, seat_pks=pks, reason=reason, staff=request.user)))
+                        showtime_id=showtime_id, seat_pks=pks, reason=reason, staff=request.user)))  # type: ignore[arg-type]  # staff only
                 except ApplicationError as err:
                     self._report_failure(request, showtime_id, "blocked", err)
             self._report(request, results, verb="Blocked",
@@ -779,12 +784,13 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             grouped[showtime_id].append(pk)
         return sorted(grouped.items())
 
-    def _report_failure(self, request, showtime_id: int, verb: str, err: ApplicationError):
+    def _report_failure(self, request: HttpRequest, showtime_id: int, verb: str,
+                        err: ApplicationError) -> None:
         showtime = Showtime.objects.select_related("show").filter(pk=showtime_id).first()
         self.message_user(request, f"{showtime}: no seats were {verb}: {err.message}",
                           messages.ERROR)
 
-    def _report(self, request, results: Iterable[tuple[int, list[str], list[str]]], *,
+    def _report(self, request: HttpRequest, results: Iterable[tuple[int, list[str], list[str]]], *,
                 verb: str, skipped_why: str) -> None:
         """One message for the seats changed, one listing the skipped seats by label (grouped by
         showtime when the selection spans several)."""
@@ -826,11 +832,11 @@ class HoldAdmin(ViewOnlyAdmin):
     actions = ("force_release",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_effective_status().annotate(
+        return super().get_queryset(request).with_effective_status().annotate(  # type: ignore[attr-defined]  # Hold's manager is a LapsingQuerySet's
             seats_n=count_of(SeatClaim.objects.filter(is_live=True), "hold"))
 
 
-    def has_release_permission(self, request) -> bool:
+    def has_release_permission(self, request: HttpRequest) -> bool:
         """Force-releasing needs the change permission on holds."""
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
@@ -840,7 +846,7 @@ class HoldAdmin(ViewOnlyAdmin):
 
     @admin.display(description="live seats", ordering="seats_n")
     def seat_count(self, obj: Hold) -> int:
-        return obj.seats_n
+        return obj.seats_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="seats")
     def seats(self, obj: Hold) -> str:
