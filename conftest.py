@@ -239,7 +239,7 @@ def _close_connection_pool(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for conn in connections.all():
             if getattr(conn, "pool", None) is not None:
-                conn.close_pool()
+                conn.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's (Django 5.1+), not in the stubs
 
 
 def assert_inventory_consistent(showtime) -> dict:
@@ -253,11 +253,12 @@ def assert_inventory_consistent(showtime) -> dict:
     """
     from seats.models import SeatClaim, ShowtimeSeat
 
-    live = {}
-    for claim in SeatClaim.objects.filter(showtime_seat__showtime=showtime, is_live=True) \
+    live: dict[int, SeatClaim] = {}
+    for live_claim in SeatClaim.objects.filter(showtime_seat__showtime=showtime, is_live=True) \
             .select_related("hold", "order"):
-        assert claim.showtime_seat_id not in live, f"two live claims on seat {claim.showtime_seat_id}"
-        live[claim.showtime_seat_id] = claim
+        seat_id = live_claim.showtime_seat_id
+        assert seat_id not in live, f"two live claims on seat {seat_id}"
+        live[seat_id] = live_claim
     counts: dict = {}
     for seat in ShowtimeSeat.objects.filter(showtime=showtime):
         counts[seat.status] = counts.get(seat.status, 0) + 1
@@ -273,7 +274,8 @@ def assert_inventory_consistent(showtime) -> dict:
             assert claim and claim.order and claim.order.status == "pending", where
             assert seat.expires_at == claim.order.expires_at, where
         else:
-            assert seat.status == "sold" and claim and claim.order.status == "paid", where
+            assert seat.status == "sold" and claim and claim.order, where
+            assert claim.order.status == "paid", where
     return counts
 
 
@@ -326,7 +328,7 @@ def asgi_server(transactional_db):
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
-        log = open(logs / f"server-{port}.log", "ab")
+        log = open(logs / f"server-{port}.log", "ab")  # noqa: SIM115 (the server's, closed at the end)
         command = (["daphne", "-b", "127.0.0.1", "-p", str(port)] if server == "daphne" else
                    ["uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto",
                     "--ws-per-message-deflate", "false"])
@@ -344,13 +346,14 @@ def asgi_server(transactional_db):
             except urllib.error.HTTPError as answer:  # serving, but not healthy
                 if answer.code == ready_status:
                     return url
-                raise RuntimeError(f"server on port {port} answered {answer.code}")
-            except Exception:
+                raise RuntimeError(f"server on port {port} answered {answer.code}") from None
+            except Exception as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server on port {port} did not start; see {log.name}")
+                    raise RuntimeError(
+                        f"server on port {port} did not start; see {log.name}") from exc
                 time.sleep(0.2)
 
-    start.processes = procs
+    start.processes = procs  # type: ignore[attr-defined]  # the tests reach the servers here
     yield start
     for proc, log in procs:
         proc.terminate()
@@ -372,7 +375,7 @@ def redis_url() -> str:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except Exception as exc:
         if os.environ.get("CI"):
-            raise AssertionError(f"Redis at {url} is required in CI: {exc}")
+            raise AssertionError(f"Redis at {url} is required in CI: {exc}") from exc
         pytest.skip(f"no Redis at {url}")
     return url
 
@@ -389,16 +392,17 @@ def private_redis():
     import subprocess
     import time
 
-    binary = shutil.which("redis-server")
-    if binary is None:
+    found = shutil.which("redis-server")
+    if found is None:
         if os.environ.get("CI"):
             raise AssertionError("redis-server is required in CI")
         pytest.skip("redis-server is not installed")
+    binary: str = found
 
     class Server:
         port = _free_port()
         url = f"redis://127.0.0.1:{port}/0"
-        proc = None
+        proc: subprocess.Popen[bytes]
 
         def start(self):
             self.proc = subprocess.Popen(

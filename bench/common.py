@@ -146,9 +146,9 @@ def start_servers(count: int, server: str = "daphne", env: dict | None = None,
             try:
                 urllib.request.urlopen(f"{url}/api/v1/health/", timeout=5)
                 break
-            except Exception:
+            except Exception as exc:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"{server} on port {port} did not start")
+                    raise SystemExit(f"{server} on port {port} did not start") from exc
                 time.sleep(0.2)
         urls.append(url)
     return urls
@@ -158,7 +158,7 @@ def percentile(values: list[float], pct: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))], 1)
+    return round(ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))], 1)
 
 
 def double_sales(showtime_id: int) -> int:

@@ -290,7 +290,7 @@ async def run(urls, showtime_id, guids, tokens, args, watchers, changer) -> dict
     made = await asyncio.get_running_loop().run_in_executor(
         changer, changes_in_process, urls, showtime_id, guids, tokens, rate, seconds)
     deadline = time.perf_counter() + DRAIN_SECONDS
-    while not tally.complete(made["changes"]) and time.perf_counter() < deadline:
+    while not tally.complete(made["changes"]) and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)  # let the last frames arrive (late is not lost)
     cpu1 = sum(cpu_seconds(p.pid) for p in PROCESSES)
     own1, wall1 = own_cpu_seconds(), time.perf_counter()

@@ -29,7 +29,7 @@ LAYERS = {
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 async def run_one(layer_name: str, redis_url: str, audience: int, messages: int, rate: float,
@@ -64,7 +64,7 @@ async def run_one(layer_name: str, redis_url: str, audience: int, messages: int,
     send_seconds = time.perf_counter() - started
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         for task in tasks:
             task.cancel()
     expected = audience * messages

@@ -159,7 +159,7 @@ class Page(RawWebSocket):
     def message(self, raw: bytes, now: float) -> None:
         try:
             self._apply(raw, now)
-        except Exception:  # noqa: BLE001 - a malformed frame is counted, the watcher goes on
+        except Exception:  # a malformed frame is counted, the watcher goes on
             self.errors += 1
 
     def _apply(self, raw: bytes, now: float) -> None:
@@ -362,7 +362,7 @@ async def call(session, method, url, writes: Writes, what: str, ok=(200, 201, 20
         async with session.request(method, url, **kwargs) as response:
             body = (await response.json(content_type=None)
                     if response.status != 204 else None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
         writes.errors += 1
         if len(writes.error_examples) < 3:
             writes.error_examples.append(f"{what}: {exc!r}")

@@ -29,9 +29,17 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-
-from common import (PROCESSES, buyers, double_sales, new_showtime, percentile, require_loopback,
-                    setup_django, start_servers, write_results)
+from common import (
+    PROCESSES,
+    buyers,
+    double_sales,
+    new_showtime,
+    percentile,
+    require_loopback,
+    setup_django,
+    start_servers,
+    write_results,
+)
 
 CUSTOMER = {"name": "Bench Buyer", "email": "bench@example.com", "phone": ""}
 

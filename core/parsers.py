@@ -13,7 +13,7 @@ from rest_framework.exceptions import ParseError
 MAX_DEPTH = 32
 
 
-def nesting_depth(value) -> int:
+def nesting_depth(value: object) -> int:
     """The nesting depth of a decoded JSON value: 0 for a scalar, 1 for ``[]``/``{}``, +1 per
     level. Iterative, so any depth is measured without recursion."""
     deepest = 0

@@ -6,16 +6,22 @@ the user when signed in, else the client IP. Over the limit django-ratelimit rai
 which :func:`core.errors.exception_handler` answers 429 ``rate_limited`` with ``Retry-After``.
 """
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 
-
-def _rate(setting: str):
-    return lambda group, request: getattr(settings, setting)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def limited(setting: str, group: str):
+def _rate(setting: str) -> Callable[[str, HttpRequest], str]:
+    return lambda _group, _request: getattr(settings, setting)
+
+
+def limited(setting: str, group: str) -> Callable[[_F], _F]:
     """Decorate a DRF view method with the POST rate limit named by ``setting``."""
     return method_decorator(
         ratelimit(group=group, key="user_or_ip", rate=_rate(setting), method="POST", block=True)

@@ -23,6 +23,7 @@ are redis-py's public connection interface; ``ticketing/tests/test_redisguard.py
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable
@@ -69,7 +70,7 @@ class _OpenedAt(pybreaker.CircuitBreakerListener):
 
     opened_at = 0.0
 
-    def state_change(self, cb, old_state, new_state):
+    def state_change(self, cb, old_state, new_state):  # noqa: ARG002 (pybreaker's signature)
         if new_state is not None and new_state.name == pybreaker.STATE_OPEN:
             self.opened_at = time.monotonic()
 
@@ -85,10 +86,8 @@ class _Failed(Exception):
 def _record_failure() -> None:
     def fail():
         raise _Failed
-    try:
+    with contextlib.suppress(_Failed, pybreaker.CircuitBreakerError):
         breaker.call(fail)
-    except (_Failed, pybreaker.CircuitBreakerError):
-        pass
 
 
 class GuardedConnection(redis.Connection):

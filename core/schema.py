@@ -116,7 +116,7 @@ COMMON_503 = ("unavailable (the database cannot serve the request now: details.k
               "Retry-After seconds)")
 
 
-def add_common_errors(result, generator, request, public):
+def add_common_errors(result, generator, request, public):  # noqa: ARG001 (a spectacular hook)
     """drf-spectacular post-processing hook: every operation lists 400 ``malformed_request``
     (``ticketing.middleware.MalformedRequestMiddleware``) and 503 ``unavailable`` with
     ``Retry-After`` (``ticketing.overload``), in the api.md error body."""

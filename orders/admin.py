@@ -15,9 +15,11 @@ Orders whose status does not allow the action are left unchanged and reported wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from core.admin import (
@@ -83,7 +85,7 @@ class OrderSeatEventInline(ReadOnlyInline):
 
     model = SeatEvent
     fk_name = "order"
-    fields = ("at", "seat_label", "from_status", "to_status", "reason", "actor_kind", "actor",
+    fields: ClassVar[tuple[str, ...]] = ("at", "seat_label", "from_status", "to_status", "reason", "actor_kind", "actor",
               "note")
     verbose_name = "audit trail entry"
     verbose_name_plural = "audit trail"
@@ -92,7 +94,7 @@ class OrderSeatEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor", "showtime_seat__seat")
 
     @admin.display(description="seat")
-    def seat_label(self, obj) -> str:
+    def seat_label(self, obj: SeatEvent) -> str:
         return obj.showtime_seat.seat.label
 
 
@@ -146,8 +148,8 @@ class OrderAdmin(ViewOnlyAdmin):
     inlines = (TicketInline, PaymentInline, PaymentEventInline, OrderSeatEventInline)
     actions = tuple(STAFF_ACTIONS)
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_effective_status()
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return super().get_queryset(request).with_effective_status()  # type: ignore[attr-defined]  # Order's manager is a LapsingQuerySet's
 
     def has_box_office_permission(self, request: HttpRequest) -> bool:
         """The box-office actions need the change permission on orders."""
@@ -183,7 +185,8 @@ class OrderAdmin(ViewOnlyAdmin):
     def refund_orders(self, request, queryset):
         return self._staff_action(request, queryset, "refund_orders")
 
-    def _staff_action(self, request, queryset, name: str):
+    def _staff_action(self, request: HttpRequest, queryset: QuerySet[Order], name: str
+                      ) -> HttpResponse | None:
         """Confirmation page listing the orders; on "Yes", one service call per order, then one
         message for the orders done and one for those skipped (with their status) or failed."""
         spec = STAFF_ACTIONS[name]
@@ -201,11 +204,13 @@ class OrderAdmin(ViewOnlyAdmin):
                        f"{o.total} {o.currency} — {o.showtime}" for o in orders],
                 submit_label=spec.button.format(orders=plural(len(orders), "order")),
             )
-        done, skipped, failed = [], [], []
+        done: list[Order] = []
+        skipped: list[Order] = []
+        failed: list[str] = []
         for order in orders:
             try:
                 after, ok = order_staff_action(order_id=order.pk, action=spec.service,
-                                               staff=request.user)
+                                               staff=request.user)  # type: ignore[arg-type]  # staff only
             except ApplicationError as err:
                 failed.append(f"{order} ({err.message})")
                 continue

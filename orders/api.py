@@ -18,7 +18,7 @@ from core.ratelimits import limited
 from core.schema import AUTH, CSRF, errors, path_id, retry_after
 
 from . import services
-from .idempotency import run_idempotent
+from .idempotency import KeyInTransaction, run_idempotent
 from .models import Order
 from .selectors import order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
@@ -63,10 +63,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return Order.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+        return Order.objects.filter(user=self.request.user).order_by(  # type: ignore[misc]  # authenticated
+            "-created_at", "-id")
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # pagination_class is set
         return self.get_paginated_response([order_detail(o) for o in page])
 
     def retrieve(self, request, pk=None):
@@ -109,7 +111,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         values = data.validated_data
 
-        def run(idempotency=None) -> Order:
+        def run(idempotency: KeyInTransaction | None = None) -> Order:
             if "hold" in values:
                 return services.order_create(
                     user=request.user, hold_id=values["hold"], customer=values["customer"],

@@ -37,7 +37,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
@@ -48,6 +48,9 @@ from core import counters
 from core.errors import ApplicationError
 
 from .models import IdempotencyKey, Order
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def fingerprint(body: Any) -> str:
@@ -94,6 +97,10 @@ class KeyInTransaction:
     row_id: int | None = None
     answer: tuple[int, Any] | None = None
 
+    def reset(self) -> None:
+        """Forget the claim and answer of an earlier attempt."""
+        self.row_id = self.answer = None
+
     def claim(self) -> None:
         """Insert the key row (answer ``NULL``), one statement.
 
@@ -106,9 +113,9 @@ class KeyInTransaction:
         """
         if not connection.in_atomic_block:
             raise RuntimeError("KeyInTransaction.claim() must run inside transaction.atomic().")
-        self.row_id = self.answer = None
+        self.reset()
         meta = IdempotencyKey._meta
-        columns = ", ".join(quote(meta.get_field(f).column)
+        columns = ", ".join(quote(field(meta, f).column)
                             for f in ("user", "key", "fingerprint", "created_at"))
         created = meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
         table = quote(meta.db_table)
@@ -156,7 +163,7 @@ def _in_progress() -> ApplicationError:
 
 
 def run_idempotent(
-    *, user, key: str, body: Any, run: Callable[[KeyInTransaction], Any],
+    *, user: User, key: str, body: Any, run: Callable[[KeyInTransaction], Any],
     render: Callable[[Any], tuple[int, Any]],
 ) -> tuple[int, Any, bool]:
     """Run ``run(step)`` once per ``(user, key)``; return ``(status, body, replayed)``.
@@ -184,7 +191,7 @@ def run_idempotent(
         )
     step = KeyInTransaction(user_id=user.pk, key=key, digest=fingerprint(body), render=render)
     for _ in range(3):
-        step.row_id = step.answer = None
+        step.reset()
         try:
             run(step)
         except KeyTaken:

@@ -34,7 +34,7 @@ class DemoProvider:
 
     name = "demo"
 
-    def start(self, *, order_number: str, amount: Decimal, currency: str) -> PaymentResult:
+    def start(self, *, order_number: str, amount: Decimal, currency: str) -> PaymentResult:  # noqa: ARG002 (the provider interface)
         """Capture ``amount`` (in ``currency``) for the order; always succeeds."""
         return PaymentResult(True, f"demo_{secrets.token_hex(12)}", amount, currency)
 
@@ -44,7 +44,7 @@ class WebhookProvider:
 
     name = "webhook"
 
-    def start(self, *, order_number: str, amount: Decimal, currency: str) -> PaymentResult:
+    def start(self, *, order_number: str, amount: Decimal, currency: str) -> PaymentResult:  # noqa: ARG002 (the provider interface)
         """Start a payment; the confirmation arrives at the webhook with the order number."""
         return PaymentResult(False, "", amount, currency)
 

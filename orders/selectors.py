@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from seats.selectors import claim_lines, showtime_prices
 from .models import Order, Ticket
 
 
-def order_detail(order: Order, claims: list[SeatClaim] | None = None,
+def order_detail(order: Order, claims: Iterable[SeatClaim] | None = None,
                  now: datetime | None = None) -> dict[str, Any]:
     """An order as the API shows it: ``{"id", "number", "status", "showtime", "tickets": [{"seat":
     {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "customer":

@@ -40,7 +40,7 @@ class OrderCreateSerializer(serializers.Serializer):
 
 class SeatRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
 
 
 class OrderLineSerializer(serializers.Serializer):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,11 +32,11 @@ from seats.models import Hold, SeatClaim, SeatStatus
 from seats.rawsql import insert, update
 from seats.services import (
     buyer_limits_check,
-    live_claims,
     claims_end,
     claims_take,
     expire_due,
     hold_end,
+    live_claims,
     publish_hold,
     resolve_seats,
     run_counting_conflicts,
@@ -50,13 +52,15 @@ from .payments import get_provider
 from .selectors import order_brief
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from .idempotency import KeyInTransaction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _log(message: str, order: Order, **extra) -> None:
+def _log(message: str, order: Order, **extra: Any) -> None:
     """Log an order event with its number (structured logs carry ``order_number``)."""
     logger.info(message, extra={"order_number": order.number, "order_status": order.status,
                                 **extra})
@@ -79,7 +83,7 @@ def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callab
 
 
 def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
-             claims: list[SeatClaim] | None = None, locked: bool = False) -> Order:
+             claims: Sequence[SeatClaim] | None = None, locked: bool = False) -> Order:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made
@@ -113,7 +117,7 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     if hold.status != Hold.Status.CONVERTED:  # a one-step order's hold is made converted
         hold.status, hold.ended_at = Hold.Status.CONVERTED, now
         update(Hold, [hold.pk], {"status": hold.status, "ended_at": now})
-    order.claims_read = claims
+    order.claims_read = claims  # type: ignore[attr-defined]  # read by the API view (issue 15: an explicit result)
     _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
     publish_hold(hold, claims)
@@ -122,7 +126,7 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
 
 
 def order_create(
-    *, user, hold_id: str, customer: dict[str, str], payment_method: str,
+    *, user: User, hold_id: str | uuid.UUID, customer: dict[str, str], payment_method: str,
     idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
@@ -162,7 +166,7 @@ def order_create(
 
 
 def order_create_for_seats(
-    *, user, showtime_id: int, seat_ids: Sequence[str], customer: dict[str, str],
+    *, user: User, showtime_id: int, seat_ids: Sequence[str], customer: dict[str, str],
     payment_method: str, idempotency: KeyInTransaction | None = None,
 ) -> Order:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
@@ -198,7 +202,7 @@ def order_create_for_seats(
     return run_counting_conflicts(_keyed(txn, idempotency))
 
 
-def parse_order_id(order_id) -> int:
+def parse_order_id(order_id: object) -> int:
     """An order id from a URL: ASCII digits that fit a BIGINT.
 
     Raises:
@@ -210,7 +214,7 @@ def parse_order_id(order_id) -> int:
     return int(text)
 
 
-def _locked_order(user, order_id) -> Order:
+def _locked_order(user: User | None, order_id: object) -> Order:
     """The order ``order_id`` (of ``user`` unless None), locked ``FOR UPDATE`` (one hand-written
     statement, seats.rawsql). Raises ApplicationError 404 ``not_found``."""
     where = {"id": parse_order_id(order_id)}
@@ -222,7 +226,8 @@ def _locked_order(user, order_id) -> Order:
     return order
 
 
-def order_end(order: Order, *, status: str, now: datetime, reason: str, staff=None) -> None:
+def order_end(order: Order, *, status: str, now: datetime, reason: str,
+              staff: User | None = None) -> None:
     """End a live order (``cancelled``/``expired``/``refunded``), free its seats and publish it.
 
     Refunding voids the order's tickets. The audit trail names ``staff`` when given, the system
@@ -246,7 +251,7 @@ def order_end(order: Order, *, status: str, now: datetime, reason: str, staff=No
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
 
 
-def order_cancel(*, user, order_id) -> Order:
+def order_cancel(*, user: User, order_id: object) -> Order:
     """Cancel a pending order (api.md ``POST orders/{id}/cancel/``): its seats become available.
 
     Raises:
@@ -272,7 +277,7 @@ def order_cancel(*, user, order_id) -> Order:
     return order
 
 
-def order_pay(*, user, order_id) -> Order:
+def order_pay(*, user: User, order_id: object) -> Order:
     """Pay a pending order with the configured provider (api.md ``POST orders/{id}/pay/``).
 
     With the ``demo`` provider the payment is captured at once: the order becomes ``paid``, its
@@ -315,7 +320,7 @@ def order_pay(*, user, order_id) -> Order:
     return order
 
 
-def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
+def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None) -> None:
     """Mark a locked pending order paid: seats ``sold``, tickets issued, events published.
 
     Precondition: inside a transaction holding the lock of ``order``; the order is pending.
@@ -339,7 +344,8 @@ def order_mark_paid(order: Order, *, now: datetime, staff=None) -> None:
 # --- Staff actions ----------------------------------------------------------------------------------
 
 
-def order_staff_action(*, order_id: int, action: str, staff) -> tuple[Order, bool]:
+def order_staff_action(*, order_id: int, action: str, staff: User | None
+                       ) -> tuple[Order, bool]:
     """Apply a box-office action to one order; return ``(order, done)``.
 
     ``action`` is ``mark_paid`` (cash taken at the box office: a pending order becomes paid,
@@ -384,7 +390,7 @@ def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[O
                                         reason="expired"))
 
 
-def order_detail_for(user, order_id) -> Order:
+def order_detail_for(user: User, order_id: object) -> Order:
     """The buyer's own order, or 404 ``not_found`` (also for another buyer's order)."""
     order = Order.objects.filter(pk=parse_order_id(order_id), user=user).first()
     if order is None:
@@ -503,7 +509,8 @@ def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
     return payment, "paid"
 
 
-def ticket_check_in(*, code: str, staff) -> tuple[str, Ticket | None, datetime | None]:
+def ticket_check_in(*, code: str, staff: User | None
+                    ) -> tuple[str, Ticket | None, datetime | None]:
     """Admit a ticket at the door (api.md ``POST checkin/``); return ``(result, ticket,
     checked_in_at)``.
 

@@ -2,7 +2,7 @@
 
 import segno
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
@@ -21,12 +21,12 @@ def _ticket(code: str) -> Ticket:
     return ticket
 
 
-def _qr(code: str):
+def _qr(code: str) -> segno.QRCode:
     # The QR payload is the ticket code itself: the check-in scanner sends it to POST checkin/.
     return segno.make(code, error="m")
 
 
-def ticket_qr(request, code: str):
+def ticket_qr(request: HttpRequest, code: str) -> HttpResponse:
     """``/tickets/{code}/qr.svg``: the ticket's QR code (SVG) encoding its code.
 
     The code is unguessable (``secrets.token_urlsafe``), so knowing it is the permission, as with a
@@ -36,7 +36,7 @@ def ticket_qr(request, code: str):
     return HttpResponse(_qr(code).svg_inline(scale=4), content_type="image/svg+xml")
 
 
-def ticket_page(request, code: str):
+def ticket_page(request: HttpRequest, code: str) -> HttpResponse:
     """``/tickets/{code}/``: the printable ticket (show, showtime, venue, seat, category, price,
     order number, QR)."""
     ticket = _ticket(code)
@@ -54,7 +54,7 @@ def checkin_page(request):
 
 
 @staff_member_required
-def sales_page(request, showtime_id: int):
+def sales_page(request: HttpRequest, showtime_id: int) -> HttpResponse:
     """``/staff/showtimes/{id}/sales/``: the live sales overview (seats by status and category,
     revenue, holds, conversion), refreshed on every ``seats.changed`` of the showtime."""
     from django.shortcuts import get_object_or_404

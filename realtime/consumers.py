@@ -49,6 +49,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,7 +100,7 @@ def _showtime_exists(showtime_id: int) -> bool:
 
 
 @database_sync_to_async
-def _active_hold(user, showtime_id: int) -> tuple[str, datetime] | None:
+def _active_hold(user: Any, showtime_id: int) -> tuple[str, datetime] | None:
     hold = active_hold_for(user, showtime_id)
     return (str(hold.pk), hold.expires_at) if hold else None
 
@@ -270,6 +271,7 @@ class ShowtimeConsumer:
         self._queued = None
         self._held = None
         for group in self.groups_joined:
+            assert self.hub is not None  # joined through it
             self.hub.leave(group, self)
         self.groups_joined = []
 
@@ -377,7 +379,7 @@ class ShowtimeConsumer:
         held, self._held = self._held or [], None
         for i, message in enumerate(held):
             if self._held is not None:  # a fresh snapshot was asked meanwhile: wait behind it
-                self._held[:0] = held[i:]
+                self._held[:0] = held[i:]  # type: ignore[unreachable]  # _handle() may set it
                 return
             self._handle(message)
 
@@ -393,6 +395,7 @@ class ShowtimeConsumer:
         already covers are skipped."""
         if self._held is None:
             self._held = []
+        assert self.hub is not None  # set on connect, before any snapshot
         try:
             self._sent_snapshot(await self.hub.snapshot(
                 events.showtime_group(self.showtime_id), lambda: _snapshot(self.showtime_id)))
@@ -444,7 +447,9 @@ class ShowtimeConsumer:
             hold = message.get("hold")
             if hold:
                 if hold.get("status") == "active" and hold.get("expires_at"):
-                    self._schedule_expiring(hold["id"], parse_datetime(hold["expires_at"]))
+                    expires_at = parse_datetime(hold["expires_at"])
+                    assert expires_at is not None, hold  # the hub's own ISO timestamp
+                    self._schedule_expiring(hold["id"], expires_at)
                 else:
                     self._cancel_expiring()
             self._write(message["text"])
@@ -478,7 +483,7 @@ class ShowtimeConsumer:
         logger.debug("showtime %s: a send waits (the socket's buffer is full)", self.showtime_id)
         self._writer = asyncio.ensure_future(self._finish(pending))
 
-    async def _finish(self, pending) -> None:
+    async def _finish(self, pending: Awaitable[None]) -> None:
         try:
             await pending
             while self._queued:
@@ -500,12 +505,12 @@ class ShowtimeConsumer:
             self.expiring_task.cancel()
             self.expiring_task = None
 
-    def _schedule_expiring(self, hold_id: str, expires_at: datetime):
+    def _schedule_expiring(self, hold_id: str, expires_at: datetime) -> None:
         self._cancel_expiring()
         notice_at = expires_at - timedelta(seconds=settings.HOLD_EXPIRING_NOTICE_SECONDS)
         self.expiring_task = asyncio.ensure_future(self._expiring(hold_id, expires_at, notice_at))
 
-    async def _expiring(self, hold_id: str, expires_at: datetime, notice_at: datetime):
+    async def _expiring(self, hold_id: str, expires_at: datetime, notice_at: datetime) -> None:
         delay = (notice_at - timezone.now()).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -514,7 +519,8 @@ class ShowtimeConsumer:
                 {"type": "hold.expiring", "hold": hold_id, "expires_at": expires_at.isoformat()}))
 
 
-async def unknown_path(scope, receive, send) -> None:
+async def unknown_path(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
     """ASGI app for every WebSocket path no route matches (``realtime.routing``): accept, then
     close with 4404 (docs/realtime.md "Close codes"), instead of Channels' ``URLRouter`` raising
     ``ValueError: No route found`` (an HTTP 500 and a traceback in the server log). Keeps no

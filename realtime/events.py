@@ -12,6 +12,7 @@ the request does not wait for the publish: the message goes to the server loop's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import weakref
@@ -77,7 +78,7 @@ def _deliver_here(group: str, message: dict[str, Any]) -> None:
 def _failed(frame_type: str, group: str) -> None:
     global publish_failures
     publish_failures += 1
-    logger.exception("publishing %s to %s failed", frame_type, group)
+    logger.exception("publishing %s to %s failed", frame_type, group)  # noqa: LOG004 (callers are except clauses)
 
 
 @dataclass
@@ -181,10 +182,8 @@ class _Outbox:
                 due = min(self.last_sent.get(c.showtime_id, -1e9) + interval
                           for c in self.waiting.values())
                 self.wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), max(0.0, due - loop.time()))
-                except asyncio.TimeoutError:
-                    pass
 
     async def _send(self, item: _Change | tuple[str, str, dict[str, Any]]) -> None:
         if isinstance(item, _Change):

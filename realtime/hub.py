@@ -39,8 +39,8 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -50,6 +50,7 @@ from core import redisguard
 from . import sequence
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RETRY_FIRST_SECONDS = 0.1  # first wait after a failed receive; doubles up to RETRY_MAX_SECONDS
 RETRY_MAX_SECONDS = 5.0
@@ -112,7 +113,7 @@ class Subscription:
         self.received = 0  # messages received since the subscription was made
         self.teardown: asyncio.Task | None = None
         # snapshot cache: the encoded frame, the generation and loop time its read started
-        self.snapshot: str | None = None
+        self.snapshot: Any = None  # what the reader returned (the consumer's Snapshot)
         self.snapshot_generation = -1
         self.snapshot_started = 0.0
         self.reading: asyncio.Task | None = None  # a read in flight others may share
@@ -312,7 +313,7 @@ class Hub:
 
     def _ordered(self, sub: Subscription, message: dict[str, Any]) -> None:
         """Deliver ``seats.changed`` messages in ``seq`` order per epoch (see :class:`_Order`)."""
-        order, epoch, seq = sub.order, message.get("epoch"), int(message["seq"])
+        order, epoch, seq = sub.order, message["epoch"], int(message["seq"])
         sequence.observe(message["showtime"], epoch, seq)
         if epoch != order.epoch:  # a new numbering: what waited belongs to the old one
             self._flush(sub)
@@ -355,7 +356,7 @@ class Hub:
 
     async def _refresh(self) -> None:
         """Re-add every healthy subscription before the layer's ``group_expiry`` drops it."""
-        while self.subscriptions:
+        while self.subscriptions and self.refresh_seconds:
             await asyncio.sleep(self.refresh_seconds)
             for sub in list(self.subscriptions.values()):
                 if sub.healthy and sub.teardown is None:
@@ -376,7 +377,7 @@ class Hub:
         from . import events
 
         seen = asyncio.Event()
-        state = {"n": 0, "channel": None, "receiver": None}
+        state: dict[str, Any] = {"n": 0, "channel": None, "receiver": None}
         failed, first_failed = 0, None
 
         async def receive_probes(channel: str) -> None:
@@ -397,9 +398,9 @@ class Hub:
                 ok = False
                 try:
                     if state["channel"] is None:
-                        state["channel"] = await redisguard.guard(self.layer.new_channel(), 1.0)
-                        state["receiver"] = self.loop.create_task(
-                            receive_probes(state["channel"]))
+                        channel: str = await redisguard.guard(self.layer.new_channel(), 1.0)
+                        state["channel"] = channel
+                        state["receiver"] = self.loop.create_task(receive_probes(channel))
                     state["n"] += 1
                     seen.clear()
                     await redisguard.guard(self.layer.send(
@@ -457,7 +458,7 @@ class Hub:
 
     # --- snapshot cache -----------------------------------------------------------------------
 
-    async def snapshot(self, group: str, read: Callable[[], Awaitable[str]]) -> str:
+    async def snapshot(self, group: str, read: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         """The encoded ``snapshot`` frame of the showtime of ``group``: cached, or ``await
         read()`` (which reads ``seq`` before the seats; realtime.md).
 

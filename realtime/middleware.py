@@ -16,6 +16,7 @@ REST API), so none is kept.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import get_user
@@ -25,7 +26,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
 
-def has_ticket(scope) -> bool:
+def has_ticket(scope: dict[str, Any]) -> bool:
     """Whether the handshake carries a ``?ticket=`` (realtime.md: the ticket alone signs such a
     socket in, valid or not; the consumer redeems it)."""
     return bool(parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket"))

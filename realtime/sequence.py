@@ -57,7 +57,7 @@ def _new_epoch() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _decode(value) -> str:
+def _decode(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 

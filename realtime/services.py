@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -16,7 +17,7 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def socket_ticket_issue(*, user) -> tuple[str, int]:
+def socket_ticket_issue(*, user: Any) -> tuple[str, int]:
     """Issue a ticket for ``user``; return ``(value, expires_in_seconds)``.
 
     The value is 256 bits from ``secrets``; only its SHA-256 is stored. Tickets older than an hour
@@ -28,7 +29,7 @@ def socket_ticket_issue(*, user) -> tuple[str, int]:
     return value, settings.SOCKET_TICKET_TTL_SECONDS
 
 
-def socket_ticket_redeem(value: str):
+def socket_ticket_redeem(value: str) -> Any:
     """Spend a ticket once and return its user, or ``None`` if it is unknown, used or older than
     ``SOCKET_TICKET_TTL_SECONDS``. One conditional UPDATE, so two sockets racing with one ticket
     cannot both win."""

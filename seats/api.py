@@ -1,7 +1,7 @@
 """Catalog and hold endpoints (shared/spec/api.md "Catalog", "Holds"). Views stay thin: validate,
 call one service or selector, render."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.conf import settings
 from django.db.models import Q
@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -127,8 +128,8 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
                         raise ValueError(name)
                     # In UTC (a time without offset is UTC): PostgreSQL refuses offsets past
                     # ±15:59, which ISO 8601 and Python allow.
-                    when = when.replace(tzinfo=dt_timezone.utc) if when.tzinfo is None \
-                        else when.astimezone(dt_timezone.utc)
+                    when = when.replace(tzinfo=UTC) if when.tzinfo is None \
+                        else when.astimezone(UTC)
                     filters &= Q(**{lookup: when})
         except (ValueError, OverflowError) as exc:  # OverflowError: out of years 1–9999 in UTC
             raise ApplicationError(
@@ -138,6 +139,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # pagination_class is set
         return self.get_paginated_response([showtime_detail(s) for s in page])
 
     def retrieve(self, request, *args, **kwargs):
@@ -176,11 +178,11 @@ class HoldCreateView(APIView):
         parameters=[retry_after(409, 429)],
     )
     @limited("RATELIMIT_HOLDS", "holds")
-    def post(self, request, showtime_id: int):
+    def post(self, request: Request, showtime_id: int) -> Response:
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hold, created = services.hold_create(
-            user=request.user, showtime_id=showtime_id,
+            user=request.user, showtime_id=showtime_id,  # type: ignore[arg-type]  # authenticated
             seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
         )
         return Response(
@@ -210,10 +212,10 @@ class BestAvailableView(APIView):
         parameters=[retry_after(409, 429)],
     )
     @limited("RATELIMIT_HOLDS", "holds")
-    def post(self, request, showtime_id: int):
+    def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,
+        hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,  # type: ignore[arg-type]  # authenticated
                                            **data.validated_data)
         return Response(
             hold_answer(hold), status=status.HTTP_201_CREATED if created else 200
@@ -237,7 +239,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         hold_id = self.kwargs["pk"]
         if services._parse_uuid(hold_id) is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
-        hold = Hold.objects.filter(pk=hold_id, user=self.request.user).first()
+        hold = Hold.objects.filter(pk=hold_id, user=self.request.user).first()  # type: ignore[misc]  # authenticated
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         return hold

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from .models import SeatEvent
 
@@ -22,18 +24,18 @@ class Change:
     note: str = ""
 
     @classmethod
-    def buyer(cls, reason: str, user_id: int, **refs) -> "Change":
+    def buyer(cls, reason: str, user_id: int, **refs: Any) -> Change:
         return cls(reason, SeatEvent.Actor.BUYER, user_id, **refs)
 
     @classmethod
-    def staff(cls, reason: str, user_id: int | None, **refs) -> "Change":
+    def staff(cls, reason: str, user_id: int | None, **refs: Any) -> Change:
         return cls(reason, SeatEvent.Actor.STAFF, user_id, **refs)
 
     @classmethod
-    def system(cls, reason: str, **refs) -> "Change":
+    def system(cls, reason: str, **refs: Any) -> Change:
         return cls(reason, SeatEvent.Actor.SYSTEM, None, **refs)
 
-    def event(self, row, from_status: str, to_status: str, at) -> SeatEvent:
+    def event(self, row: Any, from_status: str, to_status: str, at: datetime) -> SeatEvent:
         return SeatEvent(
             showtime_id=row.showtime_id, showtime_seat_id=row.pk, from_status=from_status,
             to_status=to_status, reason=self.reason, actor_kind=self.actor_kind,

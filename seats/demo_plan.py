@@ -69,10 +69,12 @@ and category::
 Standard library only; this module does not import Django.
 """
 
+import itertools
 import json
 import sys
 import uuid
 from collections import Counter
+from typing import Any
 
 __all__ = ["build_demo_plan"]
 
@@ -100,7 +102,7 @@ _MARGIN = 52  # minimum empty border between outermost seat centres and canvas e
 #   first_row: distance from the ring centre to the row A seat centres
 #   aisles:    |slot| indexes left free for radial aisles (slot 0 is the row centre)
 #   wheelchair: {row index: sides whose row has wheelchair spaces at both ends}
-_TIERS = (
+_TIERS: tuple[dict[str, Any], ...] = (
     {
         "key": "ringside",
         "name": "Ringside",
@@ -169,7 +171,7 @@ def _row_slots(distance, free_slots):
     slots = [k for k in range(-reach, reach + 1) if abs(k) not in free_slots]
     breaks = [
         number
-        for number, (prev, cur) in enumerate(zip(slots, slots[1:]), start=2)
+        for number, (prev, cur) in enumerate(itertools.pairwise(slots), start=2)
         if cur - prev > 1
     ]
     return slots, breaks
@@ -313,7 +315,7 @@ def _main(argv):
         json.dump(plan, fh, indent=2)
         fh.write("\n")
 
-    per_category = Counter()
+    per_category: Counter[str] = Counter()
     wheelchair = 0
     total = 0
     size = plan["size"]

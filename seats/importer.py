@@ -15,6 +15,7 @@ A seat's label is ``"<zone name> <row>-<seat number>"``, e.g. ``"Block A 12-5"``
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections import Counter
@@ -35,7 +36,7 @@ def _require(obj: Any, key: str, where: str, kind: type | tuple[type, ...]) -> A
     if key not in obj:
         raise PlanError(f"{where}: missing key {key!r}.")
     value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise PlanError(f"{where}.{key}: expected {names}, got {value!r:.60}.")
     return value
@@ -50,7 +51,7 @@ def _xy(obj: dict, where: str) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _number(value) -> int:
+def _number(value: object) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
@@ -68,13 +69,13 @@ def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
     for seat in seats:
         zones.setdefault(seat["zone"], []).append(seat)
     xs = sorted({s["x"] for s in seats})
-    steps = [b - a for a, b in zip(xs, xs[1:]) if b - a > 0]
+    steps = [b - a for a, b in itertools.pairwise(xs) if b - a > 0]
     spacing = sorted(steps)[len(steps) // 2] if steps else 20.0
     near = spacing / 2
     cell = max(near, 1.0)
     grid: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
 
-    def collides(zone_seats, dx) -> str | None:
+    def collides(zone_seats: list[dict[str, Any]], dx: float) -> str | None:
         for seat in zone_seats:
             x, y = seat["x"] + dx, seat["y"]
             cx, cy = int(x // cell), int(y // cell)
@@ -161,7 +162,9 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     duplicated_cats = [n for n, k in Counter(c["name"] for c in cats).items() if k > 1]
     if duplicated_cats:
         raise PlanError(f"Duplicate category names: {', '.join(duplicated_cats)}.")
-    size = data.get("size") if isinstance(data.get("size"), dict) else {}
+    size = data.get("size")
+    if not isinstance(size, dict):
+        size = {}
     seats: list[dict[str, Any]] = []
     bad_guids, unknown_cats = [], set()
     for zi, zone in enumerate(zones):

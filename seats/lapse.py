@@ -22,7 +22,7 @@ counterpart (a ``held``/``reserved`` seat past its ``expires_at`` reads ``availa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -35,6 +35,8 @@ def _now(now: datetime | None) -> datetime:
 
 class LapsingQuerySet(models.QuerySet):
     """Holds or orders (a model mixing in :class:`Lapsing`), with the lapse rule in SQL."""
+
+    model: Any  # a model class that mixes in Lapsing (LIVE_STATUS, LAPSED_STATUS, live_q)
 
     def _lapsed_q(self, now: datetime | None) -> Q:
         return Q(status=self.model.LIVE_STATUS, expires_at__lte=_now(now))

@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 from core.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
-from .rawsql import convert, converters, fetch_one, placeholders, quote
+from .rawsql import convert, converters, fetch_one, field, placeholders, quote
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -154,17 +154,17 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     inventory, plan_seat = ShowtimeSeat._meta, Seat._meta
     category, price = PlanCategory._meta, ShowtimePrice._meta
     qn = quote
-    columns = [f"ss.{qn(inventory.get_field(f).column)}" for f in _SEAT_FIELDS] + \
-        [f"s.{qn(plan_seat.get_field(f).column)}" for f in _PLAN_SEAT_FIELDS] + \
-        [f"c.{qn(category.get_field('name').column)}"]
-    fields = [(inventory.get_field(f), "ss") for f in _SEAT_FIELDS] + \
-        [(plan_seat.get_field(f), "s") for f in _PLAN_SEAT_FIELDS] + \
-        [(category.get_field("name"), "c")]
+    columns = [f"ss.{qn(field(inventory, f).column)}" for f in _SEAT_FIELDS] + \
+        [f"s.{qn(field(plan_seat, f).column)}" for f in _PLAN_SEAT_FIELDS] + \
+        [f"c.{qn(field(category, 'name').column)}"]
+    fields = [(field(inventory, f), "ss") for f in _SEAT_FIELDS] + \
+        [(field(plan_seat, f), "s") for f in _PLAN_SEAT_FIELDS] + \
+        [(field(category, "name"), "c")]
     if with_price:
         columns.append(
             f"(SELECT p.{qn('price')} FROM {qn(price.db_table)} p WHERE p.{qn('showtime_id')} = "
             f"ss.{qn('showtime_id')} AND p.{qn('category_id')} = s.{qn('category_id')})")
-        fields.append((price.get_field("price"), "p"))
+        fields.append((field(price, "price"), "p"))
     sql = (
         f"SELECT {', '.join(columns)} FROM {qn(inventory.db_table)} ss "
         f"JOIN {qn(plan_seat.db_table)} s ON s.{qn('id')} = ss.{qn('seat_id')} "
@@ -179,8 +179,8 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
         found = [convert(row, columns_converters) for row in cursor.fetchall()]
     rows = []
     n_seat, n_plan = len(_SEAT_FIELDS), len(_PLAN_SEAT_FIELDS)
-    attnames = [inventory.get_field(f).attname for f in _SEAT_FIELDS]
-    plan_attnames = [plan_seat.get_field(f).attname for f in _PLAN_SEAT_FIELDS]
+    attnames = [field(inventory, f).attname for f in _SEAT_FIELDS]
+    plan_attnames = [field(plan_seat, f).attname for f in _PLAN_SEAT_FIELDS]
     for values in found:
         row = ShowtimeSeat.from_db(connection.alias, attnames, values[:n_seat])
         seat = Seat.from_db(connection.alias, plan_attnames, values[n_seat:n_seat + n_plan])
@@ -188,7 +188,7 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
                                              [seat.category_id, values[n_seat + n_plan]])
         row.seat = seat
         if with_price:
-            row.price = values[-1]
+            row.price = values[-1]  # type: ignore[attr-defined]  # an extra attribute, as annotate() adds
         rows.append(row)
     return rows
 

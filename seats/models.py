@@ -406,4 +406,4 @@ class SeatEvent(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("Seat events are append-only.")
-        super().save(*args, **kwargs)
+        super().save(*args, **kwargs)  # type: ignore[unreachable]  # pk is None until saved; the stubs say int

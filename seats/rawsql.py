@@ -15,15 +15,26 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models.options import Options
 
 from .models import Seat, SeatClaim, ShowtimeSeat
 
 M = TypeVar("M", bound=models.Model)
 
 
-def quote(name: str) -> str:
-    """A table or column name quoted for this database."""
+def quote(name: str | None) -> str:
+    """A table or column name quoted for this database (a concrete field's ``column``, which
+    the stubs type as optional)."""
+    assert name is not None
     return connection.ops.quote_name(name)
+
+
+def field(meta: Options, name: str) -> models.Field:
+    """The concrete field ``name`` of a model's ``_meta`` (``get_field`` also finds reverse
+    relations, which have no column)."""
+    found = meta.get_field(name)
+    assert isinstance(found, models.Field), name
+    return found
 
 
 def placeholders(n: int) -> str:
@@ -86,7 +97,8 @@ def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model
             ) -> list[list[models.Model]]:
     """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of
     ``parts`` in turn; return one list of instances (one per part) per row."""
-    columns, spans = [], []
+    columns: list[list] = []
+    spans = []
     for model, alias in parts:
         fields = model._meta.concrete_fields
         spans.append((model, [f.attname for f in fields], len(columns), len(fields)))
@@ -123,7 +135,7 @@ def fetch(model: type[M], where: dict[str, Any], *, lock: bool = False) -> list[
           f"WHERE {condition[0]}"
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    return [row[0] for row in _select(sql, condition[1], [(model, "t")])]
+    return [row[0] for row in _select(sql, condition[1], [(model, "t")])]  # type: ignore[misc]  # instances of model
 
 
 def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
@@ -140,9 +152,11 @@ def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
            f"c.{quote('showtime_seat_id')} "
            f"JOIN {quote(Seat._meta.db_table)} s ON s.{quote('id')} = ss.{quote('seat_id')} "
            f"WHERE {condition[0]} ORDER BY c.{quote('showtime_seat_id')}")
-    claims = []
+    claims: list[SeatClaim] = []
     for claim, inventory, seat in _select(sql, condition[1], [(SeatClaim, "c"),
                                                               (ShowtimeSeat, "ss"), (Seat, "s")]):
+        assert isinstance(claim, SeatClaim) and isinstance(inventory, ShowtimeSeat)
+        assert isinstance(seat, Seat)
         inventory.seat = seat
         claim.showtime_seat = inventory
         claims.append(claim)
@@ -181,7 +195,7 @@ def seat_states(showtime_id: int) -> list[tuple[int, str, int, Any]]:
     stored (not yet read as of a time: see ``seats.selectors.effective_state``). One statement,
     no model instances (a plan has thousands of seats)."""
     meta = ShowtimeSeat._meta
-    fields = [meta.get_field(name) for name in ("id", "status", "version", "expires_at")]
+    fields = [field(meta, name) for name in ("id", "status", "version", "expires_at")]
     columns = [converters(f, "ss") for f in fields]
     sql = (f"SELECT {', '.join(f'ss.{quote(f.column)}' for f in fields)} "
            f"FROM {quote(meta.db_table)} ss WHERE ss.{quote('showtime_id')} = %s")
@@ -205,8 +219,8 @@ def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
 
     claim, hold, order = SeatClaim._meta, Hold._meta, Order._meta
 
-    def col(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
+    def col(meta: Options, name: str) -> str:
+        return quote(field(meta, name).column)
 
     when = connection.ops.adapt_datetimefield_value(now)
     sql = (f"SELECT COUNT(c.{col(claim, 'id')}), COUNT(DISTINCT c.{col(claim, 'order')}) "
@@ -218,7 +232,7 @@ def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
            f"AND ((c.{col(claim, 'order')} IS NULL AND h.{col(hold, 'status')} = %s "
            f"AND h.{col(hold, 'expires_at')} > %s) "
            f"OR (o.{col(order, 'status')} = %s AND o.{col(order, 'expires_at')} > %s))")
-    params = [user_id, showtime_id, Hold.LIVE_STATUS, when, Order.LIVE_STATUS, when]
+    params: list[Any] = [user_id, showtime_id, Hold.LIVE_STATUS, when, Order.LIVE_STATUS, when]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         seats, orders = cursor.fetchone()
@@ -240,11 +254,11 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
     meta = model._meta
     assignments, params = [], []
     for attname, value in values.items():
-        field = meta.get_field(attname)
-        assignments.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+        target = field(meta, attname)
+        assignments.append(f"{quote(target.column)} = %s")
+        params.append(target.get_db_prep_save(value, connection))
     for attname, n in (increments or {}).items():
-        column = quote(meta.get_field(attname).column)
+        column = quote(field(meta, attname).column)
         assignments.append(f"{column} = {column} + %s")
         params.append(int(n))
     pk = meta.pk

@@ -18,8 +18,11 @@ import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -43,7 +46,7 @@ class Place:
     free: bool
 
 
-def _number_key(place: Place):
+def _number_key(place: Place) -> tuple[int, int, float]:
     return (0, int(place.number), place.x) if place.number.isdigit() else (1, 0, place.x)
 
 
@@ -82,7 +85,7 @@ def _seat_geometry(showtime_id: int) -> list[tuple]:
     return rows
 
 
-def zones_of(showtime_id: int, seat_ids) -> set[str]:
+def zones_of(showtime_id: int, seat_ids: Iterable[int]) -> set[str]:
     """The zones of some showtime seats (by id)."""
     wanted = set(seat_ids)
     return {zone for pk, _, zone, *_ in _seat_geometry(showtime_id) if pk in wanted}
@@ -115,7 +118,7 @@ def _adjacent(a: Place, b: Place) -> bool:
     return True  # no numbers to go by: neighbours in x order
 
 
-def orphans(places: list[Place], taken: set[int] = frozenset()) -> set[int]:
+def orphans(places: list[Place], taken: AbstractSet[int] = frozenset()) -> set[int]:
     """Free seats of one row segment that would stand alone (no free neighbour on either side)
     once ``taken`` seats are taken too. A segment of one seat has no orphans."""
     if len(places) < 2:
@@ -144,7 +147,7 @@ def new_orphans(groups: dict[tuple, list[Place]], wanted: set[int]) -> list[str]
     return labels
 
 
-def _focus(plan: SeatingPlan, groups) -> tuple[float, float]:
+def _focus(plan: SeatingPlan, groups: dict[tuple, list[Place]]) -> tuple[float, float]:
     if plan.focus_x is not None and plan.focus_y is not None:
         return plan.focus_x, plan.focus_y
     xs = [p.x for places in groups.values() for p in places]
@@ -175,7 +178,7 @@ def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: s
     q = quantity
     for (zone_name, row, _), places in groups.items():
         run: list[Place] = []
-        for place in places + [None]:
+        for place in [*places, None]:
             if place is not None and place.free and (not run or _adjacent(run[-1], place)):
                 run.append(place)
                 continue

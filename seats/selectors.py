@@ -6,6 +6,7 @@ A ``held``/``reserved`` seat whose ``expires_at`` has passed reads as ``availabl
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,7 +28,8 @@ from .models import (
 _EXPIRING = ShowtimeSeatQuerySet.EXPIRING
 
 
-def effective_state(status: str, version: int, expires_at: datetime | None, now: datetime):
+def effective_state(status: str, version: int, expires_at: datetime | None, now: datetime
+                    ) -> tuple[str, int]:
     """Return ``(status, version)`` as a buyer must see them at ``now`` (lazy expiry)."""
     if status in _EXPIRING and expires_at is not None and expires_at <= now:
         return SeatStatus.AVAILABLE, version + 1
@@ -128,7 +130,7 @@ def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:
     ]
 
 
-def claim_lines(claims) -> list[dict[str, Any]]:
+def claim_lines(claims: Iterable[SeatClaim]) -> list[dict[str, Any]]:
     """``[{"id": "<guid>", "label", "category", "price"}]`` for seat claims (price as string)."""
     return [
         {
@@ -141,7 +143,7 @@ def claim_lines(claims) -> list[dict[str, Any]]:
     ]
 
 
-def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None,
+def hold_detail(hold: Hold, claims: Sequence[SeatClaim] | None = None,
                 now: datetime | None = None) -> dict[str, Any]:
     """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
     [{"id", "label", "category", "price"}], "expires_at", "total"}``. ``total`` is the sum of the
@@ -175,7 +177,7 @@ def hold_detail(hold: Hold, claims: list[SeatClaim] | None = None,
     }
 
 
-def active_hold_for(user, showtime_id: int) -> Hold | None:
+def active_hold_for(user: Any, showtime_id: int) -> Hold | None:
     """The user's live hold on a showtime (active and not lapsed: :mod:`seats.lapse`), or
     ``None``."""
     if not user.is_authenticated:

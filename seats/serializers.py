@@ -31,7 +31,7 @@ class HoldRequestSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
         required=False, help_text=SEATS_HELP,
     )
-    ga = GAItemSerializer(many=True, required=False, allow_empty=False, max_length=20)
+    ga = GAItemSerializer(many=True, required=False, allow_empty=False, max_length=20)  # type: ignore[call-arg]  # many=True hands it to ListSerializer
 
     def validate(self, attrs):
         if not attrs.get("seats") and not attrs.get("ga"):
@@ -105,7 +105,7 @@ class ShowtimeSerializer(serializers.Serializer):
 
 class SnapshotSeatSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     zone = serializers.CharField()
     row = serializers.CharField()
     number = serializers.CharField()
@@ -128,7 +128,7 @@ class SnapshotSerializer(serializers.Serializer):
 
 class HoldSeatSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     category = serializers.CharField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +25,6 @@ from core import counters, events
 from core.errors import ApplicationError
 
 from .audit import Change
-from .selection import best_blocks, load_rows, new_orphans, zones_of
 from .locks import (
     RetryTransaction,
     lock_buyer,
@@ -50,8 +49,11 @@ from .models import (
     ShowtimeSeat,
 )
 from .rawsql import fetch_claims, fetch_one, insert, showtime_seat_ids, update
+from .selection import best_blocks, load_rows, new_orphans, zones_of
 from .selectors import buyer_usage, effective_state, hold_detail
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # --- Showtimes --------------------------------------------------------------------------------------
 
@@ -193,7 +195,7 @@ def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
     """
     parsed = [_parse_uuid(raw) for raw in seat_ids]
     spellings: dict[Any, list[str]] = {}
-    for raw, guid in zip(seat_ids, parsed):
+    for raw, guid in zip(seat_ids, parsed, strict=True):
         spellings.setdefault(guid if guid is not None else str(raw), []).append(str(raw))
     duplicates = [(str(key), raws) for key, raws in spellings.items() if len(raws) > 1]
     if duplicates:
@@ -225,7 +227,7 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
             details={"max_seats_per_order": showtime.max_seats_per_order}, status=400,
         )
     found = showtime_seat_ids(showtime.pk, [g for g in guids if g is not None])
-    unknown = [raw for raw, guid in zip(seat_ids, guids) if guid not in found]
+    unknown = [raw for raw, guid in zip(seat_ids, guids, strict=True) if guid not in found]
     if unknown:
         raise ApplicationError(
             "unknown_seats", f"{len(unknown)} of the requested seats do not exist in this showtime.",
@@ -284,7 +286,7 @@ def seats_write(
 
 def claims_take(
     *, showtime: Showtime, hold: Hold, seat_ids: Sequence[int], now: datetime
-) -> tuple[list[dict[str, Any]], list[SeatClaim]]:
+) -> tuple[list[dict[str, Any]], Sequence[SeatClaim]]:
     """Claim available seats for ``hold``: all of them or none (domain.md, invariant 2).
 
     Locks the seats (primary-key order, reading their prices in the same statement), ends lapsed
@@ -316,7 +318,7 @@ def claims_take(
             is_live=False, ended_at=now
         )
     try:  # no savepoint: on failure the whole transaction is rolled back anyway
-        claims = insert([SeatClaim(showtime_seat=row, hold=hold, price=row.price,
+        claims = insert([SeatClaim(showtime_seat=row, hold=hold, price=row.price,  # type: ignore[attr-defined]  # attached by lock_showtime_seats
                                    category=row.seat.category.name) for row in rows])
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
         raise ApplicationError(
@@ -346,7 +348,7 @@ def claims_end(
     return seats_write(rows, status=status, expires_at=None, now=now, change=change)
 
 
-def live_claims(**filters) -> list[SeatClaim]:
+def live_claims(**filters: Any) -> list[SeatClaim]:
     """Live claims (of a hold or an order: ``hold=``/``order=``), seat-ordered, with
     ``showtime_seat__seat``. One statement."""
     where = {"is_live": True}
@@ -355,7 +357,7 @@ def live_claims(**filters) -> list[SeatClaim]:
     return fetch_claims(where)
 
 
-def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
+def hold_end(hold: Hold, *, status: str, now: datetime, staff: User | None = None,
              claims: list[SeatClaim] | None = None) -> None:
     """End an active hold (``released`` or ``expired``), free its seats and publish it.
 
@@ -381,23 +383,24 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
         publish_hold(hold)
 
 
-def publish_hold(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str, Any]:
+def publish_hold(hold: Hold, claims: Sequence[SeatClaim] | None = None) -> dict[str, Any]:
     """Send ``hold.updated`` to the owner after commit, and keep the detail on the instance
     (``hold.detail``) so the API answer reuses it instead of reading the hold again.
     ``claims``: the hold's live claims, when the caller has them (no query then)."""
-    hold.detail = hold_detail(hold, claims)
-    events.hold_updated(hold.user_id, hold.detail)
-    return hold.detail
+    detail = hold_detail(hold, claims)
+    hold.detail = detail  # type: ignore[attr-defined]  # read by the API view (issue 15: an explicit result)
+    events.hold_updated(hold.user_id, detail)
+    return detail
 
 
-def _locked_hold(user, hold_id) -> Hold:
+def _locked_hold(user: User, hold_id: object) -> Hold:
     hold = lock_one(Hold, {"id": hold_id, "user_id": user.pk})
     if hold is None:
         raise ApplicationError("not_found", "No such hold.", status=404)
     return hold
 
 
-def _parse_uuid(value) -> uuid.UUID | None:
+def _parse_uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -455,7 +458,7 @@ def run_counting_conflicts(txn):
 # --- Holds ------------------------------------------------------------------------------------------
 
 
-def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
+def _hold_add(user: User, showtime: Showtime, pick: Callable[[datetime], list[int]]
               ) -> tuple[Hold, bool]:
     """Add the seats that ``pick(now)`` chooses (inside the transaction, after the buyer's hold is
     locked) to the buyer's active hold on ``showtime``, making the hold if needed.
@@ -491,6 +494,7 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]]
                                      expires_at=now + timedelta(seconds=showtime.hold_ttl))])
             except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
                 raise RetryTransaction from exc
+        assert hold is not None  # the buyer's hold, or the one just made
         if new:
             states, taken = claims_take(showtime=showtime, hold=hold, seat_ids=new, now=now)
             claims += taken
@@ -550,7 +554,7 @@ def _claim_ga(showtime: Showtime, area_id: int, quantity: int, now: datetime) ->
 
 
 def hold_create(
-    *, user, showtime_id: int, seat_ids: Sequence[str] = (),
+    *, user: User, showtime_id: int, seat_ids: Sequence[str] = (),
     ga: Sequence[dict[str, Any]] = (),
 ) -> tuple[Hold, bool]:
     """Hold seats, and places of general-admission zones, for a buyer (api.md ``POST
@@ -596,7 +600,7 @@ def hold_create(
 
 
 def hold_best(
-    *, user, showtime_id: int, quantity: int, category: str | None = None, zone: str | None = None
+    *, user: User, showtime_id: int, quantity: int, category: str | None = None, zone: str | None = None
 ) -> tuple[Hold, bool]:
     """Hold the best ``quantity`` seats side by side in one row (``POST
     showtimes/{id}/holds/best/``), in the quality order of :mod:`seats.selection`. The result is
@@ -629,7 +633,8 @@ def hold_best(
         for block in found.blocks[:50]:
             locked = lock_free_seats(ShowtimeSeat.objects.filter(pk__in=block),
                                      "status", "version", "expires_at")
-            states = [effective_state(*row, now)[0] for row in locked]
+            states = [effective_state(status, version, expires_at, now)[0]
+                      for status, version, expires_at in locked]
             if len(states) == quantity and all(s == SeatStatus.AVAILABLE for s in states):
                 return block
         together = found.max_together
@@ -645,7 +650,8 @@ def hold_best(
     return _hold_add(user, showtime, pick)
 
 
-def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hold:
+def hold_release(*, user: User, hold_id: object, seat_ids: Sequence[str] | None = None
+                 ) -> Hold:
     """Release some seats of a hold (a deselect on the seat map), or all when ``seat_ids`` is None.
 
     The hold becomes ``released`` once it has no seats. Releasing from a hold that has expired
@@ -672,9 +678,9 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
             return hold
         live = live_claims(hold=hold)
         claims = live
-        if seat_ids is not None:
+        if seat_ids is not None and chosen is not None:
             by_guid = {str(c.showtime_seat.seat.guid): c for c in live}
-            unknown = [raw for raw, guid in zip(seat_ids, chosen) if guid not in by_guid]
+            unknown = [raw for raw, guid in zip(seat_ids, chosen, strict=True) if guid not in by_guid]
             if unknown:
                 raise ApplicationError(
                     "unknown_seats", "Some of these seats are not in the hold.",
@@ -693,7 +699,7 @@ def hold_release(*, user, hold_id, seat_ids: Sequence[str] | None = None) -> Hol
     return run_in_transaction(txn)
 
 
-def expire_due(model, *, end: Callable[[Any, datetime], None], limit: int,
+def expire_due(model: Any, *, end: Callable[[Any, datetime], None], limit: int,
                now: datetime | None = None) -> list:
     """Record the expiry of the lapsed rows of ``model`` (holds or orders: ``model.objects.lapsed``,
     :mod:`seats.lapse`), at most ``limit``, oldest deadline first, each in its own short
@@ -733,7 +739,7 @@ def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Ho
 
 
 def seats_block(
-    *, showtime_id: int, seat_pks: Sequence[int], reason: str = "", staff=None
+    *, showtime_id: int, seat_pks: Sequence[int], reason: str = "", staff: User | None = None
 ) -> tuple[list[str], list[str]]:
     """Block available seats of a showtime (staff); blocked seats cannot be held or ordered.
 
@@ -744,7 +750,8 @@ def seats_block(
     def txn():
         now = timezone.now()
         rows = lock_showtime_seats(showtime_id, seat_pks)
-        free, skipped = [], []
+        free: list[ShowtimeSeat] = []
+        skipped: list[ShowtimeSeat] = []
         for row in rows:
             status, _ = effective_state(row.status, row.version, row.expires_at, now)
             (free if status == SeatStatus.AVAILABLE else skipped).append(row)
@@ -762,7 +769,7 @@ def seats_block(
 
 
 def seats_unblock(
-    *, showtime_id: int, seat_pks: Sequence[int], staff=None
+    *, showtime_id: int, seat_pks: Sequence[int], staff: User | None = None
 ) -> tuple[list[str], list[str]]:
     """Unblock blocked seats of a showtime (staff). Returns ``(unblocked, skipped)`` labels;
     publishes ``seats.changed`` (``unblocked``)."""
@@ -779,7 +786,7 @@ def seats_unblock(
     return run_in_transaction(txn)
 
 
-def hold_force_release(*, hold_id, staff) -> Hold:
+def hold_force_release(*, hold_id: str | uuid.UUID, staff: User | None) -> Hold:
     """Release an active hold on a buyer's behalf (staff). Returns the hold; one that is no
     longer active is returned as it is."""
     def txn() -> Hold:

@@ -1,5 +1,6 @@
 """Server-rendered pages: the showtime list and the seat map page (realtime.md "Seat map page")."""
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from .models import Showtime
@@ -12,7 +13,7 @@ def showtime_list(request):
     return render(request, "seats/showtime_list.html", {"showtimes": showtimes})
 
 
-def showtime_detail(request, showtime_id: int):
+def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     """``/showtimes/{id}/``: the live seat map; the script draws it from the API snapshot."""
     showtime = get_object_or_404(Showtime.objects.select_related("show", "plan__venue"),
                                  pk=showtime_id)

@@ -41,7 +41,8 @@ class RegisterSerializer(serializers.Serializer):
         try:
             validate_password(attrs["password"], candidate)
         except Exception as exc:  # django.core.exceptions.ValidationError
-            raise serializers.ValidationError({"password": list(getattr(exc, "messages", [str(exc)]))})
+            raise serializers.ValidationError(
+                {"password": list(getattr(exc, "messages", [str(exc)]))}) from exc
         return attrs
 
 
@@ -70,7 +71,7 @@ class RegisterView(APIView):
             with transaction.atomic():
                 user = User.objects.create_user(**data.validated_data)
         except IntegrityError:  # the same username registered at the same moment
-            raise serializers.ValidationError({"username": ["This username is taken."]})
+            raise serializers.ValidationError({"username": ["This username is taken."]}) from None
         return Response({"id": user.pk, "username": user.username, "email": user.email},
                         status=status.HTTP_201_CREATED)
 

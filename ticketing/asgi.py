@@ -35,9 +35,8 @@ if os.environ.get("DJANGO_ASGI_HANDLER", "threaded") != "django":
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
-from ticketing.bodylimit import BodyLimitMiddleware  # noqa: E402
-
 from ticketing import daphne_limits  # noqa: E402
+from ticketing.bodylimit import BodyLimitMiddleware  # noqa: E402
 
 daphne_limits.install()  # takes effect where daphne is the server (uvicorn never builds its requests)
 

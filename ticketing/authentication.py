@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from typing import Any
 
 from cachetools import TLRUCache
 from django.conf import settings
@@ -49,7 +50,7 @@ _lock = threading.Lock()
 _tokens: TLRUCache = new_token_cache()
 
 
-def forget_user(sender=None, instance=None, **kwargs) -> None:
+def forget_user(sender: object = None, instance: Any = None, **kwargs: Any) -> None:  # noqa: ARG001 (a signal receiver)
     """Drop a user's cached tokens in this process (connected to the user model's save and
     delete in ``TicketingConfig.ready``)."""
     if instance is not None:
@@ -69,7 +70,7 @@ class CachedJWTAuthentication(JWTAuthentication):
     """
 
     def authenticate(self, request):
-        header = self.get_header(request)
+        header: bytes | None = self.get_header(request)  # simplejwt's hint leaves out None
         if header is None:
             return None
         raw = self.get_raw_token(header)

@@ -33,6 +33,8 @@ request (RFC 9112 §9.6).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 
@@ -57,7 +59,7 @@ def too_large_body(limit: int) -> bytes:
         {"limit_bytes": limit})).encode()
 
 
-def _declared_length(headers) -> int | None:
+def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
     """``Content-Length`` of ASGI ``headers`` (a list of ``(name, value)`` byte pairs), or None when
     absent or not a number (the server has already refused a malformed one)."""
     for name, value in headers:
@@ -69,7 +71,7 @@ def _declared_length(headers) -> int | None:
     return None
 
 
-async def _send_too_large(send, limit: int) -> None:
+async def _send_too_large(send: Callable[[dict[str, Any]], Awaitable[None]], limit: int) -> None:
     body = too_large_body(limit)
     await send({"type": "http.response.start", "status": 413, "headers": [
         (b"content-type", b"application/json"),
@@ -95,7 +97,8 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         limit = body_limit(scope["path"])
         declared = _declared_length(scope.get("headers", ()))
         if declared is not None and declared > limit:

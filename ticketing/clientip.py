@@ -22,6 +22,7 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
+from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -39,7 +40,7 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     """The client address of ``request`` (a string such as ``"203.0.113.7"``): ``REMOTE_ADDR``,
     or, when that is one of ``TRUSTED_PROXIES``, the right-most ``X-Forwarded-For`` address that
     is not (the left-most if all are). A malformed entry ends the walk: the last trusted hop is

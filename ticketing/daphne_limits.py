@@ -17,6 +17,7 @@ so nothing more is read.
 from __future__ import annotations
 
 import io
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .bodylimit import body_limit, too_large_body
@@ -29,7 +30,7 @@ def _largest_limit() -> int:
                settings.MAX_REQUEST_BODY_BYTES)
 
 
-def _request_path(channel) -> str | None:
+def _request_path(channel: Any) -> str | None:
     """The decoded path of the request line being read on a Twisted ``HTTPChannel``.
 
     Twisted sets ``Request.path`` only once the body has been read; the request line's target is
@@ -46,7 +47,7 @@ def limited_request_class():
 
     class LimitedWebRequest(WebRequest):
         _refused = False
-        _limit = None
+        _limit: int | None = None
         _received = 0
 
         def gotLength(self, length):
@@ -81,7 +82,7 @@ def limited_request_class():
         def _refuse(self):
             self._refused = True
             self.content = io.BytesIO()
-            body = too_large_body(self._limit)
+            body = too_large_body(self._limit or 0)  # set by gotLength before any refusal
             transport = self.channel.transport
             transport.write(
                 b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"

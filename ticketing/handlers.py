@@ -43,7 +43,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 _executor: ThreadPoolExecutor | None = None
@@ -105,14 +105,15 @@ class ThreadedASGIHandler(ASGIHandler):
                 await _on_thread(response.close)()
             body_file.close()
 
-    def _respond(self, scope, body_file) -> HttpResponse:
+    def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
         """Build the response on the worker thread, as Django's WSGI handler does."""
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)  # response: a 400 if bad
         if request is not None:
             response = self.get_response(request)  # exceptions become error responses here
-        response._handler_class = self.__class__
+        assert response is not None  # create_request answers a 400 when it makes no request
+        response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handlers do
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size
         if response.streaming:

@@ -3,7 +3,7 @@
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from .bodylimit import body_limit, too_large_body
 from core.errors import error_body
@@ -34,7 +34,7 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
-def _path_bytes(request) -> bytes:
+def _path_bytes(request: HttpRequest) -> bytes:
     """The request path as the client sent it, percent-decoded to bytes (ASGI ``raw_path``, WSGI
     ``PATH_INFO``, whose characters are the path's bytes: PEP 3333)."""
     scope = getattr(request, "scope", None)
@@ -56,7 +56,7 @@ def _malformed(data: bytes) -> bool:
     return False
 
 
-def malformed_part(request) -> str | None:
+def malformed_part(request: HttpRequest) -> str | None:
     """Which part of ``request`` is malformed, or None: ``"path"`` or ``"query"`` when, once
     percent-decoded, it holds a NUL byte or is not UTF-8 (RFC 3986 §2.5); ``"cookie"`` when a
     cookie other than the session cookie holds a NUL (after Django's unquoting of ``"\\000"``);

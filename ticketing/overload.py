@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import Counter
 
 from core.errors import error_body
@@ -48,8 +48,8 @@ try:
     import psycopg
     from psycopg_pool import PoolTimeout
 except ImportError:  # SQLite-only installation
-    psycopg = None
-    PoolTimeout = None
+    psycopg = None  # type: ignore[assignment]  # checked before use
+    PoolTimeout = None  # type: ignore[assignment,misc]  # checked before use
 
 
 def _kind_of(exc: BaseException) -> str | None:
@@ -83,12 +83,13 @@ def overload_kind(exc: BaseException) -> str | None:
     return None
 
 
-def overload_response(request, kind: str) -> HttpResponse:
+def overload_response(request: HttpRequest, kind: str) -> HttpResponse:
     """503 for ``kind`` with ``Retry-After``; counted. JSON ``{"error": {"code": "unavailable",
     ...}}`` (api.md "Errors") under ``/api/``, plain text elsewhere."""
     responses.labels(kind).inc()
     wait = RETRY_AFTER_SECONDS[kind]
     message = "The service is overloaded right now; please try again shortly."
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(error_body("unavailable", message, {"kind": kind}), status=503)
     else:

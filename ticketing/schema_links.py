@@ -70,7 +70,7 @@ LINKS = {
 }
 
 
-def add_links(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+def add_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:  # noqa: ARG001 (a spectacular hook)
     """drf-spectacular post-processing hook: put :data:`LINKS` into the schema ``result``
     (operations that are missing, e.g. in a partial schema, are skipped). Returns ``result``."""
     paths = result.get("paths", {})

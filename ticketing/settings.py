@@ -41,6 +41,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -394,7 +395,7 @@ if HTTPS:
 DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": False, "RETURN_HEADER": True,
                "EXPOSE_HEADER": True}
 LOG_FORMAT = env("LOG_FORMAT", default="json")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},

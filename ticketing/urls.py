@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path, register_converter
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -14,9 +14,8 @@ from realtime.api import SocketTicketView
 from seats.api import BestAvailableView, HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
 from seats.views import showtime_detail, showtime_list
 
-from .ops import HealthView, SalesView, StatsView
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
-
+from .ops import HealthView, SalesView, StatsView
 
 
 class TicketCodeConverter:
@@ -42,7 +41,7 @@ router.register("showtimes", ShowtimeViewSet, basename="showtime")
 router.register("holds", HoldViewSet, basename="hold")
 router.register("orders", OrderViewSet, basename="order")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefresh.as_view(), name="token-refresh"),

@@ -7,12 +7,19 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 
+def _find(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text`` (which must match)."""
+    match = re.search(pattern, text)
+    assert match is not None, pattern
+    return match.group(1)
+
+
 def decode_svg_qr(svg: str, module_px: int = 8) -> str:
     """Return the text encoded in segno's ``<path d="M.. h.. m..">`` QR SVG."""
-    width = int(re.search(r'width="(\d+)"', svg).group(1))
-    scale = float(re.search(r"scale\(([\d.]+)\)", svg).group(1)) if "scale(" in svg else 1.0
-    modules = int(round(width / scale))
-    path = re.search(r' d="([^"]+)"', svg).group(1)
+    width = int(_find(r'width="(\d+)"', svg))
+    scale = float(_find(r"scale\(([\d.]+)\)", svg)) if "scale(" in svg else 1.0
+    modules = round(width / scale)
+    path = _find(r' d="([^"]+)"', svg)
     image = Image.new("L", (modules * module_px, modules * module_px), 255)
     draw = ImageDraw.Draw(image)
     x = y = 0.0

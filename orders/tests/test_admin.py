@@ -196,6 +196,7 @@ def test_flagged_payments_and_scans_are_listed_for_staff(staff_client, buyer, sh
     order = order_create(user=buyer, hold_id=hold.pk, payment_method="card",
                          customer={"name": "A", "email": "a@example.com", "phone": ""})
     clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
+    assert order.number is not None
     payment_confirm(event="payment.succeeded", payment_id="late-1", order_number=order.number,
                     amount=order.total, currency=order.currency)
     ticket_check_in(code="no-such-code", staff=None)

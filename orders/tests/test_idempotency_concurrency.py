@@ -30,7 +30,7 @@ def test_same_key_from_ten_threads_creates_one_order(buyer, showtime):
     assert all(isinstance(r, tuple) for r in results), results
     assert Order.objects.count() == 1
     order_id = Order.objects.get().pk
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for status, code, replayed, body_id in results:
         if status == 201:
             assert body_id == order_id

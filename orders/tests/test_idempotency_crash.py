@@ -140,7 +140,7 @@ def test_a_failure_in_the_last_step_of_the_order_leaves_no_order_and_frees_the_k
         raise OSError("the process died while answering")
 
     monkeypatch.setattr(orders_api, "order_answer", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="the process died"):
         api.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="last-step")
     assert not Order.objects.exists() and not IdempotencyKey.objects.exists()
     assert ShowtimeSeat.objects.get(seat__guid=seat).status == "available"

@@ -88,7 +88,7 @@ def test_every_ordering_of_failed_and_succeeded_for_one_payment(webhook, buyer, 
     assert statuses == {"sold" if paid else "reserved"}
     payment = Payment.objects.get()  # one row per payment_id, whatever the ordering
     assert payment.status == ("succeeded" if paid else "failed") and not payment.needs_refund
-    assert log_of(order) == list(zip(events, expected))
+    assert log_of(order) == list(zip(events, expected, strict=True))
     assert set(PaymentEvent.objects.values_list("payment_record", flat=True)) == {payment.pk}
 
 
@@ -127,7 +127,7 @@ def test_a_success_after_a_failure_once_the_order_is_gone_is_flagged_for_refund(
 def test_a_success_after_a_failure_with_another_amount_is_flagged(webhook, buyer, showtime):
     order = pending_order(buyer, showtime)
     webhook(order, F)
-    status, answer = webhook(order, S, amount=str(order.total - Decimal("1.00")))
+    _status, answer = webhook(order, S, amount=str(order.total - Decimal("1.00")))
     assert answer["result"] == "flagged" and answer["needs_refund"]
     assert Order.objects.get(pk=order.pk).status == "pending"
     assert "does not match" in Payment.objects.get().note

@@ -1,6 +1,7 @@
 """Payments and tickets (api.md "Payments and check-in"): the signed webhook, the payment
 deadline, QR tickets, check-in and the e-mails."""
 
+import io
 import json
 from collections import Counter
 from decimal import Decimal
@@ -101,7 +102,7 @@ def test_amount_or_currency_mismatch_is_flagged_not_paid(webhook, client, buyer,
     assert r1.json()["result"] == r2.json()["result"] == "flagged"
     assert Order.objects.get(pk=order.pk).status == "pending"
     flagged = Payment.objects.filter(needs_refund=True)
-    assert flagged.count() == 2 and "does not match" in flagged.first().note
+    assert flagged.count() == 2 and "does not match" in flagged[0].note
 
 
 @pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_failed_payment_keeps_the_order_pending(webhook, client, buyer, showtime
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body, code", [
+@pytest.mark.parametrize(("body", "code"), [
     (b"{not json", "malformed_json"),
     (json.dumps({"event": "payment.refunded"}).encode(), "validation_error"),
 ])
@@ -166,7 +167,7 @@ def test_expiry_without_cleanup_then_with_cleanup(buyer, showtime, clock, settin
 
     assert {s["status"] for s in seat_states(showtime.pk)[1]} == {"available"}
     assert Order.objects.get(pk=order.pk).status == "pending"  # not yet written
-    call_command("cleanup", stdout=open("/dev/null", "w"))
+    call_command("cleanup", stdout=io.StringIO())
     assert Order.objects.get(pk=order.pk).status == "expired"
     assert set(ShowtimeSeat.objects.values_list("status", flat=True)) == {"available"}
 

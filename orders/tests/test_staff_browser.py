@@ -6,14 +6,20 @@ import pytest
 from conftest import seat_guids
 from orders.services import order_create, order_pay
 from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
-    ARTIFACTS, DESKTOP, chromium, off_loop, open_browser, session_cookie)
+    ARTIFACTS,
+    DESKTOP,
+    chromium,
+    off_loop,
+    open_browser,
+    session_cookie,
+)
 from seats.services import hold_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER = {"name": "Alice", "email": "alice@example.com", "phone": ""}
 
 
-def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make_user, staff,
+def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make_user, staff,  # noqa: F811 (the imported fixture)
                                                      showtime):
     alice, bob = make_user(), make_user()
     guids = seat_guids(showtime)

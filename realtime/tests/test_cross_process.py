@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from websockets.typing import Origin
 
 from conftest import seat_guids
 
@@ -37,14 +38,14 @@ async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
     ws_path = f"/ws/showtimes/{showtime.pk}/"
     latencies = []
     async with websockets.connect(url_b.replace("http", "ws") + ws_path,
-                                  origin="http://localhost") as on_b, \
+                                  origin=Origin("http://localhost")) as on_b, \
             websockets.connect(url_a.replace("http", "ws") + ws_path,
-                               origin="http://localhost") as on_a:
+                               origin=Origin("http://localhost")) as on_a:
         assert json.loads(await on_b.recv())["type"] == "snapshot"
         assert json.loads(await on_a.recv())["type"] == "snapshot"
         for seat in guids[:5]:
             started = time.perf_counter()
-            status, hold = await asyncio.to_thread(
+            status, _hold = await asyncio.to_thread(
                 post_json, f"{url_a}/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [seat]},
                 token)
             assert status in (200, 201)

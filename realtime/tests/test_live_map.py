@@ -5,6 +5,7 @@ seen by every watcher, the server staying up while Redis hangs, and two deployme
 that never hear each other."""
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from websockets.typing import Origin
 
 from conftest import seat_guids
 
@@ -103,15 +105,13 @@ class Watcher:
             left = deadline - time.monotonic()
             assert left > 0, "timed out waiting for the watcher"
             self.changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), min(left, 0.2))
-            except asyncio.TimeoutError:
-                pass
 
 
 async def watch(base, showtime_id) -> Watcher:
     ws = await websockets.connect(f"{base.replace('http', 'ws')}/ws/showtimes/{showtime_id}/",
-                                  max_size=None, origin="http://localhost")
+                                  max_size=None, origin=Origin("http://localhost"))
     watcher = Watcher(ws)
     await asyncio.wait_for(watcher.got_snapshot.wait(), 10)
     return watcher
@@ -169,7 +169,8 @@ async def test_frames_reach_every_watcher_in_seq_order_across_two_processes(
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
-    await asyncio.to_thread(lambda: [t.join(120) for t in threads])
+    for t in threads:
+        await asyncio.to_thread(t.join, 120)
     wrong = await settled(watchers, servers[0], showtime.pk)
     for w in watchers:
         assert w.frames > 20
@@ -230,7 +231,7 @@ async def test_a_hung_redis_never_stops_the_server(
         for seat in seats[1:4]:
             _, seconds = await asyncio.to_thread(hold, base, showtime.pk, seat, token)
             assert seconds < usual + 1.0
-            await watcher.wait_for(lambda: watcher.map[seat] == "held", timeout=3)
+            await watcher.wait_for(lambda seat=seat: watcher.map[seat] == "held", timeout=3)
         for _ in range(8):  # more than a thread pool's worth: none of them may hang
             status, body, seconds = await asyncio.to_thread(
                 call, "GET", f"{base}/api/v1/health/")

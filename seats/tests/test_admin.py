@@ -128,7 +128,7 @@ def _missing_guid():
     return json.dumps(plan).encode()
 
 
-@pytest.mark.parametrize("content, problem", [
+@pytest.mark.parametrize(("content", "problem"), [
     (b"{nope", "The file is not JSON"),
     (_unknown_category(), "Seats name unknown categories: Gold."),
     (_missing_guid(), "zones[0].rows[1].seats[3]: missing key &#x27;seat_guid&#x27;."),

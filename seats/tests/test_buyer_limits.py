@@ -181,9 +181,9 @@ def test_a_buyer_cap_below_the_order_cap_is_refused(make_showtime):
     assert "max_seats_per_buyer" in refusal.value.message_dict
     showtime.max_seats_per_buyer = 6
     showtime.full_clean()
-    with pytest.raises(ApplicationError) as refusal:
+    with pytest.raises(ApplicationError) as refused:
         make_showtime(max_seats_per_order=6, max_seats_per_buyer=5)
-    assert refusal.value.status == 400 and "max_seats_per_buyer" in refusal.value.details
+    assert refused.value.status == 400 and "max_seats_per_buyer" in refused.value.details
 
 
 # --- Staff set the cap per showtime in the admin ---------------------------------------------------
@@ -204,7 +204,7 @@ def test_staff_change_the_cap_of_a_showtime_in_the_admin(staff_client, make_show
     for formset in page.context["inline_admin_formsets"]:
         management = formset.formset.management_form
         data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
-        for i, price in enumerate(formset.formset.forms):
+        for price in formset.formset.forms:
             data.update({f"{price.prefix}-{k}": v for k, v in
                          (("id", price.instance.pk), ("category", price.instance.category_id),
                           ("price", str(price.instance.price)), ("showtime", showtime.pk))})

@@ -55,9 +55,9 @@ def test_overlapping_multi_seat_holds_never_share_a_seat(make_user, showtime):
     assert won
     taken = [seat for seats in won for seat in seats]
     assert len(taken) == len(set(taken))  # no seat in two holds
-    held = set(
+    held = {
         str(g) for g in ShowtimeSeat.objects.filter(showtime=showtime, status="held")
         .values_list("seat__guid", flat=True)
-    )
+    }
     assert held == set(taken)
     assert SeatClaim.objects.filter(is_live=True).count() == len(taken)

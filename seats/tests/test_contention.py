@@ -33,7 +33,8 @@ def test_onsale_storm_never_sells_a_seat_twice(make_user, make_showtime):
     def buyer(i):
         rnd = random.Random(1000 + i)
         api = clients[i]
-        codes, hold_id, orders = Counter(), None, []
+        codes: Counter[int | str] = Counter()
+        hold_id, orders = None, []
         for n in range(requests_each):
             action = rnd.choice(["hold"] * 4 + ["release", "order", "order", "one_step",
                                  "cancel", "cancel", "pay"])
@@ -73,7 +74,7 @@ def test_onsale_storm_never_sells_a_seat_twice(make_user, make_showtime):
     duration = time.perf_counter() - started
     errors = [r for r in results if isinstance(r, BaseException)]
     assert not errors, errors
-    total = sum(results, Counter())
+    total: Counter[int | str] = sum(results, Counter())
     assert not [code for code in total if isinstance(code, int) and code >= 500], total
     assert total[201] > 0 and total["seat_unavailable"] > 0, total  # the race really happened
     counts = assert_inventory_consistent(showtime)
@@ -97,7 +98,7 @@ def test_opposite_order_multi_seat_holds_never_deadlock(make_user, showtime):
 
     def buyer(i):
         seats = four if i == 0 else list(reversed(four))
-        codes = Counter()
+        codes: Counter[int | str] = Counter()
         for _ in range(40):
             r = clients[i].post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seats},
                                 format="json")
@@ -111,7 +112,7 @@ def test_opposite_order_multi_seat_holds_never_deadlock(make_user, showtime):
     results = run_threads(2, buyer)
     assert time.perf_counter() - started < 120
     assert all(isinstance(r, Counter) for r in results), results
-    total = sum(results, Counter())
+    total: Counter[int | str] = sum(results, Counter())
     assert set(total) <= {201, 204, 409}, total
     assert total[201] >= 2, total
     assert_inventory_consistent(showtime)
@@ -125,7 +126,7 @@ def test_a_real_deadlock_is_retried_not_a_500(showtime):
     (deadlock_detected) and ``run_in_transaction`` runs it again, so both finish."""
     a, b = ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")[:2]
     barrier = threading.Barrier(2)
-    attempts = Counter()
+    attempts: Counter[int] = Counter()
 
     def transfer(i):
         first, second = (a, b) if i == 0 else (b, a)
@@ -149,7 +150,7 @@ def test_a_real_deadlock_is_retried_not_a_500(showtime):
 @pytest.mark.django_db
 def test_the_database_refuses_a_second_live_claim_even_without_the_services(showtime, make_user):
     """Raw ORM writes, no locks, no services: the partial unique index still says no."""
-    seat = ShowtimeSeat.objects.filter(showtime=showtime).first()
+    seat = ShowtimeSeat.objects.filter(showtime=showtime)[0]
     holds = [Hold.objects.create(user=make_user(), showtime=showtime,
                                  expires_at=showtime.starts_at) for _ in range(2)]
     SeatClaim.objects.create(showtime_seat=seat, hold=holds[0], price=1, category="Front")

@@ -108,7 +108,7 @@ def test_too_many_seats_counts_the_whole_hold(api, make_showtime):
     assert response.status_code == 400 and response.json()["error"]["code"] == "too_many_seats"
 
 
-@pytest.mark.parametrize("body, code", [
+@pytest.mark.parametrize(("body", "code"), [
     ({"seats": ["not-a-seat"]}, "unknown_seats"),
     ({"seats": ["2d0b0c83-9d52-4a43-9b1c-000000000000"]}, "unknown_seats"),
     ({"seats": []}, "validation_error"),

@@ -90,7 +90,7 @@ def test_the_lock_helpers_refuse_to_run_outside_a_transaction(showtime, buyer):
     connection.atomic_blocks, connection.in_atomic_block = [], False
     try:
         for call in calls:
-            with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+            with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
                 call()
     finally:
         connection.atomic_blocks, connection.in_atomic_block = atomic, True
@@ -102,8 +102,9 @@ def test_the_lock_helpers_refuse_to_run_outside_a_transaction(showtime, buyer):
 def test_every_lock_statement_of_the_services_locks_only_its_own_table(make_showtime, make_user):
     """Run every service path that locks, on PostgreSQL, and read the SQL: each statement with
     ``FOR UPDATE`` that reads more than one table names its own (``FOR UPDATE OF``)."""
-    from seats.tests.test_selection import make, plan_with
     from decimal import Decimal
+
+    from seats.tests.test_selection import make, plan_with
 
     showtime = make_showtime(rows=2, seats_per_row=8)
     ga = make(plan_with([{"row": "A", "seats": 6}],
@@ -129,7 +130,9 @@ def test_every_lock_statement_of_the_services_locks_only_its_own_table(make_show
     assert joined, "the hold conversion reads its showtime in its lock statement"
     for sql in joined:
         assert re.search(r"FOR UPDATE OF ", sql), sql
-        locked = re.search(r"FOR UPDATE OF (.*?)(?: SKIP LOCKED)?$", sql).group(1)
+        match = re.search(r"FOR UPDATE OF (.*?)(?: SKIP LOCKED)?$", sql)
+        assert match is not None, sql
+        locked = match.group(1)
         assert "showtime\"" not in locked and "seats_showtime\"" not in locked, sql
 
 

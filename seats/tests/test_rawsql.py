@@ -64,7 +64,8 @@ def test_reads_match_the_orm(showtime, buyer):
     raw = rawsql.fetch_claims({"hold_id": hold.pk, "is_live": True})
     assert [(c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in raw] == [
         (c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in orm]
-    assert rawsql.fetch_one(Hold, {"id": hold.pk}).expires_at == hold.expires_at
+    fetched = rawsql.fetch_one(Hold, {"id": hold.pk})
+    assert fetched is not None and fetched.expires_at == hold.expires_at
     assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}) is None
     assert rawsql.fetch(ShowtimeSeat, {"id": 2**63}) == []  # out of the column's range: no row
 

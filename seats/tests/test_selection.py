@@ -5,6 +5,7 @@ import json
 import math
 import uuid
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def make(plan: dict, prices: dict, **fields):
     plan_obj.focus_x, plan_obj.focus_y = fields.pop("focus", (None, None))
     plan_obj.save()
     return showtime_create(show=Show.objects.create(title="Best night"), plan=plan_obj,
-                           starts_at=timezone.now() + timezone.timedelta(days=2),
+                           starts_at=timezone.now() + timedelta(days=2),
                            prices=prices, **fields)
 
 
@@ -119,7 +120,7 @@ def test_best_available_on_the_riethsporthalle_plan(make_user, shared_venues):
     plan = plan_import(raw=(shared_venues / "riethsporthalle.json").read_bytes(),
                        venue_name="Riethsporthalle")
     showtime = showtime_create(show=Show.objects.create(title="Basketball"), plan=plan,
-                               starts_at=timezone.now() + timezone.timedelta(days=2),
+                               starts_at=timezone.now() + timedelta(days=2),
                                prices={"Kategorie I": Decimal("35"), "Kategorie II": Decimal("25"),
                                        "VIP": Decimal("80")})
     seats = list(ShowtimeSeat.objects.filter(showtime=showtime).select_related("seat",
@@ -144,15 +145,15 @@ def test_best_available_on_the_riethsporthalle_plan(make_user, shared_venues):
         free = {(s.seat.zone, s.seat.row, int(s.seat.number)): s.seat for s in seats
                 if s.seat.category.name == "VIP" and not SeatClaim.objects.filter(
                     showtime_seat=s, is_live=True).exists()}
-        for (zone, row, n), seat in free.items():
-            block = [free.get((zone, row, n + k)) for k in range(quantity)]
-            if None in block:
+        for (zone, row, n), _seat in free.items():
+            if any((zone, row, n + k) not in free for k in range(quantity)):
                 continue
             left_alone = (zone, row, n - 1) in free and (zone, row, n - 2) not in free
             right_alone = ((zone, row, n + quantity) in free
                            and (zone, row, n + quantity + 1) not in free)
             if left_alone or right_alone:
                 continue
+            block = [free[(zone, row, n + k)] for k in range(quantity)]
             other = (sum(s.x for s in block) / quantity, sum(s.y for s in block) / quantity)
             assert math.dist(other, focus) >= distance - 0.1, (picks[quantity], block)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -238,7 +239,7 @@ def test_ga_capacity_is_never_exceeded_under_a_storm(make_user):
     customer = {"name": "A", "email": "a@example.com"}
 
     def buyer(i):
-        codes = Counter()
+        codes: Counter[int] = Counter()
         for _ in range(5):  # 12 buyers × 5 tries × 3 places = 180 wanted, 40 exist
             h = clients[i].post(f"/api/v1/showtimes/{showtime.pk}/holds/",
                                 {"ga": [{"zone": "Standing", "quantity": 3}]}, format="json")
@@ -254,7 +255,7 @@ def test_ga_capacity_is_never_exceeded_under_a_storm(make_user):
 
     results = run_threads(12, buyer)
     assert all(isinstance(r, Counter) for r in results), results
-    total = sum(results, Counter())
+    total: Counter[int] = sum(results, Counter())
     assert not [c for c in total if c >= 500], total
     places = ShowtimeSeat.objects.filter(showtime=showtime, seat__ga_area__isnull=False)
     sold = places.filter(status="sold").count()

@@ -2,13 +2,20 @@
 (Playwright + Debian's Chromium against a daphne process), on the extended Riethsporthalle plan
 with its 248-place standing area."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
-    DESKTOP, chromium, open_browser, open_seatmap, screenshot, session_cookie)
+    DESKTOP,
+    chromium,
+    open_browser,
+    open_seatmap,
+    screenshot,
+    session_cookie,
+)
 from seats.importer import plan_import
 from seats.models import Show
 from seats.services import showtime_create
@@ -16,12 +23,12 @@ from seats.services import showtime_create
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, shared_venues):
+def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, shared_venues):  # noqa: F811 (the imported fixture)
     plan = plan_import(raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(),
                        venue_name="Riethsporthalle")
     showtime = showtime_create(
         show=Show.objects.create(title="Basketball"), plan=plan,
-        starts_at=timezone.now() + timezone.timedelta(days=3),
+        starts_at=timezone.now() + timedelta(days=3),
         prices={"Kategorie I": Decimal("35"), "Kategorie II": Decimal("25"),
                 "VIP": Decimal("80"), "Stehplatz": Decimal("12")})
     alice, bob = make_user(), make_user()

@@ -10,7 +10,7 @@ from seats.selectors import seat_snapshot, seat_states
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("rows, per_row", [(1, 3), (10, 30)])
+@pytest.mark.parametrize(("rows", "per_row"), [(1, 3), (10, 30)])
 def test_snapshot_queries_do_not_grow_with_the_plan(make_showtime, django_assert_num_queries,
                                                     rows, per_row):
     showtime = make_showtime(rows=rows, seats_per_row=per_row)

@@ -36,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -44,9 +45,14 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.test import override_settings
 from django.utils import timezone
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
 )
 
 from conftest import small_plan
@@ -105,7 +111,7 @@ class SeatMachine(RuleBasedStateMachine):
         # Django's TestCase marks its per-test block, the only outer block run_in_transaction()
         # accepts.
         self._savepoint = transaction.atomic()
-        self._savepoint._from_testcase = True
+        self._savepoint._from_testcase = True  # type: ignore[attr-defined]  # Django's private marker
         self._savepoint.__enter__()
         try:
             self._build(next(_serial))
@@ -173,7 +179,8 @@ class SeatMachine(RuleBasedStateMachine):
 
     def take(self, picks) -> None:
         """Taking seats ends the lapsed claims still stored on them."""
-        for thing in [*self.holds.values(), *self.orders.values()]:
+        things: list[MHold | MOrder] = [*self.holds.values(), *self.orders.values()]
+        for thing in things:
             thing.seats -= set(picks)
 
     @staticmethod
@@ -187,7 +194,8 @@ class SeatMachine(RuleBasedStateMachine):
     @staticmethod
     def newest_first(things: dict, open_status: str) -> list:
         """Ids to draw from: open ones first (hypothesis favours the first), newest first."""
-        return sorted(reversed(things), key=lambda k: things[k].status != open_status)
+        # sorted() is stable: reversed() makes ties come newest first.
+        return sorted(reversed(things), key=lambda k: things[k].status != open_status)  # noqa: C414
 
     def add_order(self, order, buyer: int, picks, method: str) -> None:
         total = sum((self.prices[i] for i in picks), Decimal("0.00"))
@@ -218,7 +226,7 @@ class SeatMachine(RuleBasedStateMachine):
         try:
             result = service(**kwargs)
         except ApplicationError as exc:
-            assert exc.code == expected, (
+            assert exc.code == expected, (  # noqa: PT017 (the model decides if it may raise)
                 f"{service.__name__} raised {exc.code} {exc.details}; model: {expected or 'ok'}")
             assert before is None or self.fingerprint() == before, f"{service.__name__} wrote"
             type(self).refusals[exc.code] += 1
@@ -245,6 +253,7 @@ class SeatMachine(RuleBasedStateMachine):
         hold, created = result
         assert created == (mine is None or lapsed)
         if lapsed:  # the old hold's expiry is recorded, a new hold is made
+            assert mine is not None
             self.end(self.holds[mine], "expired")
         self.take(new)
         if created:
@@ -349,7 +358,7 @@ class SeatMachine(RuleBasedStateMachine):
         service = seats.seats_block if block else seats.seats_unblock
         done, skipped = self.call(None, service, showtime_id=self.showtime.pk, staff=self.staff,
                                   seat_pks=[self.pks[i] for i in picks],
-                                  **({"reason": "repair"} if block else {}))
+                                  **({"reason": "repair"} if block else {}))  # type: ignore[arg-type]  # reason= is a str
         assert sorted(done) == sorted(self.labels[i] for i in hits)
         assert sorted(skipped) == sorted(self.labels[i] for i in picks if i not in hits)
         self.take(hits)
@@ -375,7 +384,8 @@ class SeatMachine(RuleBasedStateMachine):
     @rule(data=st.data(), jump=st.sampled_from(
         [*JUMPS, "past_payment_window", "onto_deadline", "before_deadline"]))
     def time_passes(self, data, jump):
-        deadlines = sorted({t.expires_at for t in [*self.holds.values(), *self.orders.values()]
+        things: list[MHold | MOrder] = [*self.holds.values(), *self.orders.values()]
+        deadlines = sorted({t.expires_at for t in things
                             if t.status in ("active", "pending") and t.expires_at > self.now})
         if jump in ("onto_deadline", "before_deadline") and deadlines:
             self.now = data.draw(st.sampled_from(deadlines), label="deadline") - (
@@ -418,16 +428,18 @@ class SeatMachine(RuleBasedStateMachine):
 
     @invariant()
     def stored_status_matches_live_claim(self):
-        claims = {c[0]: c[1:] for c in SeatClaim.objects.filter(
+        claims: dict[int, tuple[Any, ...]] = {c[0]: c[1:] for c in SeatClaim.objects.filter(
             showtime_seat__showtime=self.showtime, is_live=True).values_list(
             "showtime_seat_id", "hold_id", "hold__status", "hold__expires_at",
             "order_id", "order__status", "order__expires_at")}
-        owners = {i: ("hold", k) for k, h in self.holds.items() for i in h.seats}
+        owners: dict[int, tuple[str, str | int]] = {
+            i: ("hold", k) for k, h in self.holds.items() for i in h.seats}
         owners.update({i: ("order", k) for k, o in self.orders.items() for i in o.seats})
         rows = ShowtimeSeat.objects.filter(showtime=self.showtime).order_by("seat_id")
         for i, (pk, status, expires_at) in enumerate(rows.values_list("pk", "status",
                                                                       "expires_at")):
-            claim, owner = claims.get(pk), None
+            claim = claims.get(pk)
+            owner: tuple[str, str | int] | None = None
             if claim is None:
                 assert status in ("available", "blocked") and expires_at is None, (i, status)
             else:

@@ -44,7 +44,7 @@ def _read_answer(sock: socket.socket, data: bytes, deadline: float) -> tuple[int
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         try:
             more = sock.recv(65536)
-        except (ConnectionResetError, TimeoutError, socket.timeout):
+        except (ConnectionResetError, TimeoutError):
             break
         if not more:
             break
@@ -152,7 +152,7 @@ def test_each_path_has_its_limit_from_settings(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path, setting", [
+@pytest.mark.parametrize(("path", "setting"), [
     (HOLDS, "API_MAX_BODY_BYTES"),
     ("/admin/seats/seatingplan/add/", "ADMIN_UPLOAD_MAX_BYTES"),
     ("/accounts/login/", "MAX_REQUEST_BODY_BYTES"),

@@ -34,8 +34,9 @@ RIGHT = {"username": "alice", "password": "Secret-pass-123"}
 
 
 def _request(remote: str, forwarded: str | None = None):
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
-    return RequestFactory().get("/", REMOTE_ADDR=remote, **extra)
+    if forwarded is None:
+        return RequestFactory().get("/", REMOTE_ADDR=remote)
+    return RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
 
 
 def test_forwarded_for_counts_only_from_trusted_proxies(settings):
@@ -92,7 +93,7 @@ def test_forwarded_for_from_a_trusted_proxy_names_the_bucket(settings, client, b
 def procfile_web(transactional_db):
     """Start the Procfile's ``web`` command itself (one worker, on a free port, rate limits on),
     with the environment given; stopped at the end."""
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     procs = []
 
     def start(env=None):
@@ -107,7 +108,7 @@ def procfile_web(transactional_db):
         }
         if "FORWARDED_ALLOW_IPS" not in (env or {}):
             environment.pop("FORWARDED_ALLOW_IPS", None)  # the Procfile's default
-        log = open(ROOT / "test-artifacts" / f"procfile-{port}.log", "ab")
+        log = open(ROOT / "test-artifacts" / f"procfile-{port}.log", "ab")  # noqa: SIM115 (the server's)
         proc = subprocess.Popen(["bash", "-c", "exec " + line.removeprefix("web:").strip()],
                                 cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
         procs.append((proc, log))
@@ -116,9 +117,10 @@ def procfile_web(transactional_db):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/", timeout=5)
                 return port
-            except Exception:
+            except Exception as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Procfile's web process did not start; see {log.name}")
+                    raise RuntimeError(
+                        f"the Procfile's web process did not start; see {log.name}") from exc
                 time.sleep(0.2)
 
     (ROOT / "test-artifacts").mkdir(exist_ok=True)

@@ -78,7 +78,7 @@ def test_every_project_setting_is_read_by_the_code():
     for name in sorted(project):
         elsewhere = any(re.search(rf"settings\.{name}\b|\"{name}\"", text)
                         for text in code.values())
-        uses_in_settings = [m for m in re.finditer(rf"(?<![\"\w]){name}\b(?!\s*=[^=])", body)]
+        uses_in_settings = list(re.finditer(rf"(?<![\"\w]){name}\b(?!\s*=[^=])", body))
         if not elsewhere and not uses_in_settings:
             unread.append(name)
     assert not unread, f"defined in ticketing/settings.py but never read: {unread}"
