@@ -60,8 +60,8 @@ def _fresh_redis_state():
     """Each test starts with the Redis circuit breaker closed, no local seq numbering left
     by an earlier test that stopped its own Redis, and the counters of ``GET stats/`` at zero
     (process-wide state)."""
-    from realtime import sequence
     from core import counters, redisguard
+    from realtime import sequence
 
     redisguard.breaker.close()
     sequence.reset_local_state()

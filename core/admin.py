@@ -62,7 +62,7 @@ def count_column(annotation: str, description: str) -> Callable[[Any, Any], int]
     ``get_queryset`` annotated as ``annotation`` (with :func:`count_of`), sortable by it."""
 
     @admin.display(description=description, ordering=annotation)
-    def column(model_admin: Any, obj: Any) -> int:
+    def column(_model_admin: Any, obj: Any) -> int:
         return getattr(obj, annotation)
 
     return column

@@ -19,6 +19,7 @@ Redis losing its data (a restart without persistence) starts the totals again at
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import Counter as Tally
@@ -91,7 +92,5 @@ def reset() -> None:
     with _lock:
         _unsent.clear()
     if settings.REDIS_URL:
-        try:
+        with contextlib.suppress(redis.RedisError):
             redisguard.client().delete(_key())
-        except redis.RedisError:
-            pass

@@ -43,9 +43,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from seats.rawsql import quote, update
 from core import counters
 from core.errors import ApplicationError
+from seats.rawsql import field, quote, update
 
 from .models import IdempotencyKey, Order
 

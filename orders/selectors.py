@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -119,7 +119,7 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     )
     prices = showtime_prices(showtime_id)
     keys = tuple(SeatStatus.values)
-    categories, totals = [], {k: 0 for k in keys}
+    categories, totals = [], dict.fromkeys(keys, 0)
     total_revenue = Decimal("0.00")
     for row in rows:
         money = revenue.get(row["seat__category__name"]) or Decimal("0.00")

@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import events
+from core.errors import ApplicationError
+from seats.audit import Change
 from seats.locks import (
     RetryTransaction,
     lock_buyer,
@@ -43,8 +45,6 @@ from seats.services import (
     seats_write,
     showtime_for_sale,
 )
-from seats.audit import Change
-from core.errors import ApplicationError
 
 from . import emails
 from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket

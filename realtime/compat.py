@@ -33,7 +33,7 @@ def _resume(coro: Any, waiting_on: Any) -> Generator[Any, Any, Any]:
     while True:
         try:
             sent = yield waiting_on
-        except BaseException as exc:  # noqa: BLE001 - passed into the coroutine, as a task would
+        except BaseException as exc:
             try:
                 waiting_on = coro.throw(exc)
             except StopIteration as done:

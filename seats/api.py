@@ -37,7 +37,6 @@ from .serializers import (
     SnapshotSerializer,
 )
 
-
 SHOW_ID = path_id(OpenApiTypes.INT64, "The show's id.")
 SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
 HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")

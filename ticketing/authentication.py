@@ -31,7 +31,7 @@ from rest_framework_simplejwt.settings import api_settings
 MAX_CACHED_TOKENS = 50_000
 
 
-def _expires(raw: bytes, entry: tuple[float, object, object], now: float) -> float:
+def _expires(_token: bytes, entry: tuple[float, object, object], now: float) -> float:
     """When a cached token stops being used (monotonic seconds): ``JWT_USER_CACHE_SECONDS``
     after it was read, never past its own ``exp`` (``entry[0]``, a Unix time)."""
     return min(now + settings.JWT_USER_CACHE_SECONDS, now + entry[0] - time.time())

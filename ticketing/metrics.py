@@ -89,8 +89,8 @@ class BookingCollector:
 
 def _live_map_metrics():
     """This process's ordering and fault figures (docs/realtime.md "Ordering and faults")."""
-    from realtime.hub import all_hubs
     from core import redisguard
+    from realtime.hub import all_hubs
 
     hubs = all_hubs()
     orders = [sub.order for hub in hubs for sub in hub.subscriptions.values()]

@@ -5,8 +5,9 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from .bodylimit import body_limit, too_large_body
 from core.errors import error_body
+
+from .bodylimit import body_limit, too_large_body
 from .overload import overload_kind, overload_response
 
 

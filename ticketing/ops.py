@@ -27,8 +27,6 @@ from orders.models import Payment
 from orders.selectors import orders_by_status
 from realtime import consumers
 from seats.models import Hold, SeatStatus, ShowtimeSeat
-from ticketing import redisguard
-from ticketing.schema import AUTH, errors
 
 logger = logging.getLogger(__name__)
 

@@ -167,8 +167,8 @@ def test_the_audit_trail_of_hold_order_pay_refund(staff_client, staff, showtime,
 
 
 def test_a_lost_race_is_reported_not_a_500(staff_client, showtime, buyer, monkeypatch):
-    from orders import admin as orders_admin
     from core.errors import ApplicationError
+    from orders import admin as orders_admin
 
     order = place_order(buyer, showtime, seat_guids(showtime, 1))
 

@@ -228,7 +228,7 @@ def test_emails_confirmation_cancellation_and_expiry(api, buyer, showtime, clock
     expired = pending_order(buyer, showtime, n=1, start=2)
     assert mail.outbox == []  # written to the outbox; the worker sends them (orders/emails.py)
     clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
-    call_command("cleanup", stdout=open("/dev/null", "w"))
+    call_command("cleanup", stdout=io.StringIO())
     subjects = [m.subject for m in mail.outbox]
     assert subjects == [f"Your tickets for Test Night — order {paid.number}",
                         f"Order {cancelled.number} was cancelled",

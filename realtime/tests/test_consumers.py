@@ -9,10 +9,10 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from conftest import seat_guids
+from core.errors import ApplicationError
 from orders.services import order_create, order_pay
 from seats.services import hold_create, hold_release
 from ticketing.asgi import application
-from core.errors import ApplicationError
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import termios
 import time
 import urllib.request
@@ -488,8 +487,8 @@ async def test_a_socket_gets_a_fresh_snapshot_instead_of_a_frame_of_a_new_epoch(
     not by a frame it would have to recognise as a restart."""
     from django.conf import settings as django_settings
 
-    from realtime import sequence
     from core import redisguard
+    from realtime import sequence
 
     ws, _, _ = await connect(showtime.pk)
     first = await receive(ws)

@@ -4,9 +4,9 @@ counted, and health says "degraded" (issue: resilience)."""
 import pytest
 
 from conftest import seat_guids
+from core import redisguard
 from realtime import events
 from seats.models import ShowtimeSeat
-from core import redisguard
 
 DEAD_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 

@@ -47,7 +47,7 @@ def seats_around(queryset: QuerySet, scope: str) -> QuerySet:
     keys = ["showtime_id", "seat__zone"] + (["seat__row"] if scope == "row" else [])
     match = Q(pk__in=[])
     for values in queryset.order_by().values_list(*keys).distinct():
-        match |= Q(**dict(zip(keys, values)))
+        match |= Q(**dict(zip(keys, values, strict=True)))
     return ShowtimeSeat.objects.filter(match)
 
 

@@ -67,7 +67,8 @@ class SeatingPlanImportForm(forms.ModelForm):
             self.imported = plan_import(raw=raw, venue_name=cleaned["venue"].name,
                                         plan_name=cleaned.get("name") or None)
         except PlanError as exc:
-            raise ValidationError({"plan_file": f"{upload.name}: {exc} Nothing was imported."})
+            raise ValidationError(
+                {"plan_file": f"{upload.name}: {exc} Nothing was imported."}) from exc
         return cleaned
 
     def _post_clean(self) -> None:

@@ -11,9 +11,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from conftest import client_for, run_threads, seat_guids
+from core.errors import ApplicationError
 from orders.models import Order
 from seats.models import Hold, SeatClaim, ShowtimeSeat
-from core.errors import ApplicationError
 
 CUSTOMER = {"name": "Hoarder", "email": "hoarder@example.com", "phone": ""}
 

@@ -84,7 +84,7 @@ def test_the_seat_lapse_rule_reads_the_same_in_sql_and_in_python(showtime):
     stored = [SeatStatus.AVAILABLE, SeatStatus.HELD, SeatStatus.HELD, SeatStatus.RESERVED,
               SeatStatus.RESERVED, SeatStatus.SOLD, SeatStatus.BLOCKED, SeatStatus.HELD,
               SeatStatus.RESERVED, SeatStatus.AVAILABLE]
-    for row, status in zip(rows, stored):
+    for row, status in zip(rows, stored, strict=True):
         expiring = status in (SeatStatus.HELD, SeatStatus.RESERVED)
         ShowtimeSeat.objects.filter(pk=row.pk).update(
             status=status, expires_at=deadline if expiring else None)

@@ -56,13 +56,13 @@ from hypothesis.stateful import (
 )
 
 from conftest import small_plan
+from core.errors import ApplicationError
 from orders import services as orders
 from orders.models import Order, Payment
 from seats import services as seats
 from seats.importer import plan_import
 from seats.models import Hold, SeatClaim, Show, ShowtimeSeat
 from seats.selectors import seat_states
-from core.errors import ApplicationError
 
 SEATS, BUYERS, MAX_PER_ORDER, TTL = 8, 3, 4, 300
 # The per-buyer caps (issue #14): seats held or in pending orders together (the showtime's
