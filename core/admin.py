@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -76,9 +76,14 @@ def may_change(model_admin: admin.ModelAdmin, request: HttpRequest) -> bool:
 
 
 class Lapsing(Protocol):
-    """A hold or an order as :func:`status_now` reads it (the models mix in ``seats.lapse``)."""
+    """A hold or an order as :func:`status_now` reads it (the models mix in ``seats.lapse``).
 
-    LAPSED_STATUS: str
+    ``LAPSED_STATUS`` is read-only here: the models set it as a class attribute, a member of their
+    ``Status`` choices (a ``str``)."""
+
+    @property
+    def LAPSED_STATUS(self) -> str: ...
+
     status: str
 
     def is_lapsed(self, now: datetime | None = None) -> bool: ...
@@ -109,15 +114,19 @@ def status_now(obj: Lapsing, now: datetime | None = None) -> str:
     return obj.status
 
 
-def titled(filter_class: type[admin.ListFilter], title: str) -> type[admin.ListFilter]:
+_Filter = TypeVar("_Filter", bound=admin.ListFilter)
+
+
+def titled(filter_class: type[_Filter], title: str) -> type[_Filter]:
     """``filter_class`` with another title ("By category" instead of the field's "By name")."""
 
-    class Titled(filter_class):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.title = title
+    def __init__(self: _Filter, *args: Any, **kwargs: Any) -> None:
+        super(titled_class, self).__init__(*args, **kwargs)
+        self.title = title
 
-    return Titled
+    # Made with type(): a class statement cannot take a variable as its base for mypy.
+    titled_class = cast("type[_Filter]", type("Titled", (filter_class,), {"__init__": __init__}))
+    return titled_class
 
 
 def is_confirmed(request: HttpRequest) -> bool:
@@ -197,11 +206,11 @@ class ViewOnlyAdmin(admin.ModelAdmin):
     """Records written only by the services: staff may look (and run the admin's actions, which
     call services and check :func:`may_change`), never add, change or delete them here."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

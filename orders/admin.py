@@ -15,7 +15,7 @@ Orders whose status does not allow the action are left unchanged and reported wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -35,6 +35,7 @@ from core.admin import (
     status_now,
 )
 from core.errors import ApplicationError
+from seats.lapse import LapsingQuerySet
 from seats.models import SeatClaim, SeatEvent
 
 from . import emails
@@ -149,7 +150,8 @@ class OrderAdmin(ViewOnlyAdmin):
     actions = tuple(STAFF_ACTIONS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        return super().get_queryset(request).with_effective_status()  # type: ignore[attr-defined]  # Order's manager is a LapsingQuerySet's
+        # Order.objects is LapsingQuerySet.as_manager(), which the stubs type as a plain QuerySet.
+        return cast(LapsingQuerySet, super().get_queryset(request)).with_effective_status()
 
     def has_box_office_permission(self, request: HttpRequest) -> bool:
         """The box-office actions need the change permission on orders."""
@@ -288,11 +290,11 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxEmail | None = None) -> bool:
         return False
 
     @admin.action(description="Retry dead e-mails", permissions=["change"])
-    def retry_dead(self, request: HttpRequest, queryset) -> None:
+    def retry_dead(self, request: HttpRequest, queryset: QuerySet[OutboxEmail]) -> None:
         """Make the selected dead e-mails due again (others are left as they are)."""
         count = emails.retry(queryset)
         self.message_user(request, f"{plural(count, 'dead e-mail')} will be sent again by "

@@ -13,7 +13,7 @@ from core.errors import error_body
 from .overload import overload_kind, overload_response
 
 
-def _json_error(status: int, code: str, message: str):
+def _json_error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
 
 
@@ -30,7 +30,8 @@ def handler500(request):
     elsewhere. An overloaded database met outside a view (in a middleware) is still a 503
     (``ticketing.overload``; views get it from ``OverloadMiddleware``): Django calls this while
     handling the exception, so ``sys.exc_info()`` names it."""
-    kind = overload_kind(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    exc = sys.exc_info()[1]
+    kind = overload_kind(exc) if exc is not None else None
     if kind:
         return overload_response(request, kind)
     if request.path.startswith("/api/"):

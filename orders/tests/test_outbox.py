@@ -124,6 +124,7 @@ def test_staff_list_the_dead_emails_and_retry_them(buyer, showtime, staff_client
     dead = OutboxEmail.objects.get()
     page = staff_client.get(OUTBOX, {"status__exact": "dead"})
     assert page.status_code == 200
+    assert order.number is not None
     assert order.number.encode() in page.content and b"SMTPServerDisconnected" in page.content
     assert staff_client.get(OUTBOX, {"status__exact": "pending"}).content.count(
         order.number.encode()) == 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from core.admin import (
     StatusNowFilter,
@@ -19,6 +22,7 @@ from core.admin import (
 )
 from core.errors import ApplicationError
 from seats import services
+from seats.lapse import LapsingQuerySet
 from seats.models import Hold, SeatClaim
 
 
@@ -38,11 +42,13 @@ class HoldAdmin(ViewOnlyAdmin):
     ordering = ("-created_at",)
     actions = ("force_release",)
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_effective_status().annotate(
+    def get_queryset(self, request: HttpRequest) -> LapsingQuerySet:
+        # Hold.objects is LapsingQuerySet.as_manager(), which the stubs type as a plain QuerySet.
+        holds = cast(LapsingQuerySet, super().get_queryset(request))
+        return holds.with_effective_status().annotate(
             seats_n=count_of(SeatClaim.objects.filter(is_live=True), "hold"))
 
-    def has_release_permission(self, request) -> bool:
+    def has_release_permission(self, request: HttpRequest) -> bool:
         """Force-releasing needs the change permission on holds."""
         return may_change(self, request)
 

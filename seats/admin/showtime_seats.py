@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from core.admin import (
@@ -51,7 +54,7 @@ def seats_around(queryset: QuerySet, scope: str) -> QuerySet:
     return ShowtimeSeat.objects.filter(match)
 
 
-def _status_now(row: ShowtimeSeat, now) -> str:
+def _status_now(row: ShowtimeSeat, now: datetime) -> str:
     status, _ = effective_state(row.status, row.version, row.expires_at, now)
     return status if status == row.status else f"{status} (the {row.status} seat lapsed)"
 
@@ -84,7 +87,7 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     inlines = (SeatEventInline,)
     actions = ("block_seats", "block_rows", "block_zones", "unblock_seats")
 
-    def has_block_permission(self, request) -> bool:
+    def has_block_permission(self, request: HttpRequest) -> bool:
         """Blocking and unblocking need the change permission on showtime seats."""
         return may_change(self, request)
 
@@ -131,7 +134,8 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         self._report(request, results, verb="Unblocked",
                      skipped_why="that {are} not blocked")
 
-    def _block(self, request, queryset, *, scope: str, action: str):
+    def _block(self, request: HttpRequest, queryset: QuerySet[ShowtimeSeat], *, scope: str,
+               action: str) -> TemplateResponse | None:
         """Ask for the reason (confirmation page), then block the seats of ``scope`` around the
         selection: ``seat`` (the selection itself), ``row`` or ``zone``."""
         targets = queryset if scope == "seat" else seats_around(queryset, scope)
@@ -183,8 +187,9 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             grouped[showtime_id].append(pk)
         return sorted(grouped.items())
 
-    def _per_showtime(self, request, queryset: QuerySet, verb: str, service: Callable[..., Any],
-                      **kwargs) -> list[tuple[int, list[str], list[str]]]:
+    def _per_showtime(self, request: HttpRequest, queryset: QuerySet, verb: str,
+                      service: Callable[..., Any], **kwargs: Any
+                      ) -> list[tuple[int, list[str], list[str]]]:
         """Call ``service`` (block or unblock) once per showtime of the selection, as the staff
         user: ``[(showtime_id, changed labels, skipped labels)]``. A showtime whose call fails (a
         lost race, say) is reported as an error message and left out."""
@@ -201,7 +206,8 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             results.append((showtime_id, changed, skipped))
         return results
 
-    def _report(self, request, results: Iterable[tuple[int, list[str], list[str]]], *,
+    def _report(self, request: HttpRequest,
+                results: Iterable[tuple[int, list[str], list[str]]], *,
                 verb: str, skipped_why: str) -> None:
         """One message for the seats changed, one listing the skipped seats by label (grouped by
         showtime when the selection spans several)."""

@@ -6,9 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import ForeignKey
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -83,6 +86,13 @@ class ShowtimePriceFormSet(BaseInlineFormSet):
             raise ValidationError(err.details.get("prices") or err.message) from err
 
 
+class PlanCategoryChoiceField(forms.ModelChoiceField):
+    """A price category named with its plan: the same name may be in several plans."""
+
+    def label_from_instance(self, obj: PlanCategory) -> str:
+        return f"{obj.name} ({obj.plan})"
+
+
 class ShowtimePriceInline(admin.TabularInline):
     """The price per plan category, in the showtime's currency."""
 
@@ -101,12 +111,15 @@ class ShowtimePriceInline(admin.TabularInline):
             return max(0, PlanCategory.objects.filter(plan_id=plan_id).count() - self.min_num)
         return 3
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+                                 ) -> forms.ModelChoiceField | None:
+        if db_field.name == "category":
+            kwargs["form_class"] = PlanCategoryChoiceField
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "category":
+            assert field is not None and field.queryset is not None  # a ForeignKey's form field
             field.queryset = field.queryset.select_related("plan__venue").order_by(
                 "plan__venue__name", "plan__name", "rank")
-            field.label_from_instance = lambda c: f"{c.name} ({c.plan})"
         return field
 
 

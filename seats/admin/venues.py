@@ -59,6 +59,7 @@ class SeatingPlanImportForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean returns cleaned_data
         if self.errors:
             return cleaned
         upload = cleaned["plan_file"]
@@ -77,6 +78,7 @@ class SeatingPlanImportForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> SeatingPlan:
         """Return the plan stored by :meth:`clean` (there is nothing left to save)."""
+        assert self.imported is not None  # the admin saves only a valid form: clean() imported
         self.instance = self.imported
         return self.imported
 

@@ -46,14 +46,14 @@ def test_the_django_internals_the_handler_relies_on():
     assert isinstance(ASGIHandler.chunk_size, int)
     assert params(get_script_prefix) == ["scope"]
     # request_finished is sent by response.close() with this attribute as the sender.
-    assert HttpResponse()._handler_class is None
+    assert HttpResponse()._handler_class is None  # type: ignore[attr-defined]  # Django-private, not in the stubs
     assert "_handler_class" in inspect.getsource(HttpResponse.close)
 
 
 def test_the_handler_loads_the_middleware_in_sync_mode(settings):
     handler = ThreadedASGIHandler()
-    assert handler._middleware_chain is not None
-    assert not inspect.iscoroutinefunction(handler._middleware_chain)
+    assert handler._middleware_chain is not None  # type: ignore[attr-defined]  # Django-private, not in the stubs
+    assert not inspect.iscoroutinefunction(handler._middleware_chain)  # type: ignore[attr-defined]  # Django-private
 
 
 # In-process: a view that waits for the test, and an endless stream (this module is the URLconf).
