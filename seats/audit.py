@@ -33,6 +33,12 @@ class Change:
     def system(cls, reason: str, **refs) -> "Change":
         return cls(reason, SeatEvent.Actor.SYSTEM, None, **refs)
 
+    @staticmethod
+    def record(events: list[SeatEvent]) -> None:
+        """Append ``events`` (built by :meth:`event`) to the audit trail: the one writer of
+        ``SeatEvent``. One statement."""
+        SeatEvent.objects.bulk_create(events)
+
     def event(self, row, from_status: str, to_status: str, at) -> SeatEvent:
         return SeatEvent(
             showtime_id=row.showtime_id, showtime_seat_id=row.pk, from_status=from_status,

@@ -231,6 +231,28 @@ class SeatStatus(models.TextChoices):
     BLOCKED = "blocked"
 
 
+# Seat statuses that end at ``ShowtimeSeat.expires_at`` (the deadline of the hold or order).
+EXPIRING_STATUSES = (SeatStatus.HELD, SeatStatus.RESERVED)
+
+
+def seat_lapsed_q(now, prefix: str = "") -> Q:
+    """The seat-level lapse rule in SQL (its Python twin: ``seats.selectors.effective_state``): a
+    ``held``/``reserved`` seat whose ``expires_at`` is at or before ``now`` reads ``available``.
+    ``prefix`` reaches the seat through a relation (``"showtime_seat__"``)."""
+    return Q(**{f"{prefix}status__in": EXPIRING_STATUSES, f"{prefix}expires_at__lte": now})
+
+
+def seat_free_q(now) -> Q:
+    """Seats that read ``available`` at ``now``: stored so, or lapsed (:func:`seat_lapsed_q`)."""
+    return Q(status=SeatStatus.AVAILABLE) | seat_lapsed_q(now)
+
+
+class ShowtimeSeatQuerySet(models.QuerySet):
+    def free(self, now) -> "ShowtimeSeatQuerySet":
+        """Seats that read ``available`` at ``now`` (:func:`seat_free_q`)."""
+        return self.filter(seat_free_q(now))
+
+
 class ShowtimeSeat(models.Model):
     """The inventory row: one per plan seat per showtime; this is the row that gets locked.
 
@@ -249,6 +271,8 @@ class ShowtimeSeat(models.Model):
     version = models.PositiveIntegerField(default=1)
     expires_at = models.DateTimeField(null=True, blank=True)
     block_reason = models.CharField(max_length=200, blank=True, default="")
+
+    objects = ShowtimeSeatQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -301,6 +325,26 @@ class Hold(Lapsing, models.Model):
         return str(self.id)
 
 
+class SeatClaimQuerySet(models.QuerySet):
+    """Seat claims with the lapse rule: a claim is *current* until it is ended (``is_live``), and
+    *live* while it is current and its hold is active or its order pending (both not lapsed) or
+    paid. Its seat mirrors that deadline (``ShowtimeSeat.expires_at``), so a current claim has
+    lapsed exactly when its seat reads ``available`` by :func:`seat_lapsed_q`."""
+
+    def current(self) -> "SeatClaimQuerySet":
+        """Claims not ended yet (``is_live``), lapsed ones included: what the unique index
+        ``one_live_claim_per_seat`` counts, and what a write ends."""
+        return self.filter(is_live=True)
+
+    def live(self, now) -> "SeatClaimQuerySet":
+        """Current claims whose hold or order has not lapsed at ``now``."""
+        return self.current().exclude(seat_lapsed_q(now, "showtime_seat__"))
+
+    def lapsed(self, now) -> "SeatClaimQuerySet":
+        """Current claims whose hold or order has lapsed at ``now`` (the cleanup ends them)."""
+        return self.current().filter(seat_lapsed_q(now, "showtime_seat__"))
+
+
 class SeatClaim(models.Model):
     """One seat of a hold and, once the hold is converted, of an order.
 
@@ -319,6 +363,8 @@ class SeatClaim(models.Model):
     is_live = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SeatClaimQuerySet.as_manager()
 
     class Meta:
         constraints = [
