@@ -34,7 +34,15 @@ from django.db.models import QuerySet
 from core.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
-from .rawsql import column, connection_for, convert, converters, placeholders, table
+from .rawsql import (
+    column,
+    connection_for,
+    convert,
+    converters,
+    fetch_one,
+    placeholders,
+    table,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,14 +89,15 @@ def lock_buyer(user_id: int) -> None:
 
 
 def lock_one(model: type[M], where: dict) -> M | None:
-    """Lock the one ``model`` row (a hold or an order) matching ``where`` (``{field: value}``,
-    equalities) and return it, or ``None``: ``SELECT … FOR UPDATE`` on that table alone.
+    """Lock the one ``model`` row (a hold or an order) matching ``where`` (``{attname: value}``,
+    equalities) and return it, or ``None``: ``SELECT … FOR UPDATE`` on that table alone, one
+    hand-written statement (:func:`seats.rawsql.fetch_one`).
 
     Raises:
         RuntimeError: when called outside ``transaction.atomic()``.
     """
     _require_transaction("lock_one")
-    return lock_first(model._default_manager.filter(**where))
+    return fetch_one(model, where, lock=True)
 
 
 def lock_first(queryset: QuerySet[M], *, skip_locked: bool = False) -> M | None:

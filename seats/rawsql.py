@@ -1,8 +1,10 @@
-"""The two hand-written statements of the hot path, and what they share.
+"""The hand-written statements of the hot path, and what they share.
 
 Only where bench/README.md shows that compiling the query with the ORM costs more CPU than the
-database spends running it: :func:`update` (the row updates of every hold, release and order)
-and :func:`seats.locks.lock_showtime_seats` (the seat lock). Everything else is ORM.
+database spends running it: :func:`update` (the row updates of every hold, release and order),
+:func:`seats.locks.lock_showtime_seats` (the seat lock) and the few reads every hold, release
+and order makes (:func:`fetch_one`, :func:`fetch_claims`, :func:`showtime_seat_ids`,
+:func:`buyer_usage`; each docstring names its ORM form). Everything else is ORM.
 
 Rules for this module: every table and column name comes from the model's ``_meta``
 (``db_table``, ``field.column``) quoted by the connection; values go through the field's own
@@ -13,10 +15,14 @@ preparation (``get_db_prep_save``/``get_db_prep_value``) and conversion
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .models import Hold, Seat, SeatClaim, SeatStatus, ShowtimeSeat
+
+M = TypeVar("M", bound=models.Model)
 
 
 def connection_for(model: type[models.Model]) -> BaseDatabaseWrapper:
@@ -117,3 +123,151 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+# --- Reads of the hold and release paths -----------------------------------------------------------
+# Each is what the ORM form in its docstring returns, without compiling it (bench/README.md,
+# "Issue #15": with these reads in the ORM a hold + release cycle cost about a third more CPU).
+
+
+def _in_range(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> bool:
+    target = getattr(field, "target_field", field)
+    if not isinstance(value, int) or not isinstance(target, models.IntegerField):
+        return True
+    low, high = connection.ops.integer_field_range(target.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _where(model: type[models.Model], where: dict[str, Any], alias: str,
+           connection: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
+    """``AND``-ed equalities on ``alias``'s columns (``where``: ``{attname: value}``) and their
+    parameters (``pk`` names the primary key); ``None`` when no row can match (an integer out of
+    its column's range)."""
+    conditions, params = [], []
+    for attname, value in where.items():
+        field = model._meta.pk if attname == "pk" else model._meta.get_field(attname)
+        if not _in_range(field, value, connection):
+            return None
+        conditions.append(f"{alias}.{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection, prepared=False))
+    return " AND ".join(conditions), params
+
+
+def _columns_of(model: type[models.Model], alias: str, connection: BaseDatabaseWrapper) -> str:
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}"
+                     for f in model._meta.concrete_fields)
+
+
+def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model], str]],
+            connection: BaseDatabaseWrapper) -> list[list[models.Model]]:
+    """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of ``parts``
+    in turn; return one list of instances (one per part) per row (``Model.from_db``)."""
+    columns, spans = [], []
+    for model, alias in parts:
+        fields = model._meta.concrete_fields
+        spans.append((model, [f.attname for f in fields], len(columns), len(fields)))
+        columns += [converters(f, alias, connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = convert(row, columns, connection)
+        out.append([model.from_db(connection.alias, attnames, values[start:start + n])
+                    for model, attnames, start, n in spans])
+    return out
+
+
+def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M | None:
+    """The one ``model`` row matching ``where`` (``{attname: value}``, equalities, at most one
+    row), or ``None``: ``model.objects.filter(**where).first()``. With ``lock`` ``FOR UPDATE``
+    (one table, so only that row; services lock through :func:`seats.locks.lock_one`)."""
+    connection = connection_for(model)
+    condition = _where(model, where, "t", connection)
+    if condition is None:
+        return None
+    sql = (f"SELECT {_columns_of(model, 't', connection)} FROM {table(model, connection)} t "
+           f"WHERE {condition[0]}")
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    rows = _select(sql, condition[1], [(model, "t")], connection)
+    return rows[0][0] if rows else None
+
+
+def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
+    """Seat claims matching ``where`` (``{attname: value}`` on ``SeatClaim``), ordered by showtime
+    seat, each with ``showtime_seat`` and ``showtime_seat.seat``: ``SeatClaim.objects.filter(
+    **where).select_related("showtime_seat__seat").order_by("showtime_seat_id")``."""
+    connection = connection_for(SeatClaim)
+    condition = _where(SeatClaim, where, "c", connection)
+    if condition is None:
+        return []
+    claim_seat = column(SeatClaim, "showtime_seat", connection, "c")
+    sql = (f"SELECT {_columns_of(SeatClaim, 'c', connection)}, "
+           f"{_columns_of(ShowtimeSeat, 'ss', connection)}, {_columns_of(Seat, 's', connection)} "
+           f"FROM {table(SeatClaim, connection)} c "
+           f"JOIN {table(ShowtimeSeat, connection)} ss "
+           f"ON {column(ShowtimeSeat, 'id', connection, 'ss')} = {claim_seat} "
+           f"JOIN {table(Seat, connection)} s ON {column(Seat, 'id', connection, 's')} = "
+           f"{column(ShowtimeSeat, 'seat', connection, 'ss')} "
+           f"WHERE {condition[0]} ORDER BY {claim_seat}")
+    claims = []
+    for claim, inventory, seat in _select(sql, condition[1], [
+            (SeatClaim, "c"), (ShowtimeSeat, "ss"), (Seat, "s")], connection):
+        inventory.seat = seat
+        claim.showtime_seat = inventory
+        claims.append(claim)
+    return claims
+
+
+def showtime_seat_ids(showtime_id: int, guids: Sequence[Any]) -> dict[Any, int]:
+    """``{seat guid: showtime seat id}`` for those of ``guids`` (``uuid.UUID``) that are seats of
+    the showtime: ``dict(ShowtimeSeat.objects.filter(showtime_id=…, seat__guid__in=guids)
+    .values_list("seat__guid", "pk"))``."""
+    if not guids:
+        return {}
+    connection = connection_for(ShowtimeSeat)
+    guid = Seat._meta.get_field("guid")
+    sql = (f"SELECT {column(Seat, 'guid', connection, 's')}, "
+           f"{column(ShowtimeSeat, 'id', connection, 'ss')} "
+           f"FROM {table(ShowtimeSeat, connection)} ss "
+           f"JOIN {table(Seat, connection)} s ON {column(Seat, 'id', connection, 's')} = "
+           f"{column(ShowtimeSeat, 'seat', connection, 'ss')} "
+           f"WHERE {column(ShowtimeSeat, 'showtime', connection, 'ss')} = %s "
+           f"AND {column(Seat, 'guid', connection, 's')} IN ({placeholders(len(guids))})")
+    params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False)
+                              for g in guids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = [converters(guid, "s", connection), []]
+    return dict(convert(row, columns, connection) for row in rows)
+
+
+def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
+    """``(seats, pending orders)`` of a buyer on a showtime at ``now``, the rule of
+    :func:`seats.selectors.buyer_usage`: live claims (``SeatClaim.objects.live(now)``) of the
+    buyer's holds on ``held``/``reserved`` seats, and the distinct holds of the ``reserved`` ones.
+    One statement (``test_the_count_on_seats_agrees_with_holds_and_orders_at_every_moment``)."""
+    connection = connection_for(SeatClaim)
+    held, reserved = SeatStatus.HELD, SeatStatus.RESERVED
+    claim_hold = column(SeatClaim, "hold", connection, "c")
+    status = column(ShowtimeSeat, "status", connection, "ss")
+    sql = (f"SELECT COUNT(*), COUNT(DISTINCT CASE WHEN {status} = %s THEN {claim_hold} END) "
+           f"FROM {table(SeatClaim, connection)} c "
+           f"JOIN {table(Hold, connection)} h ON {column(Hold, 'id', connection, 'h')} = "
+           f"{claim_hold} "
+           f"JOIN {table(ShowtimeSeat, connection)} ss "
+           f"ON {column(ShowtimeSeat, 'id', connection, 'ss')} = "
+           f"{column(SeatClaim, 'showtime_seat', connection, 'c')} "
+           f"WHERE {column(SeatClaim, 'is_live', connection, 'c')} "
+           f"AND {column(Hold, 'user', connection, 'h')} = %s "
+           f"AND {column(Hold, 'showtime', connection, 'h')} = %s "
+           f"AND {status} IN (%s, %s) "
+           f"AND {column(ShowtimeSeat, 'expires_at', connection, 'ss')} > %s")
+    when = ShowtimeSeat._meta.get_field("expires_at").get_db_prep_value(
+        now, connection, prepared=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [reserved, user_id, showtime_id, held, reserved, when])
+        seats, orders = cursor.fetchone()
+    return int(seats), int(orders)

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from . import rawsql
 from .models import (
     EXPIRING_STATUSES,
     Hold,
@@ -205,7 +206,8 @@ class BuyerUsage:
 
 def buyer_usage(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
     """The seats and pending orders a buyer has of a showtime at ``now``, what the per-buyer caps
-    count (api.md "Holds", 409 ``buyer_limit``). One statement.
+    count (api.md "Holds", 409 ``buyer_limit``). One statement, hand-written as it runs on every
+    hold and order (:func:`seats.rawsql.buyer_usage`).
 
     A seat counts while its claim is live (``SeatClaim.objects.live``: its hold or order has not
     lapsed) and its seat is ``held`` (the buyer's active hold) or ``reserved`` (a pending order);
@@ -214,11 +216,5 @@ def buyer_usage(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
     pending orders; no order row is read (seats does not depend on orders). To rely on the
     answer, the caller holds :func:`seats.locks.lock_buyer`.
     """
-    row = (
-        SeatClaim.objects.live(now)
-        .filter(hold__user_id=user_id, hold__showtime_id=showtime_id,
-                showtime_seat__status__in=EXPIRING_STATUSES)
-        .aggregate(seats=Count("pk"), orders=Count(
-            "hold_id", distinct=True, filter=Q(showtime_seat__status=SeatStatus.RESERVED)))
-    )
-    return BuyerUsage(seats=row["seats"], pending_orders=row["orders"])
+    seats, orders = rawsql.buyer_usage(user_id, showtime_id, now)
+    return BuyerUsage(seats=seats, pending_orders=orders)

@@ -18,7 +18,7 @@ from core.errors import ApplicationError
 from ..audit import Change
 from ..locks import lock_showtime_seats, run_in_transaction
 from ..models import Hold, SeatClaim, SeatEvent, SeatStatus, Showtime, ShowtimeSeat
-from ..rawsql import update
+from ..rawsql import fetch_claims, update
 from ..selectors import effective_state
 
 
@@ -151,10 +151,9 @@ def claims_mark(claims: Sequence[SeatClaim], **values: Any) -> None:
 
 def live_claims(*, hold: Hold | None = None, order: Any = None) -> list[SeatClaim]:
     """The claims of a hold or an order that are not ended (``SeatClaim.objects.current()``),
-    seat-ordered, with ``showtime_seat__seat``. One statement."""
-    claims = SeatClaim.objects.current().select_related("showtime_seat__seat")
-    claims = claims.filter(hold=hold) if hold is not None else claims.filter(order=order)
-    return list(claims.order_by("showtime_seat_id"))
+    seat-ordered, with ``showtime_seat__seat``. One statement (:func:`seats.rawsql.fetch_claims`)."""
+    owner = {"hold_id": hold.pk} if hold is not None else {"order_id": order.pk}
+    return fetch_claims({"is_live": True, **owner})
 
 
 def run_counting_conflicts(txn):

@@ -8,7 +8,8 @@ from typing import Any
 
 from core.errors import ApplicationError
 
-from ..models import Showtime, ShowtimeSeat
+from ..models import Showtime
+from ..rawsql import showtime_seat_ids
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:
@@ -48,7 +49,7 @@ def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
 
 def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
     """Map seat ids (plan ``seat_guid`` strings) of a showtime to ``ShowtimeSeat`` primary keys,
-    in the order given. One statement. The seat cap is the caller's
+    in the order given. One statement (:func:`seats.rawsql.showtime_seat_ids`). The seat cap is the caller's
     (:func:`seats.services.limits.seats_per_request_check`, under its locks).
 
     Raises:
@@ -57,11 +58,7 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
             when an id is not a seat of this showtime.
     """
     guids = seat_ids_parse(seat_ids)
-    known = [g for g in guids if g is not None]
-    found = dict(
-        ShowtimeSeat.objects.filter(showtime_id=showtime.pk, seat__guid__in=known)
-        .values_list("seat__guid", "pk")
-    ) if known else {}
+    found = showtime_seat_ids(showtime.pk, [g for g in guids if g is not None])
     unknown = [raw for raw, guid in zip(seat_ids, guids) if guid not in found]
     if unknown:
         raise ApplicationError(

@@ -27,6 +27,7 @@ from ..models import (
     ShowtimePrice,
     ShowtimeSeat,
 )
+from ..rawsql import fetch_one
 from ..selectors import effective_state
 from .claims import claims_end_lapsed, seats_write
 
@@ -112,7 +113,7 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
         ApplicationError: 404 ``not_found``; 409 ``sales_closed`` when the showtime is not on sale
             or outside its sales window.
     """
-    showtime = Showtime.objects.filter(pk=showtime_id).first()
+    showtime = fetch_one(Showtime, {"id": showtime_id})
     if showtime is None:
         raise ApplicationError("not_found", "No such showtime.", status=404)
     now = timezone.now()

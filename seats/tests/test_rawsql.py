@@ -65,3 +65,43 @@ def test_the_seat_lock_reads_what_the_orm_reads(showtime):
         assert row.price == prices[ref.seat.category_id]
     with transaction.atomic():
         assert lock_showtime_seats(showtime.pk + 1, ids) == []  # another showtime's seats
+
+
+def test_the_hand_written_reads_match_the_orm(showtime, buyer):
+    import uuid
+
+    from conftest import seat_guids
+    from seats.services import hold_create
+
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2)).hold
+    orm = list(SeatClaim.objects.current().filter(hold=hold)
+               .select_related("showtime_seat__seat").order_by("showtime_seat_id"))
+    raw = rawsql.fetch_claims({"hold_id": hold.pk, "is_live": True})
+    assert [(c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in raw] == [
+        (c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in orm]
+    assert rawsql.fetch_one(Hold, {"id": hold.pk}).expires_at == hold.expires_at
+    assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}) is None
+    assert rawsql.fetch_one(ShowtimeSeat, {"id": 2**63}) is None  # out of the column's range
+
+    guids = [uuid.UUID(g) for g in seat_guids(showtime, 3)] + [uuid.uuid4()]
+    assert rawsql.showtime_seat_ids(showtime.pk, guids) == dict(
+        ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=guids)
+        .values_list("seat__guid", "pk"))
+    assert len(rawsql.showtime_seat_ids(showtime.pk, guids)) == 3
+
+
+def test_the_hand_written_usage_matches_the_orm_form_of_live_claims(showtime, buyer):
+    from django.db.models import Count, Q
+
+    from conftest import seat_guids
+    from seats.models import EXPIRING_STATUSES, SeatStatus
+    from seats.services import hold_create
+
+    hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 3))
+    for now in (timezone.now(), timezone.now() + timedelta(days=1)):
+        orm = SeatClaim.objects.live(now).filter(
+            hold__user=buyer, hold__showtime=showtime,
+            showtime_seat__status__in=EXPIRING_STATUSES).aggregate(
+            seats=Count("pk"), orders=Count("hold_id", distinct=True,
+                                            filter=Q(showtime_seat__status=SeatStatus.RESERVED)))
+        assert rawsql.buyer_usage(buyer.pk, showtime.pk, now) == (orm["seats"], orm["orders"])
