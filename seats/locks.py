@@ -40,6 +40,7 @@ from .rawsql import (
     convert,
     converters,
     fetch_one,
+    join,
     placeholders,
     table,
 )
@@ -177,10 +178,8 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     ss_id = column(ShowtimeSeat, "id", conn, "ss")
     sql = (
         f"SELECT {', '.join(columns)} FROM {table(ShowtimeSeat, conn)} ss "
-        f"JOIN {table(Seat, conn)} s ON {column(Seat, 'id', conn, 's')} = "
-        f"{column(ShowtimeSeat, 'seat', conn, 'ss')} "
-        f"JOIN {table(PlanCategory, conn)} c ON {column(PlanCategory, 'id', conn, 'c')} = "
-        f"{column(Seat, 'category', conn, 's')} "
+        f"{join(Seat, 's', column(ShowtimeSeat, 'seat', conn, 'ss'), conn)} "
+        f"{join(PlanCategory, 'c', column(Seat, 'category', conn, 's'), conn)} "
         f"WHERE {column(ShowtimeSeat, 'showtime', conn, 'ss')} = %s "
         f"AND {ss_id} IN ({placeholders(len(ids))}) ORDER BY {ss_id}"
         + (" FOR UPDATE OF ss" if conn.features.has_select_for_update_of else "")

@@ -42,6 +42,12 @@ def table(model: type[models.Model], connection: BaseDatabaseWrapper) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def join(model: type[models.Model], alias: str, on: str, connection: BaseDatabaseWrapper) -> str:
+    """``JOIN <model's table> alias ON alias.<primary key> = on`` (``on``: a quoted column)."""
+    return (f"JOIN {table(model, connection)} {alias} "
+            f"ON {column(model, model._meta.pk.name, connection, alias)} = {on}")
+
+
 def placeholders(n: int) -> str:
     """``%s, %s, …`` (``n`` of them), for an ``IN (…)`` list."""
     return ", ".join(["%s"] * n)
@@ -125,7 +131,7 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
         return cursor.rowcount
 
 
-# --- Reads of the hold and release paths -----------------------------------------------------------
+# --- Reads of the hold and release paths ---------------------------------------------------------
 # Each is what the ORM form in its docstring returns, without compiling it (bench/README.md,
 # "Issue #15": with these reads in the ORM a hold + release cycle cost about a third more CPU).
 
@@ -206,10 +212,8 @@ def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
     sql = (f"SELECT {_columns_of(SeatClaim, 'c', connection)}, "
            f"{_columns_of(ShowtimeSeat, 'ss', connection)}, {_columns_of(Seat, 's', connection)} "
            f"FROM {table(SeatClaim, connection)} c "
-           f"JOIN {table(ShowtimeSeat, connection)} ss "
-           f"ON {column(ShowtimeSeat, 'id', connection, 'ss')} = {claim_seat} "
-           f"JOIN {table(Seat, connection)} s ON {column(Seat, 'id', connection, 's')} = "
-           f"{column(ShowtimeSeat, 'seat', connection, 'ss')} "
+           f"{join(ShowtimeSeat, 'ss', claim_seat, connection)} "
+           f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
            f"WHERE {condition[0]} ORDER BY {claim_seat}")
     claims = []
     for claim, inventory, seat in _select(sql, condition[1], [
@@ -231,8 +235,7 @@ def showtime_seat_ids(showtime_id: int, guids: Sequence[Any]) -> dict[Any, int]:
     sql = (f"SELECT {column(Seat, 'guid', connection, 's')}, "
            f"{column(ShowtimeSeat, 'id', connection, 'ss')} "
            f"FROM {table(ShowtimeSeat, connection)} ss "
-           f"JOIN {table(Seat, connection)} s ON {column(Seat, 'id', connection, 's')} = "
-           f"{column(ShowtimeSeat, 'seat', connection, 'ss')} "
+           f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
            f"WHERE {column(ShowtimeSeat, 'showtime', connection, 'ss')} = %s "
            f"AND {column(Seat, 'guid', connection, 's')} IN ({placeholders(len(guids))})")
     params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False)
@@ -253,13 +256,10 @@ def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
     held, reserved = SeatStatus.HELD, SeatStatus.RESERVED
     claim_hold = column(SeatClaim, "hold", connection, "c")
     status = column(ShowtimeSeat, "status", connection, "ss")
+    claim_seat_id = column(SeatClaim, "showtime_seat", connection, "c")
     sql = (f"SELECT COUNT(*), COUNT(DISTINCT CASE WHEN {status} = %s THEN {claim_hold} END) "
-           f"FROM {table(SeatClaim, connection)} c "
-           f"JOIN {table(Hold, connection)} h ON {column(Hold, 'id', connection, 'h')} = "
-           f"{claim_hold} "
-           f"JOIN {table(ShowtimeSeat, connection)} ss "
-           f"ON {column(ShowtimeSeat, 'id', connection, 'ss')} = "
-           f"{column(SeatClaim, 'showtime_seat', connection, 'c')} "
+           f"FROM {table(SeatClaim, connection)} c {join(Hold, 'h', claim_hold, connection)} "
+           f"{join(ShowtimeSeat, 'ss', claim_seat_id, connection)} "
            f"WHERE {column(SeatClaim, 'is_live', connection, 'c')} "
            f"AND {column(Hold, 'user', connection, 'h')} = %s "
            f"AND {column(Hold, 'showtime', connection, 'h')} = %s "

@@ -151,7 +151,8 @@ def claims_mark(claims: Sequence[SeatClaim], **values: Any) -> None:
 
 def live_claims(*, hold: Hold | None = None, order: Any = None) -> list[SeatClaim]:
     """The claims of a hold or an order that are not ended (``SeatClaim.objects.current()``),
-    seat-ordered, with ``showtime_seat__seat``. One statement (:func:`seats.rawsql.fetch_claims`)."""
+    seat-ordered, with ``showtime_seat__seat``. One statement
+    (:func:`seats.rawsql.fetch_claims`)."""
     owner = {"hold_id": hold.pk} if hold is not None else {"order_id": order.pk}
     return fetch_claims({"is_live": True, **owner})
 

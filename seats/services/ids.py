@@ -49,7 +49,8 @@ def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
 
 def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
     """Map seat ids (plan ``seat_guid`` strings) of a showtime to ``ShowtimeSeat`` primary keys,
-    in the order given. One statement (:func:`seats.rawsql.showtime_seat_ids`). The seat cap is the caller's
+    in the order given. One statement (:func:`seats.rawsql.showtime_seat_ids`). The seat cap is
+    the caller's
     (:func:`seats.services.limits.seats_per_request_check`, under its locks).
 
     Raises:

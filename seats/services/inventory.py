@@ -128,7 +128,7 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
     return showtime
 
 
-# --- Staff blocks -----------------------------------------------------------------------------------
+# --- Staff blocks ---------------------------------------------------------------------------------
 
 
 def seats_block(
