@@ -12,32 +12,24 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.errors import ApplicationError
-from core.pagination import BIGINT_MAX, ListPagination
+from core.pagination import ListPagination
 from core.ratelimits import limited
 from core.schema import AUTH, CSRF, errors, path_id, retry_after
 
 from . import services
-from .idempotency import KeyInTransaction, run_idempotent
+from .idempotency import run_idempotent
 from .models import Order
 from .selectors import order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
 
 
-def order_answer(order: Order) -> dict:
-    """The order as the API shows it, from the claims its service just wrote
-    (``order.claims_read``) when it kept them, else read now."""
-    return order_detail(order, getattr(order, "claims_read", None))
+def order_answer(result: services.OrderResult) -> dict:
+    """The order as the API shows it, from the claims its service just wrote when it kept them
+    (``result.claims``), else read now."""
+    return order_detail(result.order, result.claims)
 
 
 ORDER_ID = path_id(OpenApiTypes.INT64, "The order's id.")
-
-
-def _order_id(pk: str) -> int:
-    """The order id of the URL (any one path segment reaches the view), or 404 ``not_found``."""
-    if pk.isascii() and pk.isdigit() and len(pk) <= 19 and int(pk) <= BIGINT_MAX:
-        return int(pk)
-    raise ApplicationError("not_found", "No such order.", status=404)
 
 
 @extend_schema_view(
@@ -60,7 +52,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     serializer_class = OrderSerializer
     pagination_class = ListPagination
-    lookup_value_regex = "[^/]+"
+    lookup_value_converter = "id64"  # ticketing/urls.py: pk is an int that fits a BIGINT
 
     def get_queryset(self):
         return Order.objects.filter(user=self.request.user).order_by(  # type: ignore[misc]  # authenticated
@@ -72,7 +64,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self.get_paginated_response([order_detail(o) for o in page])
 
     def retrieve(self, request, pk=None):
-        return Response(order_detail(services.order_detail_for(request.user, _order_id(pk))))
+        return Response(order_detail(services.order_detail_for(request.user, pk)))
 
     @extend_schema(
         request=OrderCreateSerializer,
@@ -111,7 +103,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         values = data.validated_data
 
-        def run(idempotency: KeyInTransaction | None = None) -> Order:
+        def run(idempotency=None) -> services.OrderResult:
             if "hold" in values:
                 return services.order_create(
                     user=request.user, hold_id=values["hold"], customer=values["customer"],
@@ -128,7 +120,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return Response(order_answer(run()), status=201)
         status, body, replayed = run_idempotent(
             user=request.user, key=key, body=request.data, run=run,
-            render=lambda order: (201, order_answer(order)),
+            render=lambda result: (201, order_answer(result)),
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(body, status=status, headers=headers)
@@ -142,7 +134,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a pending order; its seats become available. 409 ``order_not_cancellable``."""
-        order = services.order_cancel(user=request.user, order_id=_order_id(pk))
+        order = services.order_cancel(user=request.user, order_id=pk)
         return Response(order_detail(order))
 
     @extend_schema(
@@ -155,13 +147,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def pay(self, request, pk=None):
         """Pay with the configured provider (``demo`` captures at once). 409 ``order_expired``,
         ``order_not_payable``."""
-        order = services.order_pay(user=request.user, order_id=_order_id(pk))
-        return Response(order_answer(order))
+        return Response(order_answer(services.order_pay(user=request.user, order_id=pk)))
 
     @extend_schema(parameters=[ORDER_ID],
                    responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, not paginated
     def tickets(self, request, pk=None):
         """The order's tickets (empty until paid)."""
-        return Response(order_tickets(services.order_detail_for(request.user, _order_id(pk))))
+        return Response(order_tickets(services.order_detail_for(request.user, pk)))
 

@@ -45,9 +45,10 @@ from django.utils import timezone
 
 from core import counters
 from core.errors import ApplicationError
-from seats.rawsql import field, quote, update
+from seats.models import Hold
+from seats.rawsql import update
 
-from .models import IdempotencyKey, Order
+from .models import IdempotencyKey
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -84,7 +85,8 @@ class KeyInTransaction:
     Attributes:
         user_id, key: the scope and the client's ``Idempotency-Key``.
         digest: :func:`fingerprint` of the request body.
-        render: turns the service's result (an ``Order``) into the answer ``(status, body)``;
+        render: turns the service's result (an ``orders.services.OrderResult``) into the answer
+            ``(status, body)``;
             it runs inside the transaction and must not write.
         row_id: the key row inserted by this attempt's :meth:`claim`, else ``None``.
         answer: the stored answer, once :meth:`store` wrote it.
@@ -114,20 +116,21 @@ class KeyInTransaction:
         if not connection.in_atomic_block:
             raise RuntimeError("KeyInTransaction.claim() must run inside transaction.atomic().")
         self.reset()
+        quote = connection.ops.quote_name
         meta = IdempotencyKey._meta
-        columns = ", ".join(quote(field(meta, f).column)
+        columns = ", ".join(quote(meta.get_field(f).column)
                             for f in ("user", "key", "fingerprint", "created_at"))
         created = meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
         table = quote(meta.db_table)
         if connection.vendor == "postgresql":
             sql = (f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, "
                    f"CAST(%s AS timestamp with time zone) WHERE pg_try_advisory_xact_lock(%s) "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote('id')}")
+                   f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}")
             params = [self.user_id, self.key, self.digest, created,
                       _advisory_lock_id(self.user_id, self.key)]
         else:  # SQLite: BEGIN IMMEDIATE already serialises this transaction with every writer
             sql = (f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote('id')}")
+                   f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}")
             params = [self.user_id, self.key, self.digest, created]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -138,15 +141,15 @@ class KeyInTransaction:
 
     def store(self, result: Any) -> None:
         """Write the answer for ``result`` into the key row claimed by this attempt, one
-        statement: an ``Order`` gets ``render(order)``; anything else (a service that commits
-        without an order and then answers 4xx, as an expired hold) deletes the row, so the key
-        stays free.
+        statement: an order (``orders.services.OrderResult``) gets ``render(result)``; a ``Hold``
+        (the service committed the expiry of the hold instead of an order, then answers 409
+        ``hold_expired``) deletes the row, so the key stays free.
 
         Precondition: :meth:`claim` ran in this transaction.
         """
         if self.row_id is None:
             raise RuntimeError("KeyInTransaction.store() before claim().")
-        if not isinstance(result, Order):
+        if isinstance(result, Hold):
             IdempotencyKey.objects.filter(pk=self.row_id).delete()
             self.row_id = None
             return

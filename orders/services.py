@@ -11,9 +11,10 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,10 +32,11 @@ from seats.locks import (
     run_in_transaction,
 )
 from seats.models import Hold, SeatClaim, SeatStatus
-from seats.rawsql import insert, update
+from seats.rawsql import update
 from seats.services import (
     buyer_limits_check,
     claims_end,
+    claims_mark,
     claims_take,
     expire_due,
     hold_end,
@@ -42,6 +44,7 @@ from seats.services import (
     publish_hold,
     resolve_seats,
     run_counting_conflicts,
+    seats_per_request_check,
     seats_write,
     showtime_for_sale,
 )
@@ -60,7 +63,17 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _log(message: str, order: Order, **extra: Any) -> None:
+@dataclass(frozen=True)
+class OrderResult:
+    """What an order service did: the ``order`` row as written and, when the service read them,
+    its ``claims`` (with ``showtime_seat__seat``), so the answer
+    (:func:`orders.selectors.order_detail`) reads nothing again; ``None``: read them."""
+
+    order: Order
+    claims: list[SeatClaim] | None = None
+
+
+def _log(message: str, order: Order, **extra) -> None:
     """Log an order event with its number (structured logs carry ``order_number``)."""
     logger.info(message, extra={"order_number": order.number, "order_status": order.status,
                                 **extra})
@@ -83,14 +96,14 @@ def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callab
 
 
 def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
-             claims: Sequence[SeatClaim] | None = None, locked: bool = False) -> Order:
+             claims: list[SeatClaim] | None = None, locked: bool = False) -> OrderResult:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made
     converted in this transaction by :func:`order_create_for_seats`). ``claims``: the hold's live
     claims when the caller has them (else read); ``locked``: their seats are already locked in
-    this transaction and ``claims[i].showtime_seat`` are those locked rows. The order keeps the
-    claims as ``order.claims_read`` for its API answer.
+    this transaction and ``claims[i].showtime_seat`` are those locked rows. Returns the order
+    with its claims.
 
     Raises:
         ApplicationError: 409 ``hold_not_active`` when the hold has no seats.
@@ -99,36 +112,35 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
     if not claims:
         raise ApplicationError("hold_not_active", "This hold has no seats.")
     showtime = hold.showtime
-    order, = insert([Order(
+    order = Order.objects.create(
         user_id=hold.user_id, showtime=showtime, hold=hold, status=Order.Status.PENDING,
         total=sum((c.price for c in claims), Decimal("0.00")), currency=showtime.currency,
         payment_method=payment_method, customer_name=customer.get("name", ""),
         customer_email=customer.get("email", ""), customer_phone=customer.get("phone", "") or "",
         expires_at=now + timedelta(seconds=settings.PAYMENT_WINDOW_SECONDS),
-    )])
+    )
     order.number = f"ORD-{order.created_at:%Y%m%d}-{order.pk:06d}"
     update(Order, [order.pk], {"number": order.number})
     rows = ([c.showtime_seat for c in claims] if locked else
             lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims]))
-    update(SeatClaim, [c.pk for c in claims], {"order_id": order.pk})
+    claims_mark(claims, order_id=order.pk)
     states = seats_write(rows, status=SeatStatus.RESERVED, expires_at=order.expires_at, now=now,
                          change=Change.buyer("reserved", hold.user_id, hold_id=hold.pk,
                                              order_id=order.pk))
     if hold.status != Hold.Status.CONVERTED:  # a one-step order's hold is made converted
         hold.status, hold.ended_at = Hold.Status.CONVERTED, now
         update(Hold, [hold.pk], {"status": hold.status, "ended_at": now})
-    order.claims_read = claims  # type: ignore[attr-defined]  # read by the API view (issue 15: an explicit result)
     _log("order created", order, seats=len(claims), total=str(order.total))
     events.seats_changed(showtime.pk, "reserved", states)
     publish_hold(hold, claims)
     events.order_updated(hold.user_id, order.showtime_id, order_brief(order))
-    return order
+    return OrderResult(order, claims)
 
 
 def order_create(
-    *, user: User, hold_id: str | uuid.UUID, customer: dict[str, str], payment_method: str,
+    *, user, hold_id: uuid.UUID, customer: dict[str, str], payment_method: str,
     idempotency: KeyInTransaction | None = None,
-) -> Order:
+) -> OrderResult:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
 
     The seats become ``reserved`` until the payment deadline (``PAYMENT_WINDOW_SECONDS`` from now).
@@ -144,7 +156,7 @@ def order_create(
             expiry is recorded and broadcast first); 409 ``hold_not_active``; 409 ``buyer_limit``
             (``max_pending_orders_per_buyer``).
     """
-    def txn() -> Order | Hold:
+    def txn() -> OrderResult | Hold:
         now = timezone.now()
         lock_buyer(user.pk)
         hold = lock_first(Hold.objects.select_related("showtime").filter(pk=hold_id, user=user))
@@ -168,13 +180,12 @@ def order_create(
 def order_create_for_seats(
     *, user: User, showtime_id: int, seat_ids: Sequence[str], customer: dict[str, str],
     payment_method: str, idempotency: KeyInTransaction | None = None,
-) -> Order:
+) -> OrderResult:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
 
     Independent of the buyer's active hold on the showtime, if any: it is left as it is, and its
     seats count with the new ones against the buyer's caps (:func:`seats.services.
     buyer_limits_check`: the seats and one more pending order).
-    Independent of the buyer's active hold on the showtime, if any: it is left as it is.
     ``idempotency``: the request's key, claimed and answered in the order's transaction.
 
     Raises:
@@ -184,8 +195,9 @@ def order_create_for_seats(
     """
     showtime = showtime_for_sale(showtime_id)
     wanted = resolve_seats(showtime, seat_ids)
+    seats_per_request_check(showtime, len(wanted))
 
-    def txn() -> Order:
+    def txn() -> OrderResult:
         now = timezone.now()
         lock_buyer(user.pk)
         buyer_limits_check(user_id=user.pk, showtime=showtime, now=now, seats=len(wanted),
@@ -202,22 +214,10 @@ def order_create_for_seats(
     return run_counting_conflicts(_keyed(txn, idempotency))
 
 
-def parse_order_id(order_id: object) -> int:
-    """An order id from a URL: ASCII digits that fit a BIGINT.
-
-    Raises:
-        ApplicationError: 404 ``not_found`` for anything else.
-    """
-    text = str(order_id)
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise ApplicationError("not_found", "No such order.", status=404)
-    return int(text)
-
-
-def _locked_order(user: User | None, order_id: object) -> Order:
-    """The order ``order_id`` (of ``user`` unless None), locked ``FOR UPDATE`` (one hand-written
-    statement, seats.rawsql). Raises ApplicationError 404 ``not_found``."""
-    where = {"id": parse_order_id(order_id)}
+def _locked_order(user, order_id: int) -> Order:
+    """The order ``order_id`` (of ``user`` unless None), locked ``FOR UPDATE``
+    (:func:`seats.locks.lock_one`). Raises ApplicationError 404 ``not_found``."""
+    where = {"pk": order_id}
     if user is not None:
         where["user_id"] = user.pk
     order = lock_one(Order, where)
@@ -244,14 +244,14 @@ def order_end(order: Order, *, status: str, now: datetime, reason: str,
     if status == Order.Status.REFUNDED:
         Ticket.objects.filter(order=order).update(status=Ticket.Status.VOID)
     order.status, order.ended_at = status, now
-    order.save(update_fields=["status", "ended_at"])
+    update(Order, [order.pk], {"status": status, "ended_at": now})
     emails.enqueue(order, status, now=now)
     _log(f"order {status}", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, reason, states)
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
 
 
-def order_cancel(*, user: User, order_id: object) -> Order:
+def order_cancel(*, user, order_id: int) -> Order:
     """Cancel a pending order (api.md ``POST orders/{id}/cancel/``): its seats become available.
 
     Raises:
@@ -277,7 +277,7 @@ def order_cancel(*, user: User, order_id: object) -> Order:
     return order
 
 
-def order_pay(*, user: User, order_id: object) -> Order:
+def order_pay(*, user, order_id: int) -> OrderResult:
     """Pay a pending order with the configured provider (api.md ``POST orders/{id}/pay/``).
 
     With the ``demo`` provider the payment is captured at once: the order becomes ``paid``, its
@@ -292,36 +292,38 @@ def order_pay(*, user: User, order_id: object) -> Order:
     """
     provider = get_provider()
 
-    def txn() -> Order:
+    def txn() -> OrderResult:
         now = timezone.now()
         order = _locked_order(user, order_id)
         if order.is_lapsed(now):
             order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
-            return order
+            return OrderResult(order)
         if order.status != Order.Status.PENDING:
-            return order
+            return OrderResult(order)
         result = provider.start(order_number=order.number, amount=order.total,
                                 currency=order.currency)
-        if result.captured:
-            insert([Payment(
-                order=order, provider=provider.name, payment_id=result.payment_id,
-                amount=result.amount, currency=result.currency, status=Payment.Status.SUCCEEDED,
-            )])
-            order_mark_paid(order, now=now)
-        return order  # not captured: stays pending until the provider's webhook confirms
+        if not result.captured:  # stays pending until the provider's webhook confirms
+            return OrderResult(order)
+        Payment.objects.create(
+            order=order, provider=provider.name, payment_id=result.payment_id,
+            amount=result.amount, currency=result.currency, status=Payment.Status.SUCCEEDED,
+        )
+        return OrderResult(order, order_mark_paid(order, now=now))
 
-    order = run_in_transaction(txn)
+    paid = run_in_transaction(txn)
+    order = paid.order
     if order.status == Order.Status.EXPIRED:
         raise ApplicationError("order_expired", "The payment deadline passed; the seats were "
                                "released.", details={"status": order.status})
     if order.status not in (Order.Status.PAID, Order.Status.PENDING):
         raise ApplicationError("order_not_payable", f"This order is {order.status}.",
                                details={"status": order.status})
-    return order
+    return paid
 
 
-def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None) -> None:
+def order_mark_paid(order: Order, *, now: datetime, staff=None) -> list[SeatClaim]:
     """Mark a locked pending order paid: seats ``sold``, tickets issued, events published.
+    Returns the order's claims (with ``showtime_seat__seat``).
 
     Precondition: inside a transaction holding the lock of ``order``; the order is pending.
     """
@@ -331,14 +333,15 @@ def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None) -
     change = (Change.staff("sold", staff.pk, **refs) if staff is not None
               else Change.buyer("sold", order.user_id, **refs))
     states = seats_write(rows, status=SeatStatus.SOLD, expires_at=None, now=now, change=change)
-    insert([Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims])
+    Ticket.objects.bulk_create(
+        [Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims])
     order.status, order.paid_at = Order.Status.PAID, now
     update(Order, [order.pk], {"status": order.status, "paid_at": now})
-    order.claims_read = claims
     emails.enqueue(order, "paid", now=now)
     _log("order paid", order, by_staff=staff is not None)
     events.seats_changed(order.showtime_id, "sold", states)
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
+    return claims
 
 
 # --- Staff actions ----------------------------------------------------------------------------------
@@ -390,9 +393,9 @@ def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[O
                                         reason="expired"))
 
 
-def order_detail_for(user: User, order_id: object) -> Order:
+def order_detail_for(user, order_id: int) -> Order:
     """The buyer's own order, or 404 ``not_found`` (also for another buyer's order)."""
-    order = Order.objects.filter(pk=parse_order_id(order_id), user=user).first()
+    order = Order.objects.filter(pk=order_id, user=user).first()
     if order is None:
         raise ApplicationError("not_found", "No such order.", status=404)
     return order

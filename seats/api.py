@@ -42,11 +42,6 @@ SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
 HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")
 
 
-def hold_answer(hold: Hold) -> dict:
-    """The hold as the API shows it: the detail its service already built (``hold.detail``),
-    else read now."""
-    return getattr(hold, "detail", None) or selectors.hold_detail(hold)
-
 
 def showtime_detail(showtime: Showtime) -> dict:
     """The api.md showtime shape (two queries beyond the showtime row and its joins), with the
@@ -80,8 +75,7 @@ class ShowViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShowSerializer
     permission_classes = [AllowAny]
     pagination_class = ListPagination
-    # Any one path segment reaches the view, so a malformed id answers the API's 404 body.
-    lookup_value_regex = "[^/]+"
+    lookup_value_converter = "id64"  # ticketing/urls.py: a malformed id is a 404 there
 
 
 @extend_schema_view(
@@ -106,7 +100,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [AllowAny]
     serializer_class = ShowtimeSerializer
     pagination_class = ListPagination
-    lookup_value_regex = "[^/]+"
+    lookup_value_converter = "id64"
 
     def get_queryset(self):
         query = Showtime.objects.select_related("show", "plan__venue").prefetch_related(
@@ -180,13 +174,11 @@ class HoldCreateView(APIView):
     def post(self, request: Request, showtime_id: int) -> Response:
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold, created = services.hold_create(
-            user=request.user, showtime_id=showtime_id,  # type: ignore[arg-type]  # authenticated
+        result = services.hold_create(
+            user=request.user, showtime_id=showtime_id,
             seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
         )
-        return Response(
-            hold_answer(hold), status=status.HTTP_201_CREATED if created else 200
-        )
+        return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
 
 
 class BestAvailableView(APIView):
@@ -214,11 +206,9 @@ class BestAvailableView(APIView):
     def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold, created = services.hold_best(user=request.user, showtime_id=showtime_id,  # type: ignore[arg-type]  # authenticated
-                                           **data.validated_data)
-        return Response(
-            hold_answer(hold), status=status.HTTP_201_CREATED if created else 200
-        )
+        result = services.hold_best(user=request.user, showtime_id=showtime_id,
+                                    **data.validated_data)
+        return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
 
 
 @extend_schema_view(
@@ -232,13 +222,10 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     another buyer's hold answers 404)."""
 
     serializer_class = HoldSerializer
-    lookup_value_regex = "[^/]+"
+    lookup_value_converter = "holdid"  # ticketing/urls.py: pk is a uuid.UUID
 
     def get_object(self):
-        hold_id = self.kwargs["pk"]
-        if services._parse_uuid(hold_id) is None:
-            raise ApplicationError("not_found", "No such hold.", status=404)
-        hold = Hold.objects.filter(pk=hold_id, user=self.request.user).first()  # type: ignore[misc]  # authenticated
+        hold = Hold.objects.filter(pk=self.kwargs["pk"], user=self.request.user).first()
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         return hold
@@ -260,10 +247,10 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         """Release the listed seats of the hold, or all of them without ``seats``."""
         data = SeatReleaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = services.hold_release(
+        result = services.hold_release(
             user=request.user, hold_id=pk, seat_ids=data.validated_data.get("seats")
         )
-        return Response(hold_answer(hold))
+        return Response(result.detail)
 
     @extend_schema(
         request=None,

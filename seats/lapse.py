@@ -15,7 +15,7 @@ else:
 
 ``test_the_lapse_rule_reads_the_same_in_sql_and_in_python`` keeps the two in step. The seat-level
 counterpart (a ``held``/``reserved`` seat past its ``expires_at`` reads ``available``) is
-``seats.models.ShowtimeSeatQuerySet`` in SQL and
+``seats.models.seat_lapsed_q`` (and ``ShowtimeSeatQuerySet``) in SQL and
 :func:`seats.selectors.effective_state`.
 """
 

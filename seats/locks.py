@@ -34,7 +34,16 @@ from django.db.models import QuerySet
 from core.errors import ApplicationError
 
 from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
-from .rawsql import convert, converters, fetch_one, field, placeholders, quote
+from .rawsql import (
+    column,
+    connection_for,
+    convert,
+    converters,
+    fetch_one,
+    join,
+    placeholders,
+    table,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -137,12 +146,13 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     With ``with_price`` each row also carries ``price``, its category's price for the showtime
     (a decimal in the showtime's currency, ``None`` if unpriced), read in the same statement.
 
-    One hand-written statement: this is the busiest query of an on-sale, and building it with the
-    ORM (two joins, a subquery, ``FOR UPDATE OF``) cost more CPU than running it
-    (bench/README.md). The rows are model instances with only these fields loaded (the others
-    are deferred, so a ``save()`` would write only what was read). Only the ``ShowtimeSeat`` rows
-    are locked (``FOR UPDATE OF``), not the plan rows. On SQLite ``SELECT … FOR UPDATE`` does not
-    exist: there the ``IMMEDIATE`` transaction already holds the database's single write lock.
+    One hand-written statement (:mod:`seats.rawsql`: names from ``_meta``): this is the busiest
+    query of an on-sale, and compiling it with the ORM (two joins, a subquery, ``FOR UPDATE OF``)
+    costs more CPU than running it (bench/README.md). The rows are model instances with only
+    these fields loaded (the others are deferred, so a ``save()`` would write only what was
+    read). Only the ``ShowtimeSeat`` rows are locked (``FOR UPDATE OF``), not the plan rows. On
+    SQLite ``SELECT … FOR UPDATE`` does not exist: there the ``IMMEDIATE`` transaction already
+    holds the database's single write lock.
 
     Raises:
         RuntimeError: when called outside ``transaction.atomic()`` (the locks would end at once).
@@ -151,40 +161,42 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     ids = sorted({int(pk) for pk in seat_ids})
     if not ids:
         return []
-    inventory, plan_seat = ShowtimeSeat._meta, Seat._meta
-    category, price = PlanCategory._meta, ShowtimePrice._meta
-    qn = quote
-    columns = [f"ss.{qn(field(inventory, f).column)}" for f in _SEAT_FIELDS] + \
-        [f"s.{qn(field(plan_seat, f).column)}" for f in _PLAN_SEAT_FIELDS] + \
-        [f"c.{qn(field(category, 'name').column)}"]
-    fields = [(field(inventory, f), "ss") for f in _SEAT_FIELDS] + \
-        [(field(plan_seat, f), "s") for f in _PLAN_SEAT_FIELDS] + \
-        [(field(category, "name"), "c")]
+    conn = connection_for(ShowtimeSeat)
+    fields = [(ShowtimeSeat._meta.get_field(f), "ss") for f in _SEAT_FIELDS] + \
+        [(Seat._meta.get_field(f), "s") for f in _PLAN_SEAT_FIELDS] + \
+        [(PlanCategory._meta.get_field("name"), "c")]
+    columns = [column(f.model, f.name, conn, alias) for f, alias in fields]
     if with_price:
         columns.append(
-            f"(SELECT p.{qn('price')} FROM {qn(price.db_table)} p WHERE p.{qn('showtime_id')} = "
-            f"ss.{qn('showtime_id')} AND p.{qn('category_id')} = s.{qn('category_id')})")
-        fields.append((field(price, "price"), "p"))
+            f"(SELECT {column(ShowtimePrice, 'price', conn, 'p')} "
+            f"FROM {table(ShowtimePrice, conn)} p "
+            f"WHERE {column(ShowtimePrice, 'showtime', conn, 'p')} = "
+            f"{column(ShowtimeSeat, 'showtime', conn, 'ss')} "
+            f"AND {column(ShowtimePrice, 'category', conn, 'p')} = "
+            f"{column(Seat, 'category', conn, 's')})")
+        fields.append((ShowtimePrice._meta.get_field("price"), "p"))
+    ss_id = column(ShowtimeSeat, "id", conn, "ss")
     sql = (
-        f"SELECT {', '.join(columns)} FROM {qn(inventory.db_table)} ss "
-        f"JOIN {qn(plan_seat.db_table)} s ON s.{qn('id')} = ss.{qn('seat_id')} "
-        f"JOIN {qn(category.db_table)} c ON c.{qn('id')} = s.{qn('category_id')} "
-        f"WHERE ss.{qn('showtime_id')} = %s AND ss.{qn('id')} IN ({placeholders(len(ids))}) "
-        f"ORDER BY ss.{qn('id')}"
-        + (" FOR UPDATE OF ss" if connection.features.has_select_for_update_of else "")
+        f"SELECT {', '.join(columns)} FROM {table(ShowtimeSeat, conn)} ss "
+        f"{join(Seat, 's', column(ShowtimeSeat, 'seat', conn, 'ss'), conn)} "
+        f"{join(PlanCategory, 'c', column(Seat, 'category', conn, 's'), conn)} "
+        f"WHERE {column(ShowtimeSeat, 'showtime', conn, 'ss')} = %s "
+        f"AND {ss_id} IN ({placeholders(len(ids))}) ORDER BY {ss_id}"
+        + (" FOR UPDATE OF ss" if conn.features.has_select_for_update_of else "")
     )
-    columns_converters = [converters(field, alias) for field, alias in fields]
-    with connection.cursor() as cursor:
+    columns_converters = [converters(field, alias, conn) for field, alias in fields]
+    with conn.cursor() as cursor:
         cursor.execute(sql, [showtime_id, *ids])
-        found = [convert(row, columns_converters) for row in cursor.fetchall()]
+        found = [convert(row, columns_converters, conn) for row in cursor.fetchall()]
     rows = []
     n_seat, n_plan = len(_SEAT_FIELDS), len(_PLAN_SEAT_FIELDS)
-    attnames = [field(inventory, f).attname for f in _SEAT_FIELDS]
-    plan_attnames = [field(plan_seat, f).attname for f in _PLAN_SEAT_FIELDS]
+    attnames = [ShowtimeSeat._meta.get_field(f).attname for f in _SEAT_FIELDS]
+    plan_attnames = [Seat._meta.get_field(f).attname for f in _PLAN_SEAT_FIELDS]
+    category_attnames = [PlanCategory._meta.pk.attname, "name"]
     for values in found:
-        row = ShowtimeSeat.from_db(connection.alias, attnames, values[:n_seat])
-        seat = Seat.from_db(connection.alias, plan_attnames, values[n_seat:n_seat + n_plan])
-        seat.category = PlanCategory.from_db(connection.alias, ["id", "name"],
+        row = ShowtimeSeat.from_db(conn.alias, attnames, values[:n_seat])
+        seat = Seat.from_db(conn.alias, plan_attnames, values[n_seat:n_seat + n_plan])
+        seat.category = PlanCategory.from_db(conn.alias, category_attnames,
                                              [seat.category_id, values[n_seat + n_plan]])
         row.seat = seat
         if with_price:

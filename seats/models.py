@@ -231,40 +231,52 @@ class SeatStatus(models.TextChoices):
     BLOCKED = "blocked"
 
 
+# Seat statuses that end at ``ShowtimeSeat.expires_at`` (the deadline of the hold or order).
+EXPIRING_STATUSES = (SeatStatus.HELD, SeatStatus.RESERVED)
+
+
+def seat_lapsed_q(now, prefix: str = "") -> Q:
+    """The seat-level lapse rule in SQL (domain.md, invariant 4; its Python twin:
+    ``seats.selectors.effective_state``): a ``held``/``reserved`` seat whose ``expires_at`` is at
+    or before ``now`` reads ``available``. ``prefix`` reaches the seat through a relation
+    (``"showtime_seat__"``)."""
+    return Q(**{f"{prefix}status__in": EXPIRING_STATUSES, f"{prefix}expires_at__lte": now})
+
+
+def seat_status_q(status: str, now) -> Q:
+    """Seats whose status at ``now`` is ``status`` (a :class:`SeatStatus`): ``available`` includes
+    the lapsed ones, ``held``/``reserved`` exclude them, the others are read as stored."""
+    if status == SeatStatus.AVAILABLE:
+        return Q(status=status) | seat_lapsed_q(now)
+    if status in EXPIRING_STATUSES:
+        return Q(status=status) & ~seat_lapsed_q(now)
+    return Q(status=status)
+
+
+def seat_free_q(now) -> Q:
+    """Seats that read ``available`` at ``now``: stored so, or lapsed (:func:`seat_lapsed_q`)."""
+    return seat_status_q(SeatStatus.AVAILABLE, now)
+
+
 class ShowtimeSeatQuerySet(models.QuerySet):
-    """Inventory rows with the seat-level lapse rule in SQL (domain.md, invariant 4): a ``held``
-    or ``reserved`` seat whose ``expires_at`` is at or before *now* counts as ``available``. The
-    same rule for one loaded row is :func:`seats.selectors.effective_state`; every count of seats
-    by status (seat map counts, GA areas, sales overview, admin, ``GET stats/``, ``/metrics``)
-    goes through :meth:`count_expressions`."""
+    """Inventory rows read under the seat-level lapse rule (:func:`seat_lapsed_q`). Every count
+    of seats by status (seat map counts, general-admission areas, the sales overview, the admin,
+    ``GET stats/``, ``/metrics``) goes through :meth:`count_expressions`."""
 
-    EXPIRING = ("held", "reserved")  # SeatStatus.HELD, SeatStatus.RESERVED (defined below)
+    def free(self, now) -> "ShowtimeSeatQuerySet":
+        """Seats that read ``available`` at ``now`` (:func:`seat_free_q`)."""
+        return self.filter(seat_free_q(now))
 
-    @staticmethod
-    def lapsed_q(now) -> Q:
-        """Rows whose claim deadline ``expires_at`` passed at ``now``: they read ``available``."""
-        return Q(status__in=ShowtimeSeatQuerySet.EXPIRING, expires_at__lte=now)
-
-    @staticmethod
-    def effective_status_q(status: str, now) -> Q:
-        """Rows whose status at ``now`` is ``status`` (one of :class:`SeatStatus`)."""
-        lapsed = ShowtimeSeatQuerySet.lapsed_q(now)
-        if status == "available":
-            return Q(status=status) | lapsed
-        if status in ShowtimeSeatQuerySet.EXPIRING:
-            return Q(status=status) & ~lapsed
-        return Q(status=status)
+    def filter_effective_status(self, status: str, now) -> "ShowtimeSeatQuerySet":
+        """Seats whose status at ``now`` is ``status`` (:func:`seat_status_q`)."""
+        return self.filter(seat_status_q(status, now))
 
     @staticmethod
     def count_expressions(now) -> dict[str, models.Count]:
         """``{status: Count}`` for every :class:`SeatStatus`, by status at ``now``: for
         ``aggregate()`` (one showtime) or ``annotate()`` after ``values()`` (per category)."""
-        return {status: models.Count("pk", filter=ShowtimeSeatQuerySet.effective_status_q(
-            status, now)) for status in SeatStatus.values}
-
-    def filter_effective_status(self, status: str, now) -> "ShowtimeSeatQuerySet":
-        """Rows whose status at ``now`` is ``status``."""
-        return self.filter(self.effective_status_q(status, now))
+        return {status: models.Count("pk", filter=seat_status_q(status, now))
+                for status in SeatStatus.values}
 
     def counts_by_status(self, now) -> dict[str, int]:
         """``{"available", "held", "reserved", "sold", "blocked"}``: seat counts at ``now``.
@@ -344,6 +356,26 @@ class Hold(Lapsing, models.Model):
         return str(self.id)
 
 
+class SeatClaimQuerySet(models.QuerySet):
+    """Seat claims with the lapse rule: a claim is *current* until it is ended (``is_live``), and
+    *live* while it is current and its hold is active or its order pending (both not lapsed) or
+    paid. Its seat mirrors that deadline (``ShowtimeSeat.expires_at``), so a current claim has
+    lapsed exactly when its seat reads ``available`` by :func:`seat_lapsed_q`."""
+
+    def current(self) -> "SeatClaimQuerySet":
+        """Claims not ended yet (``is_live``), lapsed ones included: what the unique index
+        ``one_live_claim_per_seat`` counts, and what a write ends."""
+        return self.filter(is_live=True)
+
+    def live(self, now) -> "SeatClaimQuerySet":
+        """Current claims whose hold or order has not lapsed at ``now``."""
+        return self.current().exclude(seat_lapsed_q(now, "showtime_seat__"))
+
+    def lapsed(self, now) -> "SeatClaimQuerySet":
+        """Current claims whose hold or order has lapsed at ``now`` (the cleanup ends them)."""
+        return self.current().filter(seat_lapsed_q(now, "showtime_seat__"))
+
+
 class SeatClaim(models.Model):
     """One seat of a hold and, once the hold is converted, of an order.
 
@@ -362,6 +394,8 @@ class SeatClaim(models.Model):
     is_live = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SeatClaimQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -1,12 +1,15 @@
-"""Hand-written statements for the busiest work of an on-sale, with the ORM's own conversions.
+"""The hand-written statements of the hot path, and what they share.
 
-Building a query with the ORM (compiling filters, joins, ordering) cost more CPU than PostgreSQL
-spent running it on the hold path (bench/README.md, "onsale": py-spy). The few statements run on
-every hold, release and order are written out here instead (reads, the inserts of :func:`insert`
-and the row updates of :func:`update`); everything else stays ORM. Values go
-through the same converters the ORM applies (SQLite's text timestamps and hex UUIDs become
-``datetime``/``UUID``), and rows become model instances with :meth:`Model.from_db`, as the ORM's
-own would be.
+Only where bench/README.md shows that compiling the query with the ORM costs more CPU than the
+database spends running it: :func:`update` (the row updates of every hold, release and order),
+:func:`seats.locks.lock_showtime_seats` (the seat lock) and the few reads every hold, release
+and order makes (:func:`fetch_one`, :func:`fetch_claims`, :func:`showtime_seat_ids`,
+:func:`buyer_usage`; each docstring names its ORM form). Everything else is ORM.
+
+Rules for this module: every table and column name comes from the model's ``_meta``
+(``db_table``, ``field.column``) quoted by the connection; values go through the field's own
+preparation (``get_db_prep_save``/``get_db_prep_value``) and conversion
+(:func:`converters`); the connection is the one the database router chooses for the model.
 """
 
 from __future__ import annotations
@@ -14,19 +17,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.options import Options
 
-from .models import Seat, SeatClaim, ShowtimeSeat
+from .models import Hold, Seat, SeatClaim, SeatStatus, ShowtimeSeat
 
 M = TypeVar("M", bound=models.Model)
 
 
-def quote(name: str | None) -> str:
-    """A table or column name quoted for this database (a concrete field's ``column``, which
-    the stubs type as optional)."""
-    assert name is not None
-    return connection.ops.quote_name(name)
+def connection_for(model: type[models.Model]) -> BaseDatabaseWrapper:
+    """The connection that writes ``model`` (``router.db_for_write``)."""
+    return connections[router.db_for_write(model)]
+
+
+def column(model: type[models.Model], name: str, connection: BaseDatabaseWrapper,
+           alias: str | None = None) -> str:
+    """The quoted column of field ``name`` of ``model`` (``alias."col"`` with ``alias``)."""
+    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    return quoted if alias is None else f"{alias}.{quoted}"
+
+
+def table(model: type[models.Model], connection: BaseDatabaseWrapper) -> str:
+    """The quoted table of ``model``."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def join(model: type[models.Model], alias: str, on: str, connection: BaseDatabaseWrapper) -> str:
+    """``JOIN <model's table> alias ON alias.<primary key> = on`` (``on``: a quoted column)."""
+    return (f"JOIN {table(model, connection)} {alias} "
+            f"ON {column(model, model._meta.pk.name, connection, alias)} = {on}")
 
 
 def field(meta: Options, name: str) -> models.Field:
@@ -38,19 +58,16 @@ def field(meta: Options, name: str) -> models.Field:
 
 
 def placeholders(n: int) -> str:
-    """``%s, %s, …`` (``n`` of them), for an ``IN (…)`` list or a ``VALUES (…)`` row."""
+    """``%s, %s, …`` (``n`` of them), for an ``IN (…)`` list."""
     return ", ".join(["%s"] * n)
 
 
 _converters: dict[tuple[str, models.Field, str], list] = {}
 
 
-def converters(field: models.Field, alias: str) -> list:
-    """The ORM's conversions of ``field``'s column (read through table alias ``alias``).
-
-    Kept per database vendor, field and alias: they depend on nothing else (the operations they
-    are bound to hold no per-connection state), and building them anew was 29 % of the CPU of
-    the hand-written reads and locks of a hold (py-spy, bench/onsale.py)."""
+def converters(field: models.Field, alias: str, connection: BaseDatabaseWrapper) -> list:
+    """The ORM's conversions of ``field``'s column (read through table alias ``alias``), kept per
+    database vendor, field and alias (they depend on nothing else)."""
     key = (connection.vendor, field, alias)
     found = _converters.get(key)
     if found is None:
@@ -61,7 +78,8 @@ def converters(field: models.Field, alias: str) -> list:
     return found
 
 
-def convert(row: Sequence[Any], columns: Sequence[list]) -> list[Any]:
+def convert(row: Sequence[Any], columns: Sequence[list],
+            connection: BaseDatabaseWrapper) -> list[Any]:
     """Apply :func:`converters` (one list per column) to a fetched row."""
     values = list(row)
     for i, convs in enumerate(columns):
@@ -70,173 +88,19 @@ def convert(row: Sequence[Any], columns: Sequence[list]) -> list[Any]:
     return values
 
 
-def _in_range(field: models.Field, value: Any) -> bool:
-    target = getattr(field, "target_field", field)
-    if not isinstance(value, int) or not isinstance(target, models.IntegerField):
-        return True
-    low, high = connection.ops.integer_field_range(target.get_internal_type())
-    return (low is None or value >= low) and (high is None or value <= high)
+_checked: set[type[models.Model]] = set()
 
 
-def _where(model: type[models.Model], where: dict[str, Any], alias: str
-           ) -> tuple[str, list[Any]] | None:
-    """``AND``-ed equalities on ``alias``'s columns, and their parameters; ``None`` when no row
-    can match (an integer out of its column's range)."""
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    conditions, params = [], []
-    for attname, value in where.items():
-        field = by_attname[attname]
-        if not _in_range(field, value):  # as the ORM: no row has an id the column cannot hold
-            return None
-        conditions.append(f"{alias}.{quote(field.column)} = %s")
-        params.append(field.get_db_prep_value(value, connection, prepared=False))
-    return " AND ".join(conditions), params
-
-
-def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model], str]]
-            ) -> list[list[models.Model]]:
-    """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of
-    ``parts`` in turn; return one list of instances (one per part) per row."""
-    columns: list[list] = []
-    spans = []
-    for model, alias in parts:
-        fields = model._meta.concrete_fields
-        spans.append((model, [f.attname for f in fields], len(columns), len(fields)))
-        columns += [converters(f, alias) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    out = []
-    for row in rows:
-        values = convert(row, columns)
-        out.append([model.from_db(connection.alias, attnames, values[start:start + n])
-                    for model, attnames, start, n in spans])
-    return out
-
-
-def columns_of(model: type[models.Model], alias: str) -> str:
-    """``alias."col1", alias."col2", …`` for every concrete column of ``model``."""
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
-
-
-def fetch(model: type[M], where: dict[str, Any], *, lock: bool = False) -> list[M]:
-    """``SELECT`` every column of ``model`` rows matching ``where`` (``{attname: value}``, all
-    equalities, ``AND``-ed), optionally ``FOR UPDATE`` (where the database has it: on SQLite the
-    ``IMMEDIATE`` transaction already holds the write lock); one table, so only its rows are
-    locked. Unordered. Services lock through :func:`seats.locks.lock_one`, not with ``lock`` here
-    (docs/concurrency.md, "One way to lock").
-
-    Returns model instances, as ``model.objects.filter(**where)`` would.
-    """
-    condition = _where(model, where, "t")
-    if condition is None:
-        return []
-    sql = f"SELECT {columns_of(model, 't')} FROM {quote(model._meta.db_table)} t " \
-          f"WHERE {condition[0]}"
-    if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    return [row[0] for row in _select(sql, condition[1], [(model, "t")])]  # type: ignore[misc]  # instances of model
-
-
-def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
-    """Seat claims matching ``where`` (``{attname: value}`` on ``SeatClaim``), ordered by
-    showtime seat, each with ``showtime_seat`` and ``showtime_seat.seat`` loaded: what
-    ``SeatClaim.objects.filter(**where).select_related("showtime_seat__seat")
-    .order_by("showtime_seat_id")`` returns, in one hand-written statement."""
-    condition = _where(SeatClaim, where, "c")
-    if condition is None:
-        return []
-    sql = (f"SELECT {columns_of(SeatClaim, 'c')}, {columns_of(ShowtimeSeat, 'ss')}, "
-           f"{columns_of(Seat, 's')} FROM {quote(SeatClaim._meta.db_table)} c "
-           f"JOIN {quote(ShowtimeSeat._meta.db_table)} ss ON ss.{quote('id')} = "
-           f"c.{quote('showtime_seat_id')} "
-           f"JOIN {quote(Seat._meta.db_table)} s ON s.{quote('id')} = ss.{quote('seat_id')} "
-           f"WHERE {condition[0]} ORDER BY c.{quote('showtime_seat_id')}")
-    claims: list[SeatClaim] = []
-    for claim, inventory, seat in _select(sql, condition[1], [(SeatClaim, "c"),
-                                                              (ShowtimeSeat, "ss"), (Seat, "s")]):
-        assert isinstance(claim, SeatClaim) and isinstance(inventory, ShowtimeSeat)
-        assert isinstance(seat, Seat)
-        inventory.seat = seat
-        claim.showtime_seat = inventory
-        claims.append(claim)
-    return claims
-
-
-def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M | None:
-    """The one row of :func:`fetch`, or ``None`` (``where`` must name at most one row)."""
-    rows = fetch(model, where, lock=lock)
-    return rows[0] if rows else None
-
-
-def showtime_seat_ids(showtime_id: int, guids: Sequence[Any]) -> dict[Any, int]:
-    """``{seat guid: showtime seat id}`` for those of ``guids`` (``uuid.UUID``) that are seats
-    of the showtime; one statement. What ``ShowtimeSeat.objects.filter(showtime_id=…,
-    seat__guid__in=guids).values_list("seat__guid", "pk")`` returns."""
-    if not guids:
-        return {}
-    guid = Seat._meta.get_field("guid")
-    sql = (f"SELECT s.{quote(guid.column)}, ss.{quote('id')} "
-           f"FROM {quote(ShowtimeSeat._meta.db_table)} ss "
-           f"JOIN {quote(Seat._meta.db_table)} s ON s.{quote('id')} = ss.{quote('seat_id')} "
-           f"WHERE ss.{quote('showtime_id')} = %s "
-           f"AND s.{quote(guid.column)} IN ({placeholders(len(guids))})")
-    params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False)
-                              for g in guids]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    columns = [converters(guid, "s"), []]
-    return dict(convert(row, columns) for row in rows)
-
-
-def seat_states(showtime_id: int) -> list[tuple[int, str, int, Any]]:
-    """``[(showtime seat id, status, version, expires_at)]`` of every seat of a showtime, as
-    stored (not yet read as of a time: see ``seats.selectors.effective_state``). One statement,
-    no model instances (a plan has thousands of seats)."""
-    meta = ShowtimeSeat._meta
-    fields = [field(meta, name) for name in ("id", "status", "version", "expires_at")]
-    columns = [converters(f, "ss") for f in fields]
-    sql = (f"SELECT {', '.join(f'ss.{quote(f.column)}' for f in fields)} "
-           f"FROM {quote(meta.db_table)} ss WHERE ss.{quote('showtime_id')} = %s")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [showtime_id])
-        rows = cursor.fetchall()
-    if not any(columns):  # PostgreSQL: psycopg already returns Python values
-        return rows
-    return [tuple(convert(row, columns)) for row in rows]
-
-
-def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
-    """``(seats, pending orders)`` a buyer has of a showtime at ``now``: what
-    ``seats.selectors.buyer_usage`` counts (its ORM form is the reference; a test compares
-    both), in one hand-written statement, since it runs on every hold and order (building the
-    ORM aggregate cost 2–3 ms of CPU per hold: bench/README.md "onsale", issue #14). Names from
-    ``_meta``; the live statuses from the models (``Hold.LIVE_STATUS``, ``Order.LIVE_STATUS``)."""
-    from orders.models import Order  # orders depends on seats, not the other way round
-
-    from .models import Hold
-
-    claim, hold, order = SeatClaim._meta, Hold._meta, Order._meta
-
-    def col(meta: Options, name: str) -> str:
-        return quote(field(meta, name).column)
-
-    when = connection.ops.adapt_datetimefield_value(now)
-    sql = (f"SELECT COUNT(c.{col(claim, 'id')}), COUNT(DISTINCT c.{col(claim, 'order')}) "
-           f"FROM {quote(claim.db_table)} c "
-           f"JOIN {quote(hold.db_table)} h ON h.{col(hold, 'id')} = c.{col(claim, 'hold')} "
-           f"LEFT JOIN {quote(order.db_table)} o ON o.{col(order, 'id')} = c.{col(claim, 'order')} "
-           f"WHERE c.{col(claim, 'is_live')} AND h.{col(hold, 'user')} = %s "
-           f"AND h.{col(hold, 'showtime')} = %s "
-           f"AND ((c.{col(claim, 'order')} IS NULL AND h.{col(hold, 'status')} = %s "
-           f"AND h.{col(hold, 'expires_at')} > %s) "
-           f"OR (o.{col(order, 'status')} = %s AND o.{col(order, 'expires_at')} > %s))")
-    params: list[Any] = [user_id, showtime_id, Hold.LIVE_STATUS, when, Order.LIVE_STATUS, when]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        seats, orders = cursor.fetchone()
-    return int(seats), int(orders)
+def _refuse_auto_now(model: type[models.Model]) -> None:
+    """:func:`update` sets only the columns it is given. A field whose ``pre_save`` changes it on
+    every save (``auto_now``) would be left stale, so such models are refused (none of the models
+    written here has one: ``test_update_refuses_models_with_auto_now_fields``)."""
+    if model in _checked:
+        return
+    stale = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    if stale:
+        raise TypeError(f"update() cannot write {model.__name__}: auto_now fields {stale}.")
+    _checked.add(model)
 
 
 def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any],
@@ -247,10 +111,16 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
     no signals (as ``QuerySet.update``). Returns the number of rows changed.
 
     What ``model.objects.filter(pk__in=pks).update(**values, **{k: F(k) + n})`` does, without
-    compiling a query (bench/README.md, "onsale": half the CPU of a release went there).
+    compiling a query (bench/README.md, "Issue #15").
+
+    Raises:
+        TypeError: ``model`` has an ``auto_now`` field (see :func:`_refuse_auto_now`).
     """
     if not pks:
         return 0
+    _refuse_auto_now(model)
+    connection = connection_for(model)
+    quote = connection.ops.quote_name
     meta = model._meta
     assignments, params = [], []
     for attname, value in values.items():
@@ -258,8 +128,8 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
         assignments.append(f"{quote(target.column)} = %s")
         params.append(target.get_db_prep_save(value, connection))
     for attname, n in (increments or {}).items():
-        column = quote(field(meta, attname).column)
-        assignments.append(f"{column} = {column} + %s")
+        name = quote(meta.get_field(attname).column)
+        assignments.append(f"{name} = {name} + %s")
         params.append(int(n))
     pk = meta.pk
     params += [pk.get_db_prep_value(value, connection, prepared=False) for value in pks]
@@ -270,41 +140,143 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
         return cursor.rowcount
 
 
-def insert(objs: Sequence[M]) -> Sequence[M]:
-    """``INSERT`` new instances of one model in one statement and return them saved: primary keys
-    set (``RETURNING`` where the key is generated), ``auto_now_add`` and defaults filled in as
-    ``Model.save`` fills them (``Field.pre_save``). Like ``QuerySet.bulk_create``, no
-    ``pre_save``/``post_save`` signals are sent (no model written here has receivers).
+# --- Reads of the hold and release paths ---------------------------------------------------------
+# Each is what the ORM form in its docstring returns, without compiling it (bench/README.md,
+# "Issue #15": with these reads in the ORM a hold + release cycle cost about a third more CPU).
 
-    What ``bulk_create`` (or ``objects.create`` for one) does, without compiling the query
-    (bench/README.md, "onsale": the ORM's inserts were a seventh of a hold's CPU). Falls back to
-    ``bulk_create`` on a database that cannot return rows from an insert.
 
-    Raises:
-        django.db.IntegrityError: a constraint refused a row (nothing is inserted).
-    """
-    if not objs:
-        return objs
-    model = type(objs[0])
-    if not connection.features.can_return_rows_from_bulk_insert:
-        return model._default_manager.bulk_create(objs)
-    meta = model._meta
-    pk = meta.pk
-    generated = pk.db_returning  # an AutoField: the database makes the key
-    fields = [f for f in meta.concrete_fields if not (generated and f is pk)]
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection)
-              for obj in objs for f in fields]
-    row = f"({placeholders(len(fields))})"
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES {', '.join([row] * len(objs))}")
-    if generated:
-        sql += f" RETURNING {quote(pk.column)}"
+def _in_range(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> bool:
+    target = getattr(field, "target_field", field)
+    if not isinstance(value, int) or not isinstance(target, models.IntegerField):
+        return True
+    low, high = connection.ops.integer_field_range(target.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _where(model: type[models.Model], where: dict[str, Any], alias: str,
+           connection: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
+    """``AND``-ed equalities on ``alias``'s columns (``where``: ``{attname: value}``) and their
+    parameters (``pk`` names the primary key); ``None`` when no row can match (an integer out of
+    its column's range)."""
+    conditions, params = [], []
+    for attname, value in where.items():
+        field = model._meta.pk if attname == "pk" else model._meta.get_field(attname)
+        if not _in_range(field, value, connection):
+            return None
+        conditions.append(f"{alias}.{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection, prepared=False))
+    return " AND ".join(conditions), params
+
+
+def _columns_of(model: type[models.Model], alias: str, connection: BaseDatabaseWrapper) -> str:
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}"
+                     for f in model._meta.concrete_fields)
+
+
+def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model], str]],
+            connection: BaseDatabaseWrapper) -> list[list[models.Model]]:
+    """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of ``parts``
+    in turn; return one list of instances (one per part) per row (``Model.from_db``)."""
+    columns, spans = [], []
+    for model, alias in parts:
+        fields = model._meta.concrete_fields
+        spans.append((model, [f.attname for f in fields], len(columns), len(fields)))
+        columns += [converters(f, alias, connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        keys = cursor.fetchall() if generated else None
-    for i, obj in enumerate(objs):
-        if keys is not None:
-            obj.pk = keys[i][0]
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return objs
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = convert(row, columns, connection)
+        out.append([model.from_db(connection.alias, attnames, values[start:start + n])
+                    for model, attnames, start, n in spans])
+    return out
+
+
+def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M | None:
+    """The one ``model`` row matching ``where`` (``{attname: value}``, equalities, at most one
+    row), or ``None``: ``model.objects.filter(**where).first()``. With ``lock`` ``FOR UPDATE``
+    (one table, so only that row; services lock through :func:`seats.locks.lock_one`)."""
+    connection = connection_for(model)
+    condition = _where(model, where, "t", connection)
+    if condition is None:
+        return None
+    sql = (f"SELECT {_columns_of(model, 't', connection)} FROM {table(model, connection)} t "
+           f"WHERE {condition[0]}")
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    rows = _select(sql, condition[1], [(model, "t")], connection)
+    return rows[0][0] if rows else None
+
+
+def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
+    """Seat claims matching ``where`` (``{attname: value}`` on ``SeatClaim``), ordered by showtime
+    seat, each with ``showtime_seat`` and ``showtime_seat.seat``: ``SeatClaim.objects.filter(
+    **where).select_related("showtime_seat__seat").order_by("showtime_seat_id")``."""
+    connection = connection_for(SeatClaim)
+    condition = _where(SeatClaim, where, "c", connection)
+    if condition is None:
+        return []
+    claim_seat = column(SeatClaim, "showtime_seat", connection, "c")
+    sql = (f"SELECT {_columns_of(SeatClaim, 'c', connection)}, "
+           f"{_columns_of(ShowtimeSeat, 'ss', connection)}, {_columns_of(Seat, 's', connection)} "
+           f"FROM {table(SeatClaim, connection)} c "
+           f"{join(ShowtimeSeat, 'ss', claim_seat, connection)} "
+           f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
+           f"WHERE {condition[0]} ORDER BY {claim_seat}")
+    claims = []
+    for claim, inventory, seat in _select(sql, condition[1], [
+            (SeatClaim, "c"), (ShowtimeSeat, "ss"), (Seat, "s")], connection):
+        inventory.seat = seat
+        claim.showtime_seat = inventory
+        claims.append(claim)
+    return claims
+
+
+def showtime_seat_ids(showtime_id: int, guids: Sequence[Any]) -> dict[Any, int]:
+    """``{seat guid: showtime seat id}`` for those of ``guids`` (``uuid.UUID``) that are seats of
+    the showtime: ``dict(ShowtimeSeat.objects.filter(showtime_id=…, seat__guid__in=guids)
+    .values_list("seat__guid", "pk"))``."""
+    if not guids:
+        return {}
+    connection = connection_for(ShowtimeSeat)
+    guid = Seat._meta.get_field("guid")
+    sql = (f"SELECT {column(Seat, 'guid', connection, 's')}, "
+           f"{column(ShowtimeSeat, 'id', connection, 'ss')} "
+           f"FROM {table(ShowtimeSeat, connection)} ss "
+           f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
+           f"WHERE {column(ShowtimeSeat, 'showtime', connection, 'ss')} = %s "
+           f"AND {column(Seat, 'guid', connection, 's')} IN ({placeholders(len(guids))})")
+    params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False)
+                              for g in guids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = [converters(guid, "s", connection), []]
+    return dict(convert(row, columns, connection) for row in rows)
+
+
+def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
+    """``(seats, pending orders)`` of a buyer on a showtime at ``now``, the rule of
+    :func:`seats.selectors.buyer_usage`: live claims (``SeatClaim.objects.live(now)``) of the
+    buyer's holds on ``held``/``reserved`` seats, and the distinct holds of the ``reserved`` ones.
+    One statement (``test_the_count_on_seats_agrees_with_holds_and_orders_at_every_moment``)."""
+    connection = connection_for(SeatClaim)
+    held, reserved = SeatStatus.HELD, SeatStatus.RESERVED
+    claim_hold = column(SeatClaim, "hold", connection, "c")
+    status = column(ShowtimeSeat, "status", connection, "ss")
+    claim_seat_id = column(SeatClaim, "showtime_seat", connection, "c")
+    sql = (f"SELECT COUNT(*), COUNT(DISTINCT CASE WHEN {status} = %s THEN {claim_hold} END) "
+           f"FROM {table(SeatClaim, connection)} c {join(Hold, 'h', claim_hold, connection)} "
+           f"{join(ShowtimeSeat, 'ss', claim_seat_id, connection)} "
+           f"WHERE {column(SeatClaim, 'is_live', connection, 'c')} "
+           f"AND {column(Hold, 'user', connection, 'h')} = %s "
+           f"AND {column(Hold, 'showtime', connection, 'h')} = %s "
+           f"AND {status} IN (%s, %s) "
+           f"AND {column(ShowtimeSeat, 'expires_at', connection, 'ss')} > %s")
+    when = ShowtimeSeat._meta.get_field("expires_at").get_db_prep_value(
+        now, connection, prepared=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [reserved, user_id, showtime_id, held, reserved, when])
+        seats, orders = cursor.fetchone()
+    return int(seats), int(orders)

@@ -26,8 +26,7 @@ from datetime import datetime
 from cachetools import TTLCache
 
 from .models import SeatingPlan, Showtime, ShowtimeSeat
-from .rawsql import seat_states
-from .selectors import effective_state, showtime_prices
+from .selectors import showtime_prices
 
 
 @dataclass
@@ -96,8 +95,8 @@ def load_rows(showtime: Showtime, now: datetime, *, category: str | None = None,
     each group in seat order, with their effective availability at ``now``; only a category
     (name) or some zones when asked. The states are read now (one statement); the geometry is
     cached (:func:`_seat_geometry`)."""
-    states = {pk: effective_state(status, version, expires_at, now)[0] == "available"
-              for pk, status, version, expires_at in seat_states(showtime.pk)}
+    free = set(ShowtimeSeat.objects.free(now).filter(showtime_id=showtime.pk)
+               .values_list("pk", flat=True))
     groups: dict[tuple, list[Place]] = defaultdict(list)
     for (pk, label, zone, row, segment, number, x, y, category_name,
          category_id) in _seat_geometry(showtime.pk):
@@ -105,7 +104,7 @@ def load_rows(showtime: Showtime, now: datetime, *, category: str | None = None,
             continue
         groups[(zone, row, segment)].append(
             Place(pk, label, zone, row, segment, number, x, y, category_name, category_id,
-                  states.get(pk, False)))
+                  pk in free))
     for places in groups.values():
         places.sort(key=_number_key)
     return groups

@@ -12,26 +12,26 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
+from . import rawsql
 from .models import (
+    EXPIRING_STATUSES,
     Hold,
     SeatClaim,
     SeatStatus,
     Showtime,
     ShowtimePrice,
     ShowtimeSeat,
-    ShowtimeSeatQuerySet,
+    seat_free_q,
 )
-
-_EXPIRING = ShowtimeSeatQuerySet.EXPIRING
 
 
 def effective_state(status: str, version: int, expires_at: datetime | None, now: datetime
                     ) -> tuple[str, int]:
     """Return ``(status, version)`` as a buyer must see them at ``now`` (lazy expiry)."""
-    if status in _EXPIRING and expires_at is not None and expires_at <= now:
+    if status in EXPIRING_STATUSES and expires_at is not None and expires_at <= now:
         return SeatStatus.AVAILABLE, version + 1
     return status, version
 
@@ -98,13 +98,13 @@ def ga_availability(showtime_id: int, area_id: int | None = None,
     """General-admission areas of a showtime with their free places now (lazy expiry applied):
     ``[{"zone", "capacity", "available", "category", "price"}]``. One query (two without
     ``prices``)."""
-    now = timezone.now()
+    free = seat_free_q(timezone.now())
     query = ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area__isnull=False)
     if area_id is not None:
         query = query.filter(seat__ga_area_id=area_id)
     rows = query.values("seat__ga_area__name", "seat__ga_area__capacity",
                         "seat__ga_area__category_id", "seat__ga_area__category__name").annotate(
-        available=ShowtimeSeatQuerySet.count_expressions(now)["available"]).order_by("seat__ga_area__name")
+        available=Count("pk", filter=free)).order_by("seat__ga_area__name")
     if prices is None and rows:
         prices = showtime_prices(showtime_id)
     return [{
@@ -164,7 +164,7 @@ def hold_detail(hold: Hold, claims: Sequence[SeatClaim] | None = None,
         claims = []
     elif claims is None:
         claims = list(
-            SeatClaim.objects.filter(hold=hold, is_live=True).select_related("showtime_seat__seat")
+            SeatClaim.objects.current().filter(hold=hold).select_related("showtime_seat__seat")
         )
     claims = sorted(claims, key=lambda c: c.showtime_seat_id)
     return {
@@ -195,32 +195,16 @@ class BuyerUsage:
 
 
 def buyer_usage(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
-    """The same count in one hand-written statement (:func:`seats.rawsql.buyer_usage`): what
-    the hold and order paths use. :func:`buyer_usage_orm` is its reference form."""
-    from . import rawsql
+    """The seats and pending orders a buyer has of a showtime at ``now``, what the per-buyer caps
+    count (api.md "Holds", 409 ``buyer_limit``). One statement, hand-written as it runs on every
+    hold and order (:func:`seats.rawsql.buyer_usage`).
 
+    A seat counts while its claim is live (``SeatClaim.objects.live``: its hold or order has not
+    lapsed) and its seat is ``held`` (the buyer's active hold) or ``reserved`` (a pending order);
+    ``sold`` seats (paid orders) do not count. A pending order is a converted hold (one order per
+    hold) whose live claims are ``reserved``, so the distinct holds of ``reserved`` claims are the
+    pending orders; no order row is read (seats does not depend on orders). To rely on the
+    answer, the caller holds :func:`seats.locks.lock_buyer`.
+    """
     seats, orders = rawsql.buyer_usage(user_id, showtime_id, now)
     return BuyerUsage(seats=seats, pending_orders=orders)
-
-
-def buyer_usage_orm(user_id: int, showtime_id: int, now: datetime) -> BuyerUsage:
-    """The seats and pending orders a buyer has of a showtime at ``now``, what the per-buyer caps
-    count (api.md "Holds", 409 ``buyer_limit``). One statement.
-
-    A seat counts while its claim is live and belongs to the buyer's live active hold (not yet
-    ordered) or to a live pending order; lapsed holds and orders do not count (the lapse rule,
-    :mod:`seats.lapse`), nor do paid ones. A seat of a converted hold counts once, as its order's.
-    A live pending order always has live claims (they end only with the order), so counting the
-    distinct orders of those claims counts the pending orders. To rely on the answer, the caller
-    holds :func:`seats.locks.lock_buyer`.
-    """
-    from orders.models import Order  # orders depends on seats, not the other way round
-
-    held = Q(order__isnull=True) & Hold.live_q(now, "hold__")
-    row = (
-        SeatClaim.objects.filter(is_live=True, hold__user_id=user_id,
-                                 hold__showtime_id=showtime_id)
-        .filter(held | Order.live_q(now, "order__"))
-        .aggregate(seats=Count("pk"), orders=Count("order_id", distinct=True))
-    )
-    return BuyerUsage(seats=row["seats"], pending_orders=row["orders"])

@@ -1,5 +1,7 @@
 """URLs: pages, the admin, the v1 API under ``/api/v1/``, and the OpenAPI schema and docs."""
 
+import uuid
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, register_converter
@@ -7,6 +9,7 @@ from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from core.pagination import BIGINT_MAX
 from orders.api import OrderViewSet
 from orders.payments_api import CheckInView, PaymentWebhookView
 from orders.views import checkin_page, sales_page, ticket_page, ticket_qr
@@ -32,10 +35,45 @@ class TicketCodeConverter:
         return value
 
 
-register_converter(TicketCodeConverter, "ticketcode")
+class Id64Converter:
+    """A row id in a URL (shows, showtimes, orders): ASCII digits that fit a PostgreSQL
+    ``BIGINT``, as an ``int``. Anything else (letters, a sign, ``2**63`` or more) matches no
+    route, so it is a 404 with the api.md error body (``ticketing.errors.handler404``) before a
+    view or the database sees it (``ticketing/tests/test_hostile.py``)."""
 
-router = DefaultRouter()
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > BIGINT_MAX:
+            raise ValueError(value)  # Django: no match
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class HoldIdConverter:
+    """A hold id in a URL: a UUID in any spelling ``uuid.UUID`` accepts (hex with or without
+    hyphens, any case), as a ``uuid.UUID``; anything else matches no route (404)."""
+
+    regex = r"[0-9A-Fa-f-]{32,36}"
+
+    def to_python(self, value: str) -> uuid.UUID:
+        return uuid.UUID(value)  # ValueError: no match
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(TicketCodeConverter, "ticketcode")
+register_converter(Id64Converter, "id64")
+register_converter(HoldIdConverter, "holdid")
+
+# Each viewset names its converter (``lookup_value_converter``): ids are parsed here, once.
+router = DefaultRouter(use_regex_path=False)
 router.include_root_view = False
+router.include_format_suffixes = False  # JSON only (api.md): no "shows.json" routes
 router.register("shows", ShowViewSet, basename="show")
 router.register("showtimes", ShowtimeViewSet, basename="showtime")
 router.register("holds", HoldViewSet, basename="hold")
@@ -49,21 +87,21 @@ api_v1: list[URLPattern | URLResolver] = [
     path("realtime/tickets/", SocketTicketView.as_view(), name="socket-ticket"),
     path("payments/webhook/", PaymentWebhookView.as_view(), name="payment-webhook"),
     path("checkin/", CheckInView.as_view(), name="checkin"),
-    path("showtimes/<int:showtime_id>/sales/", SalesView.as_view(), name="showtime-sales"),
+    path("showtimes/<id64:showtime_id>/sales/", SalesView.as_view(), name="showtime-sales"),
     path("stats/", StatsView.as_view(), name="stats"),
-    path("showtimes/<int:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
-    path("showtimes/<int:showtime_id>/holds/best/", BestAvailableView.as_view(),
+    path("showtimes/<id64:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
+    path("showtimes/<id64:showtime_id>/holds/best/", BestAvailableView.as_view(),
          name="hold-best"),
     path("", include(router.urls)),
 ]
 
 urlpatterns = [
     path("", showtime_list, name="home"),
-    path("showtimes/<int:showtime_id>/", showtime_detail, name="showtime-page"),
+    path("showtimes/<id64:showtime_id>/", showtime_detail, name="showtime-page"),
     path("tickets/<ticketcode:code>/", ticket_page, name="ticket-page"),
     path("tickets/<ticketcode:code>/qr.svg", ticket_qr, name="ticket-qr"),
     path("staff/checkin/", checkin_page, name="checkin-page"),
-    path("staff/showtimes/<int:showtime_id>/sales/", sales_page, name="sales-page"),
+    path("staff/showtimes/<id64:showtime_id>/sales/", sales_page, name="sales-page"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", signup, name="signup"),

@@ -26,9 +26,9 @@ def confirm(client, action, orders, url=ORDERS):
 
 
 def place_order(user, showtime, seat_ids, *, pay=False, name="Alice", phone="+43 660 1234567"):
-    hold, _ = hold_create(user=user, showtime_id=showtime.pk, seat_ids=seat_ids)
+    hold = hold_create(user=user, showtime_id=showtime.pk, seat_ids=seat_ids).hold
     order = order_create(user=user, hold_id=hold.pk, payment_method="card", customer={
-        "name": name, "email": f"{user.username}@example.com", "phone": phone})
+        "name": name, "email": f"{user.username}@example.com", "phone": phone}).order
     if pay:
         order_pay(user=user, order_id=order.pk)
     order.refresh_from_db()
@@ -192,9 +192,9 @@ def test_flagged_payments_and_scans_are_listed_for_staff(staff_client, buyer, sh
     from orders.models import Payment
     from orders.services import order_create, payment_confirm, ticket_check_in
 
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1)).hold
     order = order_create(user=buyer, hold_id=hold.pk, payment_method="card",
-                         customer={"name": "A", "email": "a@example.com", "phone": ""})
+                         customer={"name": "A", "email": "a@example.com", "phone": ""}).order
     clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
     assert order.number is not None
     payment_confirm(event="payment.succeeded", payment_id="late-1", order_number=order.number,

@@ -30,10 +30,10 @@ def run_cleanup() -> str:
 def test_cleanup_releases_expired_holds_and_orders_in_the_database(showtime, buyer, other_buyer,
                                                                    clock, settings):
     a, b, c = seat_guids(showtime, 3)
-    expired_hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
-    hold, _ = hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=[b])
+    expired_hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=[a]).hold
+    hold = hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=[b]).hold
     order = order_create(user=other_buyer, hold_id=hold.pk, customer=CUSTOMER,
-                         payment_method="card")
+                         payment_method="card").order
     clock.advance(showtime.hold_ttl + 1)
     hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=[c])  # still fresh
     assert run_cleanup().startswith("cleanup: 1 holds expired, 0 orders expired")
@@ -56,8 +56,8 @@ def _cookie(user):
 @pytest.mark.django_db(transaction=True)
 async def test_two_cleanups_at_once_broadcast_each_expiry_exactly_once(showtime, buyer, clock):
     guids = await database_sync_to_async(seat_guids)(showtime, 2)
-    hold, _ = await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=guids)
+    hold = (await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=guids)).hold
     ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/", headers=[
         (b"host", b"localhost"), (b"origin", b"http://localhost"),
         (b"cookie", await database_sync_to_async(_cookie)(buyer))])
@@ -84,10 +84,10 @@ async def test_two_cleanups_at_once_broadcast_each_expiry_exactly_once(showtime,
 @pytest.mark.django_db(transaction=True)
 async def test_expired_order_tells_its_owner(showtime, buyer, clock, settings):
     guids = await database_sync_to_async(seat_guids)(showtime, 1)
-    hold, _ = await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=guids)
-    order = await database_sync_to_async(order_create)(
-        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    hold = (await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=guids)).hold
+    order = (await database_sync_to_async(order_create)(
+        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")).order
     ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/", headers=[
         (b"host", b"localhost"), (b"origin", b"http://localhost"),
         (b"cookie", await database_sync_to_async(_cookie)(buyer))])

@@ -39,8 +39,8 @@ def webhook(settings, client):
 
 
 def pending_order(user, showtime, n=1) -> Order:
-    hold, _ = hold_create(user=user, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, n))
-    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    hold = hold_create(user=user, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, n)).hold
+    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER, payment_method="card").order
 
 
 def expected_results(events) -> list[str]:

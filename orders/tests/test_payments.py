@@ -36,9 +36,9 @@ def webhook(settings):
 
 
 def pending_order(user, showtime, n=1, start=0) -> Order:
-    hold, _ = hold_create(user=user, showtime_id=showtime.pk,
-                          seat_ids=seat_guids(showtime)[start:start + n])
-    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    hold = hold_create(user=user, showtime_id=showtime.pk,
+                          seat_ids=seat_guids(showtime)[start:start + n]).hold
+    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER, payment_method="card").order
 
 
 def body_for(order, payment_id="pay_1", **changes):
@@ -52,7 +52,7 @@ def body_for(order, payment_id="pay_1", **changes):
 def test_webhook_provider_leaves_the_order_pending_until_the_signed_webhook(
         webhook, client, buyer, showtime):
     order = pending_order(buyer, showtime, n=2)
-    assert order_pay(user=buyer, order_id=order.pk).status == "pending"
+    assert order_pay(user=buyer, order_id=order.pk).order.status == "pending"
     response = webhook(client, body_for(order))
     assert response.status_code == 200
     assert response.json() == {"result": "paid", "order_number": order.number,

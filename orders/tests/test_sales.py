@@ -14,12 +14,12 @@ def test_sales_overview_after_a_known_sequence(make_user, showtime, clock):
     staff = make_user(staff=True)
     alice, bob, carol = make_user(), make_user(), make_user()
     g = seat_guids(showtime)  # row A = Front (80.00), row B = Back (40.00)
-    paid_hold, _ = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=[g[0], g[5]])
-    paid = order_create(user=alice, hold_id=paid_hold.pk, customer=CUSTOMER, payment_method="card")
+    paid_hold = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=[g[0], g[5]]).hold
+    paid = order_create(user=alice, hold_id=paid_hold.pk, customer=CUSTOMER, payment_method="card").order
     order_pay(user=alice, order_id=paid.pk)
-    refunded_hold, _ = hold_create(user=bob, showtime_id=showtime.pk, seat_ids=[g[1]])
+    refunded_hold = hold_create(user=bob, showtime_id=showtime.pk, seat_ids=[g[1]]).hold
     refunded = order_create(user=bob, hold_id=refunded_hold.pk, customer=CUSTOMER,
-                            payment_method="card")
+                            payment_method="card").order
     order_pay(user=bob, order_id=refunded.pk)
     order_staff_action(order_id=refunded.pk, action="refund", staff=staff)
     hold_create(user=carol, showtime_id=showtime.pk, seat_ids=[g[2], g[6]])

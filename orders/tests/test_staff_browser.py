@@ -23,8 +23,8 @@ def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make
                                                      showtime):
     alice, bob = make_user(), make_user()
     guids = seat_guids(showtime)
-    hold, _ = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=guids[:2])
-    order = order_create(user=alice, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    hold = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=guids[:2]).hold
+    order = order_create(user=alice, hold_id=hold.pk, customer=CUSTOMER, payment_method="card").order
     order_pay(user=alice, order_id=order.pk)
     base_url = asgi_server()
     cookie = session_cookie(staff, base_url)  # database work before the browser's event loop

@@ -59,8 +59,8 @@ async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer
     snapshot = await receive(watcher)
     a, b = (await aguids(showtime, 2))
 
-    hold, _ = await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=[a, b])
+    hold = (await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=[a, b])).hold
     held = await receive(watcher)
     assert held["type"] == "seats.changed" and held["reason"] == "held"
     assert held["showtime"] == showtime.pk and held["at"]
@@ -68,8 +68,8 @@ async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer
                              {"id": b, "status": "held", "version": 2}]
     assert held["seq"] > snapshot["seq"]
 
-    order = await database_sync_to_async(order_create)(
-        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    order = (await database_sync_to_async(order_create)(
+        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")).order
     reserved = await receive(watcher)
     assert reserved["reason"] == "reserved" and reserved["seq"] == held["seq"] + 1
     assert {s["status"] for s in reserved["seats"]} == {"reserved"}
@@ -102,8 +102,8 @@ async def test_owner_gets_hold_updated_and_others_do_not(showtime, buyer, other_
     await receive(mine)
     await receive(theirs)
     a = (await aguids(showtime, 1))[0]
-    hold, _ = await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    hold = (await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=[a])).hold
     frames = [await receive(mine), await receive(mine)]
     by_type = {f["type"]: f for f in frames}
     assert by_type["hold.updated"]["hold"]["id"] == str(hold.pk)
@@ -252,8 +252,8 @@ async def test_hold_expiring_is_sent_60_seconds_before_expiry(make_showtime, buy
     showtime = await database_sync_to_async(make_showtime)(hold_ttl=62)
     ws, _, _ = await connect(showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
     await receive(ws)
-    hold, _ = await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
+    hold = (await database_sync_to_async(hold_create)(
+        user=buyer, showtime_id=showtime.pk, seat_ids=await aguids(showtime, 1))).hold
     frames = [await receive(ws) for _ in range(2)]
     assert {f["type"] for f in frames} == {"seats.changed", "hold.updated"}
     expiring = await receive(ws, timeout=5)  # due 2 s after the hold was made

@@ -84,7 +84,7 @@ async def test_many_sockets_of_one_showtime_get_each_frame_exactly_once(showtime
     assert await layer_members(group) == 1  # one subscription for the process, not one per socket
 
     a, b = await aguids(showtime, 2)
-    hold, _ = await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    hold = (await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[a])).hold
     await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[b])  # added to the same hold
     await arelease(user=buyer, hold_id=hold.pk)
     for ws in sockets:
@@ -143,7 +143,7 @@ async def test_personal_events_reach_only_the_owners_socket_of_that_showtime(
         await receive(ws)
     assert await layer_members(events.user_group(buyer.pk)) == 1
 
-    hold, _ = await ahold(user=buyer, showtime_id=watched.pk, seat_ids=await aguids(watched, 1))
+    hold = (await ahold(user=buyer, showtime_id=watched.pk, seat_ids=await aguids(watched, 1))).hold
     frames = {f["type"]: f for f in [await receive(mine), await receive(mine)]}
     assert set(frames) == {"seats.changed", "hold.updated"}
     assert frames["hold.updated"]["hold"]["id"] == str(hold.pk)
@@ -389,7 +389,7 @@ async def test_frames_flow_again_after_redis_comes_back(
     a, b = await aguids(showtime, 2)
     watcher, _, _ = await connect(showtime.pk)
     await receive(watcher)
-    held = {"hold": (await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[a]))[0]}
+    held = {"hold": (await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[a])).hold}
     assert (await receive(watcher))["seats"][0]["id"] == a
 
     private_redis.stop()
@@ -408,7 +408,7 @@ async def test_frames_flow_again_after_redis_comes_back(
 
     async def toggle():  # one seat change: release the hold, or hold the seat again
         if held["hold"] is None:
-            held["hold"] = (await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[a]))[0]
+            held["hold"] = (await ahold(user=buyer, showtime_id=showtime.pk, seat_ids=[a])).hold
         else:
             await arelease(user=buyer, hold_id=held["hold"].pk)
             held["hold"] = None

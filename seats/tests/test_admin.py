@@ -341,9 +341,9 @@ def test_showtime_changelist_counts_sold_held_and_available(staff_client, make_s
     showtime = make_showtime()
     other = make_showtime()
     guids = seat_guids(showtime)
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=guids[:2])
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=guids[:2]).hold
     order = order_create(user=buyer, hold_id=hold.pk, payment_method="card",
-                         customer={"name": "Alice", "email": "alice@example.com"})
+                         customer={"name": "Alice", "email": "alice@example.com"}).order
     order_pay(user=buyer, order_id=order.pk)
     hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=guids[2:5])
     with CaptureQueriesContext(connection) as queries:
@@ -561,10 +561,10 @@ def test_the_hold_list_reads_a_lapsed_hold_as_expired(staff_client, showtime, bu
                                                        other_buyer, clock):
     """Staff see a lapsed hold as expired (domain.md, invariant 4), in the list, its filter, its
     ordering and its page, before the cleanup records it."""
-    lapsing, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
+    lapsing = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1)).hold
     clock.advance(showtime.hold_ttl - 1)
-    fresh, _ = hold_create(user=other_buyer, showtime_id=showtime.pk,
-                           seat_ids=seat_guids(showtime)[5:6])
+    fresh = hold_create(user=other_buyer, showtime_id=showtime.pk,
+                           seat_ids=seat_guids(showtime)[5:6]).hold
     clock.advance(1)  # the first hold is at its deadline: gone
     listing = staff_client.get(HOLDS, {"o": "4"})  # by status (4th column)
     rows = listing.context["cl"].result_list
@@ -581,9 +581,9 @@ def test_the_hold_list_reads_a_lapsed_hold_as_expired(staff_client, showtime, bu
 def test_force_release_a_hold(staff_client, staff, showtime, buyer, other_buyer):
     from orders.services import order_create
 
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2))
-    converted, _ = hold_create(user=other_buyer, showtime_id=showtime.pk,
-                               seat_ids=seat_guids(showtime)[5:6])
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2)).hold
+    converted = hold_create(user=other_buyer, showtime_id=showtime.pk,
+                               seat_ids=seat_guids(showtime)[5:6]).hold
     order_create(user=other_buyer, hold_id=converted.pk, payment_method="card",
                  customer={"name": "Bob", "email": "bob@example.com"})
     listing = staff_client.get(HOLDS, {"status__exact": "active"})
@@ -632,7 +632,7 @@ def test_the_audit_trail_is_view_only(staff_client, showtime, buyer):
 
 def test_every_admin_page_renders(staff_client, showtime, buyer):
     """A smoke test over the changelists and pages of this app's admin."""
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1)).hold
     for url in ["/admin/", "/admin/seats/venue/", "/admin/seats/show/", PLANS, PLANS + "add/",
                 SHOWTIMES, SHOWTIMES + "add/", f"{SHOWTIMES}{showtime.pk}/change/", SEATS,
                 HOLDS, f"{HOLDS}{hold.pk}/change/", EVENTS,

@@ -281,17 +281,31 @@ def test_concurrent_orders_of_one_buyer_never_pass_the_pending_order_cap(make_us
     assert Order.objects.filter(user=buyer, status="pending").count() == 2
 
 
+def usage_by_holds_and_orders(user_id, showtime_id, now):
+    """The per-buyer count stated on holds and orders (the lapse rule of ``seats.lapse``): the
+    reference that ``seats.selectors.buyer_usage``, stated on seats, must match."""
+    from django.db.models import Count, Q
+
+    from seats.models import Hold, SeatClaim
+
+    held = Q(order__isnull=True) & Hold.live_q(now, "hold__")
+    row = (SeatClaim.objects.filter(is_live=True, hold__user_id=user_id,
+                                    hold__showtime_id=showtime_id)
+           .filter(held | Order.live_q(now, "order__"))
+           .aggregate(seats=Count("pk"), orders=Count("order_id", distinct=True)))
+    return row["seats"], row["orders"]
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_hand_written_count_agrees_with_the_orm_at_every_moment(api, buyer, other_buyer,
-                                                                     make_showtime, clock):
-    """``seats.rawsql.buyer_usage`` (the hold and order paths) against its ORM reference
-    ``seats.selectors.buyer_usage_orm``: an active hold, a pending order, a paid order, another
-    buyer's and another showtime's seats, before and after the deadlines."""
+def test_the_count_on_seats_agrees_with_holds_and_orders_at_every_moment(
+        api, buyer, other_buyer, make_showtime, clock):
+    """``seats.selectors.buyer_usage`` (read from claims and their seats, without orders) against
+    the same count read from the holds' and orders' statuses: an active hold, a pending order, a
+    paid order, another buyer's and another showtime's seats, before and after the deadlines."""
     from django.utils import timezone
 
     from orders.services import order_pay
-    from seats import rawsql
-    from seats.selectors import buyer_usage_orm
+    from seats.selectors import buyer_usage
     from seats.services import hold_create
 
     showtime, elsewhere = make_showtime(rows=3, seats_per_row=5), make_showtime()
@@ -307,9 +321,9 @@ def test_the_hand_written_count_agrees_with_the_orm_at_every_moment(api, buyer, 
         clock.advance(advance)
         now = timezone.now()
         for user in (buyer, other_buyer):
-            orm = buyer_usage_orm(user.pk, showtime.pk, now)
-            assert rawsql.buyer_usage(user.pk, showtime.pk, now) == (orm.seats,
-                                                                     orm.pending_orders)
-            seen.append((orm.seats, orm.pending_orders))
+            usage = buyer_usage(user.pk, showtime.pk, now)
+            assert (usage.seats, usage.pending_orders) == usage_by_holds_and_orders(
+                user.pk, showtime.pk, now)
+            seen.append((usage.seats, usage.pending_orders))
     assert seen[0] == (5, 1) and seen[1] == (2, 0)  # the counts really differ over time
     assert seen[2] == (2, 1) and seen[4] == (0, 0)

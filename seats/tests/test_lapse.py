@@ -33,20 +33,20 @@ def agree(model, now) -> dict:
 def test_the_lapse_rule_reads_the_same_in_sql_and_in_python(make_user, showtime, staff):
     g = seat_guids(showtime)
     users = [make_user() for _ in range(6)]
-    holds = [hold_create(user=u, showtime_id=showtime.pk, seat_ids=[g[i]])[0]
+    holds = [hold_create(user=u, showtime_id=showtime.pk, seat_ids=[g[i]]).hold
              for i, u in enumerate(users)]
     hold_release(user=users[0], hold_id=holds[0].pk)  # released
     pending = order_create(user=users[1], hold_id=holds[1].pk, customer=CUSTOMER,
-                           payment_method="card")  # hold converted
+                           payment_method="card").order  # hold converted
     paid = order_create(user=users[2], hold_id=holds[2].pk, customer=CUSTOMER,
-                        payment_method="card")
+                        payment_method="card").order
     order_pay(user=users[2], order_id=paid.pk)
     refunded = order_create(user=users[3], hold_id=holds[3].pk, customer=CUSTOMER,
-                            payment_method="card")
+                            payment_method="card").order
     order_pay(user=users[3], order_id=refunded.pk)
     order_staff_action(order_id=refunded.pk, action="refund", staff=staff)
     cancelled = order_create(user=users[4], hold_id=holds[4].pk, customer=CUSTOMER,
-                             payment_method="card")
+                             payment_method="card").order
     order_staff_action(order_id=cancelled.pk, action="cancel", staff=staff)
     # holds[5] stays active
 

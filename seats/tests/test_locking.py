@@ -32,7 +32,7 @@ LOCKING_SQL = re.compile(r"FOR (NO KEY )?UPDATE|FOR (KEY )?SHARE|pg_advisory|LOC
 
 def _locks_in(path: Path) -> list[str]:
     """The places in a module that lock rows: ``select_for_update(...)`` calls, ``lock=True``
-    arguments (seats.rawsql.fetch) and SQL strings that lock."""
+    arguments (seats.rawsql.fetch_one) and SQL strings that lock."""
     tree = ast.parse(path.read_text())
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                   if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
@@ -56,7 +56,7 @@ def _locks_in(path: Path) -> list[str]:
 
 def test_every_lock_is_taken_in_seats_locks():
     """No application module locks rows on its own: read the code (tests apart). seats/rawsql.py
-    only builds the statement of ``fetch(lock=True)`` that ``seats.locks.lock_one`` runs."""
+    only builds the statement of ``fetch_one(lock=True)`` that ``seats.locks.lock_one`` runs."""
     allowed = {ROOT / "seats" / "locks.py", ROOT / "seats" / "rawsql.py"}
     offenders = []
     for app in ("core", "seats", "orders", "realtime", "ticketing"):
@@ -113,13 +113,13 @@ def test_every_lock_statement_of_the_services_locks_only_its_own_table(make_show
     buyer, other = make_user(), make_user()
     g = seat_guids(showtime)
     with CaptureQueriesContext(connection) as captured:
-        held, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=g[:2])
+        held = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=g[:2]).hold
         hold_release(user=buyer, hold_id=held.pk, seat_ids=[g[0]])
         order = order_create(user=buyer, hold_id=held.pk, customer=CUSTOMER,
-                             payment_method="card")
+                             payment_method="card").order
         order_pay(user=buyer, order_id=order.pk)
         second = order_create_for_seats(user=other, showtime_id=showtime.pk, seat_ids=g[4:6],
-                                        customer=CUSTOMER, payment_method="card")
+                                        customer=CUSTOMER, payment_method="card").order
         order_cancel(user=other, order_id=second.pk)
         hold_best(user=other, showtime_id=showtime.pk, quantity=2)
         hold_create(user=buyer, showtime_id=ga.pk, ga=[{"zone": "Standing", "quantity": 2}])
@@ -150,7 +150,7 @@ def test_converting_a_hold_does_not_make_other_buyers_of_the_showtime_wait(make_
     showtime = make_showtime(rows=2, seats_per_row=5)
     g = seat_guids(showtime)
     alice, bob = make_user(), make_user()
-    held, _ = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=[g[0]])
+    held = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=[g[0]]).hold
     seat_of_alice = ShowtimeSeat.objects.get(showtime=showtime, seat__guid=g[0]).pk
     bob_api = client_for(bob)
     bob_api.get(f"/api/v1/showtimes/{showtime.pk}/")  # warm: not part of what is measured
@@ -170,7 +170,7 @@ def test_converting_a_hold_does_not_make_other_buyers_of_the_showtime_wait(make_
     def convert():
         try:
             order = order_create(user=alice, hold_id=held.pk, customer=CUSTOMER,
-                                 payment_method="card")
+                                 payment_method="card").order
             outcome["alice"] = (order.status, time.monotonic())
         except BaseException as exc:  # asserted below
             outcome["alice"] = (exc, time.monotonic())

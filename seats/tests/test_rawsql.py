@@ -1,47 +1,18 @@
-"""The hand-written statements of seats.rawsql give what the ORM gives, on SQLite and PostgreSQL:
-the same instances, the same saved rows, the same errors."""
+"""The hand-written statements (seats.rawsql.update, seats.locks.lock_showtime_seats) give what the
+ORM gives, on SQLite and PostgreSQL, and refuse what they cannot do right."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from conftest import seat_guids
+from orders.models import IdempotencyKey, Order
 from seats import rawsql
+from seats.locks import lock_showtime_seats
 from seats.models import Hold, SeatClaim, ShowtimeSeat
-from seats.services import hold_create
 
 pytestmark = pytest.mark.django_db
-
-
-def test_insert_saves_like_the_orm_and_returns_generated_keys(showtime, buyer):
-    before = timezone.now()
-    hold, = rawsql.insert([Hold(user=buyer, showtime=showtime,
-                                expires_at=before + timedelta(seconds=300))])
-    stored = Hold.objects.get(pk=hold.pk)  # the UUID key made in Python
-    assert stored.created_at == hold.created_at and stored.created_at >= before  # auto_now_add
-    assert stored.status == Hold.Status.ACTIVE and not hold._state.adding
-
-    rows = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")[:3])
-    claims = rawsql.insert([SeatClaim(showtime_seat=row, hold=hold, price=10,
-                                      category="Front") for row in rows])
-    assert [c.pk for c in claims] == list(
-        SeatClaim.objects.filter(hold=hold).order_by("pk").values_list("pk", flat=True))
-    assert [c.showtime_seat_id for c in SeatClaim.objects.filter(pk__in=[c.pk for c in claims])
-            .order_by("pk")] == [row.pk for row in rows]  # keys come back in the rows' order
-
-
-def test_a_refused_insert_writes_no_row(showtime, buyer):
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
-    taken = SeatClaim.objects.get(hold=hold).showtime_seat
-    free = ShowtimeSeat.objects.filter(showtime=showtime).exclude(pk=taken.pk).first()
-    count = SeatClaim.objects.count()
-    with pytest.raises(IntegrityError), transaction.atomic():  # one live claim per seat
-        rawsql.insert([SeatClaim(showtime_seat=free, hold=hold, price=1, category="Front"),
-                       SeatClaim(showtime_seat=taken, hold=hold, price=1, category="Front")])
-    assert SeatClaim.objects.count() == count
 
 
 def test_update_sets_and_increments_only_the_given_rows(showtime):
@@ -57,9 +28,53 @@ def test_update_sets_and_increments_only_the_given_rows(showtime):
     assert rawsql.update(ShowtimeSeat, [], {"status": "sold"}) == 0
 
 
-def test_reads_match_the_orm(showtime, buyer):
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2))
-    orm = list(SeatClaim.objects.filter(hold=hold, is_live=True)
+@pytest.mark.parametrize("model", [ShowtimeSeat, SeatClaim, Hold, Order, IdempotencyKey])
+def test_the_models_written_by_update_have_no_auto_now_field(model):
+    """``update`` sets only the columns it is given, so a field that ``pre_save`` changes on every
+    save (``auto_now``) would go stale: none of the models it writes has one."""
+    assert not [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+
+
+def test_update_refuses_a_model_with_an_auto_now_field():
+    class Stamped(models.Model):
+        touched = models.DateTimeField(auto_now=True)
+
+        class Meta:
+            app_label = "seats"
+            managed = False
+
+    with pytest.raises(TypeError, match="auto_now"):
+        rawsql.update(Stamped, [1], {})
+
+
+def test_the_seat_lock_reads_what_the_orm_reads(showtime):
+    ids = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("-pk")
+               .values_list("pk", flat=True)[:4])
+    with transaction.atomic():
+        rows = lock_showtime_seats(showtime.pk, ids, with_price=True)
+    orm = {r.pk: r for r in ShowtimeSeat.objects.filter(pk__in=ids)
+           .select_related("seat__category")}
+    prices = dict(showtime.prices.values_list("category_id", "price"))
+    assert [r.pk for r in rows] == sorted(ids)  # primary-key order
+    for row in rows:
+        ref = orm[row.pk]
+        assert (row.showtime_id, row.status, row.version, row.expires_at) == (
+            ref.showtime_id, ref.status, ref.version, ref.expires_at)
+        assert (row.seat.guid, row.seat.label, row.seat.category.name, row.seat.ga_area_id) == (
+            ref.seat.guid, ref.seat.label, ref.seat.category.name, ref.seat.ga_area_id)
+        assert row.price == prices[ref.seat.category_id]
+    with transaction.atomic():
+        assert lock_showtime_seats(showtime.pk + 1, ids) == []  # another showtime's seats
+
+
+def test_the_hand_written_reads_match_the_orm(showtime, buyer):
+    import uuid
+
+    from conftest import seat_guids
+    from seats.services import hold_create
+
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2)).hold
+    orm = list(SeatClaim.objects.current().filter(hold=hold)
                .select_related("showtime_seat__seat").order_by("showtime_seat_id"))
     raw = rawsql.fetch_claims({"hold_id": hold.pk, "is_live": True})
     assert [(c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in raw] == [
@@ -67,10 +82,27 @@ def test_reads_match_the_orm(showtime, buyer):
     fetched = rawsql.fetch_one(Hold, {"id": hold.pk})
     assert fetched is not None and fetched.expires_at == hold.expires_at
     assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}) is None
-    assert rawsql.fetch(ShowtimeSeat, {"id": 2**63}) == []  # out of the column's range: no row
+    assert rawsql.fetch_one(ShowtimeSeat, {"id": 2**63}) is None  # out of the column's range
 
     guids = [uuid.UUID(g) for g in seat_guids(showtime, 3)] + [uuid.uuid4()]
     assert rawsql.showtime_seat_ids(showtime.pk, guids) == dict(
         ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=guids)
         .values_list("seat__guid", "pk"))
     assert len(rawsql.showtime_seat_ids(showtime.pk, guids)) == 3
+
+
+def test_the_hand_written_usage_matches_the_orm_form_of_live_claims(showtime, buyer):
+    from django.db.models import Count, Q
+
+    from conftest import seat_guids
+    from seats.models import EXPIRING_STATUSES, SeatStatus
+    from seats.services import hold_create
+
+    hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 3))
+    for now in (timezone.now(), timezone.now() + timedelta(days=1)):
+        orm = SeatClaim.objects.live(now).filter(
+            hold__user=buyer, hold__showtime=showtime,
+            showtime_seat__status__in=EXPIRING_STATUSES).aggregate(
+            seats=Count("pk"), orders=Count("hold_id", distinct=True,
+                                            filter=Q(showtime_seat__status=SeatStatus.RESERVED)))
+        assert rawsql.buyer_usage(buyer.pk, showtime.pk, now) == (orm["seats"], orm["orders"])

@@ -66,21 +66,22 @@ def test_best_available_prefers_no_orphan_then_category_then_distance(make_user)
                     {"Front": Decimal("90"), "Back": Decimal("30")}, focus=(60, 0))
     # Row A (dearest, nearest) has 3 free seats: any 2 of them leave 1 alone → not chosen while
     # row B offers a block that leaves no single seat.
-    hold, created = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2)
-    assert created and labels(hold) == ["Hall B-1", "Hall B-2"]
+    result = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2)
+    hold = result.hold
+    assert result.created and labels(hold) == ["Hall B-1", "Hall B-2"]
     # B-3, B-4 are left together; the next buyer gets them (row A would still leave an orphan).
-    hold2, _ = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2)
+    hold2 = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2).hold
     assert labels(hold2) == ["Hall B-3", "Hall B-4"]
     # Only row A is left among the Front seats, and any pair there leaves one seat alone: the
     # rule holds across categories, so row C (Back, 6 free) is chosen instead …
-    hold3, _ = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2)
+    hold3 = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2).hold
     assert labels(hold3) == ["Hall C-1", "Hall C-2"]
     # … unless the buyer asks for Front: then the orphan cannot be avoided and row A is taken.
-    hold4, _ = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2, category="Front")
+    hold4 = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=2, category="Front").hold
     assert labels(hold4) in (["Hall A-1", "Hall A-2"], ["Hall A-2", "Hall A-3"])
     # A category filter picks within it: C-3 … C-6 are free and every block of 3 leaves one seat
     # alone, so the block nearest the focal point (x = 60) wins.
-    hold5, _ = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=3, category="Back")
+    hold5 = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=3, category="Back").hold
     assert labels(hold5) == ["Hall C-3", "Hall C-4", "Hall C-5"]
 
 
@@ -90,7 +91,7 @@ def test_best_available_never_spans_an_aisle(make_user):
                     {"Front": Decimal("50"), "Back": Decimal("20")})
     hold_create(user=make_user(), showtime_id=showtime.pk, seat_ids=[guid("A", 1)])
     # free: 2 3 | 4 5 6 — three together exist only right of the aisle
-    hold, _ = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=3)
+    hold = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=3).hold
     assert labels(hold) == ["Hall A-4", "Hall A-5", "Hall A-6"]
 
 
@@ -129,7 +130,7 @@ def test_best_available_on_the_riethsporthalle_plan(make_user, shared_venues):
     focus = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
     picks = {}
     for quantity in (2, 4, 6):
-        hold, _ = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=quantity)
+        hold = hold_best(user=make_user(), showtime_id=showtime.pk, quantity=quantity).hold
         chosen = sorted((c.showtime_seat.seat for c in SeatClaim.objects.filter(
             hold=hold, is_live=True).select_related("showtime_seat__seat__category")),
             key=lambda s: int(s.number))

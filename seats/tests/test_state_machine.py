@@ -250,7 +250,7 @@ class SeatMachine(RuleBasedStateMachine):
                            showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks])
         if result is None:
             return
-        hold, created = result
+        hold, created = result.hold, result.created
         assert created == (mine is None or lapsed)
         if lapsed:  # the old hold's expiry is recorded, a new hold is made
             assert mine is not None
@@ -274,10 +274,12 @@ class SeatMachine(RuleBasedStateMachine):
         expected = ("not_found" if other else "hold_not_active" if h.status != "active"
                     else "unknown_seats" if self.live(h) and set(picks or ()) - h.seats
                     else None)  # a lapsed hold: its expiry is recorded, no error
-        hold = self.call(expected, seats.hold_release, user=self.users[(h.buyer + other) % BUYERS],
-                         hold_id=hid, seat_ids=picks and [self.guids[i] for i in picks])
-        if hold is None:
+        result = self.call(expected, seats.hold_release,
+                           user=self.users[(h.buyer + other) % BUYERS],
+                           hold_id=hid, seat_ids=picks and [self.guids[i] for i in picks])
+        if result is None:
             return
+        hold = result.hold
         if not self.live(h):
             self.end(h, "expired")
         elif picks is None or set(picks) == h.seats:
@@ -296,12 +298,13 @@ class SeatMachine(RuleBasedStateMachine):
                     else "hold_not_active" if h.status != "active"
                     else "buyer_limit" if self.usage(h.buyer)[1] >= MAX_PENDING
                     else "hold_not_active" if not h.seats else None)
-        order = self.call(expected, orders.order_create, records=lapsed,
-                          user=self.users[(h.buyer + other) % BUYERS], hold_id=hid,
-                          customer=CUSTOMER, payment_method="card")
+        result = self.call(expected, orders.order_create, records=lapsed,
+                           user=self.users[(h.buyer + other) % BUYERS], hold_id=hid,
+                           customer=CUSTOMER, payment_method="card")
         if lapsed:  # the expiry is committed, then 409
             self.end(h, "expired")
-        if order is not None:
+        if result is not None:
+            order = result.order
             assert str(order.hold_id) == hid
             self.add_order(order, h.buyer, h.seats, "card")
             self.end(h, "converted")
@@ -311,12 +314,12 @@ class SeatMachine(RuleBasedStateMachine):
         seats_now, pending = self.usage(buyer)
         expected = ("buyer_limit" if seats_now + len(picks) > MAX_PER_BUYER or pending >= MAX_PENDING
                     else None if self.free(picks) else "seat_unavailable")
-        order = self.call(expected, orders.order_create_for_seats, user=self.users[buyer],
-                          showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks],
-                          customer=CUSTOMER, payment_method="cash")
-        if order is not None:
+        result = self.call(expected, orders.order_create_for_seats, user=self.users[buyer],
+                           showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks],
+                           customer=CUSTOMER, payment_method="cash")
+        if result is not None:
             self.take(picks)
-            self.add_order(order, buyer, picks, "cash")
+            self.add_order(result.order, buyer, picks, "cash")
 
     def _pick_order(self, data, other):
         oid = data.draw(st.sampled_from(self.newest_first(self.orders, "pending")), label="order")
@@ -343,12 +346,12 @@ class SeatMachine(RuleBasedStateMachine):
         oid, o, lapsed, user = self._pick_order(data, other)
         expected = ("not_found" if other else "order_expired" if lapsed or o.status == "expired"
                     else None if o.status in ("pending", "paid") else "order_not_payable")
-        order = self.call(expected, orders.order_pay, records=lapsed, user=user, order_id=oid)
+        result = self.call(expected, orders.order_pay, records=lapsed, user=user, order_id=oid)
         if lapsed:  # recorded as expired, nothing resurrected
             self.end(o, "expired")
-        if order is not None:  # paying a paid order again changes nothing
+        if result is not None:  # paying a paid order again changes nothing
             o.status = "paid"
-            assert order.status == "paid"
+            assert result.order.status == "paid"
 
     @rule(block=st.booleans(), picks=seat_picks)
     def staff_blocks(self, block, picks):

@@ -280,9 +280,9 @@ def placeholders(transactional_db, make_showtime, buyer, other_buyer, staff):
     # The other showtime's plan is bigger: its last seat's guid exists only there.
     showtime, other = make_showtime(), make_showtime(rows=3, seats_per_row=7)
     seat, second = seat_guids(showtime, 2)
-    hold, _ = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=[second])
-    other_hold, _ = hold_create(user=other_buyer, showtime_id=other.pk,
-                                seat_ids=seat_guids(other, 1))
+    hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=[second]).hold
+    other_hold = hold_create(user=other_buyer, showtime_id=other.pk,
+                                seat_ids=seat_guids(other, 1)).hold
     return {"showtime": showtime.pk, "seat": seat, "seat_upper": seat.upper(),
             "other_seat": seat_guids(other)[-1], "hold": hold.pk, "other_hold": other_hold.pk,
             "token": str(RefreshToken.for_user(buyer).access_token),
