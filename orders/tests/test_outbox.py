@@ -29,9 +29,10 @@ class FailingBackend(BaseEmailBackend):
 
 
 def place_order(user, showtime, start=0) -> Order:
-    hold, _ = hold_create(user=user, showtime_id=showtime.pk,
-                          seat_ids=seat_guids(showtime)[start:start + 1])
-    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")
+    hold = hold_create(user=user, showtime_id=showtime.pk,
+                       seat_ids=seat_guids(showtime)[start:start + 1]).hold
+    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER,
+                        payment_method="card").order
 
 
 @pytest.mark.django_db
