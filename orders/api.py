@@ -1,6 +1,8 @@
 """Order endpoints (shared/spec/api.md "Orders"). Views stay thin: validate, call one service,
 render."""
 
+from typing import TYPE_CHECKING, cast
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -10,6 +12,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.pagination import ListPagination
@@ -21,6 +24,16 @@ from .idempotency import run_idempotent
 from .models import Order
 from .selectors import order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .idempotency import KeyInTransaction
+
+
+def _buyer(request: Request) -> "User":
+    """The signed-in buyer (every order view requires authentication: ``IsAuthenticated``)."""
+    return cast("User", request.user)
 
 
 def order_answer(result: services.OrderResult) -> dict:
@@ -55,8 +68,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_converter = "id64"  # ticketing/urls.py: pk is an int that fits a BIGINT
 
     def get_queryset(self):
-        return Order.objects.filter(user=self.request.user).order_by(  # type: ignore[misc]  # authenticated
-            "-created_at", "-id")
+        return Order.objects.filter(user=_buyer(self.request)).order_by("-created_at", "-id")
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -64,7 +76,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self.get_paginated_response([order_detail(o) for o in page])
 
     def retrieve(self, request, pk=None):
-        return Response(order_detail(services.order_detail_for(request.user, pk)))
+        return Response(order_detail(services.order_detail_for(_buyer(request), pk)))
 
     @extend_schema(
         request=OrderCreateSerializer,
@@ -103,14 +115,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         values = data.validated_data
 
-        def run(idempotency=None) -> services.OrderResult:
+        def run(idempotency: "KeyInTransaction | None" = None) -> services.OrderResult:
             if "hold" in values:
                 return services.order_create(
-                    user=request.user, hold_id=values["hold"], customer=values["customer"],
+                    user=_buyer(request), hold_id=values["hold"], customer=values["customer"],
                     payment_method=values["payment_method"], idempotency=idempotency,
                 )
             return services.order_create_for_seats(
-                user=request.user, showtime_id=values["showtime"], seat_ids=values["seats"],
+                user=_buyer(request), showtime_id=values["showtime"], seat_ids=values["seats"],
                 customer=values["customer"], payment_method=values["payment_method"],
                 idempotency=idempotency,
             )
@@ -119,7 +131,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if key is None:
             return Response(order_answer(run()), status=201)
         status, body, replayed = run_idempotent(
-            user=request.user, key=key, body=request.data, run=run,
+            user=_buyer(request), key=key, body=request.data, run=run,
             render=lambda result: (201, order_answer(result)),
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
@@ -134,7 +146,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a pending order; its seats become available. 409 ``order_not_cancellable``."""
-        order = services.order_cancel(user=request.user, order_id=pk)
+        order = services.order_cancel(user=_buyer(request), order_id=pk)
         return Response(order_detail(order))
 
     @extend_schema(
@@ -147,12 +159,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def pay(self, request, pk=None):
         """Pay with the configured provider (``demo`` captures at once). 409 ``order_expired``,
         ``order_not_payable``."""
-        return Response(order_answer(services.order_pay(user=request.user, order_id=pk)))
+        return Response(order_answer(services.order_pay(user=_buyer(request), order_id=pk)))
 
     @extend_schema(parameters=[ORDER_ID],
                    responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, not paginated
     def tickets(self, request, pk=None):
         """The order's tickets (empty until paid)."""
-        return Response(order_tickets(services.order_detail_for(request.user, pk)))
+        return Response(order_tickets(services.order_detail_for(_buyer(request), pk)))
 

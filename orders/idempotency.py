@@ -46,7 +46,7 @@ from django.utils import timezone
 from core import counters
 from core.errors import ApplicationError
 from seats.models import Hold
-from seats.rawsql import update
+from seats.rawsql import column_name, field, update
 
 from .models import IdempotencyKey
 
@@ -118,19 +118,19 @@ class KeyInTransaction:
         self.reset()
         quote = connection.ops.quote_name
         meta = IdempotencyKey._meta
-        columns = ", ".join(quote(meta.get_field(f).column)
+        columns = ", ".join(quote(column_name(field(meta, f)))
                             for f in ("user", "key", "fingerprint", "created_at"))
         created = meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
         table = quote(meta.db_table)
         if connection.vendor == "postgresql":
             sql = (f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, "
                    f"CAST(%s AS timestamp with time zone) WHERE pg_try_advisory_xact_lock(%s) "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}")
+                   f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}")
             params = [self.user_id, self.key, self.digest, created,
                       _advisory_lock_id(self.user_id, self.key)]
         else:  # SQLite: BEGIN IMMEDIATE already serialises this transaction with every writer
             sql = (f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}")
+                   f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}")
             params = [self.user_id, self.key, self.digest, created]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -106,7 +106,8 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     """
     now = timezone.now()
     showtime = Showtime.objects.select_related("show", "plan").get(pk=showtime_id)
-    rows = (
+    # Values rows with one count per status too (keys from ``count_expressions``).
+    rows: Iterable[Mapping[str, Any]] = (
         ShowtimeSeat.objects.filter(showtime_id=showtime_id)
         .values("seat__category_id", "seat__category__name", "seat__category__rank")
         .annotate(**ShowtimeSeatQuerySet.count_expressions(now))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -73,7 +73,7 @@ class OrderResult:
     claims: list[SeatClaim] | None = None
 
 
-def _log(message: str, order: Order, **extra) -> None:
+def _log(message: str, order: Order, **extra: Any) -> None:
     """Log an order event with its number (structured logs carry ``order_number``)."""
     logger.info(message, extra={"order_number": order.number, "order_status": order.status,
                                 **extra})
@@ -138,7 +138,7 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
 
 
 def order_create(
-    *, user, hold_id: uuid.UUID, customer: dict[str, str], payment_method: str,
+    *, user: User, hold_id: uuid.UUID, customer: dict[str, str], payment_method: str,
     idempotency: KeyInTransaction | None = None,
 ) -> OrderResult:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
@@ -214,7 +214,7 @@ def order_create_for_seats(
     return run_counting_conflicts(_keyed(txn, idempotency))
 
 
-def _locked_order(user, order_id: int) -> Order:
+def _locked_order(user: User | None, order_id: int) -> Order:
     """The order ``order_id`` (of ``user`` unless None), locked ``FOR UPDATE``
     (:func:`seats.locks.lock_one`). Raises ApplicationError 404 ``not_found``."""
     where = {"pk": order_id}
@@ -251,7 +251,7 @@ def order_end(order: Order, *, status: str, now: datetime, reason: str,
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
 
 
-def order_cancel(*, user, order_id: int) -> Order:
+def order_cancel(*, user: User, order_id: int) -> Order:
     """Cancel a pending order (api.md ``POST orders/{id}/cancel/``): its seats become available.
 
     Raises:
@@ -277,7 +277,7 @@ def order_cancel(*, user, order_id: int) -> Order:
     return order
 
 
-def order_pay(*, user, order_id: int) -> OrderResult:
+def order_pay(*, user: User, order_id: int) -> OrderResult:
     """Pay a pending order with the configured provider (api.md ``POST orders/{id}/pay/``).
 
     With the ``demo`` provider the payment is captured at once: the order becomes ``paid``, its
@@ -321,7 +321,8 @@ def order_pay(*, user, order_id: int) -> OrderResult:
     return paid
 
 
-def order_mark_paid(order: Order, *, now: datetime, staff=None) -> list[SeatClaim]:
+def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None
+                    ) -> list[SeatClaim]:
     """Mark a locked pending order paid: seats ``sold``, tickets issued, events published.
     Returns the order's claims (with ``showtime_seat__seat``).
 
@@ -393,7 +394,7 @@ def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[O
                                         reason="expired"))
 
 
-def order_detail_for(user, order_id: int) -> Order:
+def order_detail_for(user: User, order_id: int) -> Order:
     """The buyer's own order, or 404 ``not_found`` (also for another buyer's order)."""
     order = Order.objects.filter(pk=order_id, user=user).first()
     if order is None:

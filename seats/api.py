@@ -2,6 +2,7 @@
 call one service or selector, render."""
 
 from datetime import UTC
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db.models import Q
@@ -36,6 +37,15 @@ from .serializers import (
     ShowtimeSerializer,
     SnapshotSerializer,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def _buyer(request: Request) -> "User":
+    """The signed-in user of a hold view (authentication required: ``IsAuthenticated``)."""
+    return cast("User", request.user)
+
 
 SHOW_ID = path_id(OpenApiTypes.INT64, "The show's id.")
 SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
@@ -175,7 +185,7 @@ class HoldCreateView(APIView):
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.hold_create(
-            user=request.user, showtime_id=showtime_id,
+            user=_buyer(request), showtime_id=showtime_id,
             seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
         )
         return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
@@ -206,7 +216,7 @@ class BestAvailableView(APIView):
     def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.hold_best(user=request.user, showtime_id=showtime_id,
+        result = services.hold_best(user=_buyer(request), showtime_id=showtime_id,
                                     **data.validated_data)
         return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
 
@@ -225,7 +235,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_converter = "holdid"  # ticketing/urls.py: pk is a uuid.UUID
 
     def get_object(self):
-        hold = Hold.objects.filter(pk=self.kwargs["pk"], user=self.request.user).first()
+        hold = Hold.objects.filter(pk=self.kwargs["pk"], user=_buyer(self.request)).first()
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         return hold
@@ -248,7 +258,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         data = SeatReleaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.hold_release(
-            user=request.user, hold_id=pk, seat_ids=data.validated_data.get("seats")
+            user=_buyer(request), hold_id=pk, seat_ids=data.validated_data.get("seats")
         )
         return Response(result.detail)
 
@@ -260,7 +270,7 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def destroy(self, request, pk=None):
         """Release every seat of the hold; 204 (also when it had already ended)."""
         try:
-            services.hold_release(user=request.user, hold_id=pk)
+            services.hold_release(user=_buyer(request), hold_id=pk)
         except ApplicationError as err:
             if err.code != "hold_not_active":
                 raise

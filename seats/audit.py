@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from .models import SeatEvent
+from .models import SeatEvent, ShowtimeSeat
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Change:
         ``SeatEvent``. One statement."""
         SeatEvent.objects.bulk_create(events)
 
-    def event(self, row, from_status: str, to_status: str, at) -> SeatEvent:
+    def event(self, row: ShowtimeSeat, from_status: str, to_status: str, at: datetime
+              ) -> SeatEvent:
         return SeatEvent(
             showtime_id=row.showtime_id, showtime_seat_id=row.pk, from_status=from_status,
             to_status=to_status, reason=self.reason, actor_kind=self.actor_kind,

@@ -40,6 +40,7 @@ from .rawsql import (
     convert,
     converters,
     fetch_one,
+    field,
     join,
     placeholders,
     table,
@@ -162,9 +163,9 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     if not ids:
         return []
     conn = connection_for(ShowtimeSeat)
-    fields = [(ShowtimeSeat._meta.get_field(f), "ss") for f in _SEAT_FIELDS] + \
-        [(Seat._meta.get_field(f), "s") for f in _PLAN_SEAT_FIELDS] + \
-        [(PlanCategory._meta.get_field("name"), "c")]
+    fields = [(field(ShowtimeSeat._meta, f), "ss") for f in _SEAT_FIELDS] + \
+        [(field(Seat._meta, f), "s") for f in _PLAN_SEAT_FIELDS] + \
+        [(field(PlanCategory._meta, "name"), "c")]
     columns = [column(f.model, f.name, conn, alias) for f, alias in fields]
     if with_price:
         columns.append(
@@ -174,7 +175,7 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
             f"{column(ShowtimeSeat, 'showtime', conn, 'ss')} "
             f"AND {column(ShowtimePrice, 'category', conn, 'p')} = "
             f"{column(Seat, 'category', conn, 's')})")
-        fields.append((ShowtimePrice._meta.get_field("price"), "p"))
+        fields.append((field(ShowtimePrice._meta, "price"), "p"))
     ss_id = column(ShowtimeSeat, "id", conn, "ss")
     sql = (
         f"SELECT {', '.join(columns)} FROM {table(ShowtimeSeat, conn)} ss "
@@ -184,14 +185,14 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
         f"AND {ss_id} IN ({placeholders(len(ids))}) ORDER BY {ss_id}"
         + (" FOR UPDATE OF ss" if conn.features.has_select_for_update_of else "")
     )
-    columns_converters = [converters(field, alias, conn) for field, alias in fields]
+    columns_converters = [converters(f, alias, conn) for f, alias in fields]
     with conn.cursor() as cursor:
         cursor.execute(sql, [showtime_id, *ids])
         found = [convert(row, columns_converters, conn) for row in cursor.fetchall()]
     rows = []
     n_seat, n_plan = len(_SEAT_FIELDS), len(_PLAN_SEAT_FIELDS)
-    attnames = [ShowtimeSeat._meta.get_field(f).attname for f in _SEAT_FIELDS]
-    plan_attnames = [Seat._meta.get_field(f).attname for f in _PLAN_SEAT_FIELDS]
+    attnames = [field(ShowtimeSeat._meta, f).attname for f in _SEAT_FIELDS]
+    plan_attnames = [field(Seat._meta, f).attname for f in _PLAN_SEAT_FIELDS]
     category_attnames = [PlanCategory._meta.pk.attname, "name"]
     for values in found:
         row = ShowtimeSeat.from_db(conn.alias, attnames, values[:n_seat])
@@ -200,7 +201,7 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
                                              [seat.category_id, values[n_seat + n_plan]])
         row.seat = seat
         if with_price:
-            row.price = values[-1]  # type: ignore[attr-defined]  # an extra attribute, as annotate() adds
+            row.price = values[-1]  # an extra attribute, as annotate() adds
         rows.append(row)
     return rows
 

@@ -7,6 +7,8 @@ showtime seat, whatever code writes the rows.
 """
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -235,7 +237,7 @@ class SeatStatus(models.TextChoices):
 EXPIRING_STATUSES = (SeatStatus.HELD, SeatStatus.RESERVED)
 
 
-def seat_lapsed_q(now, prefix: str = "") -> Q:
+def seat_lapsed_q(now: datetime, prefix: str = "") -> Q:
     """The seat-level lapse rule in SQL (domain.md, invariant 4; its Python twin:
     ``seats.selectors.effective_state``): a ``held``/``reserved`` seat whose ``expires_at`` is at
     or before ``now`` reads ``available``. ``prefix`` reaches the seat through a relation
@@ -243,7 +245,7 @@ def seat_lapsed_q(now, prefix: str = "") -> Q:
     return Q(**{f"{prefix}status__in": EXPIRING_STATUSES, f"{prefix}expires_at__lte": now})
 
 
-def seat_status_q(status: str, now) -> Q:
+def seat_status_q(status: str, now: datetime) -> Q:
     """Seats whose status at ``now`` is ``status`` (a :class:`SeatStatus`): ``available`` includes
     the lapsed ones, ``held``/``reserved`` exclude them, the others are read as stored."""
     if status == SeatStatus.AVAILABLE:
@@ -253,7 +255,7 @@ def seat_status_q(status: str, now) -> Q:
     return Q(status=status)
 
 
-def seat_free_q(now) -> Q:
+def seat_free_q(now: datetime) -> Q:
     """Seats that read ``available`` at ``now``: stored so, or lapsed (:func:`seat_lapsed_q`)."""
     return seat_status_q(SeatStatus.AVAILABLE, now)
 
@@ -263,22 +265,22 @@ class ShowtimeSeatQuerySet(models.QuerySet):
     of seats by status (seat map counts, general-admission areas, the sales overview, the admin,
     ``GET stats/``, ``/metrics``) goes through :meth:`count_expressions`."""
 
-    def free(self, now) -> "ShowtimeSeatQuerySet":
+    def free(self, now: datetime) -> "ShowtimeSeatQuerySet":
         """Seats that read ``available`` at ``now`` (:func:`seat_free_q`)."""
         return self.filter(seat_free_q(now))
 
-    def filter_effective_status(self, status: str, now) -> "ShowtimeSeatQuerySet":
+    def filter_effective_status(self, status: str, now: datetime) -> "ShowtimeSeatQuerySet":
         """Seats whose status at ``now`` is ``status`` (:func:`seat_status_q`)."""
         return self.filter(seat_status_q(status, now))
 
     @staticmethod
-    def count_expressions(now) -> dict[str, models.Count]:
+    def count_expressions(now: datetime) -> dict[str, models.Count]:
         """``{status: Count}`` for every :class:`SeatStatus`, by status at ``now``: for
         ``aggregate()`` (one showtime) or ``annotate()`` after ``values()`` (per category)."""
         return {status: models.Count("pk", filter=seat_status_q(status, now))
                 for status in SeatStatus.values}
 
-    def counts_by_status(self, now) -> dict[str, int]:
+    def counts_by_status(self, now: datetime) -> dict[str, int]:
         """``{"available", "held", "reserved", "sold", "blocked"}``: seat counts at ``now``.
         One query."""
         return self.aggregate(**self.count_expressions(now))
@@ -304,6 +306,10 @@ class ShowtimeSeat(models.Model):
     block_reason = models.CharField(max_length=200, blank=True, default="")
 
     objects = ShowtimeSeatQuerySet.as_manager()
+
+    # Not a column: set only on the rows of ``seats.locks.lock_showtime_seats(with_price=True)``
+    # (the seat's category price at the showtime, ``None`` if unpriced).
+    price: Decimal | None
 
     class Meta:
         constraints = [
@@ -367,11 +373,11 @@ class SeatClaimQuerySet(models.QuerySet):
         ``one_live_claim_per_seat`` counts, and what a write ends."""
         return self.filter(is_live=True)
 
-    def live(self, now) -> "SeatClaimQuerySet":
+    def live(self, now: datetime) -> "SeatClaimQuerySet":
         """Current claims whose hold or order has not lapsed at ``now``."""
         return self.current().exclude(seat_lapsed_q(now, "showtime_seat__"))
 
-    def lapsed(self, now) -> "SeatClaimQuerySet":
+    def lapsed(self, now: datetime) -> "SeatClaimQuerySet":
         """Current claims whose hold or order has lapsed at ``now`` (the cleanup ends them)."""
         return self.current().filter(seat_lapsed_q(now, "showtime_seat__"))
 

@@ -15,7 +15,7 @@ preparation (``get_db_prep_save``/``get_db_prep_value``) and conversion
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,7 +34,7 @@ def connection_for(model: type[models.Model]) -> BaseDatabaseWrapper:
 def column(model: type[models.Model], name: str, connection: BaseDatabaseWrapper,
            alias: str | None = None) -> str:
     """The quoted column of field ``name`` of ``model`` (``alias."col"`` with ``alias``)."""
-    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    quoted = connection.ops.quote_name(column_name(field(model._meta, name)))
     return quoted if alias is None else f"{alias}.{quoted}"
 
 
@@ -55,6 +55,12 @@ def field(meta: Options, name: str) -> models.Field:
     found = meta.get_field(name)
     assert isinstance(found, models.Field), name
     return found
+
+
+def column_name(field: models.Field) -> str:
+    """The (unquoted) column of a concrete ``field`` (a field without one has ``column=None``)."""
+    assert field.column is not None, field.name
+    return field.column
 
 
 def placeholders(n: int) -> str:
@@ -125,16 +131,16 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
     assignments, params = [], []
     for attname, value in values.items():
         target = field(meta, attname)
-        assignments.append(f"{quote(target.column)} = %s")
+        assignments.append(f"{quote(column_name(target))} = %s")
         params.append(target.get_db_prep_save(value, connection))
     for attname, n in (increments or {}).items():
-        name = quote(meta.get_field(attname).column)
+        name = quote(column_name(field(meta, attname)))
         assignments.append(f"{name} = {name} + %s")
         params.append(int(n))
     pk = meta.pk
     params += [pk.get_db_prep_value(value, connection, prepared=False) for value in pks]
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-           f"WHERE {quote(pk.column)} IN ({placeholders(len(pks))})")
+           f"WHERE {quote(column_name(pk))} IN ({placeholders(len(pks))})")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -160,16 +166,16 @@ def _where(model: type[models.Model], where: dict[str, Any], alias: str,
     its column's range)."""
     conditions, params = [], []
     for attname, value in where.items():
-        field = model._meta.pk if attname == "pk" else model._meta.get_field(attname)
-        if not _in_range(field, value, connection):
+        target = model._meta.pk if attname == "pk" else field(model._meta, attname)
+        if not _in_range(target, value, connection):
             return None
-        conditions.append(f"{alias}.{connection.ops.quote_name(field.column)} = %s")
-        params.append(field.get_db_prep_value(value, connection, prepared=False))
+        conditions.append(f"{alias}.{connection.ops.quote_name(column_name(target))} = %s")
+        params.append(target.get_db_prep_value(value, connection, prepared=False))
     return " AND ".join(conditions), params
 
 
 def _columns_of(model: type[models.Model], alias: str, connection: BaseDatabaseWrapper) -> str:
-    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}"
+    return ", ".join(f"{alias}.{connection.ops.quote_name(column_name(f))}"
                      for f in model._meta.concrete_fields)
 
 
@@ -177,7 +183,8 @@ def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model
             connection: BaseDatabaseWrapper) -> list[list[models.Model]]:
     """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of ``parts``
     in turn; return one list of instances (one per part) per row (``Model.from_db``)."""
-    columns, spans = [], []
+    columns: list[list] = []
+    spans: list[tuple[type[models.Model], list[str], int, int]] = []
     for model, alias in parts:
         fields = model._meta.concrete_fields
         spans.append((model, [f.attname for f in fields], len(columns), len(fields)))
@@ -206,7 +213,7 @@ def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
     rows = _select(sql, condition[1], [(model, "t")], connection)
-    return rows[0][0] if rows else None
+    return cast(M, rows[0][0]) if rows else None  # the only part is a ``model`` row
 
 
 def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
@@ -225,9 +232,10 @@ def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
            f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
            f"WHERE {condition[0]} ORDER BY {claim_seat}")
     claims = []
-    for claim, inventory, seat in _select(sql, condition[1], [
+    for row in _select(sql, condition[1], [
             (SeatClaim, "c"), (ShowtimeSeat, "ss"), (Seat, "s")], connection):
-        inventory.seat = seat
+        claim, inventory = cast(SeatClaim, row[0]), cast(ShowtimeSeat, row[1])
+        inventory.seat = cast(Seat, row[2])
         claim.showtime_seat = inventory
         claims.append(claim)
     return claims

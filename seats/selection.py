@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -59,7 +60,7 @@ _geometry: TTLCache = TTLCache(maxsize=GEOMETRY_SHOWTIMES, ttl=GEOMETRY_SECONDS,
 _geometry_lock = threading.Lock()
 
 
-def forget_geometry(instance=None, **kwargs) -> None:
+def forget_geometry(instance: Showtime | None = None, **kwargs: Any) -> None:
     """Drop a showtime's cached geometry (connected to its save and delete in
     ``SeatsConfig.ready``: an id can come back for a new showtime on SQLite)."""
     if instance is not None:

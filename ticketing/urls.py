@@ -62,7 +62,7 @@ class HoldIdConverter:
     def to_python(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)  # ValueError: no match
 
-    def to_url(self, value) -> str:
+    def to_url(self, value: uuid.UUID | str) -> str:
         return str(value)
 
 

@@ -7,9 +7,10 @@ order the claims belong to (docs/concurrency.md, lock order: buyer, hold/order r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar, cast
 
 from django.db import IntegrityError
 
@@ -21,6 +22,8 @@ from ..locks import lock_showtime_seats, run_in_transaction
 from ..models import Hold, SeatClaim, SeatEvent, SeatStatus, Showtime, ShowtimeSeat
 from ..rawsql import fetch_claims, update
 from ..selectors import effective_state
+
+T = TypeVar("T")
 
 
 def _state(row: ShowtimeSeat) -> dict[str, Any]:
@@ -110,8 +113,9 @@ def claims_take(
         )
     claims_end_lapsed(rows, now)
     try:  # no savepoint: on failure the whole transaction is rolled back anyway
+        # Every category has a price (showtime_prices_check); the column is NOT NULL regardless.
         claims = SeatClaim.objects.bulk_create(
-            [SeatClaim(showtime_seat=row, hold=hold, price=row.price,
+            [SeatClaim(showtime_seat=row, hold=hold, price=cast(Decimal, row.price),
                        category=row.seat.category.name) for row in rows])
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
         raise ApplicationError(
@@ -158,7 +162,7 @@ def live_claims(*, hold: Hold | None = None, order: Any = None) -> list[SeatClai
     return fetch_claims({"is_live": True, **owner})
 
 
-def run_counting_conflicts(txn):
+def run_counting_conflicts(txn: Callable[[], T]) -> T:
     """:func:`run_in_transaction`, counting each 409 ``seat_unavailable`` as a prevented double
     sale (the ``seat_conflicts`` counter of ``GET stats/``, :mod:`core.counters`; domain.md,
     invariant 6)."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.utils import timezone
 
+from ..lapse import Lapsing
 from ..locks import lock_first, run_in_transaction
 
+M = TypeVar("M", bound=Lapsing)
 
-def expire_due(model, *, end: Callable[[Any, datetime], None], limit: int,
-               now: datetime | None = None) -> list:
+
+def expire_due(model: type[M], *, end: Callable[[M, datetime], object], limit: int,
+               now: datetime | None = None) -> list[M]:
     """Record the expiry of the lapsed rows of ``model`` (holds or orders: ``model.objects.lapsed``,
     :mod:`seats.lapse`), at most ``limit``, oldest deadline first, each in its own short
     transaction, with ``end(row, now)``; return the rows expired.
@@ -22,14 +25,15 @@ def expire_due(model, *, end: Callable[[Any, datetime], None], limit: int,
     expired, and broadcast, exactly once.
     """
     now = now or timezone.now()
+    objects = cast(Any, model).objects  # LapsingQuerySet.as_manager(): not known on type[M]
     due = list(
-        model.objects.lapsed(now).order_by("expires_at").values_list("pk", flat=True)[:limit]
+        objects.lapsed(now).order_by("expires_at").values_list("pk", flat=True)[:limit]
     )
-    done = []
+    done: list[M] = []
     for pk in due:
 
-        def txn(pk=pk):
-            row = lock_first(model.objects.lapsed(now).filter(pk=pk), skip_locked=True)
+        def txn(pk: Any = pk) -> M | None:
+            row = lock_first(objects.lapsed(now).filter(pk=pk), skip_locked=True)
             if row is not None:
                 end(row, timezone.now())
             return row

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError
 from django.utils import timezone
@@ -31,6 +31,9 @@ from .ids import resolve_seats, seat_ids_parse
 from .inventory import showtime_for_sale
 from .limits import buyer_limits_check, seats_per_request_check
 from .picks import best_check, best_pick, ga_pick, ga_places, orphans_check
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def publish_hold(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str,
     return detail
 
 
-def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
+def hold_end(hold: Hold, *, status: str, now: datetime, staff: User | None = None,
              claims: list[SeatClaim] | None = None) -> dict[str, Any]:
     """End an active hold (``released`` or ``expired``), free its seats and publish it; return its
     detail (no seats).
@@ -80,14 +83,14 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff=None,
     return publish_hold(hold, [])
 
 
-def _locked_hold(user, hold_id: uuid.UUID) -> Hold:
+def _locked_hold(user: User, hold_id: uuid.UUID) -> Hold:
     hold = lock_one(Hold, {"pk": hold_id, "user_id": user.pk})
     if hold is None:
         raise ApplicationError("not_found", "No such hold.", status=404)
     return hold
 
 
-def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]], *,
+def _hold_add(user: User, showtime: Showtime, pick: Callable[[datetime], list[int]], *,
               wanted: Sequence[int] = (), places: int = 0) -> HoldResult:
     """Add seats to the buyer's active hold on ``showtime``, making the hold if needed: the seats
     ``wanted`` (showtime seat keys) and ``places`` more that ``pick(now)`` chooses (inside the
@@ -121,6 +124,7 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]], *
                     expires_at=now + timedelta(seconds=showtime.hold_ttl))
             except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
                 raise RetryTransaction from exc
+        assert hold is not None  # locked above, or made when there was none
         if new:
             states, taken = claims_take(showtime=showtime, hold=hold, seat_ids=new, now=now)
             claims += taken
@@ -131,7 +135,7 @@ def _hold_add(user, showtime: Showtime, pick: Callable[[datetime], list[int]], *
 
 
 def hold_create(
-    *, user, showtime_id: int, seat_ids: Sequence[str] = (),
+    *, user: User, showtime_id: int, seat_ids: Sequence[str] = (),
     ga: Sequence[dict[str, Any]] = (),
 ) -> HoldResult:
     """Hold seats, and places of general-admission zones, for a buyer (api.md ``POST
@@ -165,7 +169,8 @@ def hold_create(
 
 
 def hold_best(
-    *, user, showtime_id: int, quantity: int, category: str | None = None, zone: str | None = None
+    *, user: User, showtime_id: int, quantity: int, category: str | None = None,
+    zone: str | None = None,
 ) -> HoldResult:
     """Hold the best ``quantity`` seats side by side in one row (``POST
     showtimes/{id}/holds/best/``), in the quality order of :mod:`seats.selection`
@@ -186,7 +191,7 @@ def hold_best(
         pick=lambda now: best_pick(showtime, quantity, now, category=category, zone=zone))
 
 
-def hold_release(*, user, hold_id: uuid.UUID,
+def hold_release(*, user: User, hold_id: uuid.UUID,
                  seat_ids: Sequence[str] | None = None) -> HoldResult:
     """Release some seats of a hold (a deselect on the seat map), or all when ``seat_ids`` is None.
 
@@ -213,6 +218,7 @@ def hold_release(*, user, hold_id: uuid.UUID,
         live = live_claims(hold=hold)
         claims = live
         if seat_ids is not None:
+            assert chosen is not None  # parsed from seat_ids above
             by_guid = {str(c.showtime_seat.seat.guid): c for c in live}
             unknown = [raw for raw, guid in zip(seat_ids, chosen, strict=True) if guid not in by_guid]
             if unknown:
@@ -239,7 +245,7 @@ def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Ho
                       end=lambda hold, at: hold_end(hold, status=Hold.Status.EXPIRED, now=at))
 
 
-def hold_force_release(*, hold_id, staff) -> Hold:
+def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
     """Release an active hold on a buyer's behalf (staff). Returns the hold; one that is no
     longer active is returned as it is.
 

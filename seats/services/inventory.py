@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +31,9 @@ from ..models import (
 from ..rawsql import fetch_one
 from ..selectors import effective_state
 from .claims import claims_end_lapsed, seats_write
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def showtime_create(
@@ -156,7 +160,7 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
 
 
 def seats_block(
-    *, showtime_id: int, seat_pks: Sequence[int], reason: str = "", staff=None
+    *, showtime_id: int, seat_pks: Sequence[int], reason: str = "", staff: User | None = None
 ) -> tuple[list[str], list[str]]:
     """Block available seats of a showtime (staff); blocked seats cannot be held or ordered.
 
@@ -164,10 +168,11 @@ def seats_block(
     blocked are skipped and reported, never taken silently. Publishes ``seats.changed``
     (``blocked``) and records the audit trail with ``reason``.
     """
-    def txn():
+    def txn() -> tuple[list[str], list[str]]:
         now = timezone.now()
         rows = lock_showtime_seats(showtime_id, seat_pks)
-        free, skipped = [], []
+        free: list[ShowtimeSeat] = []
+        skipped: list[ShowtimeSeat] = []
         for row in rows:
             status, _ = effective_state(row.status, row.version, row.expires_at, now)
             (free if status == SeatStatus.AVAILABLE else skipped).append(row)
@@ -182,11 +187,11 @@ def seats_block(
 
 
 def seats_unblock(
-    *, showtime_id: int, seat_pks: Sequence[int], staff=None
+    *, showtime_id: int, seat_pks: Sequence[int], staff: User | None = None
 ) -> tuple[list[str], list[str]]:
     """Unblock blocked seats of a showtime (staff). Returns ``(unblocked, skipped)`` labels;
     publishes ``seats.changed`` (``unblocked``)."""
-    def txn():
+    def txn() -> tuple[list[str], list[str]]:
         now = timezone.now()
         rows = lock_showtime_seats(showtime_id, seat_pks)
         blocked = [r for r in rows if r.status == SeatStatus.BLOCKED]

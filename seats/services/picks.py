@@ -113,7 +113,8 @@ def best_pick(showtime: Showtime, quantity: int, now: datetime, *, category: str
     for block in found.blocks[:50]:
         locked = lock_free_seats(ShowtimeSeat.objects.filter(pk__in=block),
                                  "status", "version", "expires_at")
-        states = [effective_state(*row, now)[0] for row in locked]
+        states = [effective_state(status, version, expires_at, now)[0]
+                  for status, version, expires_at in locked]
         if len(states) == quantity and all(s == SeatStatus.AVAILABLE for s in states):
             return block
     together = found.max_together

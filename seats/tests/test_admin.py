@@ -8,6 +8,7 @@ the broadcast of a block is received on a real WebSocket (``WebsocketCommunicato
 import json
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -233,10 +234,14 @@ def test_the_admin_creates_showtimes_through_the_service(staff_client, monkeypat
     plan = plan_import(raw=small_plan(), venue_name="Main hall")
     show = Show.objects.create(title="Gala")
     front, back = plan.categories.order_by("rank")
-    calls = []
+    calls: list[dict[str, Any]] = []
     create = services.showtime_create
-    monkeypatch.setattr(services, "showtime_create",
-                        lambda **kwargs: calls.append(kwargs) or create(**kwargs))
+
+    def spy(**kwargs: Any) -> Showtime:
+        calls.append(kwargs)
+        return create(**kwargs)
+
+    monkeypatch.setattr(services, "showtime_create", spy)
     response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(
         show, plan, [(front, "80.00"), (back, "40.50")], max_seats_per_buyer="12",
         forbid_single_seats="on"))
@@ -249,7 +254,7 @@ def test_the_admin_creates_showtimes_through_the_service(staff_client, monkeypat
 
 
 # What the service refuses, as the admin's form data and as the service's arguments.
-REFUSED = {
+REFUSED: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     "missing price": ({"prices": [("Front", "80.00")]},
                       {"prices": {"Front": Decimal("80")}}, "No price for: Back."),
     "negative price": ({"prices": [("Front", "-1.00"), ("Back", "40.00")]},

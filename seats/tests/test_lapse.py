@@ -81,9 +81,10 @@ def test_the_seat_lapse_rule_reads_the_same_in_sql_and_in_python(showtime):
 
     deadline = timezone.now() + timedelta(minutes=5)
     rows = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")[:10])
-    stored = [SeatStatus.AVAILABLE, SeatStatus.HELD, SeatStatus.HELD, SeatStatus.RESERVED,
-              SeatStatus.RESERVED, SeatStatus.SOLD, SeatStatus.BLOCKED, SeatStatus.HELD,
-              SeatStatus.RESERVED, SeatStatus.AVAILABLE]
+    stored: list[str] = [
+        SeatStatus.AVAILABLE, SeatStatus.HELD, SeatStatus.HELD, SeatStatus.RESERVED,
+        SeatStatus.RESERVED, SeatStatus.SOLD, SeatStatus.BLOCKED, SeatStatus.HELD,
+        SeatStatus.RESERVED, SeatStatus.AVAILABLE]
     for row, status in zip(rows, stored, strict=True):
         expiring = status in (SeatStatus.HELD, SeatStatus.RESERVED)
         ShowtimeSeat.objects.filter(pk=row.pk).update(
