@@ -29,18 +29,28 @@ def small_plan(rows: int = 2, seats_per_row: int = 5, categories=("Front", "Back
         "name": "Small hall",
         "categories": [{"name": c, "color": "#123456"} for c in categories],
         "size": {"width": 40 * seats_per_row, "height": 40 * rows},
-        "zones": [{
-            "name": "Hall", "position": {"x": 0, "y": 0},
-            "rows": [{
-                "row_number": chr(65 + r), "position": {"x": 0, "y": 40 * r},
-                "seats": [{
-                    "seat_number": str(n + 1),
-                    "seat_guid": str(uuid.uuid5(ns, f"{r}-{n}")),
-                    "position": {"x": 30 * n, "y": 0},
-                    "category": categories[r % len(categories)],
-                } for n in range(seats_per_row)],
-            } for r in range(rows)],
-        }],
+        "zones": [
+            {
+                "name": "Hall",
+                "position": {"x": 0, "y": 0},
+                "rows": [
+                    {
+                        "row_number": chr(65 + r),
+                        "position": {"x": 0, "y": 40 * r},
+                        "seats": [
+                            {
+                                "seat_number": str(n + 1),
+                                "seat_guid": str(uuid.uuid5(ns, f"{r}-{n}")),
+                                "position": {"x": 30 * n, "y": 0},
+                                "category": categories[r % len(categories)],
+                            }
+                            for n in range(seats_per_row)
+                        ],
+                    }
+                    for r in range(rows)
+                ],
+            }
+        ],
     }
 
 
@@ -88,7 +98,9 @@ def make_user(db):
     def make(username=None, staff=False):
         name = username or f"buyer{next(counter)}"
         return get_user_model().objects.create_user(
-            username=name, email=f"{name}@example.com", password="Secret-pass-123",
+            username=name,
+            email=f"{name}@example.com",
+            password="Secret-pass-123",
             is_staff=staff,
         )
 
@@ -163,8 +175,11 @@ def make_showtime(db):
         plan = plan_import(raw=small_plan(rows, seats_per_row), venue_name=f"Venue {next(made)}")
         show = Show.objects.create(title="Test Night")
         return showtime_create(
-            show=show, plan=plan, starts_at=timezone.now() + timedelta(days=3),
-            prices=prices or {"Front": Decimal("80.00"), "Back": Decimal("40.00")}, **fields,
+            show=show,
+            plan=plan,
+            starts_at=timezone.now() + timedelta(days=3),
+            prices=prices or {"Front": Decimal("80.00"), "Back": Decimal("40.00")},
+            **fields,
         )
 
     return make
@@ -180,8 +195,10 @@ def seat_guids(showtime, n=None) -> list[str]:
     from seats.models import ShowtimeSeat
 
     guids = [
-        str(g) for g in ShowtimeSeat.objects.filter(showtime=showtime)
-        .order_by("seat_id").values_list("seat__guid", flat=True)
+        str(g)
+        for g in ShowtimeSeat.objects.filter(showtime=showtime)
+        .order_by("seat_id")
+        .values_list("seat__guid", flat=True)
     ]
     return guids if n is None else guids[:n]
 
@@ -254,8 +271,9 @@ def assert_inventory_consistent(showtime) -> dict:
     from seats.models import SeatClaim, ShowtimeSeat
 
     live: dict[int, SeatClaim] = {}
-    for live_claim in SeatClaim.objects.filter(showtime_seat__showtime=showtime, is_live=True) \
-            .select_related("hold", "order"):
+    for live_claim in SeatClaim.objects.filter(
+        showtime_seat__showtime=showtime, is_live=True
+    ).select_related("hold", "order"):
         seat_id = live_claim.showtime_seat_id
         assert seat_id not in live, f"two live claims on seat {seat_id}"
         live[seat_id] = live_claim
@@ -329,12 +347,27 @@ def asgi_server(transactional_db):
             **(env or {}),
         }
         log = open(logs / f"server-{port}.log", "ab")  # noqa: SIM115 (the server's, closed at the end)
-        command = (["daphne", "-b", "127.0.0.1", "-p", str(port)] if server == "daphne" else
-                   ["uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto",
-                    "--ws-per-message-deflate", "false"])
+        command = (
+            ["daphne", "-b", "127.0.0.1", "-p", str(port)]
+            if server == "daphne"
+            else [
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws",
+                "wsproto",
+                "--ws-per-message-deflate",
+                "false",
+            ]
+        )
         proc = subprocess.Popen(
             [sys.executable, "-m", *command, "ticketing.asgi:application"],
-            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            cwd=root,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         procs.append((proc, log))
         url = f"http://127.0.0.1:{port}"
@@ -350,7 +383,8 @@ def asgi_server(transactional_db):
             except Exception as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"server on port {port} did not start; see {log.name}") from exc
+                        f"server on port {port} did not start; see {log.name}"
+                    ) from exc
                 time.sleep(0.2)
 
     start.processes = procs  # type: ignore[attr-defined]  # the tests reach the servers here
@@ -406,8 +440,20 @@ def private_redis():
 
         def start(self):
             self.proc = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             deadline = time.monotonic() + 10
             while True:
                 try:

@@ -25,7 +25,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PROCESSES: list[subprocess.Popen] = []  # server processes started by start_servers()
 
 
-
 # What a browser (Chrome 131, no cookie) sends with its upgrade request: the server keeps the
 # headers for the life of the connection, so they count in its memory per connection.
 BROWSER_HEADERS = (
@@ -33,7 +32,9 @@ BROWSER_HEADERS = (
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36\r\nUpgrade: websocket\r\nOrigin: http://127.0.0.1\r\n"
     "Sec-WebSocket-Version: 13\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
-    "Accept-Language: en-US,en;q=0.9\r\n")
+    "Accept-Language: en-US,en;q=0.9\r\n"
+)
+
 
 def require_loopback(parser, *urls: str | None) -> None:
     """Stop with a usage error unless every URL given points at this machine (loopback)."""
@@ -63,14 +64,22 @@ def plan_raw() -> tuple[bytes, dict[str, Decimal], str]:
     """The plan to benchmark on: the shared Riethsporthalle plan when present (1,252 seats), else
     the project's own demo arena."""
     if SHARED_PLAN.exists():
-        return SHARED_PLAN.read_bytes(), {"Kategorie I": Decimal("35.00"),
-                                          "Kategorie II": Decimal("25.00"),
-                                          "VIP": Decimal("80.00")}, "Riethsporthalle"
+        return (
+            SHARED_PLAN.read_bytes(),
+            {
+                "Kategorie I": Decimal("35.00"),
+                "Kategorie II": Decimal("25.00"),
+                "VIP": Decimal("80.00"),
+            },
+            "Riethsporthalle",
+        )
     from seats.demo_plan import build_demo_plan
 
-    return json.dumps(build_demo_plan()).encode(), {"Ringside": Decimal("250.00"),
-                                                   "Club": Decimal("120.00"),
-                                                   "Stadium": Decimal("45.00")}, "Harbour Arena"
+    return (
+        json.dumps(build_demo_plan()).encode(),
+        {"Ringside": Decimal("250.00"), "Club": Decimal("120.00"), "Stadium": Decimal("45.00")},
+        "Harbour Arena",
+    )
 
 
 def new_showtime(hold_ttl: int = 300, max_seats: int = 10):
@@ -87,10 +96,20 @@ def new_showtime(hold_ttl: int = 300, max_seats: int = 10):
     if plan is None:
         plan = plan_import(raw=raw, venue_name=f"Bench {venue}")
     show, _ = Show.objects.get_or_create(title="Benchmark night")
-    showtime = showtime_create(show=show, plan=plan, starts_at=timezone.now() + timedelta(days=30),
-                               prices=prices, hold_ttl=hold_ttl, max_seats_per_order=max_seats)
-    guids = [str(g) for g in ShowtimeSeat.objects.filter(showtime=showtime).order_by("seat_id")
-             .values_list("seat__guid", flat=True)]
+    showtime = showtime_create(
+        show=show,
+        plan=plan,
+        starts_at=timezone.now() + timedelta(days=30),
+        prices=prices,
+        hold_ttl=hold_ttl,
+        max_seats_per_order=max_seats,
+    )
+    guids = [
+        str(g)
+        for g in ShowtimeSeat.objects.filter(showtime=showtime)
+        .order_by("seat_id")
+        .values_list("seat__guid", flat=True)
+    ]
     return showtime, guids
 
 
@@ -102,8 +121,9 @@ def buyers(n: int) -> list[str]:
     User = get_user_model()
     tokens = []
     for i in range(n):
-        user, created = User.objects.get_or_create(username=f"bench-buyer-{i}",
-                                                   defaults={"email": f"b{i}@example.com"})
+        user, created = User.objects.get_or_create(
+            username=f"bench-buyer-{i}", defaults={"email": f"b{i}@example.com"}
+        )
         if created:
             user.set_unusable_password()
             user.save()
@@ -117,27 +137,69 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_servers(count: int, server: str = "daphne", env: dict | None = None,
-                  extra_args: Sequence[str] = ()) -> list[str]:
+def start_servers(
+    count: int, server: str = "daphne", env: dict | None = None, extra_args: Sequence[str] = ()
+) -> list[str]:
     """Start ``count`` server processes (daphne, uvicorn, or gunicorn for HTTP only) on loopback,
     each with ``extra_args`` before the application (e.g. ``--ws wsproto``, ``--threads 4``);
     stopped at exit."""
     urls = []
     for _ in range(count):
         port = free_port()
-        cmd = ([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                *extra_args, "ticketing.asgi:application"] if server == "daphne" else
-               # HTTP only (WSGI): one gunicorn process per server, gthread workers in it
-               [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", "gthread",
-                "--log-level", "warning", *extra_args, "ticketing.wsgi:application"]
-               if server == "gunicorn" else
-               [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", "warning", "--no-access-log", "--ws", "wsproto",
-                "--ws-per-message-deflate", "false",
-                *extra_args, "ticketing.asgi:application"])
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "RATELIMIT_ENABLE": "false",
-                                                    "LOG_LEVEL": "WARNING", **(env or {})},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = (
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                *extra_args,
+                "ticketing.asgi:application",
+            ]
+            if server == "daphne"
+            # HTTP only (WSGI): one gunicorn process per server, gthread workers in it
+            else [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-k",
+                "gthread",
+                "--log-level",
+                "warning",
+                *extra_args,
+                "ticketing.wsgi:application",
+            ]
+            if server == "gunicorn"
+            else [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--ws",
+                "wsproto",
+                "--ws-per-message-deflate",
+                "false",
+                *extra_args,
+                "ticketing.asgi:application",
+            ]
+        )
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, "RATELIMIT_ENABLE": "false", "LOG_LEVEL": "WARNING", **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
         PROCESSES.append(proc)
         url = f"http://127.0.0.1:{port}"
@@ -168,12 +230,23 @@ def double_sales(showtime_id: int) -> int:
 
     from seats.models import SeatClaim, ShowtimeSeat
 
-    doubled = (SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True)
-               .values("showtime_seat_id").annotate(n=Count("pk")).filter(n__gt=1).count())
-    claimed = set(SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True)
-                  .values_list("showtime_seat_id", flat=True))
-    sold = set(ShowtimeSeat.objects.filter(showtime_id=showtime_id, status="sold")
-               .values_list("pk", flat=True))
+    doubled = (
+        SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True)
+        .values("showtime_seat_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
+    claimed = set(
+        SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True).values_list(
+            "showtime_seat_id", flat=True
+        )
+    )
+    sold = set(
+        ShowtimeSeat.objects.filter(showtime_id=showtime_id, status="sold").values_list(
+            "pk", flat=True
+        )
+    )
     return doubled + len(sold - claimed)
 
 

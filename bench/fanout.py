@@ -78,6 +78,8 @@ CONNECT_TIMEOUT = 600  # seconds for the whole connect phase
 HANDSHAKE_TIMEOUT = 60  # seconds for one watcher to get its snapshot
 WARM_UP_SOCKETS = 5  # per server, before the memory baseline
 DRAIN_SECONDS = 30  # after the last change, wait at most this long for frames still on the way
+
+
 class Tally:
     """What the watchers saw: latencies (ms) of ``seats.changed`` frames, and per watcher the
     ``seq`` numbers received. The server may merge changes made at the same moment into one frame
@@ -95,14 +97,18 @@ class Tally:
 
     def frames(self) -> range:
         """The seq numbers of the frames published during the run (as far as seen)."""
-        return range(min(self.seats_in_frame), max(self.seats_in_frame) + 1) \
-            if self.seats_in_frame else range(0)
+        return (
+            range(min(self.seats_in_frame), max(self.seats_in_frame) + 1)
+            if self.seats_in_frame
+            else range(0)
+        )
 
     def complete(self, changes: int) -> bool:
         """Every change is in a frame, and every watcher has every frame."""
         frames = self.frames()
-        return (sum(self.seats_in_frame.values()) >= changes
-                and self.received >= len(frames) * len(self.seen))
+        return sum(self.seats_in_frame.values()) >= changes and self.received >= len(frames) * len(
+            self.seen
+        )
 
 
 class Watcher(RawWebSocket):
@@ -135,7 +141,10 @@ class Watcher(RawWebSocket):
             if frame["type"] != "seats.changed":
                 return
             parsed = tally.parsed[message] = (
-                frame["seq"], datetime.fromisoformat(frame["at"]).timestamp(), len(frame["seats"]))
+                frame["seq"],
+                datetime.fromisoformat(frame["at"]).timestamp(),
+                len(frame["seats"]),
+            )
             tally.seats_in_frame[parsed[0]] = parsed[2]
         seq, at, _ = parsed
         tally.received += 1
@@ -153,7 +162,8 @@ async def open_watcher(url: str, tally: Tally | None, deflate: bool) -> Watcher:
     """Connect a watcher to ``ws://host:port/path`` and wait for its snapshot."""
     parts = urlsplit(url)
     _, watcher = await asyncio.get_running_loop().create_connection(
-        lambda: Watcher(parts.netloc, parts.path, tally, url, deflate), parts.hostname, parts.port)
+        lambda: Watcher(parts.netloc, parts.path, tally, url, deflate), parts.hostname, parts.port
+    )
     try:
         return await asyncio.wait_for(watcher.ready, HANDSHAKE_TIMEOUT)
     except BaseException:
@@ -180,15 +190,19 @@ class Lane:
             if self.hold_id is None:
                 seat = self.seats[self.next_seat % len(self.seats)]
                 self.next_seat += 1
-                async with session.post(f"{self.base}/api/v1/showtimes/{self.showtime_id}/holds/",
-                                        json={"seats": [seat]}, headers=self.headers) as r:
+                async with session.post(
+                    f"{self.base}/api/v1/showtimes/{self.showtime_id}/holds/",
+                    json={"seats": [seat]},
+                    headers=self.headers,
+                ) as r:
                     body = await r.json(content_type=None)
                     ok = r.status in (200, 201)
                     if ok:
                         self.hold_id = body["id"]
             else:
-                async with session.delete(f"{self.base}/api/v1/holds/{self.hold_id}/",
-                                          headers=self.headers) as r:
+                async with session.delete(
+                    f"{self.base}/api/v1/holds/{self.hold_id}/", headers=self.headers
+                ) as r:
                     ok = r.status == 204
                 self.hold_id = None
             result["changes"] += ok
@@ -203,8 +217,10 @@ async def make_changes(bases, showtime_id, guids, tokens, rate, seconds) -> dict
     requests to server i mod len(bases), as a load balancer would spread them. Returns counts,
     REST latencies (ms) and the holds still open (``outstanding``: ``[(server, hold id,
     token)]``)."""
-    lanes = [Lane(bases[i % len(bases)], showtime_id, guids[i::len(tokens)], t)
-             for i, t in enumerate(tokens)]
+    lanes = [
+        Lane(bases[i % len(bases)], showtime_id, guids[i :: len(tokens)], t)
+        for i, t in enumerate(tokens)
+    ]
     result = {"changes": 0, "failed": 0, "skipped": 0, "rest_ms": []}
     tasks = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -220,8 +236,9 @@ async def make_changes(bases, showtime_id, guids, tokens, rate, seconds) -> dict
             k += 1
         await asyncio.gather(*tasks, return_exceptions=True)
     result["elapsed"] = time.perf_counter() - start
-    result["outstanding"] = [(lane.base, lane.hold_id, lane.token)
-                             for lane in lanes if lane.hold_id]
+    result["outstanding"] = [
+        (lane.base, lane.hold_id, lane.token) for lane in lanes if lane.hold_id
+    ]
     return result
 
 
@@ -234,8 +251,9 @@ async def release(outstanding: list[tuple[str, str, str]]) -> None:
     """Release the holds the lanes still have (after the watchers left: not counted)."""
     async with aiohttp.ClientSession() as session:
         for base, hold_id, token in outstanding:
-            async with session.delete(f"{base}/api/v1/holds/{hold_id}/",
-                                      headers={"Authorization": f"Bearer {token}"}):
+            async with session.delete(
+                f"{base}/api/v1/holds/{hold_id}/", headers={"Authorization": f"Bearer {token}"}
+            ):
                 pass
 
 
@@ -257,8 +275,9 @@ async def run(urls, showtime_id, guids, tokens, args, watchers, changer) -> dict
     tally, sockets, failures = Tally(), [], []
     ws_urls = [u.replace("http", "ws", 1) + f"/ws/showtimes/{showtime_id}/" for u in urls]
     for url in ws_urls:  # warm-up: first-use costs are not per-connection memory
-        for watcher in await asyncio.gather(*(open_watcher(url, None, args.deflate)
-                                              for _ in range(WARM_UP_SOCKETS))):
+        for watcher in await asyncio.gather(
+            *(open_watcher(url, None, args.deflate) for _ in range(WARM_UP_SOCKETS))
+        ):
             watcher.close()
     await asyncio.sleep(0.5)
     rss_before = sum(rss_kib(p.pid) for p in PROCESSES)
@@ -288,7 +307,8 @@ async def run(urls, showtime_id, guids, tokens, args, watchers, changer) -> dict
     cpu0 = sum(cpu_seconds(p.pid) for p in PROCESSES)
     own0, wall0 = own_cpu_seconds(), time.perf_counter()
     made = await asyncio.get_running_loop().run_in_executor(
-        changer, changes_in_process, urls, showtime_id, guids, tokens, rate, seconds)
+        changer, changes_in_process, urls, showtime_id, guids, tokens, rate, seconds
+    )
     deadline = time.perf_counter() + DRAIN_SECONDS
     while not tally.complete(made["changes"]) and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)  # let the last frames arrive (late is not lost)
@@ -307,29 +327,46 @@ async def run(urls, showtime_id, guids, tokens, args, watchers, changer) -> dict
     if made["changes"] and not frames:  # nobody saw anything: at least one frame per change lost
         expected = missing = made["changes"] * connected
     return {
-        "watchers": watchers, "connected": connected, "connect_failures": len(failures),
-        "connect_failure_examples": failures[:3], "workers": len(urls),
-        "rate": rate, "seconds": seconds, "deflate": args.deflate, "hold_only": args.hold_only,
-        "changes": made["changes"], "changes_failed": made["failed"],
+        "watchers": watchers,
+        "connected": connected,
+        "connect_failures": len(failures),
+        "connect_failure_examples": failures[:3],
+        "workers": len(urls),
+        "rate": rate,
+        "seconds": seconds,
+        "deflate": args.deflate,
+        "hold_only": args.hold_only,
+        "changes": made["changes"],
+        "changes_failed": made["failed"],
         "ticks_skipped": made["skipped"],
-        "changes_per_second": (None if args.hold_only
-                               else round(made["changes"] / made["elapsed"], 1)),
+        "changes_per_second": (
+            None if args.hold_only else round(made["changes"] / made["elapsed"], 1)
+        ),
         "rest_p50_ms": percentile(made["rest_ms"], 50),
         "rest_p99_ms": percentile(made["rest_ms"], 99),
-        "frames": len(frames), "seat_changes_in_frames": sum(tally.seats_in_frame.values()),
-        "frames_expected": expected, "frames_received": tally.received,
-        "frames_lost": missing, "out_of_order": tally.out_of_order,
-        "closed_by_server": closed_early, "still_open_after_hold": still_open,
-        "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99),
+        "frames": len(frames),
+        "seat_changes_in_frames": sum(tally.seats_in_frame.values()),
+        "frames_expected": expected,
+        "frames_received": tally.received,
+        "frames_lost": missing,
+        "out_of_order": tally.out_of_order,
+        "closed_by_server": closed_early,
+        "still_open_after_hold": still_open,
+        "p50_ms": percentile(lat, 50),
+        "p99_ms": percentile(lat, 99),
         "max_ms": round(max(lat), 1) if lat else None,
-        "by_server": {url: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
-                      for url, v in tally.by_server.items()},
+        "by_server": {
+            url: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
+            for url, v in tally.by_server.items()
+        },
         "connect_per_second": round(connected / connect_seconds, 1),
-        "kib_per_connection": (round((rss_after - rss_before) / connected, 1)
-                               if PROCESSES and connected else None),
+        "kib_per_connection": (
+            round((rss_after - rss_before) / connected, 1) if PROCESSES and connected else None
+        ),
         "server_rss_mib": round(rss_after / 1024, 1) if PROCESSES else None,
-        "server_cpu_us_per_frame": (round((cpu1 - cpu0) / tally.received * 1e6, 1)
-                                    if PROCESSES and tally.received else None),
+        "server_cpu_us_per_frame": (
+            round((cpu1 - cpu0) / tally.received * 1e6, 1) if PROCESSES and tally.received else None
+        ),
         "client_cpu_percent": round((own1 - own0) / (wall1 - wall0) * 100),
     }
 
@@ -343,8 +380,10 @@ def raise_open_files(watchers: int) -> None:
         new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
         if new < wanted:
-            print(f"warning: open files limited to {new} (hard limit); {watchers} watchers "
-                  "may not all connect")
+            print(
+                f"warning: open files limited to {new} (hard limit); {watchers} watchers "
+                "may not all connect"
+            )
 
 
 def analyze() -> None:
@@ -359,23 +398,35 @@ def analyze() -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     parser.add_argument("--url", nargs="*", help="running servers (else --workers are started)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn")
-    parser.add_argument("--server-args", default="", help="more arguments for each server "
-                        "command, e.g. '--ws wsproto' (split like a shell)")
+    parser.add_argument(
+        "--server-args",
+        default="",
+        help="more arguments for each server command, e.g. '--ws wsproto' (split like a shell)",
+    )
     parser.add_argument("--watchers", type=int, nargs="+", default=[1000])
     parser.add_argument("--rate", type=float, default=20, help="seat changes per second")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connect-concurrency", type=int, default=100,
-                        help="WebSocket handshakes in flight at once")
-    parser.add_argument("--hold-only", action="store_true",
-                        help="no change stream: hold the connections --seconds, then one change")
+    parser.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=100,
+        help="WebSocket handshakes in flight at once",
+    )
+    parser.add_argument(
+        "--hold-only",
+        action="store_true",
+        help="no change stream: hold the connections --seconds, then one change",
+    )
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     parser.add_argument("--out", default="fanout")
     args = parser.parse_args(argv)
@@ -388,36 +439,52 @@ def main(argv=None) -> int:
     tokens = buyers(max(2, math.ceil(args.rate)))  # each buyer acts about once a second at most
     analyze()
     rows = []
-    print(f"{'watchers':>8} {'chg/s':>6} {'p50':>7} {'p99':>7} {'max':>7} {'lost':>6} "
-          f"{'recv/expected':>17} {'conn/s':>7} {'KiB/conn':>8} {'srv µs/frame':>12} "
-          f"{'client CPU':>10}")
+    print(
+        f"{'watchers':>8} {'chg/s':>6} {'p50':>7} {'p99':>7} {'max':>7} {'lost':>6} "
+        f"{'recv/expected':>17} {'conn/s':>7} {'KiB/conn':>8} {'srv µs/frame':>12} "
+        f"{'client CPU':>10}"
+    )
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as changer:
         changer.submit(abs, 0).result()  # start it now, not during a run
         for n in args.watchers:
             urls = args.url or start_servers(
-                args.workers, args.server, extra_args=shlex.split(args.server_args))
+                args.workers, args.server, extra_args=shlex.split(args.server_args)
+            )
             row = asyncio.run(run(urls, showtime.pk, guids, tokens, args, n, changer))
             rows.append(row)
-            print(f"{n:8} {row['changes_per_second']!s:>6} {row['p50_ms']!s:>7} "
-                  f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['frames_lost']:6} "
-                  f"{row['frames_received']:>8}/{row['frames_expected']:<8} "
-                  f"{row['connect_per_second']:7} {row['kib_per_connection']!s:>8} "
-                  f"{row['server_cpu_us_per_frame']!s:>12} {row['client_cpu_percent']:>9}%",
-                  flush=True)
+            print(
+                f"{n:8} {row['changes_per_second']!s:>6} {row['p50_ms']!s:>7} "
+                f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['frames_lost']:6} "
+                f"{row['frames_received']:>8}/{row['frames_expected']:<8} "
+                f"{row['connect_per_second']:7} {row['kib_per_connection']!s:>8} "
+                f"{row['server_cpu_us_per_frame']!s:>12} {row['client_cpu_percent']:>9}%",
+                flush=True,
+            )
             if row["seat_changes_in_frames"] != row["changes"]:
-                print(f"         {row['changes']} changes, but the frames seen carry "
-                      f"{row['seat_changes_in_frames']} seat changes: frames lost for everyone")
+                print(
+                    f"         {row['changes']} changes, but the frames seen carry "
+                    f"{row['seat_changes_in_frames']} seat changes: frames lost for everyone"
+                )
             if row["connect_failures"] or row["closed_by_server"] or args.hold_only:
-                print(f"         connected {row['connected']}/{n}, failures "
-                      f"{row['connect_failures']} {row['connect_failure_examples']}, closed by "
-                      f"server {row['closed_by_server']}, open after hold "
-                      f"{row['still_open_after_hold']}")
+                print(
+                    f"         connected {row['connected']}/{n}, failures "
+                    f"{row['connect_failures']} {row['connect_failure_examples']}, closed by "
+                    f"server {row['closed_by_server']}, open after hold "
+                    f"{row['still_open_after_hold']}"
+                )
             for proc in list(PROCESSES):
                 proc.terminate()
                 proc.wait(10)
                 PROCESSES.remove(proc)
-    path = write_results(args.out, rows, {"server": args.server, "workers": args.workers,
-                                          "at": datetime.now().astimezone().isoformat()})
+    path = write_results(
+        args.out,
+        rows,
+        {
+            "server": args.server,
+            "workers": args.workers,
+            "at": datetime.now().astimezone().isoformat(),
+        },
+    )
     print(f"written {path}")
     return 0
 

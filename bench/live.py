@@ -93,8 +93,16 @@ SEND_RESYNC = True  # False with --no-resync (a diagnostic: fan-out without the 
 CUSTOMER = {"name": "Live Buyer", "email": "live@example.com", "phone": ""}
 ORDER_SHARE = 0.25  # of the holds a buyer makes, ordered and paid (the rest released)
 MAX_OPS_PER_BUYER = 100_000
-COUNTERS = ("frames", "out_of_order", "old", "gaps", "epoch_changes", "resyncs", "snapshots",
-            "snapshot_bytes")
+COUNTERS = (
+    "frames",
+    "out_of_order",
+    "old",
+    "gaps",
+    "epoch_changes",
+    "resyncs",
+    "snapshots",
+    "snapshot_bytes",
+)
 
 
 # --- the watchers (in client processes of their own) ------------------------------------------
@@ -169,8 +177,9 @@ class Page(RawWebSocket):
             _, seq, epoch, base = parsed
             counts["snapshots"] += 1
             counts["snapshot_bytes"] += len(raw)
-            if epoch != self.epoch or (self.highest is not None and seq is not None
-                                       and seq < self.highest):
+            if epoch != self.epoch or (
+                self.highest is not None and seq is not None and seq < self.highest
+            ):
                 self.highest = seq  # a new numbering: out of order is counted anew
             self.states = dict(base)
             self.seq, self.epoch = seq, epoch
@@ -214,7 +223,8 @@ class Page(RawWebSocket):
 async def open_page(url: str, parsed: Parsed, latencies: list[float]) -> Page:
     parts = urlsplit(url)
     _, page = await asyncio.get_running_loop().create_connection(
-        lambda: Page(parts.netloc, parts.path, parsed, latencies), parts.hostname, parts.port)
+        lambda: Page(parts.netloc, parts.path, parsed, latencies), parts.hostname, parts.port
+    )
     try:
         return await asyncio.wait_for(page.ready, HANDSHAKE_TIMEOUT)
     except BaseException:
@@ -227,8 +237,9 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: int,
-                send_resync: bool = True) -> None:
+async def watch(
+    conn, ws_urls: list[str], count: int, offset: int, concurrency: int, send_resync: bool = True
+) -> None:
     """A client process: connect ``count`` watchers (watcher k to ``ws_urls[(offset + k) %
     len]``), report ready, then follow the commands of the main process over ``conn``: ``mark``
     (the fault happens now), ``final`` (with the REST map: compare and report), ``stop``."""
@@ -252,8 +263,9 @@ async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: 
     await asyncio.wait_for(asyncio.gather(*(connect(k) for k in range(count))), CONNECT_TIMEOUT)
     commands: asyncio.Queue = asyncio.Queue()
     loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
-    conn.send(("ready", len(pages), failures[:3], len(failures),
-               round(time.perf_counter() - started, 2)))
+    conn.send(
+        ("ready", len(pages), failures[:3], len(failures), round(time.perf_counter() - started, 2))
+    )
     cpu0, wall0 = own_cpu_seconds(), time.perf_counter()
     latencies.clear()  # frames of the connect phase (none: nobody writes yet)
     while True:
@@ -265,18 +277,31 @@ async def watch(conn, ws_urls: list[str], count: int, offset: int, concurrency: 
             truth: dict[str, str] = command[1]
             per_page = []
             for page in pages:
-                differ = sum(1 for seat_id, status in truth.items()
-                             if page.states.get(seat_id, (None,))[0] != status)
-                after = ({k: page.counts[k] - page.marked[k] for k in COUNTERS}
-                         if page.marked is not None else None)
-                per_page.append({"counts": page.counts, "after_mark": after,
-                                 "differ": differ, "closed": page.closed,
-                                 "snapshot_after_mark_s": page.snapshot_after_mark,
-                                 "server": page.server,
-                                 "errors": page.errors})
+                differ = sum(
+                    1
+                    for seat_id, status in truth.items()
+                    if page.states.get(seat_id, (None,))[0] != status
+                )
+                after = (
+                    {k: page.counts[k] - page.marked[k] for k in COUNTERS}
+                    if page.marked is not None
+                    else None
+                )
+                per_page.append(
+                    {
+                        "counts": page.counts,
+                        "after_mark": after,
+                        "differ": differ,
+                        "closed": page.closed,
+                        "snapshot_after_mark_s": page.snapshot_after_mark,
+                        "server": page.server,
+                        "errors": page.errors,
+                    }
+                )
             cpu = own_cpu_seconds() - cpu0
-            conn.send(("result", per_page, latencies,
-                       round(cpu / (time.perf_counter() - wall0) * 100)))
+            conn.send(
+                ("result", per_page, latencies, round(cpu / (time.perf_counter() - wall0) * 100))
+            )
         elif command[0] == "stop":
             break
     loop.remove_reader(conn.fileno())
@@ -309,10 +334,28 @@ class OwnRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--logfile", "", "--daemonize", "no",
-             "--maxclients", "10000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                "--logfile",
+                "",
+                "--daemonize",
+                "no",
+                "--maxclients",
+                "10000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while not self.ping():
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -352,16 +395,18 @@ class Writes:
 
     def record(self, status: int) -> None:
         self.codes[status] += 1
-        if status >= 500 and self.fault_window and \
-                self.fault_window[0] <= time.monotonic() <= self.fault_window[1] + 5:
+        if (
+            status >= 500
+            and self.fault_window
+            and self.fault_window[0] <= time.monotonic() <= self.fault_window[1] + 5
+        ):
             self.server_errors_in_window += 1
 
 
 async def call(session, method, url, writes: Writes, what: str, ok=(200, 201, 204), **kwargs):
     try:
         async with session.request(method, url, **kwargs) as response:
-            body = (await response.json(content_type=None)
-                    if response.status != 204 else None)
+            body = await response.json(content_type=None) if response.status != 204 else None
     except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
         writes.errors += 1
         if len(writes.error_examples) < 3:
@@ -377,45 +422,60 @@ async def buyer(i, base, token, seats, showtime_id, writes: Writes, deadline) ->
     rnd = random.Random(i)
     free = list(seats)
     timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"},
-                                     timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+    ) as session:
         for op in range(MAX_OPS_PER_BUYER):
             if time.monotonic() >= deadline or not free:
                 return
             wanted = [free[(op + j) % len(free)] for j in range(min(len(free), rnd.choice((1, 2))))]
-            status, hold = await call(session, "POST",
-                                      f"{base}/api/v1/showtimes/{showtime_id}/holds/", writes,
-                                      "hold", json={"seats": list(dict.fromkeys(wanted))})
+            status, hold = await call(
+                session,
+                "POST",
+                f"{base}/api/v1/showtimes/{showtime_id}/holds/",
+                writes,
+                "hold",
+                json={"seats": list(dict.fromkeys(wanted))},
+            )
             if status not in (200, 201):
                 await asyncio.sleep(0.05)  # an error (Redis down?): do not spin
                 continue
             if rnd.random() < ORDER_SHARE:
                 status, order = await call(
-                    session, "POST", f"{base}/api/v1/orders/", writes, "order",
+                    session,
+                    "POST",
+                    f"{base}/api/v1/orders/",
+                    writes,
+                    "order",
                     json={"hold": hold["id"], "customer": CUSTOMER, "payment_method": "card"},
-                    headers={"Idempotency-Key": f"live-{showtime_id}-{i}-{op}"})
+                    headers={"Idempotency-Key": f"live-{showtime_id}-{i}-{op}"},
+                )
                 if status == 201:
-                    await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
-                               writes, "pay")
+                    await call(
+                        session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/", writes, "pay"
+                    )
                     free = [s for s in free if s not in wanted]
                     continue
-            await call(session, "DELETE", f"{base}/api/v1/holds/{hold['id']}/", writes,
-                       "release")
+            await call(session, "DELETE", f"{base}/api/v1/holds/{hold['id']}/", writes, "release")
 
 
 # --- one run ---------------------------------------------------------------------------------
 
 
 def rest_map(base: str, showtime_id: int) -> dict[str, str]:
-    with urllib.request.urlopen(f"{base}/api/v1/showtimes/{showtime_id}/seats/",
-                                timeout=30) as response:
+    with urllib.request.urlopen(
+        f"{base}/api/v1/showtimes/{showtime_id}/seats/", timeout=30
+    ) as response:
         body = json.load(response)
     return {s["id"]: s["status"] for s in body["seats"]}
 
 
 def stats(values: list[float]) -> dict:
-    return {"mean": round(sum(values) / len(values), 2) if values else None,
-            "max": max(values) if values else None, "min": min(values) if values else None}
+    return {
+        "mean": round(sum(values) / len(values), 2) if values else None,
+        "max": max(values) if values else None,
+        "min": min(values) if values else None,
+    }
 
 
 async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) -> dict:
@@ -427,9 +487,11 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
     procs, conns, offset = [], [], 0
     for share in shares:
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=watcher_process, daemon=True,
-                           args=(theirs, ws_urls, share, offset, args.connect_concurrency,
-                                 not args.no_resync))
+        proc = ctx.Process(
+            target=watcher_process,
+            daemon=True,
+            args=(theirs, ws_urls, share, offset, args.connect_concurrency, not args.no_resync),
+        )
         proc.start()
         procs.append(proc)
         conns.append(mine)
@@ -440,12 +502,16 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
             raise SystemExit("a watcher process did not answer in time")
         return conn.recv()
 
-    readies = await asyncio.gather(*(loop.run_in_executor(None, recv, c, CONNECT_TIMEOUT + 30)
-                                     for c in conns))
+    readies = await asyncio.gather(
+        *(loop.run_in_executor(None, recv, c, CONNECT_TIMEOUT + 30) for c in conns)
+    )
     connected = sum(r[1] for r in readies)
-    print(f"connected {connected}/{args.watchers} watchers "
-          f"({', '.join(str(r[4]) + ' s' for r in readies)}); failures "
-          f"{sum(r[3] for r in readies)} {[e for r in readies for e in r[2]]}", flush=True)
+    print(
+        f"connected {connected}/{args.watchers} watchers "
+        f"({', '.join(str(r[4]) + ' s' for r in readies)}); failures "
+        f"{sum(r[3] for r in readies)} {[e for r in readies for e in r[2]]}",
+        flush=True,
+    )
     await asyncio.sleep(1)
 
     writes = Writes()
@@ -461,14 +527,22 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
         at = time.monotonic()
         writes.fault_window = (at, at + args.fault_down)
         await loop.run_in_executor(None, redis.restart, args.fault_down)
-        fault.update({"kind": "redis-restart", "at_s": round(at - started, 2),
-                      "down_s": round(time.monotonic() - at, 2)})
-        print(f"fault: Redis killed at {fault['at_s']} s, back after {fault['down_s']} s",
-              flush=True)
+        fault.update(
+            {
+                "kind": "redis-restart",
+                "at_s": round(at - started, 2),
+                "down_s": round(time.monotonic() - at, 2),
+            }
+        )
+        print(
+            f"fault: Redis killed at {fault['at_s']} s, back after {fault['down_s']} s", flush=True
+        )
 
     n = len(tokens)
-    tasks = [buyer(i, urls[i % len(urls)], tokens[i], guids[i::n], showtime_id, writes, deadline)
-             for i in range(n)]
+    tasks = [
+        buyer(i, urls[i % len(urls)], tokens[i], guids[i::n], showtime_id, writes, deadline)
+        for i in range(n)
+    ]
     if args.fault == "redis-restart":
         tasks.append(inject())
     await asyncio.gather(*tasks)
@@ -490,28 +564,39 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
     wrong = [p["differ"] for p in pages if p["differ"]]
     writes_ok = sum(writes.ok.values())
     row = {
-        "watchers": args.watchers, "connected": connected, "workers": len(urls),
-        "buyers": n, "seconds": round(elapsed, 2), "settle_s": args.settle,
-        "fault": args.fault, "fault_detail": fault or None, "no_resync": args.no_resync,
-        "writes_ok": writes_ok, "writes_per_second": round(writes_ok / elapsed, 1),
+        "watchers": args.watchers,
+        "connected": connected,
+        "workers": len(urls),
+        "buyers": n,
+        "seconds": round(elapsed, 2),
+        "settle_s": args.settle,
+        "fault": args.fault,
+        "fault_detail": fault or None,
+        "no_resync": args.no_resync,
+        "writes_ok": writes_ok,
+        "writes_per_second": round(writes_ok / elapsed, 1),
         "ops": dict(writes.ok),
         "holds_per_second": round(writes.ok["hold"] / elapsed, 1),
         "orders_per_second": round(writes.ok["pay"] / elapsed, 1),
         "http_codes": {str(k): v for k, v in sorted(writes.codes.items())},
         "server_errors_5xx": sum(v for k, v in writes.codes.items() if k >= 500),
         "server_errors_5xx_during_fault": writes.server_errors_in_window,
-        "connection_errors": writes.errors, "connection_error_examples": writes.error_examples,
+        "connection_errors": writes.errors,
+        "connection_error_examples": writes.error_examples,
         "double_sales": None,
-        "latency_p50_ms": percentile(latencies, 50), "latency_p99_ms": percentile(latencies, 99),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p99_ms": percentile(latencies, 99),
         "latency_max_ms": round(max(latencies), 1) if latencies else None,
         "frame_highest_seq_note": "frames per watcher = seats.changed frames received",
         "per_watcher": {k: stats(v) for k, v in per.items()},
-        "frames_by_server": {url: stats([p["counts"]["frames"] for p in pages
-                                         if p["server"] == url])
-                             for url in sorted({p["server"] for p in pages})},
+        "frames_by_server": {
+            url: stats([p["counts"]["frames"] for p in pages if p["server"] == url])
+            for url in sorted({p["server"] for p in pages})
+        },
         "watchers_with_out_of_order": sum(1 for v in per["out_of_order"] if v),
         "watchers_with_gaps": sum(1 for v in per["gaps"] if v),
-        "maps_wrong": len(wrong), "seats_wrong": sum(wrong),
+        "maps_wrong": len(wrong),
+        "seats_wrong": sum(wrong),
         "seats_wrong_max_per_watcher": max(wrong) if wrong else 0,
         "watchers_closed": sum(1 for p in pages if p["closed"]),
         "watcher_parse_errors": sum(p["errors"] for p in pages),
@@ -521,15 +606,18 @@ async def run(args, urls, showtime_id, guids, tokens, redis: OwnRedis | None) ->
     if args.fault != "none":
         after = {k: [p["after_mark"][k] for p in pages if p["after_mark"]] for k in COUNTERS}
         row["after_fault"] = {k: stats(v) for k, v in after.items()}
-        row["after_fault"]["watchers_with_exactly_one_resync"] = \
-            sum(1 for v in after["resyncs"] if v == 1)
+        row["after_fault"]["watchers_with_exactly_one_resync"] = sum(
+            1 for v in after["resyncs"] if v == 1
+        )
         row["after_fault"]["watchers_with_no_resync"] = sum(1 for v in after["resyncs"] if v == 0)
         row["after_fault"]["every_map_correct"] = not wrong
         firsts = [p["snapshot_after_mark_s"] for p in pages if p["after_mark"]]
         got = [round(v, 2) for v in firsts if v is not None]
         row["after_fault"]["first_snapshot_after_fault_s"] = {
-            "p50": percentile(got, 50), "max": max(got) if got else None,
-            "watchers_without": len(firsts) - len(got)}
+            "p50": percentile(got, 50),
+            "max": max(got) if got else None,
+            "watchers_without": len(firsts) - len(got),
+        }
     return row
 
 
@@ -540,46 +628,71 @@ def print_row(row: dict) -> None:
         return f"{pw[key]['mean']} / {pw[key]['max']}"
 
     lines = [
-        ("watchers connected", f"{row['connected']} / {row['watchers']} "
-                               f"({row['workers']} servers, {row['buyers']} buyers)"),
-        ("writes/s (hold, order, pay, release)", f"{row['writes_per_second']} "
-                                                 f"({row['ops']}, {row['seconds']} s)"),
+        (
+            "watchers connected",
+            f"{row['connected']} / {row['watchers']} "
+            f"({row['workers']} servers, {row['buyers']} buyers)",
+        ),
+        (
+            "writes/s (hold, order, pay, release)",
+            f"{row['writes_per_second']} ({row['ops']}, {row['seconds']} s)",
+        ),
         ("holds/s, orders paid/s", f"{row['holds_per_second']}, {row['orders_per_second']}"),
         ("5xx / connection errors", f"{row['server_errors_5xx']} / {row['connection_errors']}"),
         ("double sales", row["double_sales"]),
-        ("frame latency p50 / p99 / max ms",
-         f"{row['latency_p50_ms']} / {row['latency_p99_ms']} / {row['latency_max_ms']}"),
-        ("frames per watcher (mean / max)", mm("frames") + " (by server, mean: " + ", ".join(
-            str(v["mean"]) for v in row["frames_by_server"].values()) + ")"),
-        ("out of order per watcher", mm("out_of_order")
-         + f" ({row['watchers_with_out_of_order']} watchers with any)"),
+        (
+            "frame latency p50 / p99 / max ms",
+            f"{row['latency_p50_ms']} / {row['latency_p99_ms']} / {row['latency_max_ms']}",
+        ),
+        (
+            "frames per watcher (mean / max)",
+            mm("frames")
+            + " (by server, mean: "
+            + ", ".join(str(v["mean"]) for v in row["frames_by_server"].values())
+            + ")",
+        ),
+        (
+            "out of order per watcher",
+            mm("out_of_order") + f" ({row['watchers_with_out_of_order']} watchers with any)",
+        ),
         ("gaps per watcher", mm("gaps") + f" ({row['watchers_with_gaps']} watchers with any)"),
         ("ignored as old per watcher", mm("old")),
         ("epoch changes seen per watcher", mm("epoch_changes")),
         ("resyncs sent per watcher", mm("resyncs")),
         ("snapshots per watcher (incl. first)", mm("snapshots")),
-        ("snapshot KiB per watcher", f"{round(pw['snapshot_bytes']['mean'] / 1024, 1)} / "
-                                     f"{round(pw['snapshot_bytes']['max'] / 1024, 1)}"),
-        ("frames lost: maps wrong, seats wrong", f"{row['maps_wrong']} watchers, "
-                                                 f"{row['seats_wrong']} seats "
-                                                 f"(max {row['seats_wrong_max_per_watcher']})"),
-        ("server CPU %, client CPU %", f"{row['server_cpu_percent']}, "
-                                      f"{row['client_cpu_percent']}"),
+        (
+            "snapshot KiB per watcher",
+            f"{round(pw['snapshot_bytes']['mean'] / 1024, 1)} / "
+            f"{round(pw['snapshot_bytes']['max'] / 1024, 1)}",
+        ),
+        (
+            "frames lost: maps wrong, seats wrong",
+            f"{row['maps_wrong']} watchers, "
+            f"{row['seats_wrong']} seats "
+            f"(max {row['seats_wrong_max_per_watcher']})",
+        ),
+        ("server CPU %, client CPU %", f"{row['server_cpu_percent']}, {row['client_cpu_percent']}"),
     ]
     if "after_fault" in row:
         af = row["after_fault"]
         lines += [
             ("fault", f"{row['fault_detail']}, 5xx in it {row['server_errors_5xx_during_fault']}"),
-            ("after fault: resyncs per watcher (mean / max)",
-             f"{af['resyncs']['mean']} / {af['resyncs']['max']} (exactly one: "
-             f"{af['watchers_with_exactly_one_resync']}, none: {af['watchers_with_no_resync']})"),
-            ("after fault: snapshots, gaps, out of order, old (mean)",
-             f"{af['snapshots']['mean']}, {af['gaps']['mean']}, {af['out_of_order']['mean']}, "
-             f"{af['old']['mean']}"),
-            ("after fault: first snapshot after it, s",
-             f"p50 {af['first_snapshot_after_fault_s']['p50']}, max "
-             f"{af['first_snapshot_after_fault_s']['max']}, none "
-             f"{af['first_snapshot_after_fault_s']['watchers_without']} watchers"),
+            (
+                "after fault: resyncs per watcher (mean / max)",
+                f"{af['resyncs']['mean']} / {af['resyncs']['max']} (exactly one: "
+                f"{af['watchers_with_exactly_one_resync']}, none: {af['watchers_with_no_resync']})",
+            ),
+            (
+                "after fault: snapshots, gaps, out of order, old (mean)",
+                f"{af['snapshots']['mean']}, {af['gaps']['mean']}, {af['out_of_order']['mean']}, "
+                f"{af['old']['mean']}",
+            ),
+            (
+                "after fault: first snapshot after it, s",
+                f"p50 {af['first_snapshot_after_fault_s']['p50']}, max "
+                f"{af['first_snapshot_after_fault_s']['max']}, none "
+                f"{af['first_snapshot_after_fault_s']['watchers_without']} watchers",
+            ),
             ("after fault: every final map correct", af["every_map_correct"]),
         ]
     width = max(len(k) for k, _ in lines)
@@ -588,33 +701,58 @@ def print_row(row: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     parser.add_argument("--database-url", help="DATABASE_URL of the servers (loopback)")
     parser.add_argument("--redis-url", help="a running Redis (loopback); default: start our own")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--watchers", type=int, default=1000)
     parser.add_argument("--buyers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30, help="seconds of writes")
-    parser.add_argument("--settle", type=float, default=3,
-                        help="seconds after the writes before the maps are compared")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=3,
+        help="seconds after the writes before the maps are compared",
+    )
     parser.add_argument("--fault", choices=["none", "redis-restart"], default="none")
-    parser.add_argument("--fault-down", type=float, default=1.0,
-                        help="seconds Redis stays down in --fault redis-restart")
-    parser.add_argument("--client-processes", type=int, default=0,
-                        help="watcher processes (default: 1 up to 300 watchers, else 2)")
+    parser.add_argument(
+        "--fault-down",
+        type=float,
+        default=1.0,
+        help="seconds Redis stays down in --fault redis-restart",
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=0,
+        help="watcher processes (default: 1 up to 300 watchers, else 2)",
+    )
     parser.add_argument("--connect-concurrency", type=int, default=100)
-    parser.add_argument("--no-resync", action="store_true",
-                        help="diagnostic: watchers count the resyncs they would send but send "
-                        "none (the fan-out cost without the snapshots; maps end up wrong)")
+    parser.add_argument(
+        "--no-resync",
+        action="store_true",
+        help="diagnostic: watchers count the resyncs they would send but send "
+        "none (the fan-out cost without the snapshots; maps end up wrong)",
+    )
     parser.add_argument("--out", default="live")
     args = parser.parse_args(argv)
-    if not (0 < args.seconds <= 300 and 0 < args.watchers <= 10_000 and 0 < args.buyers <= 64
-            and 0 <= args.settle <= 60 and 0 <= args.fault_down <= 30
-            and 1 <= args.workers <= 8 and 0 <= args.client_processes <= 4):
-        parser.error("bounded: --seconds ≤ 300, --watchers ≤ 10,000, --buyers ≤ 64, "
-                     "--settle ≤ 60, --fault-down ≤ 30, --workers ≤ 8, --client-processes ≤ 4")
+    if not (
+        0 < args.seconds <= 300
+        and 0 < args.watchers <= 10_000
+        and 0 < args.buyers <= 64
+        and 0 <= args.settle <= 60
+        and 0 <= args.fault_down <= 30
+        and 1 <= args.workers <= 8
+        and 0 <= args.client_processes <= 4
+    ):
+        parser.error(
+            "bounded: --seconds ≤ 300, --watchers ≤ 10,000, --buyers ≤ 64, "
+            "--settle ≤ 60, --fault-down ≤ 30, --workers ≤ 8, --client-processes ≤ 4"
+        )
     require_loopback(parser, args.database_url, args.redis_url)
     if args.fault != "none" and args.redis_url:
         parser.error("--fault needs the benchmark's own Redis (leave out --redis-url)")
@@ -637,17 +775,30 @@ def main(argv=None) -> int:
             redis.stop()
             shutil.rmtree(redis.dir, ignore_errors=True)
     print_row(row)
-    path = write_results(args.out, [row], {
-        "server": "uvicorn (one process per port, the Procfile's flags)",
-        "workers": args.workers, "redis": "own" if redis else "given",
-        "at": datetime.now().astimezone().isoformat(),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True, cwd=os.path.dirname(__file__)).stdout.strip(),
-        "argv": sys.argv[1:]})
+    path = write_results(
+        args.out,
+        [row],
+        {
+            "server": "uvicorn (one process per port, the Procfile's flags)",
+            "workers": args.workers,
+            "redis": "own" if redis else "given",
+            "at": datetime.now().astimezone().isoformat(),
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=os.path.dirname(__file__),
+            ).stdout.strip(),
+            "argv": sys.argv[1:],
+        },
+    )
     print(f"written {path}")
     # 5xx while Redis is down are reported, not failed on; any other 5xx or a double sale fails
-    return 1 if row["double_sales"] or (row["server_errors_5xx"]
-                                        - row["server_errors_5xx_during_fault"]) else 0
+    return (
+        1
+        if row["double_sales"] or (row["server_errors_5xx"] - row["server_errors_5xx_during_fault"])
+        else 0
+    )
 
 
 if __name__ == "__main__":

@@ -87,35 +87,64 @@ async def buyer_loop(i, scenario, base, token, seats, showtime_id, stats, deadli
                     url = f"{base}/api/v1/showtimes/{showtime_id}/holds/best/"
                 status, hold = await call(session, "POST", url, stats, json=body)
                 if status in (200, 201):
-                    await call(session, "DELETE", f"{base}/api/v1/holds/{hold['id']}/", stats,
-                               main=False)
+                    await call(
+                        session, "DELETE", f"{base}/api/v1/holds/{hold['id']}/", stats, main=False
+                    )
             elif scenario == "orders":
                 if not seats:
                     return
                 seat = seats.pop()
                 status, order = await call(
-                    session, "POST", f"{base}/api/v1/orders/", stats,
-                    json={"showtime": showtime_id, "seats": [seat], "customer": CUSTOMER,
-                          "payment_method": "card"}, headers={"Idempotency-Key": f"{scenario}-{showtime_id}-{i}-{ops}"})
+                    session,
+                    "POST",
+                    f"{base}/api/v1/orders/",
+                    stats,
+                    json={
+                        "showtime": showtime_id,
+                        "seats": [seat],
+                        "customer": CUSTOMER,
+                        "payment_method": "card",
+                    },
+                    headers={"Idempotency-Key": f"{scenario}-{showtime_id}-{i}-{ops}"},
+                )
                 if status == 201:
-                    await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
-                               stats, main=False)
+                    await call(
+                        session,
+                        "POST",
+                        f"{base}/api/v1/orders/{order['id']}/pay/",
+                        stats,
+                        main=False,
+                    )
             elif scenario == "hold_order":
                 if not seats:
                     return
                 seat = seats.pop()
-                status, hold = await call(session, "POST",
-                                          f"{base}/api/v1/showtimes/{showtime_id}/holds/",
-                                          stats, main=False, json={"seats": [seat]})
+                status, hold = await call(
+                    session,
+                    "POST",
+                    f"{base}/api/v1/showtimes/{showtime_id}/holds/",
+                    stats,
+                    main=False,
+                    json={"seats": [seat]},
+                )
                 if status not in (200, 201):
                     continue
                 status, order = await call(
-                    session, "POST", f"{base}/api/v1/orders/", stats,
+                    session,
+                    "POST",
+                    f"{base}/api/v1/orders/",
+                    stats,
                     json={"hold": hold["id"], "customer": CUSTOMER, "payment_method": "card"},
-                    headers={"Idempotency-Key": f"{scenario}-{showtime_id}-{i}-{ops}"})
+                    headers={"Idempotency-Key": f"{scenario}-{showtime_id}-{i}-{ops}"},
+                )
                 if status == 201:
-                    await call(session, "POST", f"{base}/api/v1/orders/{order['id']}/pay/",
-                               stats, main=False)
+                    await call(
+                        session,
+                        "POST",
+                        f"{base}/api/v1/orders/{order['id']}/pay/",
+                        stats,
+                        main=False,
+                    )
 
 
 def server_cpu_seconds() -> float:
@@ -145,19 +174,36 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
     deadline = started + seconds
 
     async def storm():
-        await asyncio.gather(*[
-            buyer_loop(i, scenario, urls[i % len(urls)], tokens[i], list(pools[i]), showtime.pk,
-                       stats, deadline, max_ops) for i in range(n)])
+        await asyncio.gather(
+            *[
+                buyer_loop(
+                    i,
+                    scenario,
+                    urls[i % len(urls)],
+                    tokens[i],
+                    list(pools[i]),
+                    showtime.pk,
+                    stats,
+                    deadline,
+                    max_ops,
+                )
+                for i in range(n)
+            ]
+        )
 
     asyncio.run(storm())
     elapsed = time.perf_counter() - started
     requests = sum(stats.codes.values())
     cpu = server_cpu_seconds() - cpu_before if PROCESSES else None
     return {
-        "scenario": scenario, "buyers": n, "workers": len(urls), "seconds": round(elapsed, 2),
+        "scenario": scenario,
+        "buyers": n,
+        "workers": len(urls),
+        "seconds": round(elapsed, 2),
         "successes": stats.successes,
         "per_second": round(stats.successes / elapsed, 1),
-        "p50_ms": percentile(stats.latencies, 50), "p95_ms": percentile(stats.latencies, 95),
+        "p50_ms": percentile(stats.latencies, 50),
+        "p95_ms": percentile(stats.latencies, 95),
         "p99_ms": percentile(stats.latencies, 99),
         "max_ms": round(max(stats.latencies), 1) if stats.latencies else None,
         "conflicts_409": stats.codes.get(409, 0),
@@ -172,46 +218,69 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     parser.add_argument("--database-url", help="DATABASE_URL of the servers (loopback)")
     parser.add_argument("--redis-url", help="REDIS_URL of the servers (loopback)")
     parser.add_argument("--url", nargs="*", help="already running servers (else --workers start)")
     parser.add_argument("--workers", type=int, default=2, help="server processes to start")
-    parser.add_argument("--server", choices=["daphne", "uvicorn", "gunicorn"], default="uvicorn",
-                        help="gunicorn: HTTP through ticketing.wsgi, gthread workers")
-    parser.add_argument("--server-args", default="", help="more arguments for each server "
-                        "command, e.g. '--ws wsproto' (split like a shell)")
+    parser.add_argument(
+        "--server",
+        choices=["daphne", "uvicorn", "gunicorn"],
+        default="uvicorn",
+        help="gunicorn: HTTP through ticketing.wsgi, gthread workers",
+    )
+    parser.add_argument(
+        "--server-args",
+        default="",
+        help="more arguments for each server command, e.g. '--ws wsproto' (split like a shell)",
+    )
     parser.add_argument("--buyers", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10, help="time bound per scenario")
     parser.add_argument("--max-ops", type=int, default=10_000, help="requests bound per buyer")
-    parser.add_argument("--scenarios", nargs="+",
-                        default=["holds", "orders", "hold_order", "hot", "best"],
-                        choices=["holds", "orders", "hold_order", "hot", "best"])
-    parser.add_argument("--warmup", type=float, default=3,
-                        help="seconds of unrecorded holds first (imports, caches, pools)")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=["holds", "orders", "hold_order", "hot", "best"],
+        choices=["holds", "orders", "hold_order", "hot", "best"],
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3,
+        help="seconds of unrecorded holds first (imports, caches, pools)",
+    )
     parser.add_argument("--out", default="onsale")
     args = parser.parse_args(argv)
     require_loopback(parser, args.database_url, args.redis_url, *(args.url or []))
     setup_django(args.database_url, args.redis_url)
     urls = args.url or start_servers(
-                args.workers, args.server, extra_args=shlex.split(args.server_args))
+        args.workers, args.server, extra_args=shlex.split(args.server_args)
+    )
     tokens = buyers(args.buyers)
     rows = []
     if args.warmup > 0:
         run_scenario("holds", urls, tokens, args.warmup, args.max_ops)
-    print(f"{'scenario':11} {'ok/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
-          f"{'409':>5} {'5xx':>4} {'double':>6} {'cpu ms/req':>10}")
+    print(
+        f"{'scenario':11} {'ok/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
+        f"{'409':>5} {'5xx':>4} {'double':>6} {'cpu ms/req':>10}"
+    )
     for scenario in args.scenarios:
         row = run_scenario(scenario, urls, tokens, args.seconds, args.max_ops)
         rows.append(row)
-        print(f"{scenario:11} {row['per_second']:7} {row['p50_ms']!s:>7} {row['p95_ms']!s:>7} "
-              f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['conflicts_409']:5} "
-              f"{row['server_errors_5xx']:4} {row['double_sales']:6} "
-              f"{row['server_cpu_ms_per_request']!s:>10}", flush=True)
-    path = write_results(args.out, rows, {"server": args.server, "workers": len(urls),
-                                          "buyers": args.buyers})
+        print(
+            f"{scenario:11} {row['per_second']:7} {row['p50_ms']!s:>7} {row['p95_ms']!s:>7} "
+            f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['conflicts_409']:5} "
+            f"{row['server_errors_5xx']:4} {row['double_sales']:6} "
+            f"{row['server_cpu_ms_per_request']!s:>10}",
+            flush=True,
+        )
+    path = write_results(
+        args.out, rows, {"server": args.server, "workers": len(urls), "buyers": args.buyers}
+    )
     print(f"written {path}")
     return 1 if any(r["double_sales"] or r["server_errors_5xx"] for r in rows) else 0
 

@@ -20,8 +20,11 @@ from common import BROWSER_HEADERS
 def client_frame(opcode: int, payload: bytes) -> bytes:
     """A masked, final client frame (RFC 6455 §5.2–5.3); payloads here are < 126 bytes."""
     mask = os.urandom(4)
-    return (bytes([0x80 | opcode, 0x80 | len(payload)]) + mask
-            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    return (
+        bytes([0x80 | opcode, 0x80 | len(payload)])
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
 
 
 class RawWebSocket(asyncio.Protocol, metaclass=abc.ABCMeta):
@@ -31,11 +34,16 @@ class RawWebSocket(asyncio.Protocol, metaclass=abc.ABCMeta):
 
     def __init__(self, host: str, path: str, deflate: bool = False) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
-        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{BROWSER_HEADERS}"
-                        f"Sec-WebSocket-Key: {key}\r\n"
-                        + ("Sec-WebSocket-Extensions: permessage-deflate; "
-                           "client_max_window_bits\r\n" if deflate else "")
-                        + "\r\n").encode()
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{BROWSER_HEADERS}"
+            f"Sec-WebSocket-Key: {key}\r\n"
+            + (
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                if deflate
+                else ""
+            )
+            + "\r\n"
+        ).encode()
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self.buffer = bytearray()
         self.upgraded = self.closed = False
@@ -80,7 +88,7 @@ class RawWebSocket(asyncio.Protocol, metaclass=abc.ABCMeta):
                 self.buffer += data
                 return
             head = data[:end].decode("latin-1").lower()
-            data = data[end + 4:]
+            data = data[end + 4 :]
             if not head.startswith("http/1.1 101"):
                 self.ready.set_exception(RuntimeError(head.split("\r\n")[0]))
                 self.transport.close()
@@ -95,14 +103,14 @@ class RawWebSocket(asyncio.Protocol, metaclass=abc.ABCMeta):
             if length == 126:
                 if size - pos < 4:
                     break
-                length, start = int.from_bytes(data[pos + 2:pos + 4], "big"), pos + 4
+                length, start = int.from_bytes(data[pos + 2 : pos + 4], "big"), pos + 4
             elif length == 127:
                 if size - pos < 10:
                     break
-                length, start = int.from_bytes(data[pos + 2:pos + 10], "big"), pos + 10
+                length, start = int.from_bytes(data[pos + 2 : pos + 10], "big"), pos + 10
             if size < start + length:
                 break
-            self._frame(data[pos], data[start:start + length], now)
+            self._frame(data[pos], data[start : start + length], now)
             pos = start + length
         if pos < size:
             self.buffer += data[pos:]

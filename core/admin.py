@@ -51,8 +51,11 @@ def count_of(queryset: QuerySet, fk: str, field: str = "pk") -> Coalesce:
     one subquery per column, no query per row.
     """
     counted = (
-        queryset.filter(**{fk: OuterRef("pk")}).order_by().values(fk)
-        .annotate(n=Count(field, distinct=True)).values("n")[:1]
+        queryset.filter(**{fk: OuterRef("pk")})
+        .order_by()
+        .values(fk)
+        .annotate(n=Count(field, distinct=True))
+        .values("n")[:1]
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
@@ -90,7 +93,7 @@ class Lapsing(Protocol):
 
 
 class StatusNowFilter(admin.SimpleListFilter):
-    """"By status" of holds or orders as they read now, lapse rule applied: ``expired`` includes
+    """ "By status" of holds or orders as they read now, lapse rule applied: ``expired`` includes
     the lapsed holds/orders not yet recorded by the cleanup, and ``active``/``pending`` excludes
     them. It keeps the ``status__exact`` parameter of the plain field filter it replaces; the
     model's queryset provides ``filter_effective_status``."""
@@ -175,8 +178,10 @@ def confirmation_page(
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(
         request,
-        [f"admin/{opts.app_label}/{opts.model_name}/action_confirmation.html",
-         "admin/action_confirmation.html"],
+        [
+            f"admin/{opts.app_label}/{opts.model_name}/action_confirmation.html",
+            "admin/action_confirmation.html",
+        ],
         context,
     )
 

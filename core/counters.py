@@ -35,8 +35,12 @@ logger = logging.getLogger(__name__)
 
 NAMES = ("seat_conflicts", "idempotent_replays")
 
-events = Counter("seatline_events", "Counted booking events of this process "
-                 "(seat_conflicts: 409 seat_unavailable; idempotent_replays).", ["name"])
+events = Counter(
+    "seatline_events",
+    "Counted booking events of this process "
+    "(seat_conflicts: 409 seat_unavailable; idempotent_replays).",
+    ["name"],
+)
 
 _lock = threading.Lock()
 _unsent: Tally[str] = Tally()  # counts not (yet) in Redis; without REDIS_URL, the totals

@@ -97,11 +97,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Ratelimited):
         return Response(
             error_body("rate_limited", "Too many requests; slow down."),
-            status=429, headers={"Retry-After": "60"},
+            status=429,
+            headers={"Retry-After": "60"},
         )
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("payload_too_large", "The request body is too large."),
-                        status=413)
+        return Response(
+            error_body("payload_too_large", "The request body is too large."), status=413
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

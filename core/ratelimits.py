@@ -26,4 +26,3 @@ def limited(setting: str, group: str) -> Callable[[_F], _F]:
     return method_decorator(
         ratelimit(group=group, key="user_or_ip", rate=_rate(setting), method="POST", block=True)
     )
-

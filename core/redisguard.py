@@ -86,6 +86,7 @@ class _Failed(Exception):
 def _record_failure() -> None:
     def fail():
         raise _Failed
+
     with contextlib.suppress(_Failed, pybreaker.CircuitBreakerError):
         breaker.call(fail)
 
@@ -100,8 +101,10 @@ class GuardedConnection(redis.Connection):
         return _guarded(super().connect, *args, **kwargs)
 
     def send_packed_command(self, *args, **kwargs):
-        if (breaker.current_state == pybreaker.STATE_OPEN
-                and time.monotonic() - _opened.opened_at < breaker.reset_timeout):
+        if (
+            breaker.current_state == pybreaker.STATE_OPEN
+            and time.monotonic() - _opened.opened_at < breaker.reset_timeout
+        ):
             raise RedisUnavailable("Redis circuit breaker is open")
         try:
             return super().send_packed_command(*args, **kwargs)
@@ -131,9 +134,13 @@ def timeout() -> float:
 def connection_kwargs() -> dict[str, Any]:
     """Keyword arguments for a redis-py connection pool of a request path: guarded connections,
     short timeouts, no retries (also the cache's ``CONNECTION_POOL_KWARGS``)."""
-    return {"connection_class": GuardedConnection, "socket_timeout": timeout(),
-            "socket_connect_timeout": timeout(), "retry": Retry(NoBackoff(), 0),
-            "health_check_interval": 0}
+    return {
+        "connection_class": GuardedConnection,
+        "socket_timeout": timeout(),
+        "socket_connect_timeout": timeout(),
+        "retry": Retry(NoBackoff(), 0),
+        "health_check_interval": 0,
+    }
 
 
 _client: redis.Redis | None = None
@@ -174,8 +181,7 @@ async def guard(awaitable: Awaitable[T], seconds: float | None = None) -> T:
     try:
         with breaker.calling():
             entered = True
-            return await asyncio.wait_for(awaitable,
-                                          seconds if seconds is not None else timeout())
+            return await asyncio.wait_for(awaitable, seconds if seconds is not None else timeout())
     except pybreaker.CircuitBreakerError as exc:
         if not entered and asyncio.iscoroutine(awaitable):
             awaitable.close()

@@ -36,10 +36,10 @@ DEFAULT_CODES: dict[int, tuple[str, ...]] = {
 # Notes added to a code in the descriptions.
 CODE_NOTES: dict[str, str] = {
     "validation_error": "details: field → messages; a seat listed twice, in any spelling of its "
-                        "GUID, is one (details.seats)",
+    "GUID, is one (details.seats)",
     "seat_unavailable": "details.seats: the seats that were taken",
     "buyer_limit": "a per-buyer cap of the showtime; details: cap (max_seats_per_buyer or "
-                   "max_pending_orders_per_buyer), limit, current, requested",
+    "max_pending_orders_per_buyer), limit, current, requested",
     "busy": "lock contention; retry after Retry-After seconds",
     "idempotency_in_progress": "retry after Retry-After seconds",
     "rate_limited": "retry after Retry-After seconds",
@@ -62,7 +62,7 @@ class ErrorBodySerializer(serializers.Serializer):
     )
     message = serializers.CharField(help_text="A sentence for people.")
     details = serializers.DictField(
-        help_text="Extra data, e.g. {\"seats\": [\"B-12\"]} or field → messages; may be empty."
+        help_text='Extra data, e.g. {"seats": ["B-12"]} or field → messages; may be empty.'
     )
 
 
@@ -73,8 +73,9 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def _describe(codes: tuple[str, ...]) -> str:
-    return ", ".join(f"{code} ({CODE_NOTES[code]})" if code in CODE_NOTES else code
-                     for code in codes)
+    return ", ".join(
+        f"{code} ({CODE_NOTES[code]})" if code in CODE_NOTES else code for code in codes
+    )
 
 
 def errors(*specs: int | tuple) -> dict[int, OpenApiResponse]:
@@ -98,7 +99,10 @@ def errors(*specs: int | tuple) -> dict[int, OpenApiResponse]:
 def retry_after(*statuses: int) -> OpenApiParameter:
     """The ``Retry-After`` response header (seconds) of the given statuses."""
     return OpenApiParameter(
-        "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=list(statuses),
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=list(statuses),
         description="Seconds to wait before trying again (409 busy/idempotency_in_progress, 429).",
     )
 
@@ -112,8 +116,10 @@ def path_id(kind: OpenApiTypes, description: str) -> OpenApiParameter:
 # Answers any API operation may give, whatever its view (issue #14): added to every operation by
 # :func:`add_common_errors` (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``).
 COMMON_400 = "malformed_request (a NUL byte or bytes that are not UTF-8 in the path, query, a cookie or a header)"
-COMMON_503 = ("unavailable (the database cannot serve the request now: details.kind; retry after "
-              "Retry-After seconds)")
+COMMON_503 = (
+    "unavailable (the database cannot serve the request now: details.kind; retry after "
+    "Retry-After seconds)"
+)
 
 
 def add_common_errors(result, generator, request, public):  # noqa: ARG001 (a spectacular hook)
@@ -121,8 +127,12 @@ def add_common_errors(result, generator, request, public):  # noqa: ARG001 (a sp
     (``ticketing.middleware.MalformedRequestMiddleware``) and 503 ``unavailable`` with
     ``Retry-After`` (``ticketing.overload``), in the api.md error body."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    retry = {"Retry-After": {"schema": {"type": "integer"},
-                             "description": "Seconds to wait before trying again."}}
+    retry = {
+        "Retry-After": {
+            "schema": {"type": "integer"},
+            "description": "Seconds to wait before trying again.",
+        }
+    }
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.get("responses")
@@ -133,6 +143,5 @@ def add_common_errors(result, generator, request, public):  # noqa: ARG001 (a sp
             else:
                 responses["400"] = {"content": error, "description": COMMON_400}
             if "503" not in responses:  # health/ documents its own 503
-                responses["503"] = {"content": error, "description": COMMON_503,
-                                    "headers": retry}
+                responses["503"] = {"content": error, "description": COMMON_503, "headers": retry}
     return result

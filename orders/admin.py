@@ -64,8 +64,15 @@ class PaymentInline(ReadOnlyInline):
     """Payments and payment attempts of the order."""
 
     model = Payment
-    fields = ("provider", "payment_id", "amount", "currency", "status", "needs_refund",
-              "created_at")
+    fields = (
+        "provider",
+        "payment_id",
+        "amount",
+        "currency",
+        "status",
+        "needs_refund",
+        "created_at",
+    )
 
 
 class PaymentEventInline(ReadOnlyInline):
@@ -89,8 +96,16 @@ class OrderSeatEventInline(ReadOnlyInline):
 
     model = SeatEvent
     fk_name = "order"
-    fields: ClassVar[tuple[str, ...]] = ("at", "seat_label", "from_status", "to_status", "reason", "actor_kind", "actor",
-              "note")
+    fields: ClassVar[tuple[str, ...]] = (
+        "at",
+        "seat_label",
+        "from_status",
+        "to_status",
+        "reason",
+        "actor_kind",
+        "actor",
+        "note",
+    )
     verbose_name = "audit trail entry"
     verbose_name_plural = "audit trail"
 
@@ -115,12 +130,25 @@ class StaffAction:
 
 
 STAFF_ACTIONS = {
-    "mark_paid": StaffAction("mark_paid", "Mark paid (cash taken at the box office)", "pending",
-                             "marked paid", "Marked {orders} paid", "Yes, mark {orders} paid"),
-    "cancel_orders": StaffAction("cancel", "Cancel orders", "pending", "cancelled",
-                                 "Cancelled {orders}", "Yes, cancel {orders}"),
-    "refund_orders": StaffAction("refund", "Refund orders", "paid", "refunded",
-                                 "Refunded {orders}", "Yes, refund {orders}"),
+    "mark_paid": StaffAction(
+        "mark_paid",
+        "Mark paid (cash taken at the box office)",
+        "pending",
+        "marked paid",
+        "Marked {orders} paid",
+        "Yes, mark {orders} paid",
+    ),
+    "cancel_orders": StaffAction(
+        "cancel",
+        "Cancel orders",
+        "pending",
+        "cancelled",
+        "Cancelled {orders}",
+        "Yes, cancel {orders}",
+    ),
+    "refund_orders": StaffAction(
+        "refund", "Refund orders", "paid", "refunded", "Refunded {orders}", "Yes, refund {orders}"
+    ),
 }
 
 
@@ -132,23 +160,60 @@ class OrderAdmin(ViewOnlyAdmin):
     ("Hall A-1"); Django de-duplicates the rows that the seat join spawns.
     """
 
-    list_display = ("number", "status_now", "customer_name", "customer_email", "showtime",
-                    "total_with_currency", "created_at", "paid_at")
+    list_display = (
+        "number",
+        "status_now",
+        "customer_name",
+        "customer_email",
+        "showtime",
+        "total_with_currency",
+        "created_at",
+        "paid_at",
+    )
     list_filter = (StatusNowFilter, "showtime", "payment_method")
     list_select_related = ("showtime__show",)
-    search_fields = ("number", "customer_email", "customer_phone",
-                     "claims__showtime_seat__seat__label")
+    search_fields = (
+        "number",
+        "customer_email",
+        "customer_phone",
+        "claims__showtime_seat__seat__label",
+    )
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("number", "status_now", "showtime", "seats", "total_with_currency",
-                           "payment_method")}),
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "status_now",
+                    "showtime",
+                    "seats",
+                    "total_with_currency",
+                    "payment_method",
+                )
+            },
+        ),
         ("Customer", {"fields": ("user", "customer_name", "customer_email", "customer_phone")}),
         ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "ended_at")}),
         ("Origin", {"fields": ("hold",)}),
     )
-    readonly_fields = ("number", "status_now", "showtime", "seats", "total_with_currency",
-                       "payment_method", "user", "customer_name", "customer_email",
-                       "customer_phone", "created_at", "expires_at", "paid_at", "ended_at", "hold")
+    readonly_fields = (
+        "number",
+        "status_now",
+        "showtime",
+        "seats",
+        "total_with_currency",
+        "payment_method",
+        "user",
+        "customer_name",
+        "customer_email",
+        "customer_phone",
+        "created_at",
+        "expires_at",
+        "paid_at",
+        "ended_at",
+        "hold",
+    )
     inlines = (TicketInline, PaymentInline, PaymentEventInline, OrderSeatEventInline)
     actions = tuple(STAFF_ACTIONS)
 
@@ -172,8 +237,11 @@ class OrderAdmin(ViewOnlyAdmin):
 
     @admin.display(description="seats")
     def seats(self, obj: Order) -> str:
-        labels = SeatClaim.objects.filter(order=obj).order_by("showtime_seat_id").values_list(
-            "showtime_seat__seat__label", flat=True)
+        labels = (
+            SeatClaim.objects.filter(order=obj)
+            .order_by("showtime_seat_id")
+            .values_list("showtime_seat__seat__label", flat=True)
+        )
         return ", ".join(labels) or "—"
 
     # Actions ------------------------------------------------------------------------------------
@@ -190,8 +258,9 @@ class OrderAdmin(ViewOnlyAdmin):
     def refund_orders(self, request, queryset):
         return self._staff_action(request, queryset, "refund_orders")
 
-    def _staff_action(self, request: HttpRequest, queryset: QuerySet[Order], name: str
-                      ) -> HttpResponse | None:
+    def _staff_action(
+        self, request: HttpRequest, queryset: QuerySet[Order], name: str
+    ) -> HttpResponse | None:
         """Confirmation page listing the orders; on "Yes", one service call per order, then one
         message for the orders done and one for those skipped (with their status) or failed."""
         spec = STAFF_ACTIONS[name]
@@ -200,13 +269,19 @@ class OrderAdmin(ViewOnlyAdmin):
             now = timezone.now()
             ready = sum(1 for o in orders if o.status_at(now) == spec.applies_to)
             return confirmation_page(
-                self, request, action=name, title=spec.title,
+                self,
+                request,
+                action=name,
+                title=spec.title,
                 intro=f"{spec.title}: {plural(len(orders), 'order')} selected. Only "
-                      f"{spec.applies_to} orders can be {spec.past}; the others will be skipped "
-                      f"and listed.",
+                f"{spec.applies_to} orders can be {spec.past}; the others will be skipped "
+                f"and listed.",
                 note=f"{ready} of them {is_are(ready)} {spec.applies_to} now.",
-                items=[f"{o} — {status_now(o, now)} — {o.customer_name} <{o.customer_email}> — "
-                       f"{o.total} {o.currency} — {o.showtime}" for o in orders],
+                items=[
+                    f"{o} — {status_now(o, now)} — {o.customer_name} <{o.customer_email}> — "
+                    f"{o.total} {o.currency} — {o.showtime}"
+                    for o in orders
+                ],
                 submit_label=spec.button.format(orders=plural(len(orders), "order")),
             )
         done: list[Order] = []
@@ -215,8 +290,9 @@ class OrderAdmin(ViewOnlyAdmin):
         for order in orders:
             try:
                 # The admin's views are for signed-in staff only.
-                after, ok = order_staff_action(order_id=order.pk, action=spec.service,
-                                               staff=cast("User", request.user))
+                after, ok = order_staff_action(
+                    order_id=order.pk, action=spec.service, staff=cast("User", request.user)
+                )
             except ApplicationError as err:
                 failed.append(f"{order} ({err.message})")
                 continue
@@ -235,8 +311,9 @@ class OrderAdmin(ViewOnlyAdmin):
                 messages.WARNING,
             )
         if failed:
-            self.message_user(request, f"Failed: {name_list(failed)}. Please try again.",
-                              messages.ERROR)
+            self.message_user(
+                request, f"Failed: {name_list(failed)}. Please try again.", messages.ERROR
+            )
         return None
 
 
@@ -245,8 +322,17 @@ class PaymentAdmin(ViewOnlyAdmin):
     """Payments as providers reported them. Filter "needs refund: yes" for the money that arrived
     for an order that could not take it (late, cancelled, paid twice, wrong amount)."""
 
-    list_display = ("created_at", "order", "provider", "payment_id", "amount", "currency",
-                    "status", "needs_refund", "note")
+    list_display = (
+        "created_at",
+        "order",
+        "provider",
+        "payment_id",
+        "amount",
+        "currency",
+        "status",
+        "needs_refund",
+        "note",
+    )
     list_filter = ("needs_refund", "status", "provider")
     search_fields = ("payment_id", "order__number")
     list_select_related = ("order",)
@@ -258,8 +344,17 @@ class PaymentEventAdmin(ViewOnlyAdmin):
     """The payment log: every signed webhook received, oldest last, with what it did
     (``paid``, ``failed``, ``flagged``, ``replayed``, ``ignored``, ``unknown_order``)."""
 
-    list_display = ("received_at", "event", "outcome", "payment_id", "order_number", "amount",
-                    "currency", "provider", "note")
+    list_display = (
+        "received_at",
+        "event",
+        "outcome",
+        "payment_id",
+        "order_number",
+        "amount",
+        "currency",
+        "provider",
+        "note",
+    )
     list_filter = ("outcome", "event", "provider")
     search_fields = ("payment_id", "order_number")
     ordering = ("-received_at", "-id")
@@ -283,8 +378,17 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     the action "Retry dead e-mails" makes the selected dead ones due again with fresh attempts
     (the worker sends them within its next round, 15 s)."""
 
-    list_display = ("created_at", "order", "kind", "to", "status", "attempts", "next_attempt_at",
-                    "sent_at", "last_error")
+    list_display = (
+        "created_at",
+        "order",
+        "kind",
+        "to",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
     list_filter = ("status", "kind")
     search_fields = ("to", "order__number")
     list_select_related = ("order",)
@@ -301,5 +405,8 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     def retry_dead(self, request: HttpRequest, queryset: QuerySet[OutboxEmail]) -> None:
         """Make the selected dead e-mails due again (others are left as they are)."""
         count = emails.retry(queryset)
-        self.message_user(request, f"{plural(count, 'dead e-mail')} will be sent again by "
-                          "the worker.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{plural(count, 'dead e-mail')} will be sent again by the worker.",
+            messages.SUCCESS,
+        )

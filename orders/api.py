@@ -50,12 +50,15 @@ ORDER_ID = path_id(OpenApiTypes.INT64, "The order's id.")
         responses={200: OrderSerializer(many=True), **errors(AUTH)},
         description="The buyer's orders, newest first, each as it stands now: a pending order "
         "past its payment deadline `expires_at` reads `expired` before the cleanup records it "
-        "(the lapse rule)."),
+        "(the lapse rule).",
+    ),
     retrieve=extend_schema(
-        parameters=[ORDER_ID], responses={200: OrderSerializer, **errors(AUTH, 404)},
+        parameters=[ORDER_ID],
+        responses={200: OrderSerializer, **errors(AUTH, 404)},
         description="The order as it stands now: a pending order past its payment deadline "
         "`expires_at` reads `expired` before the cleanup records it (the lapse rule); a paid "
-        "order never expires."),
+        "order never expires.",
+    ),
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The buyer's own orders: list (newest first), retrieve, create, cancel, pay, tickets.
@@ -81,25 +84,51 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         request=OrderCreateSerializer,
         responses={
-            201: OpenApiResponse(OrderSerializer, description="The new pending order (or, with "
-                                 "Idempotent-Replayed: true, the first answer to this key)."),
+            201: OpenApiResponse(
+                OrderSerializer,
+                description="The new pending order (or, with "
+                "Idempotent-Replayed: true, the first answer to this key).",
+            ),
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
-                AUTH, CSRF, 404,
-                (409, "hold_expired", "hold_not_active", "buyer_limit", "seat_unavailable",
-                 "sales_closed", "idempotency_in_progress", "busy"),
-                413, 415, 422, 429,
+                AUTH,
+                CSRF,
+                404,
+                (
+                    409,
+                    "hold_expired",
+                    "hold_not_active",
+                    "buyer_limit",
+                    "seat_unavailable",
+                    "sales_closed",
+                    "idempotency_in_progress",
+                    "busy",
+                ),
+                413,
+                415,
+                422,
+                429,
             ),
         },
         parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
-                             description="Client-chosen, ≤ 255 characters; replays the first "
-                             "answer for 24 h. Stored in the order's own transaction: after a "
-                             "server crash a retry with the same key and body either replays "
-                             "the order or creates it; a repeat while the first still runs is "
-                             "409 idempotency_in_progress."),
-            OpenApiParameter("Idempotent-Replayed", str, OpenApiParameter.HEADER, response=[201],
-                             enum=["true"], description="Present on a replayed answer."),
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Client-chosen, ≤ 255 characters; replays the first "
+                "answer for 24 h. Stored in the order's own transaction: after a "
+                "server crash a retry with the same key and body either replays "
+                "the order or creates it; a repeat while the first still runs is "
+                "409 idempotency_in_progress.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                str,
+                OpenApiParameter.HEADER,
+                response=[201],
+                enum=["true"],
+                description="Present on a replayed answer.",
+            ),
             retry_after(409, 429),
         ],
     )
@@ -118,12 +147,18 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         def run(idempotency: "KeyInTransaction | None" = None) -> services.OrderResult:
             if "hold" in values:
                 return services.order_create(
-                    user=_buyer(request), hold_id=values["hold"], customer=values["customer"],
-                    payment_method=values["payment_method"], idempotency=idempotency,
+                    user=_buyer(request),
+                    hold_id=values["hold"],
+                    customer=values["customer"],
+                    payment_method=values["payment_method"],
+                    idempotency=idempotency,
                 )
             return services.order_create_for_seats(
-                user=_buyer(request), showtime_id=values["showtime"], seat_ids=values["seats"],
-                customer=values["customer"], payment_method=values["payment_method"],
+                user=_buyer(request),
+                showtime_id=values["showtime"],
+                seat_ids=values["seats"],
+                customer=values["customer"],
+                payment_method=values["payment_method"],
                 idempotency=idempotency,
             )
 
@@ -131,7 +166,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if key is None:
             return Response(order_answer(run()), status=201)
         status, body, replayed = run_idempotent(
-            user=_buyer(request), key=key, body=request.data, run=run,
+            user=_buyer(request),
+            key=key,
+            body=request.data,
+            run=run,
             render=lambda result: (201, order_answer(result)),
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
@@ -139,8 +177,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         request=None,
-        responses={200: OrderSerializer,
-                   **errors(AUTH, CSRF, 404, (409, "order_not_cancellable", "busy"), 413)},
+        responses={
+            200: OrderSerializer,
+            **errors(AUTH, CSRF, 404, (409, "order_not_cancellable", "busy"), 413),
+        },
         parameters=[ORDER_ID, retry_after(409)],
     )
     @action(detail=True, methods=["post"])
@@ -151,8 +191,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         request=None,
-        responses={200: OrderSerializer, **errors(
-            AUTH, CSRF, 404, (409, "order_expired", "order_not_payable", "busy"), 413)},
+        responses={
+            200: OrderSerializer,
+            **errors(AUTH, CSRF, 404, (409, "order_expired", "order_not_payable", "busy"), 413),
+        },
         parameters=[ORDER_ID, retry_after(409)],
     )
     @action(detail=True, methods=["post"])
@@ -161,10 +203,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ``order_not_payable``."""
         return Response(order_answer(services.order_pay(user=_buyer(request), order_id=pk)))
 
-    @extend_schema(parameters=[ORDER_ID],
-                   responses={200: TicketSerializer(many=True), **errors(AUTH, 404)})
+    @extend_schema(
+        parameters=[ORDER_ID], responses={200: TicketSerializer(many=True), **errors(AUTH, 404)}
+    )
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, not paginated
     def tickets(self, request, pk=None):
         """The order's tickets (empty until paid)."""
         return Response(order_tickets(services.order_detail_for(_buyer(request), pk)))
-

@@ -59,8 +59,9 @@ def enqueue(order: Order, kind: str, *, now: datetime | None = None) -> OutboxEm
     changes the order."""
     if kind not in SUBJECTS or not order.customer_email:
         return None
-    return OutboxEmail.objects.create(order=order, kind=kind, to=order.customer_email,
-                                      next_attempt_at=now or timezone.now())
+    return OutboxEmail.objects.create(
+        order=order, kind=kind, to=order.customer_email, next_attempt_at=now or timezone.now()
+    )
 
 
 def render(order_id: int, kind: str) -> tuple[str, str]:
@@ -68,15 +69,24 @@ def render(order_id: int, kind: str) -> tuple[str, str]:
     order_<kind>.txt`` with the order, its showtime and, for ``paid``, its tickets in seat order
     with their links (``SITE_URL``). Raises ``Order.DoesNotExist``, ``KeyError`` for an unknown
     kind, or the template's errors."""
-    order = Order.objects.select_related("showtime__show", "showtime__plan__venue").get(
-        pk=order_id)
-    tickets = (Ticket.objects.filter(order=order).select_related("claim__showtime_seat__seat")
-               .order_by("claim__showtime_seat_id"))
+    order = Order.objects.select_related("showtime__show", "showtime__plan__venue").get(pk=order_id)
+    tickets = (
+        Ticket.objects.filter(order=order)
+        .select_related("claim__showtime_seat__seat")
+        .order_by("claim__showtime_seat_id")
+    )
     context = {
-        "order": order, "showtime": order.showtime, "site_url": settings.SITE_URL,
-        "tickets": [{"label": t.claim.showtime_seat.seat.label, "code": t.code,
-                     "url": settings.SITE_URL + reverse("ticket-page", kwargs={"code": t.code})}
-                    for t in tickets],
+        "order": order,
+        "showtime": order.showtime,
+        "site_url": settings.SITE_URL,
+        "tickets": [
+            {
+                "label": t.claim.showtime_seat.seat.label,
+                "code": t.code,
+                "url": settings.SITE_URL + reverse("ticket-page", kwargs={"code": t.code}),
+            }
+            for t in tickets
+        ],
     }
     subject = SUBJECTS[kind].format(show=order.showtime.show.title, number=order.number)
     return subject, render_to_string(f"emails/order_{kind}.txt", context)
@@ -90,9 +100,14 @@ def retry_delay(attempts: int) -> float:
 
 def _claim(now: datetime) -> OutboxEmail | None:
     """Claim the first due e-mail no other worker holds (see the module docstring), or None."""
+
     def txn() -> OutboxEmail | None:
-        email = lock_first(OutboxEmail.objects.filter(status__in=_DUE, next_attempt_at__lte=now)
-                           .order_by("next_attempt_at", "pk"), skip_locked=True)
+        email = lock_first(
+            OutboxEmail.objects.filter(status__in=_DUE, next_attempt_at__lte=now).order_by(
+                "next_attempt_at", "pk"
+            ),
+            skip_locked=True,
+        )
         if email is not None:
             email.attempts += 1
             email.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
@@ -115,10 +130,19 @@ def _deliver(email: OutboxEmail) -> str:
         now = timezone.now()
         dead = email.attempts >= settings.EMAIL_MAX_ATTEMPTS
         status = (OutboxEmail.Status.DEAD if dead else OutboxEmail.Status.FAILED).value
-        logger.warning("the %s e-mail of order %s failed (attempt %d): %s", email.kind,
-                       email.order_id, email.attempts, exc, exc_info=dead)
-        mine.update(status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000],
-                    next_attempt_at=now + timedelta(seconds=retry_delay(email.attempts)))
+        logger.warning(
+            "the %s e-mail of order %s failed (attempt %d): %s",
+            email.kind,
+            email.order_id,
+            email.attempts,
+            exc,
+            exc_info=dead,
+        )
+        mine.update(
+            status=status,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=now + timedelta(seconds=retry_delay(email.attempts)),
+        )
         return status
     mine.update(status=OutboxEmail.Status.SENT, sent_at=timezone.now(), last_error="")
     return OutboxEmail.Status.SENT.value
@@ -142,5 +166,8 @@ def retry(emails: QuerySet[OutboxEmail], *, now: datetime | None = None) -> int:
     (the admin's retry action); return how many. Others are left alone (a ``failed`` one is
     retried anyway, and may be in a worker's hands right now)."""
     return emails.filter(status=OutboxEmail.Status.DEAD).update(
-        status=OutboxEmail.Status.PENDING, attempts=0, next_attempt_at=now or timezone.now(),
-        last_error="")
+        status=OutboxEmail.Status.PENDING,
+        attempts=0,
+        next_attempt_at=now or timezone.now(),
+        last_error="",
+    )

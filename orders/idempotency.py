@@ -118,19 +118,29 @@ class KeyInTransaction:
         self.reset()
         quote = connection.ops.quote_name
         meta = IdempotencyKey._meta
-        columns = ", ".join(quote(column_name(field(meta, f)))
-                            for f in ("user", "key", "fingerprint", "created_at"))
+        columns = ", ".join(
+            quote(column_name(field(meta, f))) for f in ("user", "key", "fingerprint", "created_at")
+        )
         created = meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
         table = quote(meta.db_table)
         if connection.vendor == "postgresql":
-            sql = (f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, "
-                   f"CAST(%s AS timestamp with time zone) WHERE pg_try_advisory_xact_lock(%s) "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}")
-            params = [self.user_id, self.key, self.digest, created,
-                      _advisory_lock_id(self.user_id, self.key)]
+            sql = (
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, "
+                f"CAST(%s AS timestamp with time zone) WHERE pg_try_advisory_xact_lock(%s) "
+                f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}"
+            )
+            params = [
+                self.user_id,
+                self.key,
+                self.digest,
+                created,
+                _advisory_lock_id(self.user_id, self.key),
+            ]
         else:  # SQLite: BEGIN IMMEDIATE already serialises this transaction with every writer
-            sql = (f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}")
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
+                f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}"
+            )
             params = [self.user_id, self.key, self.digest, created]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -160,13 +170,18 @@ class KeyInTransaction:
 
 def _in_progress() -> ApplicationError:
     return ApplicationError(
-        "idempotency_in_progress", "A request with this Idempotency-Key is still running.",
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still running.",
         headers={"Retry-After": "1"},
     )
 
 
 def run_idempotent(
-    *, user: User, key: str, body: Any, run: Callable[[KeyInTransaction], Any],
+    *,
+    user: User,
+    key: str,
+    body: Any,
+    run: Callable[[KeyInTransaction], Any],
     render: Callable[[Any], tuple[int, Any]],
 ) -> tuple[int, Any, bool]:
     """Run ``run(step)`` once per ``(user, key)``; return ``(status, body, replayed)``.
@@ -189,8 +204,10 @@ def run_idempotent(
     """
     if not key or len(key) > 255:
         raise ApplicationError(
-            "validation_error", "Idempotency-Key must have 1 to 255 characters.",
-            details={"Idempotency-Key": ["1 to 255 characters"]}, status=400,
+            "validation_error",
+            "Idempotency-Key must have 1 to 255 characters.",
+            details={"Idempotency-Key": ["1 to 255 characters"]},
+            status=400,
         )
     step = KeyInTransaction(user_id=user.pk, key=key, digest=fingerprint(body), render=render)
     for _ in range(3):
@@ -213,7 +230,8 @@ def run_idempotent(
             raise _in_progress()  # held by a running transaction (or just rolled back)
         now = timezone.now()
         expired = existing.created_at <= now - timedelta(
-            seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
+            seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS
+        )
         if expired or existing.response_status is None:
             # Past its 24 h, or written by a version that stored the answer after the commit.
             IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
@@ -221,7 +239,8 @@ def run_idempotent(
         if existing.fingerprint != step.digest:
             raise ApplicationError(
                 "idempotency_key_reuse",
-                "This Idempotency-Key was used with a different request body.", status=422,
+                "This Idempotency-Key was used with a different request body.",
+                status=422,
             )
         counters.bump("idempotent_replays")
         return existing.response_status, existing.response_body, True

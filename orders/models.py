@@ -32,7 +32,9 @@ class Order(Lapsing, models.Model):
         CASH = "cash"
 
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
     showtime = models.ForeignKey("seats.Showtime", on_delete=models.PROTECT, related_name="orders")
     hold = models.OneToOneField(
         "seats.Hold", on_delete=models.PROTECT, related_name="order", null=True, blank=True
@@ -97,8 +99,10 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices)
     needs_refund = models.BooleanField(
-        default=False, help_text="Money arrived that the order cannot take (expired, cancelled, "
-        "already paid, wrong amount): refund it.")
+        default=False,
+        help_text="Money arrived that the order cannot take (expired, cancelled, "
+        "already paid, wrong amount): refund it.",
+    )
     note = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -140,10 +144,12 @@ class PaymentEvent(models.Model):
     currency = models.CharField(max_length=3)
     outcome = models.CharField(max_length=15, choices=Outcome.choices)
     note = models.CharField(max_length=200, blank=True, default="")
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="payment_events")
-    payment_record = models.ForeignKey(Payment, null=True, blank=True,
-                                       on_delete=models.PROTECT, related_name="events")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_events"
+    )
+    payment_record = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
 
     class Meta:
         ordering = ["received_at", "id"]
@@ -165,7 +171,9 @@ class IdempotencyKey(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body.")
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the canonical request body."
+    )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -186,11 +194,13 @@ class CheckInScan(models.Model):
         UNKNOWN = "unknown"
 
     code = models.CharField(max_length=100)
-    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="scans")
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+    )
     result = models.CharField(max_length=15, choices=Result.choices)
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField()
 
 

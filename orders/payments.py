@@ -61,7 +61,9 @@ def get_provider():
     try:
         return PROVIDERS[settings.PAYMENT_PROVIDER]()
     except KeyError as exc:
-        raise ImproperlyConfigured(f"Unknown PAYMENT_PROVIDER {settings.PAYMENT_PROVIDER!r}") from exc
+        raise ImproperlyConfigured(
+            f"Unknown PAYMENT_PROVIDER {settings.PAYMENT_PROVIDER!r}"
+        ) from exc
 
 
 def sign(body: bytes, secret: str | None = None) -> str:

@@ -53,36 +53,56 @@ class PaymentWebhookView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=WebhookSerializer, description=WEBHOOK_RULES, responses={
-        200: inline_serializer("WebhookResult", {
-            "result": serializers.ChoiceField(
-                ["paid", "failed", "flagged", "replayed", "ignored"]),
-            "order_number": serializers.CharField(),
-            "needs_refund": serializers.BooleanField()}),
-        **errors(400, (401, "signature_invalid"), 404, 413)})
+    @extend_schema(
+        request=WebhookSerializer,
+        description=WEBHOOK_RULES,
+        responses={
+            200: inline_serializer(
+                "WebhookResult",
+                {
+                    "result": serializers.ChoiceField(
+                        ["paid", "failed", "flagged", "replayed", "ignored"]
+                    ),
+                    "order_number": serializers.CharField(),
+                    "needs_refund": serializers.BooleanField(),
+                },
+            ),
+            **errors(400, (401, "signature_invalid"), 404, 413),
+        },
+    )
     def post(self, request):
         raw = request.body  # the exact bytes that were signed
         if not verify_signature(raw, request.headers.get("X-Signature")):
-            raise ApplicationError("signature_invalid", "The webhook signature is not valid.",
-                                   status=401)
+            raise ApplicationError(
+                "signature_invalid", "The webhook signature is not valid.", status=401
+            )
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ApplicationError("malformed_json", "The request body is not valid JSON.",
-                                   status=400) from exc
+            raise ApplicationError(
+                "malformed_json", "The request body is not valid JSON.", status=400
+            ) from exc
         if nesting_depth(body) > MAX_DEPTH:  # the API's cap (core/parsers.py)
-            raise ApplicationError("malformed_json",
-                                   f"JSON nested deeper than {MAX_DEPTH} levels.", status=400)
+            raise ApplicationError(
+                "malformed_json", f"JSON nested deeper than {MAX_DEPTH} levels.", status=400
+            )
         data = WebhookSerializer(data=body if isinstance(body, dict) else {})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         payment, result = payment_confirm(
-            event=values["event"], payment_id=values["payment_id"],
-            order_number=values["order_number"], amount=Decimal(values["amount"]),
+            event=values["event"],
+            payment_id=values["payment_id"],
+            order_number=values["order_number"],
+            amount=Decimal(values["amount"]),
             currency=values["currency"],
         )
-        return Response({"result": result, "order_number": payment.order.number,
-                         "needs_refund": payment.needs_refund})
+        return Response(
+            {
+                "result": result,
+                "order_number": payment.order.number,
+                "needs_refund": payment.needs_refund,
+            }
+        )
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -96,27 +116,43 @@ class CheckInView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=CheckInSerializer, responses={200: inline_serializer(
-        "CheckInResult", {"result": serializers.CharField(),
-                          "ticket": serializers.DictField(allow_null=True),
-                          "checked_in_at": serializers.DateTimeField(allow_null=True)}),
-        **errors((400, "validation_error", "malformed_json"), AUTH, (403, "permission_denied"),
-                 413)})
+    @extend_schema(
+        request=CheckInSerializer,
+        responses={
+            200: inline_serializer(
+                "CheckInResult",
+                {
+                    "result": serializers.CharField(),
+                    "ticket": serializers.DictField(allow_null=True),
+                    "checked_in_at": serializers.DateTimeField(allow_null=True),
+                },
+            ),
+            **errors(
+                (400, "validation_error", "malformed_json"), AUTH, (403, "permission_denied"), 413
+            ),
+        },
+    )
     def post(self, request):
         data = CheckInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result, ticket, checked_in_at = ticket_check_in(code=data.validated_data["code"],
-                                                        staff=request.user)
-        return Response({
-            "result": result,
-            "ticket": None if ticket is None else {
-                "code": ticket.code, "status": ticket.status, "order": ticket.order.number,
-                "seat": {"id": str(ticket.claim.showtime_seat.seat.guid),
-                         "label": ticket.claim.showtime_seat.seat.label},
-                "category": ticket.claim.category,
-            },
-            "checked_in_at": checked_in_at,
-        })
-
-
-
+        result, ticket, checked_in_at = ticket_check_in(
+            code=data.validated_data["code"], staff=request.user
+        )
+        return Response(
+            {
+                "result": result,
+                "ticket": None
+                if ticket is None
+                else {
+                    "code": ticket.code,
+                    "status": ticket.status,
+                    "order": ticket.order.number,
+                    "seat": {
+                        "id": str(ticket.claim.showtime_seat.seat.guid),
+                        "label": ticket.claim.showtime_seat.seat.label,
+                    },
+                    "category": ticket.claim.category,
+                },
+                "checked_in_at": checked_in_at,
+            }
+        )

@@ -17,8 +17,9 @@ from seats.selectors import claim_lines, showtime_prices
 from .models import Order, Ticket
 
 
-def order_detail(order: Order, claims: Iterable[SeatClaim] | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
+def order_detail(
+    order: Order, claims: Iterable[SeatClaim] | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """An order as the API shows it: ``{"id", "number", "status", "showtime", "tickets": [{"seat":
     {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "customer":
     {"name","email","phone"}, "expires_at", "created_at", "paid_at"}``. Money as decimal strings.
@@ -40,8 +41,11 @@ def order_detail(order: Order, claims: Iterable[SeatClaim] | None = None,
         "status": order.status_at(now),
         "showtime": order.showtime_id,
         "tickets": [
-            {"seat": {"id": line["id"], "label": line["label"]}, "category": line["category"],
-             "price": line["price"]}
+            {
+                "seat": {"id": line["id"], "label": line["label"]},
+                "category": line["category"],
+                "price": line["price"],
+            }
             for line in claim_lines(claims)
         ],
         "total": str(order.total),
@@ -77,8 +81,10 @@ def order_tickets(order: Order) -> list[dict[str, Any]]:
     return [
         {
             "code": t.code,
-            "seat": {"id": str(t.claim.showtime_seat.seat.guid),
-                     "label": t.claim.showtime_seat.seat.label},
+            "seat": {
+                "id": str(t.claim.showtime_seat.seat.guid),
+                "label": t.claim.showtime_seat.seat.label,
+            },
             "category": t.claim.category,
             "price": str(t.claim.price),
             "status": t.status,
@@ -91,8 +97,12 @@ def order_tickets(order: Order) -> list[dict[str, Any]]:
 def orders_by_status(now: datetime) -> dict[str, int]:
     """``{status: count}`` of all orders for every ``Order.Status``, by status at ``now`` (the
     lapse rule: a pending order past its deadline counts as ``expired``). One query."""
-    counts = dict(Order.objects.with_effective_status(now).order_by()
-                  .values_list("effective_status").annotate(n=Count("pk")))
+    counts = dict(
+        Order.objects.with_effective_status(now)
+        .order_by()
+        .values_list("effective_status")
+        .annotate(n=Count("pk"))
+    )
     return {status: counts.get(status, 0) for status in Order.Status.values}
 
 
@@ -114,9 +124,11 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
         .order_by("seat__category__rank")
     )
     revenue = dict(
-        SeatClaim.objects.filter(showtime_seat__showtime_id=showtime_id, is_live=True,
-                                 order__status=Order.Status.PAID)
-        .values_list("category").annotate(total=Sum("price"))
+        SeatClaim.objects.filter(
+            showtime_seat__showtime_id=showtime_id, is_live=True, order__status=Order.Status.PAID
+        )
+        .values_list("category")
+        .annotate(total=Sum("price"))
     )
     prices = showtime_prices(showtime_id)
     keys = tuple(SeatStatus.values)
@@ -125,26 +137,35 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
     for row in rows:
         money = revenue.get(row["seat__category__name"]) or Decimal("0.00")
         total_revenue += money
-        categories.append({
-            "name": row["seat__category__name"],
-            "price": str(prices.get(row["seat__category_id"], "")),
-            **{k: row[k] for k in keys}, "revenue": f"{money:.2f}",
-        })
+        categories.append(
+            {
+                "name": row["seat__category__name"],
+                "price": str(prices.get(row["seat__category_id"], "")),
+                **{k: row[k] for k in keys},
+                "revenue": f"{money:.2f}",
+            }
+        )
         for k in keys:
             totals[k] += row[k]
     holds = Hold.objects.filter(showtime_id=showtime_id)
-    ended = dict(holds.exclude(status=Hold.Status.ACTIVE).values_list("status")
-                 .annotate(n=Count("pk")))
+    ended = dict(
+        holds.exclude(status=Hold.Status.ACTIVE).values_list("status").annotate(n=Count("pk"))
+    )
     ended_count = sum(ended.values()) + holds.lapsed(now).count()
     return {
-        "showtime": showtime_id, "title": showtime.show.title, "starts_at": showtime.starts_at,
-        "as_of": now, "currency": showtime.currency, "categories": categories,
+        "showtime": showtime_id,
+        "title": showtime.show.title,
+        "starts_at": showtime.starts_at,
+        "as_of": now,
+        "currency": showtime.currency,
+        "categories": categories,
         "totals": {**totals, "revenue": f"{total_revenue:.2f}"},
         "holds_active": holds.live(now).count(),
         "seats_held": totals["held"],
         "conversion": {
             "holds_ended": ended_count,
             "holds_converted_ratio": round(ended.get("converted", 0) / ended_count, 4)
-            if ended_count else None,
+            if ended_count
+            else None,
         },
     }

@@ -20,8 +20,11 @@ class OrderCreateSerializer(serializers.Serializer):
     hold = serializers.UUIDField(required=False)
     showtime = serializers.IntegerField(required=False, min_value=1)
     seats = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
-        required=False, help_text=SEATS_HELP,
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=MAX_LIST,
+        required=False,
+        help_text=SEATS_HELP,
     )
     customer = CustomerSerializer()
     payment_method = serializers.ChoiceField(Order.PaymentMethod.choices)
@@ -59,7 +62,8 @@ class OrderSerializer(serializers.Serializer):
         Order.Status.choices,
         help_text="The order's status when the answer was made. Lapse rule: a pending order "
         "reads `expired` from its payment deadline `expires_at` on, whether or not the cleanup "
-        "has recorded it yet; a paid order never expires.")
+        "has recorded it yet; a paid order never expires.",
+    )
     showtime = serializers.IntegerField()
     tickets = OrderLineSerializer(many=True)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -68,7 +72,8 @@ class OrderSerializer(serializers.Serializer):
     customer = CustomerSerializer()
     expires_at = serializers.DateTimeField(
         help_text="The payment deadline: from this instant a pending order reads `expired` and "
-        "its seats are free.")
+        "its seats are free."
+    )
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
 

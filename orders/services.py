@@ -75,8 +75,9 @@ class OrderResult:
 
 def _log(message: str, order: Order, **extra: Any) -> None:
     """Log an order event with its number (structured logs carry ``order_number``)."""
-    logger.info(message, extra={"order_number": order.number, "order_status": order.status,
-                                **extra})
+    logger.info(
+        message, extra={"order_number": order.number, "order_status": order.status, **extra}
+    )
 
 
 def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callable[[], T]:
@@ -95,8 +96,15 @@ def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callab
     return keyed
 
 
-def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: datetime,
-             claims: list[SeatClaim] | None = None, locked: bool = False) -> OrderResult:
+def _convert(
+    hold: Hold,
+    *,
+    customer: dict[str, str],
+    payment_method: str,
+    now: datetime,
+    claims: list[SeatClaim] | None = None,
+    locked: bool = False,
+) -> OrderResult:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made
@@ -113,20 +121,33 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
         raise ApplicationError("hold_not_active", "This hold has no seats.")
     showtime = hold.showtime
     order = Order.objects.create(
-        user_id=hold.user_id, showtime=showtime, hold=hold, status=Order.Status.PENDING,
-        total=sum((c.price for c in claims), Decimal("0.00")), currency=showtime.currency,
-        payment_method=payment_method, customer_name=customer.get("name", ""),
-        customer_email=customer.get("email", ""), customer_phone=customer.get("phone", "") or "",
+        user_id=hold.user_id,
+        showtime=showtime,
+        hold=hold,
+        status=Order.Status.PENDING,
+        total=sum((c.price for c in claims), Decimal("0.00")),
+        currency=showtime.currency,
+        payment_method=payment_method,
+        customer_name=customer.get("name", ""),
+        customer_email=customer.get("email", ""),
+        customer_phone=customer.get("phone", "") or "",
         expires_at=now + timedelta(seconds=settings.PAYMENT_WINDOW_SECONDS),
     )
     order.number = f"ORD-{order.created_at:%Y%m%d}-{order.pk:06d}"
     update(Order, [order.pk], {"number": order.number})
-    rows = ([c.showtime_seat for c in claims] if locked else
-            lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims]))
+    rows = (
+        [c.showtime_seat for c in claims]
+        if locked
+        else lock_showtime_seats(showtime.pk, [c.showtime_seat_id for c in claims])
+    )
     claims_mark(claims, order_id=order.pk)
-    states = seats_write(rows, status=SeatStatus.RESERVED, expires_at=order.expires_at, now=now,
-                         change=Change.buyer("reserved", hold.user_id, hold_id=hold.pk,
-                                             order_id=order.pk))
+    states = seats_write(
+        rows,
+        status=SeatStatus.RESERVED,
+        expires_at=order.expires_at,
+        now=now,
+        change=Change.buyer("reserved", hold.user_id, hold_id=hold.pk, order_id=order.pk),
+    )
     if hold.status != Hold.Status.CONVERTED:  # a one-step order's hold is made converted
         hold.status, hold.ended_at = Hold.Status.CONVERTED, now
         update(Hold, [hold.pk], {"status": hold.status, "ended_at": now})
@@ -138,7 +159,11 @@ def _convert(hold: Hold, *, customer: dict[str, str], payment_method: str, now: 
 
 
 def order_create(
-    *, user: User, hold_id: uuid.UUID, customer: dict[str, str], payment_method: str,
+    *,
+    user: User,
+    hold_id: uuid.UUID,
+    customer: dict[str, str],
+    payment_method: str,
     idempotency: KeyInTransaction | None = None,
 ) -> OrderResult:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
@@ -156,6 +181,7 @@ def order_create(
             expiry is recorded and broadcast first); 409 ``hold_not_active``; 409 ``buyer_limit``
             (``max_pending_orders_per_buyer``).
     """
+
     def txn() -> OrderResult | Hold:
         now = timezone.now()
         lock_buyer(user.pk)
@@ -178,8 +204,13 @@ def order_create(
 
 
 def order_create_for_seats(
-    *, user: User, showtime_id: int, seat_ids: Sequence[str], customer: dict[str, str],
-    payment_method: str, idempotency: KeyInTransaction | None = None,
+    *,
+    user: User,
+    showtime_id: int,
+    seat_ids: Sequence[str],
+    customer: dict[str, str],
+    payment_method: str,
+    idempotency: KeyInTransaction | None = None,
 ) -> OrderResult:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
 
@@ -200,16 +231,24 @@ def order_create_for_seats(
     def txn() -> OrderResult:
         now = timezone.now()
         lock_buyer(user.pk)
-        buyer_limits_check(user_id=user.pk, showtime=showtime, now=now, seats=len(wanted),
-                           orders=1)
+        buyer_limits_check(user_id=user.pk, showtime=showtime, now=now, seats=len(wanted), orders=1)
         hold = Hold.objects.create(
-            user=user, showtime=showtime, status=Hold.Status.CONVERTED, ended_at=now,
+            user=user,
+            showtime=showtime,
+            status=Hold.Status.CONVERTED,
+            ended_at=now,
             expires_at=now + timedelta(seconds=showtime.hold_ttl),
         )
         # One frame for the whole step: the "reserved" one that _convert publishes.
         _, claims = claims_take(showtime=showtime, hold=hold, seat_ids=wanted, now=now)
-        return _convert(hold, customer=customer, payment_method=payment_method, now=now,
-                        claims=claims, locked=True)
+        return _convert(
+            hold,
+            customer=customer,
+            payment_method=payment_method,
+            now=now,
+            claims=claims,
+            locked=True,
+        )
 
     return run_counting_conflicts(_keyed(txn, idempotency))
 
@@ -226,8 +265,9 @@ def _locked_order(user: User | None, order_id: int) -> Order:
     return order
 
 
-def order_end(order: Order, *, status: str, now: datetime, reason: str,
-              staff: User | None = None) -> None:
+def order_end(
+    order: Order, *, status: str, now: datetime, reason: str, staff: User | None = None
+) -> None:
     """End a live order (``cancelled``/``expired``/``refunded``), free its seats and publish it.
 
     Refunding voids the order's tickets. The audit trail names ``staff`` when given, the system
@@ -258,6 +298,7 @@ def order_cancel(*, user: User, order_id: int) -> Order:
         ApplicationError: 404 ``not_found``; 409 ``order_not_cancellable`` when it is not pending
             (an order past its payment deadline is recorded as expired first).
     """
+
     def txn() -> tuple[Order, bool]:
         now = timezone.now()
         order = _locked_order(user, order_id)
@@ -271,8 +312,9 @@ def order_cancel(*, user: User, order_id: int) -> Order:
     order, cancelled = run_in_transaction(txn)
     if not cancelled:
         raise ApplicationError(
-            "order_not_cancellable", f"This order is {order.status}; only pending orders can be "
-            "cancelled.", details={"status": order.status},
+            "order_not_cancellable",
+            f"This order is {order.status}; only pending orders can be cancelled.",
+            details={"status": order.status},
         )
     return order
 
@@ -300,29 +342,37 @@ def order_pay(*, user: User, order_id: int) -> OrderResult:
             return OrderResult(order)
         if order.status != Order.Status.PENDING:
             return OrderResult(order)
-        result = provider.start(order_number=order.number, amount=order.total,
-                                currency=order.currency)
+        result = provider.start(
+            order_number=order.number, amount=order.total, currency=order.currency
+        )
         if not result.captured:  # stays pending until the provider's webhook confirms
             return OrderResult(order)
         Payment.objects.create(
-            order=order, provider=provider.name, payment_id=result.payment_id,
-            amount=result.amount, currency=result.currency, status=Payment.Status.SUCCEEDED,
+            order=order,
+            provider=provider.name,
+            payment_id=result.payment_id,
+            amount=result.amount,
+            currency=result.currency,
+            status=Payment.Status.SUCCEEDED,
         )
         return OrderResult(order, order_mark_paid(order, now=now))
 
     paid = run_in_transaction(txn)
     order = paid.order
     if order.status == Order.Status.EXPIRED:
-        raise ApplicationError("order_expired", "The payment deadline passed; the seats were "
-                               "released.", details={"status": order.status})
+        raise ApplicationError(
+            "order_expired",
+            "The payment deadline passed; the seats were released.",
+            details={"status": order.status},
+        )
     if order.status not in (Order.Status.PAID, Order.Status.PENDING):
-        raise ApplicationError("order_not_payable", f"This order is {order.status}.",
-                               details={"status": order.status})
+        raise ApplicationError(
+            "order_not_payable", f"This order is {order.status}.", details={"status": order.status}
+        )
     return paid
 
 
-def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None
-                    ) -> list[SeatClaim]:
+def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None) -> list[SeatClaim]:
     """Mark a locked pending order paid: seats ``sold``, tickets issued, events published.
     Returns the order's claims (with ``showtime_seat__seat``).
 
@@ -331,11 +381,15 @@ def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None
     claims = live_claims(order=order)
     rows = lock_showtime_seats(order.showtime_id, [c.showtime_seat_id for c in claims])
     refs = {"order_id": order.pk, "hold_id": order.hold_id}
-    change = (Change.staff("sold", staff.pk, **refs) if staff is not None
-              else Change.buyer("sold", order.user_id, **refs))
+    change = (
+        Change.staff("sold", staff.pk, **refs)
+        if staff is not None
+        else Change.buyer("sold", order.user_id, **refs)
+    )
     states = seats_write(rows, status=SeatStatus.SOLD, expires_at=None, now=now, change=change)
     Ticket.objects.bulk_create(
-        [Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims])
+        [Ticket(order=order, claim=c, code=secrets.token_urlsafe(18)) for c in claims]
+    )
     order.status, order.paid_at = Order.Status.PAID, now
     update(Order, [order.pk], {"status": order.status, "paid_at": now})
     emails.enqueue(order, "paid", now=now)
@@ -348,8 +402,7 @@ def order_mark_paid(order: Order, *, now: datetime, staff: User | None = None
 # --- Staff actions ----------------------------------------------------------------------------------
 
 
-def order_staff_action(*, order_id: int, action: str, staff: User | None
-                       ) -> tuple[Order, bool]:
+def order_staff_action(*, order_id: int, action: str, staff: User | None) -> tuple[Order, bool]:
     """Apply a box-office action to one order; return ``(order, done)``.
 
     ``action`` is ``mark_paid`` (cash taken at the box office: a pending order becomes paid,
@@ -358,6 +411,7 @@ def order_staff_action(*, order_id: int, action: str, staff: User | None
     the order's status does not allow the action (it is then left unchanged; a pending order past
     its deadline is recorded as expired).
     """
+
     def txn() -> tuple[Order, bool]:
         now = timezone.now()
         order = _locked_order(None, order_id)
@@ -365,15 +419,20 @@ def order_staff_action(*, order_id: int, action: str, staff: User | None
             order_end(order, status=Order.Status.EXPIRED, now=now, reason="expired")
             return order, False
         if action == "mark_paid" and order.status == Order.Status.PENDING:
-            Payment.objects.create(order=order, provider="box_office",
-                                   payment_id=f"box-office-{order.pk}-{secrets.token_hex(4)}",
-                                   amount=order.total, currency=order.currency,
-                                   status=Payment.Status.SUCCEEDED)
+            Payment.objects.create(
+                order=order,
+                provider="box_office",
+                payment_id=f"box-office-{order.pk}-{secrets.token_hex(4)}",
+                amount=order.total,
+                currency=order.currency,
+                status=Payment.Status.SUCCEEDED,
+            )
             order_mark_paid(order, now=now, staff=staff)
             return order, True
         if action == "cancel" and order.status == Order.Status.PENDING:
-            order_end(order, status=Order.Status.CANCELLED, now=now, reason="cancelled",
-                      staff=staff)
+            order_end(
+                order, status=Order.Status.CANCELLED, now=now, reason="cancelled", staff=staff
+            )
             return order, True
         if action == "refund" and order.status == Order.Status.PAID:
             order_end(order, status=Order.Status.REFUNDED, now=now, reason="refunded", staff=staff)
@@ -389,9 +448,13 @@ def order_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[O
     """Expire pending orders past their payment deadline (the cleanup command); see
     :func:`seats.services.expire_due`."""
     return expire_due(
-        Order, limit=limit, now=now,
-        end=lambda order, at: order_end(order, status=Order.Status.EXPIRED, now=at,
-                                        reason="expired"))
+        Order,
+        limit=limit,
+        now=now,
+        end=lambda order, at: order_end(
+            order, status=Order.Status.EXPIRED, now=at, reason="expired"
+        ),
+    )
 
 
 def order_detail_for(user: User, order_id: int) -> Order:
@@ -402,12 +465,16 @@ def order_detail_for(user: User, order_id: int) -> Order:
     return order
 
 
-
 # --- Payment confirmations (webhook) ----------------------------------------------------------------
 
 
 def payment_confirm(
-    *, event: str, payment_id: str, order_number: str, amount: Decimal, currency: str,
+    *,
+    event: str,
+    payment_id: str,
+    order_number: str,
+    amount: Decimal,
+    currency: str,
     provider: str = "webhook",
 ) -> tuple[Payment, str]:
     """Apply a provider's webhook (api.md ``POST payments/webhook/``); return ``(payment,
@@ -440,31 +507,61 @@ def payment_confirm(
     Raises:
         ApplicationError: 404 ``not_found`` for an unknown order number (logged first).
     """
+
     def txn() -> tuple[Payment | None, str]:
         now = timezone.now()
-        log = {"received_at": now, "provider": provider, "event": event,
-               "payment_id": payment_id, "order_number": order_number[:32], "amount": amount,
-               "currency": currency}
+        log = {
+            "received_at": now,
+            "provider": provider,
+            "event": event,
+            "payment_id": payment_id,
+            "order_number": order_number[:32],
+            "amount": amount,
+            "currency": currency,
+        }
         order = lock_first(Order.objects.filter(number=order_number))
         if order is None:
             PaymentEvent.objects.create(outcome=PaymentEvent.Outcome.UNKNOWN_ORDER, **log)
             return None, PaymentEvent.Outcome.UNKNOWN_ORDER
-        payment, result = _payment_apply(order, event=event, provider=provider,
-                                         payment_id=payment_id, amount=amount,
-                                         currency=currency, now=now)
-        PaymentEvent.objects.create(order=order, payment_record=payment, outcome=result,
-                                    note=payment.note if result == "flagged" else "", **log)
+        payment, result = _payment_apply(
+            order,
+            event=event,
+            provider=provider,
+            payment_id=payment_id,
+            amount=amount,
+            currency=currency,
+            now=now,
+        )
+        PaymentEvent.objects.create(
+            order=order,
+            payment_record=payment,
+            outcome=result,
+            note=payment.note if result == "flagged" else "",
+            **log,
+        )
         return payment, result
 
     payment, result = run_in_transaction(txn)
     if payment is None:
-        raise ApplicationError("not_found", "No order with this number.", status=404,
-                               details={"order_number": order_number})
+        raise ApplicationError(
+            "not_found",
+            "No order with this number.",
+            status=404,
+            details={"order_number": order_number},
+        )
     return payment, result
 
 
-def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
-                   amount: Decimal, currency: str, now: datetime) -> tuple[Payment, str]:
+def _payment_apply(
+    order: Order,
+    *,
+    event: str,
+    provider: str,
+    payment_id: str,
+    amount: Decimal,
+    currency: str,
+    now: datetime,
+) -> tuple[Payment, str]:
     """The effect of one webhook on the payment row ``(provider, payment_id)`` and ``order``
     (the table of :func:`payment_confirm`); return ``(payment row, result)``.
 
@@ -476,8 +573,13 @@ def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
             try:
                 with transaction.atomic():  # same payment_id, another order, at the same moment
                     return Payment.objects.create(
-                        order=order, provider=provider, payment_id=payment_id, amount=amount,
-                        currency=currency, status=Payment.Status.FAILED), "failed"
+                        order=order,
+                        provider=provider,
+                        payment_id=payment_id,
+                        amount=amount,
+                        currency=currency,
+                        status=Payment.Status.FAILED,
+                    ), "failed"
             except IntegrityError as exc:
                 raise RetryTransaction from exc
         return seen, ("replayed" if seen.status == Payment.Status.FAILED else "ignored")
@@ -490,14 +592,18 @@ def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
         problem = f"amount {amount} {currency} does not match {order.total} {order.currency}"
     elif order.status != Order.Status.PENDING:
         problem = f"order is {order.status}"
-    values = {"order": order, "amount": amount, "currency": currency,
-              "status": Payment.Status.SUCCEEDED, "needs_refund": problem is not None,
-              "note": problem or ""}
+    values = {
+        "order": order,
+        "amount": amount,
+        "currency": currency,
+        "status": Payment.Status.SUCCEEDED,
+        "needs_refund": problem is not None,
+        "note": problem or "",
+    }
     if seen is None:
         try:
             with transaction.atomic():
-                payment = Payment.objects.create(provider=provider, payment_id=payment_id,
-                                                 **values)
+                payment = Payment.objects.create(provider=provider, payment_id=payment_id, **values)
         except IntegrityError as exc:
             raise RetryTransaction from exc
     else:  # a success after a failure of the same payment: the money arrived after all
@@ -506,15 +612,17 @@ def _payment_apply(order: Order, *, event: str, provider: str, payment_id: str,
         seen.save(update_fields=list(values))
         payment = seen
     if problem:
-        logger.warning("payment flagged for refund: %s", problem, extra={
-            "order_number": order.number, "payment_id": payment_id})
+        logger.warning(
+            "payment flagged for refund: %s",
+            problem,
+            extra={"order_number": order.number, "payment_id": payment_id},
+        )
         return payment, "flagged"
     order_mark_paid(order, now=now)
     return payment, "paid"
 
 
-def ticket_check_in(*, code: str, staff: User | None
-                    ) -> tuple[str, Ticket | None, datetime | None]:
+def ticket_check_in(*, code: str, staff: User | None) -> tuple[str, Ticket | None, datetime | None]:
     """Admit a ticket at the door (api.md ``POST checkin/``); return ``(result, ticket,
     checked_in_at)``.
 
@@ -525,10 +633,12 @@ def ticket_check_in(*, code: str, staff: User | None
     """
     now = timezone.now()
     admitted = Ticket.objects.filter(code=code, status=Ticket.Status.VALID).update(
-        status=Ticket.Status.USED, checked_in_at=now)
+        status=Ticket.Status.USED, checked_in_at=now
+    )
     ticket = (
         Ticket.objects.filter(code=code)
-        .select_related("order", "claim__showtime_seat__seat").first()
+        .select_related("order", "claim__showtime_seat__seat")
+        .first()
     )
     if admitted:
         result = CheckInScan.Result.OK

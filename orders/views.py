@@ -12,8 +12,9 @@ from .models import Ticket
 def _ticket(code: str) -> Ticket:
     ticket = (
         Ticket.objects.filter(code=code)
-        .select_related("order__showtime__show", "order__showtime__plan__venue",
-                        "claim__showtime_seat__seat")
+        .select_related(
+            "order__showtime__show", "order__showtime__plan__venue", "claim__showtime_seat__seat"
+        )
         .first()
     )
     if ticket is None:
@@ -40,11 +41,18 @@ def ticket_page(request: HttpRequest, code: str) -> HttpResponse:
     """``/tickets/{code}/``: the printable ticket (show, showtime, venue, seat, category, price,
     order number, QR)."""
     ticket = _ticket(code)
-    return render(request, "orders/ticket.html", {
-        "ticket": ticket, "order": ticket.order, "showtime": ticket.order.showtime,
-        "seat": ticket.claim.showtime_seat.seat, "claim": ticket.claim,
-        "qr_svg": mark_safe(_qr(code).svg_inline(scale=5)),  # segno's own SVG markup
-    })
+    return render(
+        request,
+        "orders/ticket.html",
+        {
+            "ticket": ticket,
+            "order": ticket.order,
+            "showtime": ticket.order.showtime,
+            "seat": ticket.claim.showtime_seat.seat,
+            "claim": ticket.claim,
+            "qr_svg": mark_safe(_qr(code).svg_inline(scale=5)),  # segno's own SVG markup
+        },
+    )
 
 
 @staff_member_required
@@ -61,6 +69,7 @@ def sales_page(request: HttpRequest, showtime_id: int) -> HttpResponse:
 
     from seats.models import Showtime
 
-    showtime = get_object_or_404(Showtime.objects.select_related("show", "plan__venue"),
-                                 pk=showtime_id)
+    showtime = get_object_or_404(
+        Showtime.objects.select_related("show", "plan__venue"), pk=showtime_id
+    )
     return render(request, "orders/sales.html", {"showtime": showtime})

@@ -122,9 +122,17 @@ def _snapshot(showtime_id: int) -> Snapshot:
     read_at = time.monotonic()
     epoch, seq = sequence.current(showtime_id)
     as_of, seats = seat_states(showtime_id)
-    text = events.encode({"type": "snapshot", "showtime": showtime_id, "as_of": as_of.isoformat(),
-                          "epoch": epoch, "seq": seq, "seats": seats,
-                          "ga": ga_availability(showtime_id)})
+    text = events.encode(
+        {
+            "type": "snapshot",
+            "showtime": showtime_id,
+            "as_of": as_of.isoformat(),
+            "epoch": epoch,
+            "seq": seq,
+            "seats": seats,
+            "ga": ga_availability(showtime_id),
+        }
+    )
     return Snapshot(text, epoch, seq, read_at)
 
 
@@ -290,8 +298,13 @@ class ShowtimeConsumer:
             self._window_started, self._window_frames = now, 0
         self._window_frames += 1
         if self._window_frames > FLOOD_MAX_FRAMES:
-            logger.info("showtime %s: a socket sent over %d frames in %.0f s; closing with %d",
-                        self.showtime_id, FLOOD_MAX_FRAMES, FLOOD_WINDOW_SECONDS, CLOSE_FLOOD)
+            logger.info(
+                "showtime %s: a socket sent over %d frames in %.0f s; closing with %d",
+                self.showtime_id,
+                FLOOD_MAX_FRAMES,
+                FLOOD_WINDOW_SECONDS,
+                CLOSE_FLOOD,
+            )
             await self._close(CLOSE_FLOOD)
             return
         raw = text_data if text_data is not None else bytes_data.decode("utf-8", "replace")
@@ -303,8 +316,9 @@ class ShowtimeConsumer:
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "ping":
             if self._take_ping_token(now):
-                self._write(events.encode({"type": "pong",
-                                           "server_time": timezone.now().isoformat()}))
+                self._write(
+                    events.encode({"type": "pong", "server_time": timezone.now().isoformat()})
+                )
         elif kind == "resync":
             await self._resync(now)
         else:
@@ -322,8 +336,9 @@ class ShowtimeConsumer:
         """Token bucket of pings: ``PING_BURST`` tokens, refilled at ``PING_PER_SECOND``
         (``now``: monotonic seconds). True when this ping may be answered."""
         if self._ping_refilled:
-            self._ping_tokens = min(float(PING_BURST), self._ping_tokens
-                                    + (now - self._ping_refilled) * PING_PER_SECOND)
+            self._ping_tokens = min(
+                float(PING_BURST), self._ping_tokens + (now - self._ping_refilled) * PING_PER_SECOND
+            )
         self._ping_refilled = now
         if self._ping_tokens < 1:
             return False
@@ -397,8 +412,11 @@ class ShowtimeConsumer:
             self._held = []
         assert self.hub is not None  # set on connect, before any snapshot
         try:
-            self._sent_snapshot(await self.hub.snapshot(
-                events.showtime_group(self.showtime_id), lambda: _snapshot(self.showtime_id)))
+            self._sent_snapshot(
+                await self.hub.snapshot(
+                    events.showtime_group(self.showtime_id), lambda: _snapshot(self.showtime_id)
+                )
+            )
         finally:
             self._release_held()
 
@@ -420,8 +438,7 @@ class ShowtimeConsumer:
         try:
             await self._send_fresh_snapshot()
         except Exception:  # the client still sees the gap or new epoch and asks itself
-            logger.warning("fresh snapshot for showtime %s failed", self.showtime_id,
-                           exc_info=True)
+            logger.warning("fresh snapshot for showtime %s failed", self.showtime_id, exc_info=True)
         finally:
             self._refreshing = None
 
@@ -515,12 +532,18 @@ class ShowtimeConsumer:
         if delay > 0:
             await asyncio.sleep(delay)
         if timezone.now() < expires_at:
-            self._write(events.encode(
-                {"type": "hold.expiring", "hold": hold_id, "expires_at": expires_at.isoformat()}))
+            self._write(
+                events.encode(
+                    {"type": "hold.expiring", "hold": hold_id, "expires_at": expires_at.isoformat()}
+                )
+            )
 
 
-async def unknown_path(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+async def unknown_path(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
     """ASGI app for every WebSocket path no route matches (``realtime.routing``): accept, then
     close with 4404 (docs/realtime.md "Close codes"), instead of Channels' ``URLRouter`` raising
     ``ValueError: No route found`` (an HTTP 500 and a traceback in the server log). Keeps no

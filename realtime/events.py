@@ -167,9 +167,14 @@ class _Outbox:
             for item in self._batch():
                 # A change waits while its showtime is within the interval or already has a
                 # change waiting (its frames keep their order).
-                if isinstance(item, _Change) and interval > 0 and (
+                if (
+                    isinstance(item, _Change)
+                    and interval > 0
+                    and (
                         any(sid == item.showtime_id for sid, _ in self.waiting)
-                        or loop.time() < self.last_sent.get(item.showtime_id, -1e9) + interval):
+                        or loop.time() < self.last_sent.get(item.showtime_id, -1e9) + interval
+                    )
+                ):
                     self._merge(self.waiting, item)
                     continue
                 await self._send(item)
@@ -179,8 +184,10 @@ class _Outbox:
                     del self.waiting[key]
                     await self._send(change)
             if not self.items and self.waiting:
-                due = min(self.last_sent.get(c.showtime_id, -1e9) + interval
-                          for c in self.waiting.values())
+                due = min(
+                    self.last_sent.get(c.showtime_id, -1e9) + interval
+                    for c in self.waiting.values()
+                )
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), max(0.0, due - loop.time()))
@@ -206,10 +213,22 @@ class _Outbox:
 def _change_message(change: _Change, epoch: str, seq: int) -> dict[str, Any]:
     """The group message of a ``seats.changed`` frame (docs/realtime.md), encoded once; ``seq``
     and ``epoch`` also ride outside ``text`` for the hub's ordering (``realtime.hub``)."""
-    frame = {"type": "seats.changed", "showtime": change.showtime_id, "epoch": epoch, "seq": seq,
-             "reason": change.reason, "seats": change.seats, "at": change.at.isoformat()}
-    return {"type": "seats.changed", "text": encode(frame), "showtime": change.showtime_id,
-            "epoch": epoch, "seq": seq}
+    frame = {
+        "type": "seats.changed",
+        "showtime": change.showtime_id,
+        "epoch": epoch,
+        "seq": seq,
+        "reason": change.reason,
+        "seats": change.seats,
+        "at": change.at.isoformat(),
+    }
+    return {
+        "type": "seats.changed",
+        "text": encode(frame),
+        "showtime": change.showtime_id,
+        "epoch": epoch,
+        "seq": seq,
+    }
 
 
 def reset_message(showtime_id: int, epoch: str) -> dict[str, Any]:
@@ -219,8 +238,9 @@ def reset_message(showtime_id: int, epoch: str) -> dict[str, Any]:
     return {"type": "realtime.reset", "showtime": showtime_id, "epoch": epoch}
 
 
-_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = \
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
     weakref.WeakKeyDictionary()
+)
 
 
 def _outbox() -> _Outbox:
@@ -242,7 +262,8 @@ def _enqueue(item: _Change | tuple[str, str, dict[str, Any]]) -> None:
 # view (asgiref documents that contextvars propagate), so a sync view can hand its publishes to
 # that loop. Unset (None) in management commands and under Django's test client.
 _server_loop_var: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
-    "realtime_server_loop", default=None)
+    "realtime_server_loop", default=None
+)
 
 
 class ServerLoopMiddleware:
@@ -318,8 +339,9 @@ def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) ->
     if not seats:
         return
 
-    transaction.on_commit(lambda: _publish_change(
-        _Change(showtime_id, reason, seats, timezone.now())))
+    transaction.on_commit(
+        lambda: _publish_change(_Change(showtime_id, reason, seats, timezone.now()))
+    )
 
 
 def _publish_change(change: _Change) -> None:
@@ -348,27 +370,45 @@ def availability_changed(showtime_id: int, area_id: int) -> None:
 
     def build() -> dict[str, Any]:
         (area,) = ga_availability(showtime_id, area_id=area_id)
-        return {"type": "availability.changed", "showtime": showtime_id, "zone": area["zone"],
-                "capacity": area["capacity"], "available": area["available"],
-                "at": timezone.now().isoformat()}
+        return {
+            "type": "availability.changed",
+            "showtime": showtime_id,
+            "zone": area["zone"],
+            "capacity": area["capacity"],
+            "available": area["available"],
+            "at": timezone.now().isoformat(),
+        }
 
     _on_commit(showtime_group(showtime_id), "availability.changed", build, showtime=showtime_id)
 
 
 def hold_updated(user_id: int, hold: dict[str, Any]) -> None:
     """Send ``hold.updated`` ``{"hold": {...as in the API}}`` to the owner after commit."""
-    _on_commit(user_group(user_id), "hold.updated", {"type": "hold.updated", "hold": hold},
-               showtime=hold["showtime"], hold=hold)
+    _on_commit(
+        user_group(user_id),
+        "hold.updated",
+        {"type": "hold.updated", "hold": hold},
+        showtime=hold["showtime"],
+        hold=hold,
+    )
 
 
 def hold_expired(user_id: int, showtime_id: int, hold_id: Any) -> None:
     """Send ``hold.expired`` ``{"hold": id}`` to the owner after commit."""
-    _on_commit(user_group(user_id), "hold.expired",
-               {"type": "hold.expired", "hold": str(hold_id)},
-               showtime=showtime_id, hold={"id": str(hold_id), "status": "expired"})
+    _on_commit(
+        user_group(user_id),
+        "hold.expired",
+        {"type": "hold.expired", "hold": str(hold_id)},
+        showtime=showtime_id,
+        hold={"id": str(hold_id), "status": "expired"},
+    )
 
 
 def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
     """Send ``order.updated`` ``{"order": {"id", "number", "status"}}`` to the owner after commit."""
-    _on_commit(user_group(user_id), "order.updated", {"type": "order.updated", "order": order},
-               showtime=showtime_id)
+    _on_commit(
+        user_group(user_id),
+        "order.updated",
+        {"type": "order.updated", "order": order},
+        showtime=showtime_id,
+    )

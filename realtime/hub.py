@@ -143,10 +143,12 @@ class Hub:
         self._refresher: asyncio.Task | None = None
         expiry = getattr(layer, "group_expiry", None)  # None: the pub/sub layer never forgets
         self.refresh_seconds: float | None = max(1.0, expiry / 4) if expiry else None
-        self.reorder_wait = float(getattr(settings, "REALTIME_REORDER_WAIT_SECONDS",
-                                          DEFAULT_REORDER_WAIT_SECONDS))
-        self.probe_seconds = float(getattr(settings, "REALTIME_PROBE_SECONDS",
-                                           DEFAULT_PROBE_SECONDS))
+        self.reorder_wait = float(
+            getattr(settings, "REALTIME_REORDER_WAIT_SECONDS", DEFAULT_REORDER_WAIT_SECONDS)
+        )
+        self.probe_seconds = float(
+            getattr(settings, "REALTIME_PROBE_SECONDS", DEFAULT_PROBE_SECONDS)
+        )
         self._monitor: asyncio.Task | None = None
         self.redis_ok = True  # the last probe through the channel layer came back
         self.down_since: float | None = None  # loop time of the first failed probe of an outage
@@ -191,8 +193,10 @@ class Hub:
 
     def stats(self) -> dict[str, int]:
         """``{"groups", "members"}``: subscriptions and local memberships of this loop."""
-        return {"groups": len(self.subscriptions),
-                "members": sum(len(s.members) for s in self.subscriptions.values())}
+        return {
+            "groups": len(self.subscriptions),
+            "members": sum(len(s.members) for s in self.subscriptions.values()),
+        }
 
     @contextlib.asynccontextmanager
     async def _group_lock(self, group: str) -> AsyncIterator[None]:
@@ -278,8 +282,13 @@ class Hub:
                 if failures == 1:
                     logger.exception("receiving %s failed; retrying", sub.group)
                 else:
-                    logger.warning("receiving %s failed %d times; next try in %.1f s",
-                                   sub.group, failures, delay, exc_info=failures % 10 == 0)
+                    logger.warning(
+                        "receiving %s failed %d times; next try in %.1f s",
+                        sub.group,
+                        failures,
+                        delay,
+                        exc_info=failures % 10 == 0,
+                    )
                 await asyncio.sleep(delay)
                 continue
             self._route(sub, message)
@@ -403,8 +412,12 @@ class Hub:
                         state["receiver"] = self.loop.create_task(receive_probes(channel))
                     state["n"] += 1
                     seen.clear()
-                    await redisguard.guard(self.layer.send(
-                        state["channel"], {"type": "realtime.probe", "n": state["n"]}), 0.5)
+                    await redisguard.guard(
+                        self.layer.send(
+                            state["channel"], {"type": "realtime.probe", "n": state["n"]}
+                        ),
+                        0.5,
+                    )
                     await asyncio.wait_for(seen.wait(), 0.5)
                     ok = True
                 except asyncio.CancelledError:
@@ -415,8 +428,10 @@ class Hub:
                     failed += 1
                     first_failed = first_failed or self.loop.time() - self.probe_seconds
                     if self.redis_ok and failed >= PROBE_FAILURES:
-                        logger.warning("realtime: no round trip through Redis; sockets will "
-                                       "get fresh snapshots when it is back")
+                        logger.warning(
+                            "realtime: no round trip through Redis; sockets will "
+                            "get fresh snapshots when it is back"
+                        )
                         self.redis_ok = False
                         self.down_since = first_failed
                     continue
@@ -429,8 +444,9 @@ class Hub:
                     try:
                         epoch = await asyncio.to_thread(sequence.recover, showtime_id)
                     except Exception:
-                        logger.warning("recovering seq of showtime %s failed", showtime_id,
-                                       exc_info=True)
+                        logger.warning(
+                            "recovering seq of showtime %s failed", showtime_id, exc_info=True
+                        )
                         break
                     if epoch is None:
                         continue
@@ -472,17 +488,24 @@ class Hub:
         hold turns available when read, without a frame (seats.selectors.effective_state).
         Without a healthy subscription of ``group`` it reads every time.
         """
-        ttl = float(getattr(settings, "REALTIME_SNAPSHOT_CACHE_SECONDS",
-                            DEFAULT_SNAPSHOT_CACHE_SECONDS))
+        ttl = float(
+            getattr(settings, "REALTIME_SNAPSHOT_CACHE_SECONDS", DEFAULT_SNAPSHOT_CACHE_SECONDS)
+        )
         sub = self.subscriptions.get(group)
         if ttl <= 0 or sub is None or not sub.healthy:
             return await read()
         now = self.loop.time()
-        if (sub.snapshot is not None and sub.snapshot_generation == sub.generation
-                and now - sub.snapshot_started < ttl):
+        if (
+            sub.snapshot is not None
+            and sub.snapshot_generation == sub.generation
+            and now - sub.snapshot_started < ttl
+        ):
             return sub.snapshot
-        if (sub.reading is not None and sub.reading_generation == sub.generation
-                and now - sub.reading_started < ttl):
+        if (
+            sub.reading is not None
+            and sub.reading_generation == sub.generation
+            and now - sub.reading_started < ttl
+        ):
             return await asyncio.shield(sub.reading)
         generation, started = sub.generation, now
         reading = self.loop.create_task(read())
@@ -491,9 +514,13 @@ class Hub:
         def store(task: asyncio.Task) -> None:
             if sub.reading is task:
                 sub.reading = None
-            if (not task.cancelled() and task.exception() is None
-                    and sub.generation == generation and sub.healthy
-                    and self.subscriptions.get(group) is sub):
+            if (
+                not task.cancelled()
+                and task.exception() is None
+                and sub.generation == generation
+                and sub.healthy
+                and self.subscriptions.get(group) is sub
+            ):
                 sub.snapshot = task.result()
                 sub.snapshot_generation, sub.snapshot_started = generation, started
 

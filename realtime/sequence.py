@@ -74,8 +74,9 @@ def allocate(showtime_id: int) -> tuple[str, int]:
         pipe.hget(_key(showtime_id), "epoch")
         _, seq, epoch = pipe.execute()
     except redis.RedisError:
-        logger.warning("seq of showtime %s allocated locally: Redis unavailable", showtime_id,
-                       exc_info=True)
+        logger.warning(
+            "seq of showtime %s allocated locally: Redis unavailable", showtime_id, exc_info=True
+        )
         return _fallback(showtime_id)
     result = (_decode(epoch), int(seq))
     with _lock:
@@ -164,8 +165,9 @@ def recover(showtime_id: int) -> str | None:
             del _dirty[showtime_id]
         if epoch != old:
             _known.pop(showtime_id, None)
-    logger.warning("showtime %s: seq epoch %s after Redis came back (was %s)",
-                   showtime_id, epoch, old)
+    logger.warning(
+        "showtime %s: seq epoch %s after Redis came back (was %s)", showtime_id, epoch, old
+    )
     return epoch
 
 

@@ -37,7 +37,8 @@ def socket_ticket_redeem(value: str) -> Any:
         return None
     now = timezone.now()
     fresh = SocketTicket.objects.filter(
-        digest=_digest(value), used_at=None,
+        digest=_digest(value),
+        used_at=None,
         created_at__gt=now - timedelta(seconds=settings.SOCKET_TICKET_TTL_SECONDS),
     )
     ticket = fresh.select_related("user").first()

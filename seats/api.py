@@ -52,7 +52,6 @@ SHOWTIME_ID = path_id(OpenApiTypes.INT64, "The showtime's id.")
 HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")
 
 
-
 def showtime_detail(showtime: Showtime) -> dict:
     """The api.md showtime shape (two queries beyond the showtime row and its joins), with the
     per-buyer caps in force (``max_seats_per_buyer``: the showtime's, else its
@@ -75,8 +74,9 @@ def showtime_detail(showtime: Showtime) -> dict:
 
 @extend_schema_view(
     list=extend_schema(responses={200: ShowSerializer(many=True), **errors(BAD_TOKEN)}),
-    retrieve=extend_schema(parameters=[SHOW_ID],
-                           responses={200: ShowSerializer, **errors(BAD_TOKEN, 404)}),
+    retrieve=extend_schema(
+        parameters=[SHOW_ID], responses={200: ShowSerializer, **errors(BAD_TOKEN, 404)}
+    ),
 )
 class ShowViewSet(viewsets.ReadOnlyModelViewSet):
     """``GET shows/`` and ``GET shows/{id}/``: what is on sale. No authentication needed."""
@@ -91,18 +91,24 @@ class ShowViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("show", OpenApiTypes.INT64,
-                             description="Only showtimes of this show."),
-            OpenApiParameter("starts_after", OpenApiTypes.DATETIME,
-                             description="ISO 8601 time (inclusive)."),
-            OpenApiParameter("starts_before", OpenApiTypes.DATETIME,
-                             description="ISO 8601 time (exclusive)."),
+            OpenApiParameter(
+                "show", OpenApiTypes.INT64, description="Only showtimes of this show."
+            ),
+            OpenApiParameter(
+                "starts_after", OpenApiTypes.DATETIME, description="ISO 8601 time (inclusive)."
+            ),
+            OpenApiParameter(
+                "starts_before", OpenApiTypes.DATETIME, description="ISO 8601 time (exclusive)."
+            ),
         ],
-        responses={200: ShowtimeSerializer(many=True),
-                   **errors((400, "validation_error"), BAD_TOKEN)},
+        responses={
+            200: ShowtimeSerializer(many=True),
+            **errors((400, "validation_error"), BAD_TOKEN),
+        },
     ),
-    retrieve=extend_schema(parameters=[SHOWTIME_ID],
-                           responses={200: ShowtimeSerializer, **errors(BAD_TOKEN, 404)}),
+    retrieve=extend_schema(
+        parameters=[SHOWTIME_ID], responses={200: ShowtimeSerializer, **errors(BAD_TOKEN, 404)}
+    ),
 )
 class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     """``GET showtimes/``, ``GET showtimes/{id}/`` and ``GET showtimes/{id}/seats/``."""
@@ -114,7 +120,8 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         query = Showtime.objects.select_related("show", "plan__venue").prefetch_related(
-            "plan__categories")
+            "plan__categories"
+        )
         params = self.request.query_params
         filters = Q()
         try:
@@ -123,16 +130,17 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
                 if not BIGINT_MIN <= show_id <= BIGINT_MAX:
                     raise ValueError("show: out of range")
                 filters &= Q(show_id=show_id)
-            for name, lookup in (("starts_after", "starts_at__gte"),
-                                 ("starts_before", "starts_at__lt")):
+            for name, lookup in (
+                ("starts_after", "starts_at__gte"),
+                ("starts_before", "starts_at__lt"),
+            ):
                 if params.get(name):
                     when = parse_datetime(params[name])
                     if when is None:
                         raise ValueError(name)
                     # In UTC (a time without offset is UTC): PostgreSQL refuses offsets past
                     # ±15:59, which ISO 8601 and Python allow.
-                    when = when.replace(tzinfo=UTC) if when.tzinfo is None \
-                        else when.astimezone(UTC)
+                    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
                     filters &= Q(**{lookup: when})
         except (ValueError, OverflowError) as exc:  # OverflowError: out of years 1–9999 in UTC
             raise ApplicationError(
@@ -148,8 +156,9 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         return Response(showtime_detail(self.get_object()))
 
-    @extend_schema(parameters=[SHOWTIME_ID],
-                   responses={200: SnapshotSerializer, **errors(BAD_TOKEN, 404)})
+    @extend_schema(
+        parameters=[SHOWTIME_ID], responses={200: SnapshotSerializer, **errors(BAD_TOKEN, 404)}
+    )
     @action(detail=True, methods=["get"])
     def seats(self, request, pk=None):
         """The seat map snapshot: every seat with its status and version (api.md)."""
@@ -173,9 +182,13 @@ class HoldCreateView(APIView):
             201: OpenApiResponse(HoldSerializer, description="A new hold."),
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
-                AUTH, CSRF, 404,
+                AUTH,
+                CSRF,
+                404,
                 (409, "buyer_limit", "seat_unavailable", "orphan_seat", "sales_closed", "busy"),
-                413, 415, 429,
+                413,
+                415,
+                429,
             ),
         },
         parameters=[retry_after(409, 429)],
@@ -185,8 +198,10 @@ class HoldCreateView(APIView):
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.hold_create(
-            user=_buyer(request), showtime_id=showtime_id,
-            seat_ids=data.validated_data.get("seats", []), ga=data.validated_data.get("ga", []),
+            user=_buyer(request),
+            showtime_id=showtime_id,
+            seat_ids=data.validated_data.get("seats", []),
+            ga=data.validated_data.get("ga", []),
         )
         return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
 
@@ -206,8 +221,14 @@ class BestAvailableView(APIView):
             200: OpenApiResponse(HoldSerializer, description="Seats added to the active hold."),
             201: OpenApiResponse(HoldSerializer, description="A new hold."),
             **errors(
-                (400, "validation_error", "too_many_seats", "malformed_json"), AUTH, CSRF, 404,
-                (409, "buyer_limit", "seat_unavailable", "sales_closed", "busy"), 413, 415, 429,
+                (400, "validation_error", "too_many_seats", "malformed_json"),
+                AUTH,
+                CSRF,
+                404,
+                (409, "buyer_limit", "seat_unavailable", "sales_closed", "busy"),
+                413,
+                415,
+                429,
             ),
         },
         parameters=[retry_after(409, 429)],
@@ -216,16 +237,19 @@ class BestAvailableView(APIView):
     def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.hold_best(user=_buyer(request), showtime_id=showtime_id,
-                                    **data.validated_data)
+        result = services.hold_best(
+            user=_buyer(request), showtime_id=showtime_id, **data.validated_data
+        )
         return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
 
 
 @extend_schema_view(
     retrieve=extend_schema(
-        parameters=[HOLD_ID], responses={200: HoldSerializer, **errors(AUTH, 404)},
+        parameters=[HOLD_ID],
+        responses={200: HoldSerializer, **errors(AUTH, 404)},
         description="The hold as it stands now: an active hold past its `expires_at` reads "
-        "`expired`, with no seats, before the cleanup records it (the lapse rule)."),
+        "`expired`, with no seats, before the cleanup records it (the lapse rule).",
+    ),
 )
 class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``GET holds/{id}/``, ``POST holds/{id}/release/``, ``DELETE holds/{id}/`` (own holds only;
@@ -248,8 +272,15 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         parameters=[HOLD_ID, retry_after(409)],
         responses={
             200: HoldSerializer,
-            **errors((400, "validation_error", "unknown_seats", "malformed_json"), AUTH, CSRF,
-                     404, (409, "hold_not_active", "busy"), 413, 415),
+            **errors(
+                (400, "validation_error", "unknown_seats", "malformed_json"),
+                AUTH,
+                CSRF,
+                404,
+                (409, "hold_not_active", "busy"),
+                413,
+                415,
+            ),
         },
     )
     @action(detail=True, methods=["post"])

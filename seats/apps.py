@@ -16,5 +16,4 @@ class SeatsConfig(AppConfig):
         from .selection import forget_geometry
 
         post_save.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-save")
-        post_delete.connect(forget_geometry, sender=Showtime,
-                            dispatch_uid="seat-geometry-delete")
+        post_delete.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-delete")

@@ -41,11 +41,17 @@ class Change:
         ``SeatEvent``. One statement."""
         SeatEvent.objects.bulk_create(events)
 
-    def event(self, row: ShowtimeSeat, from_status: str, to_status: str, at: datetime
-              ) -> SeatEvent:
+    def event(self, row: ShowtimeSeat, from_status: str, to_status: str, at: datetime) -> SeatEvent:
         return SeatEvent(
-            showtime_id=row.showtime_id, showtime_seat_id=row.pk, from_status=from_status,
-            to_status=to_status, reason=self.reason, actor_kind=self.actor_kind,
-            actor_id=self.actor_id, hold_id=self.hold_id, order_id=self.order_id, note=self.note,
+            showtime_id=row.showtime_id,
+            showtime_seat_id=row.pk,
+            from_status=from_status,
+            to_status=to_status,
+            reason=self.reason,
+            actor_kind=self.actor_kind,
+            actor_id=self.actor_id,
+            hold_id=self.hold_id,
+            order_id=self.order_id,
+            note=self.note,
             at=at,
         )

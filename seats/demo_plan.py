@@ -251,8 +251,7 @@ def build_demo_plan() -> dict:
                             "number": number,
                             "x": centre_x + dx,
                             "y": centre_y + dy,
-                            "wheelchair": wheelchair
-                            and number in (1, len(slots)),
+                            "wheelchair": wheelchair and number in (1, len(slots)),
                         }
                     )
                 rows.append((_row_label(row_index), breaks, seats))

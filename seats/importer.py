@@ -87,8 +87,9 @@ def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
         return None
 
     right_edge: dict[str, float] = {}
-    order = sorted(zones, key=lambda z: (min(s["y"] for s in zones[z]),
-                                         min(s["x"] for s in zones[z])))
+    order = sorted(
+        zones, key=lambda z: (min(s["y"] for s in zones[z]), min(s["x"] for s in zones[z]))
+    )
     for zone in order:
         members, dx = zones[zone], 0.0
         for _ in range(len(order)):
@@ -99,14 +100,16 @@ def _separate_overlapping_zones(seats: list[dict[str, Any]]) -> tuple[int, int]:
         for seat in members:
             seat["x"] += dx
             grid.setdefault((int(seat["x"] // cell), int(seat["y"] // cell)), []).append(
-                (seat["x"], seat["y"], zone))
+                (seat["x"], seat["y"], zone)
+            )
         right_edge[zone] = max(s["x"] for s in members)
     margin = 2 * spacing
     return (int(max(s["x"] for s in seats) + margin), int(max(s["y"] for s in seats) + margin))
 
 
-def _ga_areas(data: dict, cats: list[dict[str, str]], width: int, height: int
-              ) -> list[dict[str, Any]]:
+def _ga_areas(
+    data: dict, cats: list[dict[str, str]], width: int, height: int
+) -> list[dict[str, Any]]:
     """General-admission areas of the plan (see the module docstring); appends missing categories
     to ``cats``. Areas without a position are placed under the seats, side by side."""
     raw = list(data.get("general_admission") or [])
@@ -123,8 +126,11 @@ def _ga_areas(data: dict, cats: list[dict[str, str]], width: int, height: int
         category = area.get("category") or name
         if category not in {c["name"] for c in cats}:
             cats.append({"name": category, "color": str(area.get("color", "#6B7280"))})
-        x, y = _xy(area, where) if "position" in area else (
-            (i + 0.5) * width / (len(raw) or 1), height + 40)
+        x, y = (
+            _xy(area, where)
+            if "position" in area
+            else ((i + 0.5) * width / (len(raw) or 1), height + 40)
+        )
         areas.append({"name": name, "capacity": capacity, "category": category, "x": x, "y": y})
     names = [a["name"] for a in areas]
     if len(set(names)) != len(names):
@@ -156,8 +162,12 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     categories = _require(data, "categories", "plan", list)
     cats = []
     for i, cat in enumerate(categories):
-        cats.append({"name": str(_require(cat, "name", f"categories[{i}]", str)),
-                     "color": str(cat.get("color", "")) if isinstance(cat, dict) else ""})
+        cats.append(
+            {
+                "name": str(_require(cat, "name", f"categories[{i}]", str)),
+                "color": str(cat.get("color", "")) if isinstance(cat, dict) else "",
+            }
+        )
     cat_names = {c["name"] for c in cats}
     duplicated_cats = [n for n, k in Counter(c["name"] for c in cats).items() if k > 1]
     if duplicated_cats:
@@ -195,12 +205,20 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
                     unknown_cats.add(category)
                 seat_no = int(number) if number.isdigit() else None
                 segment = sum(1 for b in breaks if seat_no is not None and seat_no >= b)
-                seats.append({
-                    "guid": parsed_guid, "label": f"{zone_name} {row_number}-{number}",
-                    "zone": zone_name, "row": row_number, "number": number, "category": category,
-                    "x": zx + rx + sx, "y": zy + ry + sy, "segment": segment,
-                    "wheelchair": seat.get("wheelchair") is True,
-                })
+                seats.append(
+                    {
+                        "guid": parsed_guid,
+                        "label": f"{zone_name} {row_number}-{number}",
+                        "zone": zone_name,
+                        "row": row_number,
+                        "number": number,
+                        "category": category,
+                        "x": zx + rx + sx,
+                        "y": zy + ry + sy,
+                        "segment": segment,
+                        "wheelchair": seat.get("wheelchair") is True,
+                    }
+                )
     if bad_guids:
         raise PlanError(f"seat_guid is not a UUID: {', '.join(map(str, bad_guids[:10]))}.")
     if unknown_cats:
@@ -226,8 +244,9 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     }
 
 
-def plan_import(*, raw: str | bytes | dict, venue_name: str, plan_name: str | None = None
-                ) -> SeatingPlan:
+def plan_import(
+    *, raw: str | bytes | dict, venue_name: str, plan_name: str | None = None
+) -> SeatingPlan:
     """Validate a pretix plan and store venue (created if new), plan, categories and seats in one
     transaction. Nothing is written when anything is wrong.
 
@@ -244,8 +263,9 @@ def plan_import(*, raw: str | bytes | dict, venue_name: str, plan_name: str | No
             venue=venue, name=name, width=parsed["width"], height=parsed["height"]
         )
         categories = {
-            c["name"]: PlanCategory.objects.create(plan=plan, name=c["name"], color=c["color"],
-                                                   rank=i)
+            c["name"]: PlanCategory.objects.create(
+                plan=plan, name=c["name"], color=c["color"], rank=i
+            )
             for i, c in enumerate(parsed["categories"])
         }
         Seat.objects.bulk_create(
@@ -254,14 +274,30 @@ def plan_import(*, raw: str | bytes | dict, venue_name: str, plan_name: str | No
         )
         for area in parsed["ga_areas"]:
             ga = GeneralAdmissionArea.objects.create(
-                plan=plan, name=area["name"], capacity=area["capacity"],
-                category=categories[area["category"]], x=area["x"], y=area["y"])
+                plan=plan,
+                name=area["name"],
+                capacity=area["capacity"],
+                category=categories[area["category"]],
+                x=area["x"],
+                y=area["y"],
+            )
             # The places of the area: pre-created, so claiming n of them can never exceed it.
             Seat.objects.bulk_create(
-                (Seat(plan=plan, ga_area=ga, category=ga.category, zone=ga.name, row="",
-                      number=str(n), label=f"{ga.name} #{n}", x=ga.x, y=ga.y,
-                      guid=uuid.uuid5(uuid.NAMESPACE_URL, f"ga:{plan.pk}:{ga.name}:{n}"))
-                 for n in range(1, ga.capacity + 1)),
+                (
+                    Seat(
+                        plan=plan,
+                        ga_area=ga,
+                        category=ga.category,
+                        zone=ga.name,
+                        row="",
+                        number=str(n),
+                        label=f"{ga.name} #{n}",
+                        x=ga.x,
+                        y=ga.y,
+                        guid=uuid.uuid5(uuid.NAMESPACE_URL, f"ga:{plan.pk}:{ga.name}:{n}"),
+                    )
+                    for n in range(1, ga.capacity + 1)
+                ),
                 batch_size=500,
             )
     return plan

@@ -53,13 +53,15 @@ class LapsingQuerySet(models.QuerySet):
     def with_effective_status(self, now: datetime | None = None) -> LapsingQuerySet:
         """Annotate ``effective_status``: ``expired`` for a lapsed row, else the stored status
         (a string of the model's ``Status``), for ordering and filtering lists in SQL."""
-        return self.annotate(effective_status=Case(
-            When(self._lapsed_q(now), then=Value(self.model.LAPSED_STATUS)),
-            default=F("status"), output_field=models.CharField(),
-        ))
+        return self.annotate(
+            effective_status=Case(
+                When(self._lapsed_q(now), then=Value(self.model.LAPSED_STATUS)),
+                default=F("status"),
+                output_field=models.CharField(),
+            )
+        )
 
-    def filter_effective_status(self, status: str, now: datetime | None = None
-                                ) -> LapsingQuerySet:
+    def filter_effective_status(self, status: str, now: datetime | None = None) -> LapsingQuerySet:
         """Rows whose status at ``now`` is ``status``: ``expired`` includes the lapsed rows and
         the live status excludes them."""
         if status == self.model.LIVE_STATUS:

@@ -116,8 +116,7 @@ def lock_first(queryset: QuerySet[M], *, skip_locked: bool = False) -> M | None:
     return queryset.select_for_update(of=("self",), skip_locked=skip_locked).first()
 
 
-def lock_free_seats(seats: QuerySet[ShowtimeSeat], *fields: str,
-                    limit: int | None = None) -> list:
+def lock_free_seats(seats: QuerySet[ShowtimeSeat], *fields: str, limit: int | None = None) -> list:
     """Lock those rows of ``seats`` (a ``ShowtimeSeat`` queryset; its filters may join the plan
     seats) that no other transaction holds, in primary-key order, at most ``limit``, and return
     their ``values_list(*fields)`` (flat for one field).
@@ -130,8 +129,11 @@ def lock_free_seats(seats: QuerySet[ShowtimeSeat], *fields: str,
         RuntimeError: when called outside ``transaction.atomic()``.
     """
     _require_transaction("lock_free_seats")
-    query = seats.select_for_update(skip_locked=True, of=("self",)).order_by("pk") \
+    query = (
+        seats.select_for_update(skip_locked=True, of=("self",))
+        .order_by("pk")
         .values_list(*fields, flat=len(fields) == 1)
+    )
     return list(query if limit is None else query[:limit])
 
 
@@ -139,8 +141,9 @@ _SEAT_FIELDS = ("id", "showtime", "seat", "status", "version", "expires_at")
 _PLAN_SEAT_FIELDS = ("id", "guid", "label", "category", "ga_area")
 
 
-def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price: bool = False
-                        ) -> list[ShowtimeSeat]:
+def lock_showtime_seats(
+    showtime_id: int, seat_ids: Iterable[int], *, with_price: bool = False
+) -> list[ShowtimeSeat]:
     """Lock the given showtime seats, in primary-key order, and return them with their plan seat
     (``row.seat``: ``guid``, ``label``, ``category`` with its ``name``, ``ga_area_id``).
 
@@ -163,9 +166,11 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     if not ids:
         return []
     conn = connection_for(ShowtimeSeat)
-    fields = [(field(ShowtimeSeat._meta, f), "ss") for f in _SEAT_FIELDS] + \
-        [(field(Seat._meta, f), "s") for f in _PLAN_SEAT_FIELDS] + \
-        [(field(PlanCategory._meta, "name"), "c")]
+    fields = (
+        [(field(ShowtimeSeat._meta, f), "ss") for f in _SEAT_FIELDS]
+        + [(field(Seat._meta, f), "s") for f in _PLAN_SEAT_FIELDS]
+        + [(field(PlanCategory._meta, "name"), "c")]
+    )
     columns = [column(f.model, f.name, conn, alias) for f, alias in fields]
     if with_price:
         columns.append(
@@ -174,7 +179,8 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
             f"WHERE {column(ShowtimePrice, 'showtime', conn, 'p')} = "
             f"{column(ShowtimeSeat, 'showtime', conn, 'ss')} "
             f"AND {column(ShowtimePrice, 'category', conn, 'p')} = "
-            f"{column(Seat, 'category', conn, 's')})")
+            f"{column(Seat, 'category', conn, 's')})"
+        )
         fields.append((field(ShowtimePrice._meta, "price"), "p"))
     ss_id = column(ShowtimeSeat, "id", conn, "ss")
     sql = (
@@ -196,9 +202,10 @@ def lock_showtime_seats(showtime_id: int, seat_ids: Iterable[int], *, with_price
     category_attnames = [PlanCategory._meta.pk.attname, "name"]
     for values in found:
         row = ShowtimeSeat.from_db(conn.alias, attnames, values[:n_seat])
-        seat = Seat.from_db(conn.alias, plan_attnames, values[n_seat:n_seat + n_plan])
-        seat.category = PlanCategory.from_db(conn.alias, category_attnames,
-                                             [seat.category_id, values[n_seat + n_plan]])
+        seat = Seat.from_db(conn.alias, plan_attnames, values[n_seat : n_seat + n_plan])
+        seat.category = PlanCategory.from_db(
+            conn.alias, category_attnames, [seat.category_id, values[n_seat + n_plan]]
+        )
         row.seat = seat
         if with_price:
             row.price = values[-1]  # an extra attribute, as annotate() adds

@@ -38,9 +38,14 @@ class SeatingPlan(models.Model):
     name = models.CharField(max_length=200)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
-    focus_x = models.FloatField(null=True, blank=True, help_text=(
-        "The focal point (stage, ring, screen) in plan pixels; best available prefers seats near "
-        "it. Empty: the centre of the seats."))
+    focus_x = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The focal point (stage, ring, screen) in plan pixels; best available prefers seats near "
+            "it. Empty: the centre of the seats."
+        ),
+    )
     focus_y = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -112,9 +117,14 @@ class Seat(models.Model):
     y = models.FloatField()
     segment = models.PositiveIntegerField(default=0)
     wheelchair = models.BooleanField(default=False)
-    ga_area = models.ForeignKey(GeneralAdmissionArea, null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="places",
-                                help_text="Set for the places of a general-admission area.")
+    ga_area = models.ForeignKey(
+        GeneralAdmissionArea,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="places",
+        help_text="Set for the places of a general-admission area.",
+    )
 
     class Meta:
         constraints = [
@@ -173,17 +183,30 @@ class Showtime(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ON_SALE)
     currency = models.CharField(max_length=3, default="EUR")
     hold_ttl = models.PositiveIntegerField(
-        default=default_hold_ttl, validators=[MinValueValidator(1)],
-        help_text="Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting).")
+        default=default_hold_ttl,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting).",
+    )
     max_seats_per_order = models.PositiveIntegerField(
-        default=default_max_seats_per_order, validators=[MinValueValidator(1)],
-        help_text="Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting).")
+        default=default_max_seats_per_order,
+        validators=[MinValueValidator(1)],
+        help_text="Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting).",
+    )
     max_seats_per_buyer = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1)], help_text=(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=(
             "Seats one buyer may have held or in unpaid orders of this showtime together. "
-            "Empty: the same as max seats per order."))
-    forbid_single_seats = models.BooleanField(default=False, help_text=(
-        "Refuse a hold that would leave a single free seat alone between taken seats in a row."))
+            "Empty: the same as max seats per order."
+        ),
+    )
+    forbid_single_seats = models.BooleanField(
+        default=False,
+        help_text=(
+            "Refuse a hold that would leave a single free seat alone between taken seats in a row."
+        ),
+    )
     sales_start = models.DateTimeField(null=True, blank=True)
     sales_end = models.DateTimeField(null=True, blank=True)
 
@@ -202,10 +225,18 @@ class Showtime(models.Model):
     def clean(self):
         """A buyer must be able to fill at least one order: ``max_seats_per_buyer``, when set, is
         not below ``max_seats_per_order``."""
-        if (self.max_seats_per_buyer is not None and self.max_seats_per_order is not None
-                and self.max_seats_per_buyer < self.max_seats_per_order):
-            raise ValidationError({"max_seats_per_buyer": (
-                "At least max seats per order, or empty (the same as max seats per order).")})
+        if (
+            self.max_seats_per_buyer is not None
+            and self.max_seats_per_order is not None
+            and self.max_seats_per_buyer < self.max_seats_per_order
+        ):
+            raise ValidationError(
+                {
+                    "max_seats_per_buyer": (
+                        "At least max seats per order, or empty (the same as max seats per order)."
+                    )
+                }
+            )
 
 
 class ShowtimePrice(models.Model):
@@ -277,8 +308,10 @@ class ShowtimeSeatQuerySet(models.QuerySet):
     def count_expressions(now: datetime) -> dict[str, models.Count]:
         """``{status: Count}`` for every :class:`SeatStatus`, by status at ``now``: for
         ``aggregate()`` (one showtime) or ``annotate()`` after ``values()`` (per category)."""
-        return {status: models.Count("pk", filter=seat_status_q(status, now))
-                for status in SeatStatus.values}
+        return {
+            status: models.Count("pk", filter=seat_status_q(status, now))
+            for status in SeatStatus.values
+        }
 
     def counts_by_status(self, now: datetime) -> dict[str, int]:
         """``{"available", "held", "reserved", "sold", "blocked"}``: seat counts at ``now``.
@@ -339,7 +372,9 @@ class Hold(Lapsing, models.Model):
     LAPSED_STATUS = Status.EXPIRED
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds"
+    )
     showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="holds")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField()
@@ -430,12 +465,15 @@ class SeatEvent(models.Model):
     to_status = models.CharField(max_length=10, choices=SeatStatus.choices)
     reason = models.CharField(max_length=20)
     actor_kind = models.CharField(max_length=10, choices=Actor.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    hold = models.ForeignKey(Hold, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="seat_events")
-    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="seat_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hold = models.ForeignKey(
+        Hold, null=True, blank=True, on_delete=models.SET_NULL, related_name="seat_events"
+    )
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="seat_events"
+    )
     note = models.CharField(max_length=200, blank=True, default="")
     at = models.DateTimeField()
 

@@ -31,8 +31,9 @@ def connection_for(model: type[models.Model]) -> BaseDatabaseWrapper:
     return connections[router.db_for_write(model)]
 
 
-def column(model: type[models.Model], name: str, connection: BaseDatabaseWrapper,
-           alias: str | None = None) -> str:
+def column(
+    model: type[models.Model], name: str, connection: BaseDatabaseWrapper, alias: str | None = None
+) -> str:
     """The quoted column of field ``name`` of ``model`` (``alias."col"`` with ``alias``)."""
     quoted = connection.ops.quote_name(column_name(field(model._meta, name)))
     return quoted if alias is None else f"{alias}.{quoted}"
@@ -45,8 +46,10 @@ def table(model: type[models.Model], connection: BaseDatabaseWrapper) -> str:
 
 def join(model: type[models.Model], alias: str, on: str, connection: BaseDatabaseWrapper) -> str:
     """``JOIN <model's table> alias ON alias.<primary key> = on`` (``on``: a quoted column)."""
-    return (f"JOIN {table(model, connection)} {alias} "
-            f"ON {column(model, model._meta.pk.name, connection, alias)} = {on}")
+    return (
+        f"JOIN {table(model, connection)} {alias} "
+        f"ON {column(model, model._meta.pk.name, connection, alias)} = {on}"
+    )
 
 
 def field(meta: Options, name: str) -> models.Field:
@@ -79,13 +82,15 @@ def converters(field: models.Field, alias: str, connection: BaseDatabaseWrapper)
     if found is None:
         col = field.get_col(alias)
         found = _converters[key] = [
-            (conv, col) for conv in
-            connection.ops.get_db_converters(col) + col.get_db_converters(connection)]
+            (conv, col)
+            for conv in connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        ]
     return found
 
 
-def convert(row: Sequence[Any], columns: Sequence[list],
-            connection: BaseDatabaseWrapper) -> list[Any]:
+def convert(
+    row: Sequence[Any], columns: Sequence[list], connection: BaseDatabaseWrapper
+) -> list[Any]:
     """Apply :func:`converters` (one list per column) to a fetched row."""
     values = list(row)
     for i, convs in enumerate(columns):
@@ -109,8 +114,12 @@ def _refuse_auto_now(model: type[models.Model]) -> None:
     _checked.add(model)
 
 
-def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any],
-           increments: dict[str, int] | None = None) -> int:
+def update(
+    model: type[models.Model],
+    pks: Sequence[Any],
+    values: dict[str, Any],
+    increments: dict[str, int] | None = None,
+) -> int:
     """``UPDATE`` the ``model`` rows whose primary key is in ``pks``: set each column of
     ``values`` (``{attname: value}``, prepared for saving as the ORM does) and add to each of
     ``increments`` (``{attname: n}``, like ``F(name) + n``). One statement, no model instances,
@@ -139,8 +148,10 @@ def update(model: type[models.Model], pks: Sequence[Any], values: dict[str, Any]
         params.append(int(n))
     pk = meta.pk
     params += [pk.get_db_prep_value(value, connection, prepared=False) for value in pks]
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-           f"WHERE {quote(column_name(pk))} IN ({placeholders(len(pks))})")
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {quote(column_name(pk))} IN ({placeholders(len(pks))})"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -159,8 +170,9 @@ def _in_range(field: models.Field, value: Any, connection: BaseDatabaseWrapper) 
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def _where(model: type[models.Model], where: dict[str, Any], alias: str,
-           connection: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
+def _where(
+    model: type[models.Model], where: dict[str, Any], alias: str, connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]] | None:
     """``AND``-ed equalities on ``alias``'s columns (``where``: ``{attname: value}``) and their
     parameters (``pk`` names the primary key); ``None`` when no row can match (an integer out of
     its column's range)."""
@@ -175,12 +187,17 @@ def _where(model: type[models.Model], where: dict[str, Any], alias: str,
 
 
 def _columns_of(model: type[models.Model], alias: str, connection: BaseDatabaseWrapper) -> str:
-    return ", ".join(f"{alias}.{connection.ops.quote_name(column_name(f))}"
-                     for f in model._meta.concrete_fields)
+    return ", ".join(
+        f"{alias}.{connection.ops.quote_name(column_name(f))}" for f in model._meta.concrete_fields
+    )
 
 
-def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model], str]],
-            connection: BaseDatabaseWrapper) -> list[list[models.Model]]:
+def _select(
+    sql: str,
+    params: list[Any],
+    parts: Sequence[tuple[type[models.Model], str]],
+    connection: BaseDatabaseWrapper,
+) -> list[list[models.Model]]:
     """Run ``sql`` whose columns are the concrete columns of each ``(model, alias)`` of ``parts``
     in turn; return one list of instances (one per part) per row (``Model.from_db``)."""
     columns: list[list] = []
@@ -195,8 +212,12 @@ def _select(sql: str, params: list[Any], parts: Sequence[tuple[type[models.Model
     out = []
     for row in rows:
         values = convert(row, columns, connection)
-        out.append([model.from_db(connection.alias, attnames, values[start:start + n])
-                    for model, attnames, start, n in spans])
+        out.append(
+            [
+                model.from_db(connection.alias, attnames, values[start : start + n])
+                for model, attnames, start, n in spans
+            ]
+        )
     return out
 
 
@@ -208,8 +229,10 @@ def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M
     condition = _where(model, where, "t", connection)
     if condition is None:
         return None
-    sql = (f"SELECT {_columns_of(model, 't', connection)} FROM {table(model, connection)} t "
-           f"WHERE {condition[0]}")
+    sql = (
+        f"SELECT {_columns_of(model, 't', connection)} FROM {table(model, connection)} t "
+        f"WHERE {condition[0]}"
+    )
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
     rows = _select(sql, condition[1], [(model, "t")], connection)
@@ -225,15 +248,18 @@ def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:
     if condition is None:
         return []
     claim_seat = column(SeatClaim, "showtime_seat", connection, "c")
-    sql = (f"SELECT {_columns_of(SeatClaim, 'c', connection)}, "
-           f"{_columns_of(ShowtimeSeat, 'ss', connection)}, {_columns_of(Seat, 's', connection)} "
-           f"FROM {table(SeatClaim, connection)} c "
-           f"{join(ShowtimeSeat, 'ss', claim_seat, connection)} "
-           f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
-           f"WHERE {condition[0]} ORDER BY {claim_seat}")
+    sql = (
+        f"SELECT {_columns_of(SeatClaim, 'c', connection)}, "
+        f"{_columns_of(ShowtimeSeat, 'ss', connection)}, {_columns_of(Seat, 's', connection)} "
+        f"FROM {table(SeatClaim, connection)} c "
+        f"{join(ShowtimeSeat, 'ss', claim_seat, connection)} "
+        f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
+        f"WHERE {condition[0]} ORDER BY {claim_seat}"
+    )
     claims = []
-    for row in _select(sql, condition[1], [
-            (SeatClaim, "c"), (ShowtimeSeat, "ss"), (Seat, "s")], connection):
+    for row in _select(
+        sql, condition[1], [(SeatClaim, "c"), (ShowtimeSeat, "ss"), (Seat, "s")], connection
+    ):
         claim, inventory = cast(SeatClaim, row[0]), cast(ShowtimeSeat, row[1])
         inventory.seat = cast(Seat, row[2])
         claim.showtime_seat = inventory
@@ -249,14 +275,15 @@ def showtime_seat_ids(showtime_id: int, guids: Sequence[Any]) -> dict[Any, int]:
         return {}
     connection = connection_for(ShowtimeSeat)
     guid = Seat._meta.get_field("guid")
-    sql = (f"SELECT {column(Seat, 'guid', connection, 's')}, "
-           f"{column(ShowtimeSeat, 'id', connection, 'ss')} "
-           f"FROM {table(ShowtimeSeat, connection)} ss "
-           f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
-           f"WHERE {column(ShowtimeSeat, 'showtime', connection, 'ss')} = %s "
-           f"AND {column(Seat, 'guid', connection, 's')} IN ({placeholders(len(guids))})")
-    params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False)
-                              for g in guids]
+    sql = (
+        f"SELECT {column(Seat, 'guid', connection, 's')}, "
+        f"{column(ShowtimeSeat, 'id', connection, 'ss')} "
+        f"FROM {table(ShowtimeSeat, connection)} ss "
+        f"{join(Seat, 's', column(ShowtimeSeat, 'seat', connection, 'ss'), connection)} "
+        f"WHERE {column(ShowtimeSeat, 'showtime', connection, 'ss')} = %s "
+        f"AND {column(Seat, 'guid', connection, 's')} IN ({placeholders(len(guids))})"
+    )
+    params = [showtime_id] + [guid.get_db_prep_value(g, connection, prepared=False) for g in guids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -274,16 +301,19 @@ def buyer_usage(user_id: int, showtime_id: int, now: Any) -> tuple[int, int]:
     claim_hold = column(SeatClaim, "hold", connection, "c")
     status = column(ShowtimeSeat, "status", connection, "ss")
     claim_seat_id = column(SeatClaim, "showtime_seat", connection, "c")
-    sql = (f"SELECT COUNT(*), COUNT(DISTINCT CASE WHEN {status} = %s THEN {claim_hold} END) "
-           f"FROM {table(SeatClaim, connection)} c {join(Hold, 'h', claim_hold, connection)} "
-           f"{join(ShowtimeSeat, 'ss', claim_seat_id, connection)} "
-           f"WHERE {column(SeatClaim, 'is_live', connection, 'c')} "
-           f"AND {column(Hold, 'user', connection, 'h')} = %s "
-           f"AND {column(Hold, 'showtime', connection, 'h')} = %s "
-           f"AND {status} IN (%s, %s) "
-           f"AND {column(ShowtimeSeat, 'expires_at', connection, 'ss')} > %s")
+    sql = (
+        f"SELECT COUNT(*), COUNT(DISTINCT CASE WHEN {status} = %s THEN {claim_hold} END) "
+        f"FROM {table(SeatClaim, connection)} c {join(Hold, 'h', claim_hold, connection)} "
+        f"{join(ShowtimeSeat, 'ss', claim_seat_id, connection)} "
+        f"WHERE {column(SeatClaim, 'is_live', connection, 'c')} "
+        f"AND {column(Hold, 'user', connection, 'h')} = %s "
+        f"AND {column(Hold, 'showtime', connection, 'h')} = %s "
+        f"AND {status} IN (%s, %s) "
+        f"AND {column(ShowtimeSeat, 'expires_at', connection, 'ss')} > %s"
+    )
     when = ShowtimeSeat._meta.get_field("expires_at").get_db_prep_value(
-        now, connection, prepared=False)
+        now, connection, prepared=False
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [reserved, user_id, showtime_id, held, reserved, when])
         seats, orders = cursor.fetchone()

@@ -55,8 +55,9 @@ def _number_key(place: Place) -> tuple[int, int, float]:
 # used goes first), in a cachetools.TTLCache shared by the request threads under its lock.
 GEOMETRY_SECONDS = 60.0
 GEOMETRY_SHOWTIMES = 1000
-_geometry: TTLCache = TTLCache(maxsize=GEOMETRY_SHOWTIMES, ttl=GEOMETRY_SECONDS,
-                               timer=time.monotonic)
+_geometry: TTLCache = TTLCache(
+    maxsize=GEOMETRY_SHOWTIMES, ttl=GEOMETRY_SECONDS, timer=time.monotonic
+)
 _geometry_lock = threading.Lock()
 
 
@@ -75,10 +76,20 @@ def _seat_geometry(showtime_id: int) -> list[tuple]:
         hit = _geometry.get(showtime_id)
     if hit is not None:
         return hit
-    rows = list(ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None)
-                .values_list("pk", "seat__label", "seat__zone", "seat__row", "seat__segment",
-                             "seat__number", "seat__x", "seat__y", "seat__category__name",
-                             "seat__category_id"))
+    rows = list(
+        ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None).values_list(
+            "pk",
+            "seat__label",
+            "seat__zone",
+            "seat__row",
+            "seat__segment",
+            "seat__number",
+            "seat__x",
+            "seat__y",
+            "seat__category__name",
+            "seat__category_id",
+        )
+    )
     with _geometry_lock:
         _geometry[showtime_id] = rows
     return rows
@@ -90,22 +101,27 @@ def zones_of(showtime_id: int, seat_ids: Iterable[int]) -> set[str]:
     return {zone for pk, _, zone, *_ in _seat_geometry(showtime_id) if pk in wanted}
 
 
-def load_rows(showtime: Showtime, now: datetime, *, category: str | None = None,
-              zones: set[str] | None = None) -> dict[tuple, list[Place]]:
+def load_rows(
+    showtime: Showtime, now: datetime, *, category: str | None = None, zones: set[str] | None = None
+) -> dict[tuple, list[Place]]:
     """The showtime's seats (general-admission places excluded) grouped by (zone, row, segment),
     each group in seat order, with their effective availability at ``now``; only a category
     (name) or some zones when asked. The states are read now (one statement); the geometry is
     cached (:func:`_seat_geometry`)."""
-    free = set(ShowtimeSeat.objects.free(now).filter(showtime_id=showtime.pk)
-               .values_list("pk", flat=True))
+    free = set(
+        ShowtimeSeat.objects.free(now).filter(showtime_id=showtime.pk).values_list("pk", flat=True)
+    )
     groups: dict[tuple, list[Place]] = defaultdict(list)
-    for (pk, label, zone, row, segment, number, x, y, category_name,
-         category_id) in _seat_geometry(showtime.pk):
+    for pk, label, zone, row, segment, number, x, y, category_name, category_id in _seat_geometry(
+        showtime.pk
+    ):
         if (category and category_name != category) or (zones is not None and zone not in zones):
             continue
         groups[(zone, row, segment)].append(
-            Place(pk, label, zone, row, segment, number, x, y, category_name, category_id,
-                  pk in free))
+            Place(
+                pk, label, zone, row, segment, number, x, y, category_name, category_id, pk in free
+            )
+        )
     for places in groups.values():
         places.sort(key=_number_key)
     return groups
@@ -156,13 +172,20 @@ def _focus(plan: SeatingPlan, groups: dict[tuple, list[Place]]) -> tuple[float, 
 
 @dataclass
 class Candidates:
-    blocks: list[list[int]]       # seat pks, best first (at most ``limit`` of them)
-    max_together: int             # the longest run of free adjacent seats
-    available: int                # free seats in all
+    blocks: list[list[int]]  # seat pks, best first (at most ``limit`` of them)
+    max_together: int  # the longest run of free adjacent seats
+    available: int  # free seats in all
 
 
-def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: str | None = None,
-                zone: str | None = None, limit: int = 50) -> Candidates:
+def best_blocks(
+    showtime: Showtime,
+    quantity: int,
+    now: datetime,
+    *,
+    category: str | None = None,
+    zone: str | None = None,
+    limit: int = 50,
+) -> Candidates:
     """The best ``limit`` blocks of ``quantity`` free adjacent seats, in the quality order of
     the module docstring. Filters: a category name, a zone name.
 
@@ -193,10 +216,19 @@ def best_blocks(showtime: Showtime, quantity: int, now: datetime, *, category: s
                 for start in range(n - q + 1):
                     cx, cy = (sx[start + q] - sx[start]) / q, (sy[start + q] - sy[start]) / q
                     right = n - start - q
-                    scored.append(((start == 1 or right == 1), max(rank[start:start + q]),
-                                   round(math.hypot(cx - fx, cy - fy), 1), zone_name, row, start,
-                                   run))
+                    scored.append(
+                        (
+                            (start == 1 or right == 1),
+                            max(rank[start : start + q]),
+                            round(math.hypot(cx - fx, cy - fy), 1),
+                            zone_name,
+                            row,
+                            start,
+                            run,
+                        )
+                    )
             run = [place] if place is not None and place.free else []
     best = heapq.nsmallest(limit, scored, key=lambda item: item[:-1])
-    return Candidates([[p.pk for p in item[-1][item[5]:item[5] + q]] for item in best],
-                      longest, available)
+    return Candidates(
+        [[p.pk for p in item[-1][item[5] : item[5] + q]] for item in best], longest, available
+    )

@@ -28,8 +28,9 @@ from .models import (
 )
 
 
-def effective_state(status: str, version: int, expires_at: datetime | None, now: datetime
-                    ) -> tuple[str, int]:
+def effective_state(
+    status: str, version: int, expires_at: datetime | None, now: datetime
+) -> tuple[str, int]:
     """Return ``(status, version)`` as a buyer must see them at ``now`` (lazy expiry)."""
     if status in EXPIRING_STATUSES and expires_at is not None and expires_at <= now:
         return SeatStatus.AVAILABLE, version + 1
@@ -74,27 +75,66 @@ def seat_snapshot(showtime_id: int) -> dict[str, Any]:
         ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area=None)
         .order_by("seat_id")
         .values_list(
-            "seat__guid", "seat__label", "seat__zone", "seat__row", "seat__number",
-            "seat__category_id", "seat__category__name", "seat__x", "seat__y",
-            "seat__wheelchair", "status", "version", "expires_at",
+            "seat__guid",
+            "seat__label",
+            "seat__zone",
+            "seat__row",
+            "seat__number",
+            "seat__category_id",
+            "seat__category__name",
+            "seat__x",
+            "seat__y",
+            "seat__wheelchair",
+            "status",
+            "version",
+            "expires_at",
         )
     )
     seats = []
-    for (guid, label, zone, row, number, category_id, category, x, y, wheelchair, status,
-         version, expires_at) in rows:
+    for (
+        guid,
+        label,
+        zone,
+        row,
+        number,
+        category_id,
+        category,
+        x,
+        y,
+        wheelchair,
+        status,
+        version,
+        expires_at,
+    ) in rows:
         status, version = effective_state(status, version, expires_at, now)
         price = prices.get(category_id)
-        seats.append({
-            "id": str(guid), "label": label, "zone": zone, "row": row, "number": number,
-            "category": category, "price": None if price is None else str(price),
-            "x": x, "y": y, "wheelchair": wheelchair, "status": status, "version": version,
-        })
-    return {"showtime": showtime_id, "as_of": now, "seats": seats,
-            "ga": ga_availability(showtime_id, prices=prices)}
+        seats.append(
+            {
+                "id": str(guid),
+                "label": label,
+                "zone": zone,
+                "row": row,
+                "number": number,
+                "category": category,
+                "price": None if price is None else str(price),
+                "x": x,
+                "y": y,
+                "wheelchair": wheelchair,
+                "status": status,
+                "version": version,
+            }
+        )
+    return {
+        "showtime": showtime_id,
+        "as_of": now,
+        "seats": seats,
+        "ga": ga_availability(showtime_id, prices=prices),
+    }
 
 
-def ga_availability(showtime_id: int, area_id: int | None = None,
-                    prices: dict[int, Decimal] | None = None) -> list[dict[str, Any]]:
+def ga_availability(
+    showtime_id: int, area_id: int | None = None, prices: dict[int, Decimal] | None = None
+) -> list[dict[str, Any]]:
     """General-admission areas of a showtime with their free places now (lazy expiry applied):
     ``[{"zone", "capacity", "available", "category", "price"}]``. One query (two without
     ``prices``)."""
@@ -102,17 +142,30 @@ def ga_availability(showtime_id: int, area_id: int | None = None,
     query = ShowtimeSeat.objects.filter(showtime_id=showtime_id, seat__ga_area__isnull=False)
     if area_id is not None:
         query = query.filter(seat__ga_area_id=area_id)
-    rows = query.values("seat__ga_area__name", "seat__ga_area__capacity",
-                        "seat__ga_area__category_id", "seat__ga_area__category__name").annotate(
-        available=Count("pk", filter=free)).order_by("seat__ga_area__name")
+    rows = (
+        query.values(
+            "seat__ga_area__name",
+            "seat__ga_area__capacity",
+            "seat__ga_area__category_id",
+            "seat__ga_area__category__name",
+        )
+        .annotate(available=Count("pk", filter=free))
+        .order_by("seat__ga_area__name")
+    )
     if prices is None and rows:
         prices = showtime_prices(showtime_id)
-    return [{
-        "zone": r["seat__ga_area__name"], "capacity": r["seat__ga_area__capacity"],
-        "available": r["available"], "category": r["seat__ga_area__category__name"],
-        "price": str(prices[r["seat__ga_area__category_id"]])
-        if prices and r["seat__ga_area__category_id"] in prices else None,
-    } for r in rows]
+    return [
+        {
+            "zone": r["seat__ga_area__name"],
+            "capacity": r["seat__ga_area__capacity"],
+            "available": r["available"],
+            "category": r["seat__ga_area__category__name"],
+            "price": str(prices[r["seat__ga_area__category_id"]])
+            if prices and r["seat__ga_area__category_id"] in prices
+            else None,
+        }
+        for r in rows
+    ]
 
 
 def showtime_counts(showtime_id: int) -> dict[str, int]:
@@ -125,7 +178,11 @@ def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:
     """``[{"name", "price", "color"}]`` of a showtime's plan, in plan order; price as a string."""
     prices = showtime_prices(showtime.pk)
     return [
-        {"name": c.name, "price": None if c.pk not in prices else str(prices[c.pk]), "color": c.color}
+        {
+            "name": c.name,
+            "price": None if c.pk not in prices else str(prices[c.pk]),
+            "color": c.color,
+        }
         for c in showtime.plan.categories.all()
     ]
 
@@ -143,8 +200,9 @@ def claim_lines(claims: Iterable[SeatClaim]) -> list[dict[str, Any]]:
     ]
 
 
-def hold_detail(hold: Hold, claims: Sequence[SeatClaim] | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+def hold_detail(
+    hold: Hold, claims: Sequence[SeatClaim] | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
     [{"id", "label", "category", "price"}], "expires_at", "total"}``. ``total`` is the sum of the
     seats' prices, a decimal string.

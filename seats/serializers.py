@@ -18,9 +18,11 @@ class GAItemSerializer(serializers.Serializer):
 
 # Seat ids in request bodies: each seat once. Two spellings of one GUID (letter case, hyphens,
 # braces) are the same seat; the services refuse them (seats.services.seat_ids_parse).
-SEATS_HELP = ("Seat ids (the plan's seat GUIDs), each seat once: two spellings of one GUID "
-              "(letter case, hyphens, braces) count as the same seat listed twice (400 "
-              "validation_error, details.seats).")
+SEATS_HELP = (
+    "Seat ids (the plan's seat GUIDs), each seat once: two spellings of one GUID "
+    "(letter case, hyphens, braces) count as the same seat listed twice (400 "
+    "validation_error, details.seats)."
+)
 
 
 class HoldRequestSerializer(serializers.Serializer):
@@ -28,8 +30,11 @@ class HoldRequestSerializer(serializers.Serializer):
     general-admission zones, or both (at least one of them)."""
 
     seats = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
-        required=False, help_text=SEATS_HELP,
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=MAX_LIST,
+        required=False,
+        help_text=SEATS_HELP,
     )
     ga = GAItemSerializer(many=True, required=False, allow_empty=False, max_length=20)  # type: ignore[call-arg]  # many=True hands it to ListSerializer
 
@@ -51,8 +56,11 @@ class SeatReleaseSerializer(serializers.Serializer):
     """``{"seats": [...]}`` to release some seats; no ``seats`` releases all."""
 
     seats = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_LIST,
-        required=False, help_text=SEATS_HELP,
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=MAX_LIST,
+        required=False,
+        help_text=SEATS_HELP,
     )
 
 
@@ -95,10 +103,12 @@ class ShowtimeSerializer(serializers.Serializer):
     max_seats_per_order = serializers.IntegerField()
     max_seats_per_buyer = serializers.IntegerField(
         help_text="Seats one buyer may have held or in unpaid orders of this showtime together "
-        "(409 buyer_limit past it).")
+        "(409 buyer_limit past it)."
+    )
     max_pending_orders_per_buyer = serializers.IntegerField(
         help_text="Unpaid (pending) orders one buyer may have for this showtime (409 "
-        "buyer_limit past it).")
+        "buyer_limit past it)."
+    )
     categories = CategorySerializer(many=True)
     counts = CountsSerializer()
 
@@ -142,12 +152,17 @@ class HoldSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         ["active", "converted", "released", "expired"],
         help_text="The hold's status when the answer was made. Lapse rule: an active hold reads "
-        "`expired` from its `expires_at` on, whether or not the cleanup has recorded it yet.")
+        "`expired` from its `expires_at` on, whether or not the cleanup has recorded it yet.",
+    )
     seats = HoldSeatSerializer(
-        many=True, help_text="The seats the hold keeps; empty once it is released or expired "
-        "(lapsed included: those seats already read `available` on the seat map).")
+        many=True,
+        help_text="The seats the hold keeps; empty once it is released or expired "
+        "(lapsed included: those seats already read `available` on the seat map).",
+    )
     expires_at = serializers.DateTimeField(
         help_text="When an active hold lapses: from this instant it reads `expired` and its "
-        "seats are free.")
-    total = serializers.DecimalField(max_digits=12, decimal_places=2,
-                                     help_text="The sum of `seats`' prices.")
+        "seats are free."
+    )
+    total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The sum of `seats`' prices."
+    )

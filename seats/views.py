@@ -15,9 +15,15 @@ def showtime_list(request):
 
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     """``/showtimes/{id}/``: the live seat map; the script draws it from the API snapshot."""
-    showtime = get_object_or_404(Showtime.objects.select_related("show", "plan__venue"),
-                                 pk=showtime_id)
+    showtime = get_object_or_404(
+        Showtime.objects.select_related("show", "plan__venue"), pk=showtime_id
+    )
     hold = active_hold_for(request.user, showtime.pk)
-    return render(request, "seats/showtime_detail.html", {
-        "showtime": showtime, "active_hold_id": str(hold.pk) if hold else "",
-    })
+    return render(
+        request,
+        "seats/showtime_detail.html",
+        {
+            "showtime": showtime,
+            "active_hold_id": str(hold.pk) if hold else "",
+        },
+    )

@@ -42,7 +42,8 @@ class RegisterSerializer(serializers.Serializer):
             validate_password(attrs["password"], candidate)
         except Exception as exc:  # django.core.exceptions.ValidationError
             raise serializers.ValidationError(
-                {"password": list(getattr(exc, "messages", [str(exc)]))}) from exc
+                {"password": list(getattr(exc, "messages", [str(exc)]))}
+            ) from exc
         return attrs
 
 
@@ -72,8 +73,10 @@ class RegisterView(APIView):
                 user = User.objects.create_user(**data.validated_data)
         except IntegrityError:  # the same username registered at the same moment
             raise serializers.ValidationError({"username": ["This username is taken."]}) from None
-        return Response({"id": user.pk, "username": user.username, "email": user.email},
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            {"id": user.pk, "username": user.username, "email": user.email},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class TokenView(TokenObtainPairView):
@@ -81,8 +84,10 @@ class TokenView(TokenObtainPairView):
 
     @extend_schema(
         request=TokenObtainPairSerializer,
-        responses={200: TokenObtainPairSerializer, **errors(
-            400, (401, "token_invalid"), 413, 415, 429)},
+        responses={
+            200: TokenObtainPairSerializer,
+            **errors(400, (401, "token_invalid"), 413, 415, 429),
+        },
         parameters=[retry_after(429)],
         description="Exchange a username and password for an access and a refresh JWT. "
         "401 token_invalid: wrong username or password, or an inactive account.",
@@ -97,8 +102,10 @@ class TokenRefresh(TokenRefreshView):
 
     @extend_schema(
         request=TokenRefreshSerializer,
-        responses={200: TokenRefreshSerializer, **errors(
-            400, (401, "token_invalid"), 413, 415, 429)},
+        responses={
+            200: TokenRefreshSerializer,
+            **errors(400, (401, "token_invalid"), 413, 415, 429),
+        },
         parameters=[retry_after(429)],
         description="Exchange a refresh JWT for a new access JWT. 401 token_invalid: the refresh "
         "token is expired, forged or not a refresh token.",

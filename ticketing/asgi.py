@@ -44,10 +44,13 @@ from realtime.events import ServerLoopMiddleware  # noqa: E402
 from realtime.middleware import CookieOriginValidator, SessionUserMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
-application = ServerLoopMiddleware(ProtocolTypeRouter(
-    {
-        "http": BodyLimitMiddleware(django_asgi_app),
-        "websocket": CookieOriginValidator(
-            SessionUserMiddleware(URLRouter(websocket_urlpatterns))),
-    }
-))
+application = ServerLoopMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": BodyLimitMiddleware(django_asgi_app),
+            "websocket": CookieOriginValidator(
+                SessionUserMiddleware(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
+)

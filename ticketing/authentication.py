@@ -38,8 +38,9 @@ def _expires(_token: bytes, entry: tuple[float, object, object], now: float) -> 
     return min(now + settings.JWT_USER_CACHE_SECONDS, now + entry[0] - time.time())
 
 
-def new_token_cache(maxsize: int = MAX_CACHED_TOKENS,
-                    timer: Callable[[], float] = time.monotonic) -> TLRUCache:
+def new_token_cache(
+    maxsize: int = MAX_CACHED_TOKENS, timer: Callable[[], float] = time.monotonic
+) -> TLRUCache:
     """An empty token cache: raw token → ``(exp as a Unix time, user, validated token)``, LRU
     eviction past ``maxsize`` entries, each entry dropped at :func:`_expires` (``timer``: the
     clock in seconds, tests pass their own). Not thread-safe: use it under :data:`_lock`."""

@@ -54,9 +54,13 @@ def body_limit(path: str) -> int:
 
 def too_large_body(limit: int) -> bytes:
     """The JSON body of the 413 answer (api.md error body) for a limit of ``limit`` bytes."""
-    return json.dumps(error_body(
-        "payload_too_large", f"The request body is over the limit of {limit} bytes.",
-        {"limit_bytes": limit})).encode()
+    return json.dumps(
+        error_body(
+            "payload_too_large",
+            f"The request body is over the limit of {limit} bytes.",
+            {"limit_bytes": limit},
+        )
+    ).encode()
 
 
 def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
@@ -73,11 +77,17 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
 
 async def _send_too_large(send: Callable[[dict[str, Any]], Awaitable[None]], limit: int) -> None:
     body = too_large_body(limit)
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -26,8 +26,11 @@ from .bodylimit import body_limit, too_large_body
 def _largest_limit() -> int:
     from django.conf import settings
 
-    return max(settings.API_MAX_BODY_BYTES, settings.ADMIN_UPLOAD_MAX_BYTES,
-               settings.MAX_REQUEST_BODY_BYTES)
+    return max(
+        settings.API_MAX_BODY_BYTES,
+        settings.ADMIN_UPLOAD_MAX_BYTES,
+        settings.MAX_REQUEST_BODY_BYTES,
+    )
 
 
 def _request_path(channel: Any) -> str | None:
@@ -86,8 +89,11 @@ def limited_request_class():
             transport = self.channel.transport
             transport.write(
                 b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
-                b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
-                + body)
+                b"Content-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
             transport.loseConnection()  # stops reading at once, closes once the 413 is sent
 
     return LimitedWebRequest

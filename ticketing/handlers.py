@@ -52,8 +52,7 @@ _executor: ThreadPoolExecutor | None = None
 def _threads() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=settings.HTTP_THREADS,
-                                       thread_name_prefix="http")
+        _executor = ThreadPoolExecutor(max_workers=settings.HTTP_THREADS, thread_name_prefix="http")
     return _executor
 
 

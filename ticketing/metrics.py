@@ -44,25 +44,30 @@ class BookingCollector:
 
         from .ops import booking_figures
 
-        ws = GaugeMetricFamily("seatline_websocket_connections",
-                               "Open seat map WebSocket connections in this process.")
+        ws = GaugeMetricFamily(
+            "seatline_websocket_connections", "Open seat map WebSocket connections in this process."
+        )
         ws.add_metric([], consumers.connections)
         yield ws
         dropped = CounterMetricFamily(
             "seatline_websocket_frames_dropped",
             "Frames not sent to a socket of this process that had 100 waiting already (its "
-            "client resyncs on the seq gap).")
+            "client resyncs on the seq gap).",
+        )
         dropped.add_metric([], consumers.frames_dropped)
         yield dropped
-        failures = CounterMetricFamily("seatline_publish_failures",
-                                       "Real-time publishes that failed in this process.")
+        failures = CounterMetricFamily(
+            "seatline_publish_failures", "Real-time publishes that failed in this process."
+        )
         failures.add_metric([], events.publish_failures)
         yield failures
         yield from _live_map_metrics()
         prevented = CounterMetricFamily(
             "seatline_prevented_duplicates",
             "Double sales refused (seat_conflicts) and idempotent replays, the deployment's "
-            "totals (core.counters).", labels=["kind"])
+            "totals (core.counters).",
+            labels=["kind"],
+        )
         for kind, count in counters.totals().items():
             prevented.add_metric([kind], count)
         yield prevented
@@ -74,13 +79,17 @@ class BookingCollector:
             seats = GaugeMetricFamily("seatline_seats_held", "Seats in active, unexpired holds.")
             seats.add_metric([], figures["seats_held"])
             yield seats
-            orders = GaugeMetricFamily("seatline_orders", "Orders by status (a pending order past "
-                                       "its deadline counts as expired).", labels=["status"])
+            orders = GaugeMetricFamily(
+                "seatline_orders",
+                "Orders by status (a pending order past its deadline counts as expired).",
+                labels=["status"],
+            )
             for status, n in figures["orders"].items():
                 orders.add_metric([status], n)
             yield orders
-            refunds = GaugeMetricFamily("seatline_payments_needing_refund",
-                                        "Payments recorded but flagged for refund.")
+            refunds = GaugeMetricFamily(
+                "seatline_payments_needing_refund", "Payments recorded but flagged for refund."
+            )
             refunds.add_metric([], figures["needs_refund"])
             yield refunds
         except Exception:  # a scrape must not fail because the database is down
@@ -97,21 +106,25 @@ def _live_map_metrics():
     reordered = CounterMetricFamily(
         "seatline_frames_reordered",
         "seats.changed frames that arrived ahead of a missing seq and waited for it (this "
-        "process, live subscriptions).")
+        "process, live subscriptions).",
+    )
     reordered.add_metric([], sum(o.reordered for o in orders))
     yield reordered
     given_up = CounterMetricFamily(
         "seatline_frames_given_up",
-        "Missing seqs not waited for any longer (their sockets got a fresh snapshot).")
+        "Missing seqs not waited for any longer (their sockets got a fresh snapshot).",
+    )
     given_up.add_metric([], sum(o.skipped for o in orders))
     yield given_up
     recovered = CounterMetricFamily(
         "seatline_redis_outages_recovered",
-        "Redis outages this process saw end (each refreshed its sockets' snapshots).")
+        "Redis outages this process saw end (each refreshed its sockets' snapshots).",
+    )
     recovered.add_metric([], sum(h.recoveries for h in hubs))
     yield recovered
-    breaker = GaugeMetricFamily("seatline_redis_breaker_open",
-                                "1 while the Redis circuit breaker stops Redis calls.")
+    breaker = GaugeMetricFamily(
+        "seatline_redis_breaker_open", "1 while the Redis circuit breaker stops Redis calls."
+    )
     breaker.add_metric([], 1 if redisguard.is_open() else 0)
     yield breaker
 

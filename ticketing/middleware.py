@@ -30,8 +30,7 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > limit:
-            return HttpResponse(too_large_body(limit), status=413,
-                                content_type="application/json")
+            return HttpResponse(too_large_body(limit), status=413, content_type="application/json")
         return self.get_response(request)
 
 
@@ -95,8 +94,9 @@ class MalformedRequestMiddleware:
             return self.get_response(request)
         message = f"The request's {part} holds a NUL byte or bytes that are not UTF-8."
         if request.path.startswith("/api/"):
-            return JsonResponse(error_body("malformed_request", message, {"part": part}),
-                                status=400)
+            return JsonResponse(
+                error_body("malformed_request", message, {"part": part}), status=400
+            )
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 

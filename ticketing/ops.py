@@ -54,17 +54,23 @@ def _check_channel_layer() -> str:
     return "ok"
 
 
-HEALTH = inline_serializer("Health", {
-    "status": serializers.ChoiceField(["ok", "degraded"]),
-    "database": serializers.CharField(help_text='"ok" or "error: <kind>"'),
-    "channel_layer": serializers.CharField(
-        help_text='"ok" or "error: <kind>"; with Redis, the Redis of the channel layer, the seq '
-                  'counters and the rate limits'),
-    "redis": serializers.CharField(
-        required=False,
-        help_text='With REDIS_URL only: "ok", or "error: <kind>" (e.g. "error: RedisUnavailable" '
-                  'while the circuit breaker is open, "error: TimeoutError" for a hung Redis)'),
-    "time": serializers.DateTimeField()})
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded"]),
+        "database": serializers.CharField(help_text='"ok" or "error: <kind>"'),
+        "channel_layer": serializers.CharField(
+            help_text='"ok" or "error: <kind>"; with Redis, the Redis of the channel layer, the seq '
+            "counters and the rate limits"
+        ),
+        "redis": serializers.CharField(
+            required=False,
+            help_text='With REDIS_URL only: "ok", or "error: <kind>" (e.g. "error: RedisUnavailable" '
+            'while the circuit breaker is open, "error: TimeoutError" for a hung Redis)',
+        ),
+        "time": serializers.DateTimeField(),
+    },
+)
 
 
 class HealthView(APIView):
@@ -78,8 +84,7 @@ class HealthView(APIView):
     @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request: Request) -> Response:
         body: dict[str, Any] = {"status": "ok"}
-        for name, check in (("database", _check_database),
-                            ("channel_layer", _check_channel_layer)):
+        for name, check in (("database", _check_database), ("channel_layer", _check_channel_layer)):
             try:
                 body[name] = check()
             except Exception as exc:  # any failure of a dependency is "degraded", never a 500
@@ -127,7 +132,8 @@ def stats_snapshot() -> dict:
     durations = [
         (end - start).total_seconds()
         for start, end in ended.order_by("-ended_at").values_list("created_at", "ended_at")[
-            :MEDIAN_SAMPLE]
+            :MEDIAN_SAMPLE
+        ]
         if end is not None  # excluded above; for the type checker
     ]
     return {
@@ -136,7 +142,8 @@ def stats_snapshot() -> dict:
         "prevented_duplicates": counters.totals(),
         "conversion": {
             "holds_converted_ratio": round(by_status.get("converted", 0) / total_ended, 4)
-            if total_ended else None,
+            if total_ended
+            else None,
             "median_hold_seconds": round(statistics.median(durations), 3) if durations else None,
         },
         "realtime": {"connections": consumers.connections},
@@ -150,14 +157,24 @@ class StatsView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses={200: inline_serializer("Stats", {
-        "holds": serializers.DictField(child=serializers.IntegerField()),
-        "orders": serializers.DictField(child=serializers.IntegerField()),
-        "prevented_duplicates": serializers.DictField(child=serializers.IntegerField()),
-        "conversion": serializers.DictField(child=serializers.FloatField(allow_null=True)),
-        "realtime": serializers.DictField(child=serializers.IntegerField()),
-        "payments": serializers.DictField(child=serializers.IntegerField())}),
-        **errors(AUTH, (403, "permission_denied"))})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Stats",
+                {
+                    "holds": serializers.DictField(child=serializers.IntegerField()),
+                    "orders": serializers.DictField(child=serializers.IntegerField()),
+                    "prevented_duplicates": serializers.DictField(child=serializers.IntegerField()),
+                    "conversion": serializers.DictField(
+                        child=serializers.FloatField(allow_null=True)
+                    ),
+                    "realtime": serializers.DictField(child=serializers.IntegerField()),
+                    "payments": serializers.DictField(child=serializers.IntegerField()),
+                },
+            ),
+            **errors(AUTH, (403, "permission_denied")),
+        }
+    )
     def get(self, request):
         return Response(stats_snapshot())
 
@@ -168,10 +185,20 @@ class SalesView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses={200: inline_serializer("SalesOverview", {
-        "showtime": serializers.IntegerField(), "categories": serializers.ListField(),
-        "totals": serializers.DictField(), "holds_active": serializers.IntegerField()}),
-        **errors(AUTH, (403, "permission_denied"), 404)})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "SalesOverview",
+                {
+                    "showtime": serializers.IntegerField(),
+                    "categories": serializers.ListField(),
+                    "totals": serializers.DictField(),
+                    "holds_active": serializers.IntegerField(),
+                },
+            ),
+            **errors(AUTH, (403, "permission_denied"), 404),
+        }
+    )
     def get(self, request: Request, showtime_id: int) -> Response:
         from django.http import Http404
 

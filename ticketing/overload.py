@@ -34,13 +34,19 @@ from prometheus_client import Counter
 
 from core.errors import error_body
 
-RETRY_AFTER_SECONDS = {"pool_timeout": 1, "connection_refused": 5, "lock_timeout": 1,
-                       "statement_timeout": 1}
+RETRY_AFTER_SECONDS = {
+    "pool_timeout": 1,
+    "connection_refused": 5,
+    "lock_timeout": 1,
+    "statement_timeout": 1,
+}
 
-responses = Counter("seatline_overload_responses",
-                    "Requests answered 503 because the database could not serve them now, by "
-                    "kind (pool_timeout, connection_refused, lock_timeout, statement_timeout).",
-                    ["kind"])
+responses = Counter(
+    "seatline_overload_responses",
+    "Requests answered 503 because the database could not serve them now, by "
+    "kind (pool_timeout, connection_refused, lock_timeout, statement_timeout).",
+    ["kind"],
+)
 for _kind in RETRY_AFTER_SECONDS:
     responses.labels(_kind)  # every kind shows at /metrics from the start, at 0
 

@@ -22,11 +22,19 @@ def _hold_links() -> dict[str, dict[str, Any]]:
     return {
         "GetHold": {"operationId": "holds_retrieve", "parameters": by_id},
         "ReleaseHold": {"operationId": "holds_destroy", "parameters": by_id},
-        "ReleaseFirstSeat": {"operationId": "holds_release_create", "parameters": by_id,
-                             "requestBody": {"seats": ["$response.body#/seats/0/id"]}},
-        "OrderTheHold": {"operationId": "orders_create",
-                         "requestBody": {"hold": "$response.body#/id", "payment_method": "card",
-                                         "customer": CUSTOMER}},
+        "ReleaseFirstSeat": {
+            "operationId": "holds_release_create",
+            "parameters": by_id,
+            "requestBody": {"seats": ["$response.body#/seats/0/id"]},
+        },
+        "OrderTheHold": {
+            "operationId": "orders_create",
+            "requestBody": {
+                "hold": "$response.body#/id",
+                "payment_method": "card",
+                "customer": CUSTOMER,
+            },
+        },
     }
 
 
@@ -42,9 +50,11 @@ def _order_links() -> dict[str, dict[str, Any]]:
 
 def _seat_map_links() -> dict[str, dict[str, Any]]:
     return {
-        f"HoldSeat{n}": {"operationId": "showtimes_holds_create",
-                         "parameters": {"showtime_id": "$response.body#/showtime"},
-                         "requestBody": {"seats": [f"$response.body#/seats/{n}/id"]}}
+        f"HoldSeat{n}": {
+            "operationId": "showtimes_holds_create",
+            "parameters": {"showtime_id": "$response.body#/showtime"},
+            "requestBody": {"seats": [f"$response.body#/seats/{n}/id"]},
+        }
         for n in range(SEAT_LINKS)
     }
 
@@ -52,21 +62,32 @@ def _seat_map_links() -> dict[str, dict[str, Any]]:
 # (path, method, success statuses) -> links of those answers
 LINKS = {
     ("/api/v1/showtimes/", "get", ("200",)): lambda: {
-        f"SeatMapOf{n}": {"operationId": "showtimes_seats_retrieve",
-                          "parameters": {"id": f"$response.body#/results/{n}/id"}}
-        for n in range(2)},
+        f"SeatMapOf{n}": {
+            "operationId": "showtimes_seats_retrieve",
+            "parameters": {"id": f"$response.body#/results/{n}/id"},
+        }
+        for n in range(2)
+    },
     ("/api/v1/showtimes/{id}/", "get", ("200",)): lambda: {
-        "SeatMap": {"operationId": "showtimes_seats_retrieve",
-                    "parameters": {"id": "$response.body#/id"}}},
+        "SeatMap": {
+            "operationId": "showtimes_seats_retrieve",
+            "parameters": {"id": "$response.body#/id"},
+        }
+    },
     ("/api/v1/showtimes/{id}/seats/", "get", ("200",)): _seat_map_links,
     ("/api/v1/showtimes/{showtime_id}/holds/", "post", ("200", "201")): _hold_links,
     ("/api/v1/showtimes/{showtime_id}/holds/best/", "post", ("200", "201")): _hold_links,
     ("/api/v1/orders/", "post", ("201",)): _order_links,
     ("/api/v1/orders/{id}/pay/", "post", ("200",)): lambda: {
-        "GetTickets": {"operationId": "orders_tickets_list",
-                       "parameters": {"id": "$response.body#/id"}},
-        "CancelPaidOrder": {"operationId": "orders_cancel_create",
-                            "parameters": {"id": "$response.body#/id"}}},
+        "GetTickets": {
+            "operationId": "orders_tickets_list",
+            "parameters": {"id": "$response.body#/id"},
+        },
+        "CancelPaidOrder": {
+            "operationId": "orders_cancel_create",
+            "parameters": {"id": "$response.body#/id"},
+        },
+    },
 }
 
 

@@ -147,11 +147,7 @@ TEMPLATES = [
 
 # --- Database --------------------------------------------------------------------------------------
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5000)
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
@@ -200,9 +196,16 @@ REDIS_URL = env("REDIS_URL", default="")
 # the rate limits. Two deployments sharing one Redis need different prefixes; the default is
 # derived from the database, so two deployments with their own databases never meet (issue #13).
 # CACHE_KEY_PREFIX is the older name of the same setting.
-REDIS_PREFIX = env("REDIS_PREFIX", default=env(
-    "CACHE_KEY_PREFIX", default="seatline-" + re.sub(
-        r"[^A-Za-z0-9_.-]+", "-", f"{_db.get('HOST') or 'local'}-{Path(str(_db['NAME'])).name}")))
+REDIS_PREFIX = env(
+    "REDIS_PREFIX",
+    default=env(
+        "CACHE_KEY_PREFIX",
+        default="seatline-"
+        + re.sub(
+            r"[^A-Za-z0-9_.-]+", "-", f"{_db.get('HOST') or 'local'}-{Path(str(_db['NAME'])).name}"
+        ),
+    ),
+)
 CACHE_KEY_PREFIX = REDIS_PREFIX
 # Redis on request and socket paths (core.redisguard): each call's socket timeout, and the
 # circuit breaker that stops trying after that many failures in a row, for that many seconds.
@@ -225,9 +228,14 @@ if REDIS_URL:
                 "prefix": f"{REDIS_PREFIX}:asgi",
                 # Bounded connects, and reconnects after a Redis restart within about a second
                 # (redis-py's default backoff waits up to 10 s between tries).
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5,
-                           "socket_keepalive": True,
-                           "retry": _AsyncRetry(_Backoff(cap=0.5, base=0.05), 3)}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": 0.5,
+                        "socket_keepalive": True,
+                        "retry": _AsyncRetry(_Backoff(cap=0.5, base=0.05), 3),
+                    }
+                ],
             },
         }
     }
@@ -277,9 +285,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser",
-                               "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seat booking API",
@@ -296,9 +306,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1/",
     # The common error answers (400 malformed_request, 503 unavailable: core/schema.py) and
     # the links between the booking operations (hold → order → pay …: ticketing/schema_links.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "core.schema.add_common_errors",
-                             "ticketing.schema_links.add_links"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_common_errors",
+        "ticketing.schema_links.add_links",
+    ],
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package (served as static files, works
     # offline) once the app is installed; the CDN otherwise.
     **(
@@ -392,8 +404,12 @@ if HTTPS:
 # Structured logs: one JSON object per line with the request id (X-Request-ID, made up when the
 # client sends none, and returned in the response) and extra fields such as order_number.
 # LOG_FORMAT=plain gives readable lines for a terminal.
-DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": False, "RETURN_HEADER": True,
-               "EXPOSE_HEADER": True}
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+}
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING: dict[str, Any] = {
     "version": 1,
@@ -403,14 +419,22 @@ LOGGING: dict[str, Any] = {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
-            "rename_fields": {"correlation_id": "request_id", "asctime": "time",
-                              "levelname": "level", "name": "logger"},
+            "rename_fields": {
+                "correlation_id": "request_id",
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+            },
         },
         "plain": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
-                             "filters": ["request_id"]}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"},
-                "django_guid": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_guid": {"level": "WARNING"}},
 }

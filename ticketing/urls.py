@@ -90,8 +90,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("showtimes/<id64:showtime_id>/sales/", SalesView.as_view(), name="showtime-sales"),
     path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<id64:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
-    path("showtimes/<id64:showtime_id>/holds/best/", BestAvailableView.as_view(),
-         name="hold-best"),
+    path("showtimes/<id64:showtime_id>/holds/best/", BestAvailableView.as_view(), name="hold-best"),
     path("", include(router.urls)),
 ]
 

@@ -5,31 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_initial'),
+        ("orders", "0002_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentEvent',
+            name="PaymentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField()),
-                ('provider', models.CharField(max_length=30)),
-                ('event', models.CharField(choices=[('payment.succeeded', 'Succeeded'), ('payment.failed', 'Failed')], max_length=20)),
-                ('payment_id', models.CharField(max_length=100)),
-                ('order_number', models.CharField(max_length=32)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('currency', models.CharField(max_length=3)),
-                ('outcome', models.CharField(choices=[('paid', 'paid (the order is paid now)'), ('failed', 'failed (attempt recorded, the order stays pending)'), ('flagged', 'flagged (money to refund)'), ('replayed', 'replayed (seen before, nothing changed)'), ('ignored', 'ignored (a failure after this payment succeeded)'), ('unknown_order', 'unknown order number')], max_length=15)),
-                ('note', models.CharField(blank=True, default='', max_length=200)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payment_events', to='orders.order')),
-                ('payment_record', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='orders.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField()),
+                ("provider", models.CharField(max_length=30)),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[("payment.succeeded", "Succeeded"), ("payment.failed", "Failed")],
+                        max_length=20,
+                    ),
+                ),
+                ("payment_id", models.CharField(max_length=100)),
+                ("order_number", models.CharField(max_length=32)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("paid", "paid (the order is paid now)"),
+                            ("failed", "failed (attempt recorded, the order stays pending)"),
+                            ("flagged", "flagged (money to refund)"),
+                            ("replayed", "replayed (seen before, nothing changed)"),
+                            ("ignored", "ignored (a failure after this payment succeeded)"),
+                            ("unknown_order", "unknown order number"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_events",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "payment_record",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="orders.payment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_at', 'id'],
-                'indexes': [models.Index(fields=['provider', 'payment_id'], name='payment_event_id_idx')],
+                "ordering": ["received_at", "id"],
+                "indexes": [
+                    models.Index(fields=["provider", "payment_id"], name="payment_event_id_idx")
+                ],
             },
         ),
     ]

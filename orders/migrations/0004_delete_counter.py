@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_payment_event'),
+        ("orders", "0003_payment_event"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='Counter',
+            name="Counter",
         ),
     ]

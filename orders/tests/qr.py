@@ -31,8 +31,15 @@ def decode_svg_qr(svg: str, module_px: int = 8) -> str:
         elif command == "h":  # a horizontal stroke one module high, centred on y
             x2 = x + float(a)
             row = int(y - 0.5)
-            draw.rectangle([min(x, x2) * module_px, row * module_px,
-                            max(x, x2) * module_px - 1, (row + 1) * module_px - 1], fill=0)
+            draw.rectangle(
+                [
+                    min(x, x2) * module_px,
+                    row * module_px,
+                    max(x, x2) * module_px - 1,
+                    (row + 1) * module_px - 1,
+                ],
+                fill=0,
+            )
             x = x2
     results = zxingcpp.read_barcodes(image)
     assert results, "no QR code found in the SVG"

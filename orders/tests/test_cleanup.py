@@ -27,13 +27,15 @@ def run_cleanup() -> str:
 
 
 @pytest.mark.django_db
-def test_cleanup_releases_expired_holds_and_orders_in_the_database(showtime, buyer, other_buyer,
-                                                                   clock, settings):
+def test_cleanup_releases_expired_holds_and_orders_in_the_database(
+    showtime, buyer, other_buyer, clock, settings
+):
     a, b, c = seat_guids(showtime, 3)
     expired_hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=[a]).hold
     hold = hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=[b]).hold
-    order = order_create(user=other_buyer, hold_id=hold.pk, customer=CUSTOMER,
-                         payment_method="card").order
+    order = order_create(
+        user=other_buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card"
+    ).order
     clock.advance(showtime.hold_ttl + 1)
     hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=[c])  # still fresh
     assert run_cleanup().startswith("cleanup: 1 holds expired, 0 orders expired")
@@ -56,11 +58,20 @@ def _cookie(user):
 @pytest.mark.django_db(transaction=True)
 async def test_two_cleanups_at_once_broadcast_each_expiry_exactly_once(showtime, buyer, clock):
     guids = await database_sync_to_async(seat_guids)(showtime, 2)
-    hold = (await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=guids)).hold
-    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/", headers=[
-        (b"host", b"localhost"), (b"origin", b"http://localhost"),
-        (b"cookie", await database_sync_to_async(_cookie)(buyer))])
+    hold = (
+        await database_sync_to_async(hold_create)(
+            user=buyer, showtime_id=showtime.pk, seat_ids=guids
+        )
+    ).hold
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/",
+        headers=[
+            (b"host", b"localhost"),
+            (b"origin", b"http://localhost"),
+            (b"cookie", await database_sync_to_async(_cookie)(buyer)),
+        ],
+    )
     assert (await ws.connect())[0]
     assert json.loads(await ws.receive_from())["type"] == "snapshot"
     clock.advance(showtime.hold_ttl + 1)
@@ -69,8 +80,10 @@ async def test_two_cleanups_at_once_broadcast_each_expiry_exactly_once(showtime,
         database_sync_to_async(run_cleanup, thread_sensitive=False)(),
         database_sync_to_async(run_cleanup, thread_sensitive=False)(),
     )
-    assert sorted(o.split(",")[0] for o in outputs) == ["cleanup: 0 holds expired",
-                                                        "cleanup: 1 holds expired"]
+    assert sorted(o.split(",")[0] for o in outputs) == [
+        "cleanup: 0 holds expired",
+        "cleanup: 1 holds expired",
+    ]
     frames = [json.loads(await ws.receive_from(timeout=3)) for _ in range(2)]
     by_type = {f["type"]: f for f in frames}
     changed = by_type["seats.changed"]
@@ -84,19 +97,36 @@ async def test_two_cleanups_at_once_broadcast_each_expiry_exactly_once(showtime,
 @pytest.mark.django_db(transaction=True)
 async def test_expired_order_tells_its_owner(showtime, buyer, clock, settings):
     guids = await database_sync_to_async(seat_guids)(showtime, 1)
-    hold = (await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=guids)).hold
-    order = (await database_sync_to_async(order_create)(
-        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")).order
-    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/", headers=[
-        (b"host", b"localhost"), (b"origin", b"http://localhost"),
-        (b"cookie", await database_sync_to_async(_cookie)(buyer))])
+    hold = (
+        await database_sync_to_async(hold_create)(
+            user=buyer, showtime_id=showtime.pk, seat_ids=guids
+        )
+    ).hold
+    order = (
+        await database_sync_to_async(order_create)(
+            user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card"
+        )
+    ).order
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/",
+        headers=[
+            (b"host", b"localhost"),
+            (b"origin", b"http://localhost"),
+            (b"cookie", await database_sync_to_async(_cookie)(buyer)),
+        ],
+    )
     await ws.connect()
     await ws.receive_from()
     clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
     await database_sync_to_async(run_cleanup)()
-    frames = {f["type"]: f for f in [json.loads(await ws.receive_from(timeout=3)) for _ in range(2)]}
-    assert frames["order.updated"]["order"] == {"id": order.pk, "number": order.number,
-                                                "status": "expired"}
+    frames = {
+        f["type"]: f for f in [json.loads(await ws.receive_from(timeout=3)) for _ in range(2)]
+    }
+    assert frames["order.updated"]["order"] == {
+        "id": order.pk,
+        "number": order.number,
+        "status": "expired",
+    }
     assert frames["seats.changed"]["reason"] == "expired"
     await ws.disconnect()

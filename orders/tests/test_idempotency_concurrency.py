@@ -14,15 +14,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_same_key_from_ten_threads_creates_one_order(buyer, showtime):
     api = client_for(buyer)
-    hold_id = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                       {"seats": seat_guids(showtime, 2)}, format="json").json()["id"]
-    body = {"hold": hold_id, "customer": {"name": "A", "email": "a@example.com"},
-            "payment_method": "card"}
+    hold_id = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 2)}, format="json"
+    ).json()["id"]
+    body = {
+        "hold": hold_id,
+        "customer": {"name": "A", "email": "a@example.com"},
+        "payment_method": "card",
+    }
     clients = [client_for(buyer) for _ in range(10)]
 
     def send(i):
-        r = clients[i].post("/api/v1/orders/", body, format="json",
-                            HTTP_IDEMPOTENCY_KEY="one-order-please")
+        r = clients[i].post(
+            "/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="one-order-please"
+        )
         code = r.json().get("error", {}).get("code")
         return r.status_code, code, r.headers.get("Idempotent-Replayed"), r.json().get("id")
 
@@ -41,6 +46,9 @@ def test_same_key_from_ten_threads_creates_one_order(buyer, showtime):
     assert kinds["created"] == 1, kinds
     assert IdempotencyKey.objects.get().response_status == 201
     # once the first answer is stored every repeat replays it
-    r = clients[0].post("/api/v1/orders/", body, format="json",
-                        HTTP_IDEMPOTENCY_KEY="one-order-please")
-    assert r.status_code == 201 and r["Idempotent-Replayed"] == "true" and r.json()["id"] == order_id
+    r = clients[0].post(
+        "/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="one-order-please"
+    )
+    assert (
+        r.status_code == 201 and r["Idempotent-Replayed"] == "true" and r.json()["id"] == order_id
+    )

@@ -25,27 +25,36 @@ from seats.models import ShowtimeSeat
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CUSTOMER = {"name": "Alice Buyer", "email": "alice@example.com", "phone": ""}
-BUYERS = 6            # one thread per buyer, each with its own token
+BUYERS = 6  # one thread per buyer, each with its own token
 ORDERS_PER_BUYER = 8  # one seat each; the per-buyer caps are raised to this (CAPS)
-KILL_AFTER = 8        # answers received before a kill: the burst is well under way
+KILL_AFTER = 8  # answers received before a kill: the burst is well under way
 KILLS = 2
 
 
 def _body(showtime_id: int, seat: str) -> dict:
-    return {"showtime": showtime_id, "seats": [seat], "customer": CUSTOMER,
-            "payment_method": "card"}
+    return {
+        "showtime": showtime_id,
+        "seats": [seat],
+        "customer": CUSTOMER,
+        "payment_method": "card",
+    }
 
 
 def _post(base: str, token: str, key: str, body: dict) -> requests.Response:
-    return requests.post(f"{base}/api/v1/orders/", json=body, timeout=20, headers={
-        "Authorization": f"Bearer {token}", "Idempotency-Key": key})
+    return requests.post(
+        f"{base}/api/v1/orders/",
+        json=body,
+        timeout=20,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+    )
 
 
 CAPS = {"MAX_PENDING_ORDERS_PER_BUYER": str(ORDERS_PER_BUYER)}
 
 
 def test_kill_9_during_a_burst_of_orders_leaves_every_key_replayable_or_free(
-        asgi_server, make_user, make_showtime):
+    asgi_server, make_user, make_showtime
+):
     """SIGKILL of the server in the middle of 6 buyers' bursts of one-step orders (distinct keys,
     distinct seats), twice (a new server, the bursts go on with new keys, killed again); then a
     new server and a retry of every key sent. Each retry answers 201: the first answer replayed
@@ -54,11 +63,12 @@ def test_kill_9_during_a_burst_of_orders_leaves_every_key_replayable_or_free(
     (Was: the key rows of the requests in flight had no answer: 409 ``idempotency_in_progress``
     for 60 s, then 409 ``seat_unavailable`` with the buyer's own order holding the seat.)"""
     # Every order stays unpaid: the per-buyer caps (docs/api.md) are raised to the burst's size.
-    showtime = make_showtime(rows=BUYERS, seats_per_row=ORDERS_PER_BUYER,
-                             max_seats_per_buyer=max(ORDERS_PER_BUYER, 10))
+    showtime = make_showtime(
+        rows=BUYERS, seats_per_row=ORDERS_PER_BUYER, max_seats_per_buyer=max(ORDERS_PER_BUYER, 10)
+    )
     seats = seat_guids(showtime)
     tokens = [str(RefreshToken.for_user(make_user()).access_token) for _ in range(BUYERS)]
-    sent: dict[str, tuple[int, dict]] = {}      # key → (buyer, body)
+    sent: dict[str, tuple[int, dict]] = {}  # key → (buyer, body)
     answers: dict[str, requests.Response] = {}  # key → the answer the client received
     next_order = [0] * BUYERS
     lock = threading.Lock()
@@ -83,8 +93,9 @@ def test_kill_9_during_a_burst_of_orders_leaves_every_key_replayable_or_free(
         base = asgi_server(env=CAPS, server="uvicorn")
         server = asgi_server.processes[-1][0]
         answered, start = threading.Semaphore(0), threading.Barrier(BUYERS)
-        threads = [threading.Thread(target=burst, args=(base, answered, start, i))
-                   for i in range(BUYERS)]
+        threads = [
+            threading.Thread(target=burst, args=(base, answered, start, i)) for i in range(BUYERS)
+        ]
         for t in threads:
             t.start()
         for _ in range(KILL_AFTER):
@@ -118,8 +129,9 @@ def test_kill_9_during_a_burst_of_orders_leaves_every_key_replayable_or_free(
     for key, order_id in returned.items():
         seat = sent[key][1]["seats"][0]
         assert orders[order_id].status == "pending"
-        assert list(orders[order_id].claims.values_list("showtime_seat__seat__guid", flat=True)
-                    ) == [uuid.UUID(seat)], key
+        assert list(
+            orders[order_id].claims.values_list("showtime_seat__seat__guid", flat=True)
+        ) == [uuid.UUID(seat)], key
     counts = assert_inventory_consistent(showtime)
     assert counts.get("reserved") == len(sent) and "held" not in counts
     assert not IdempotencyKey.objects.filter(response_status__isnull=True).exists()
@@ -127,7 +139,8 @@ def test_kill_9_during_a_burst_of_orders_leaves_every_key_replayable_or_free(
 
 
 def test_a_failure_in_the_last_step_of_the_order_leaves_no_order_and_frees_the_key(
-        buyer, showtime, monkeypatch):
+    buyer, showtime, monkeypatch
+):
     """The answer is rendered and stored inside the order's transaction: a failure there (as a
     crash would be) rolls the order back with the key, and the retry creates the order.
     (Was: the order committed, the key was forgotten, the retry got 409 ``seat_unavailable``.)"""
@@ -165,8 +178,12 @@ def test_a_duplicate_while_the_first_transaction_runs(buyer, showtime):
     def holder():
         try:
             with transaction.atomic():
-                KeyInTransaction(user_id=buyer.pk, key="busy", digest=fingerprint(body),
-                                 render=lambda order: (201, {})).claim()
+                KeyInTransaction(
+                    user_id=buyer.pk,
+                    key="busy",
+                    digest=fingerprint(body),
+                    render=lambda order: (201, {}),
+                ).claim()
                 claimed.set()
                 release.wait(5 if connection.vendor == "postgresql" else 0.5)
                 transaction.set_rollback(True)  # as a crash: nothing of it commits

@@ -78,8 +78,12 @@ def test_paid_order_cannot_be_cancelled(api, showtime):
 
 def test_order_in_one_step_from_seats(api, other_api, showtime):
     a, b = seat_guids(showtime, 2)
-    body = {"showtime": showtime.pk, "seats": [a, b], "customer": CUSTOMER,
-            "payment_method": "cash"}
+    body = {
+        "showtime": showtime.pk,
+        "seats": [a, b],
+        "customer": CUSTOMER,
+        "payment_method": "cash",
+    }
     response = api.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="one-step")
     assert response.status_code == 201
     assert response.json()["status"] == "pending" and response.json()["payment_method"] == "cash"
@@ -140,8 +144,9 @@ def test_another_buyers_order_and_hold_are_404(api, other_api, showtime):
     assert Order.objects.get().status == "pending"
 
 
-def test_unpaid_order_expires_at_its_deadline_without_cleanup(api, other_api, showtime, clock,
-                                                               settings):
+def test_unpaid_order_expires_at_its_deadline_without_cleanup(
+    api, other_api, showtime, clock, settings
+):
     a = seat_guids(showtime, 1)[0]
     order = order_from_hold(api, hold_seats(api, showtime, [a])).json()
     clock.advance(settings.PAYMENT_WINDOW_SECONDS + 1)
@@ -154,15 +159,24 @@ def test_unpaid_order_expires_at_its_deadline_without_cleanup(api, other_api, sh
     assert SeatClaim.objects.filter(is_live=True).count() == 1
 
 
-@pytest.mark.parametrize("body", [
-    {"customer": CUSTOMER, "payment_method": "card"},
-    {"hold": "not-a-uuid", "customer": CUSTOMER, "payment_method": "card"},
-    {"hold": "2d0b0c83-9d52-4a43-9b1c-000000000000", "customer": {"name": "x"},
-     "payment_method": "card"},
-    {"hold": "2d0b0c83-9d52-4a43-9b1c-000000000000", "customer": CUSTOMER,
-     "payment_method": "bitcoin"},
-    {"showtime": 1, "customer": CUSTOMER, "payment_method": "card"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"customer": CUSTOMER, "payment_method": "card"},
+        {"hold": "not-a-uuid", "customer": CUSTOMER, "payment_method": "card"},
+        {
+            "hold": "2d0b0c83-9d52-4a43-9b1c-000000000000",
+            "customer": {"name": "x"},
+            "payment_method": "card",
+        },
+        {
+            "hold": "2d0b0c83-9d52-4a43-9b1c-000000000000",
+            "customer": CUSTOMER,
+            "payment_method": "bitcoin",
+        },
+        {"showtime": 1, "customer": CUSTOMER, "payment_method": "card"},
+    ],
+)
 def test_bad_order_input_is_400(api, body):
     response = api.post("/api/v1/orders/", body, format="json")
     assert response.status_code == 400
@@ -170,8 +184,11 @@ def test_bad_order_input_is_400(api, body):
 
 
 def test_unknown_hold_is_404(api):
-    body = {"hold": "2d0b0c83-9d52-4a43-9b1c-000000000000", "customer": CUSTOMER,
-            "payment_method": "card"}
+    body = {
+        "hold": "2d0b0c83-9d52-4a43-9b1c-000000000000",
+        "customer": CUSTOMER,
+        "payment_method": "card",
+    }
     assert api.post("/api/v1/orders/", body, format="json").status_code == 404
     assert api.get("/api/v1/orders/abc/").status_code == 404
 
@@ -179,8 +196,9 @@ def test_unknown_hold_is_404(api):
 # --- Reads apply the lapse rule (domain.md, invariant 4; issue 13) ---------------------------------
 
 
-def test_an_unpaid_order_reads_expired_from_its_deadline_in_detail_and_list(api, showtime, clock,
-                                                                           settings):
+def test_an_unpaid_order_reads_expired_from_its_deadline_in_detail_and_list(
+    api, showtime, clock, settings
+):
     """``pending`` until the payment deadline, ``expired`` from it on, in ``GET orders/{id}/`` and
     ``GET orders/`` alike, without any write; the cleanup then records what was read."""
     from orders.services import order_expire_due

@@ -29,10 +29,10 @@ class FailingBackend(BaseEmailBackend):
 
 
 def place_order(user, showtime, start=0) -> Order:
-    hold = hold_create(user=user, showtime_id=showtime.pk,
-                       seat_ids=seat_guids(showtime)[start:start + 1]).hold
-    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER,
-                        payment_method="card").order
+    hold = hold_create(
+        user=user, showtime_id=showtime.pk, seat_ids=seat_guids(showtime)[start : start + 1]
+    ).hold
+    return order_create(user=user, hold_id=hold.pk, customer=CUSTOMER, payment_method="card").order
 
 
 @pytest.mark.django_db
@@ -41,12 +41,17 @@ def test_the_email_is_written_with_the_order_and_sent_by_the_worker_once(buyer, 
     order_pay(user=buyer, order_id=order.pk)
     email = OutboxEmail.objects.get(order=order)
     assert (email.kind, email.to, email.status, email.attempts) == (
-        "paid", "alice@example.com", "pending", 0)
+        "paid",
+        "alice@example.com",
+        "pending",
+        0,
+    )
     assert mail.outbox == []  # nothing sent on the request
     assert emails.send_due() == {"sent": 1, "failed": 0, "dead": 0}
     assert emails.send_due() == {"sent": 0, "failed": 0, "dead": 0}
     assert [m.subject for m in mail.outbox] == [
-        f"Your tickets for Test Night — order {order.number}"]
+        f"Your tickets for Test Night — order {order.number}"
+    ]
     email.refresh_from_db()
     assert (email.status, email.attempts, email.subject) == ("sent", 1, mail.outbox[0].subject)
     assert email.sent_at is not None and email.body == mail.outbox[0].body
@@ -69,8 +74,7 @@ def test_an_order_change_rolled_back_leaves_no_email(buyer, showtime, monkeypatc
 
 
 @pytest.mark.django_db
-def test_a_failing_mail_server_is_retried_with_backoff_then_dead(buyer, showtime, clock,
-                                                                settings):
+def test_a_failing_mail_server_is_retried_with_backoff_then_dead(buyer, showtime, clock, settings):
     settings.EMAIL_BACKEND = "orders.tests.test_outbox.FailingBackend"
     settings.EMAIL_MAX_ATTEMPTS, settings.EMAIL_RETRY_BASE_SECONDS = 4, 60
     order_cancel(user=buyer, order_id=place_order(buyer, showtime).pk)
@@ -105,8 +109,11 @@ def test_the_worker_loop_sends_the_emails(buyer, showtime, capsys):
 def test_two_workers_racing_send_each_email_exactly_once(buyer, showtime):
     order = place_order(buyer, showtime)
     OutboxEmail.objects.bulk_create(
-        OutboxEmail(order=order, kind="cancelled", to=f"c{i}@example.com",
-                    next_attempt_at=order.created_at) for i in range(30))
+        OutboxEmail(
+            order=order, kind="cancelled", to=f"c{i}@example.com", next_attempt_at=order.created_at
+        )
+        for i in range(30)
+    )
     results = run_threads(2, lambda i: emails.send_due())
     assert all(isinstance(r, dict) for r in results), results
     assert sum(r["sent"] for r in results) == 30
@@ -115,8 +122,7 @@ def test_two_workers_racing_send_each_email_exactly_once(buyer, showtime):
 
 
 @pytest.mark.django_db
-def test_staff_list_the_dead_emails_and_retry_them(buyer, showtime, staff_client, settings,
-                                                   clock):
+def test_staff_list_the_dead_emails_and_retry_them(buyer, showtime, staff_client, settings, clock):
     settings.EMAIL_BACKEND = "orders.tests.test_outbox.FailingBackend"
     settings.EMAIL_MAX_ATTEMPTS = 1
     order = place_order(buyer, showtime)
@@ -127,15 +133,18 @@ def test_staff_list_the_dead_emails_and_retry_them(buyer, showtime, staff_client
     assert page.status_code == 200
     assert order.number is not None
     assert order.number.encode() in page.content and b"SMTPServerDisconnected" in page.content
-    assert staff_client.get(OUTBOX, {"status__exact": "pending"}).content.count(
-        order.number.encode()) == 0
+    assert (
+        staff_client.get(OUTBOX, {"status__exact": "pending"}).content.count(order.number.encode())
+        == 0
+    )
     assert staff_client.get(f"{OUTBOX}{dead.pk}/change/").status_code == 200
     assert staff_client.get(f"{OUTBOX}add/").status_code == 403
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     clock.advance(1)
-    response = staff_client.post(OUTBOX, {"action": "retry_dead", "_selected_action": [dead.pk],
-                                          "index": "0"}, follow=True)
+    response = staff_client.post(
+        OUTBOX, {"action": "retry_dead", "_selected_action": [dead.pk], "index": "0"}, follow=True
+    )
     assert "1 dead e-mail will be sent again by the worker." in messages_of(response)
     dead.refresh_from_db()
     assert (dead.status, dead.attempts, dead.last_error) == ("pending", 0, "")

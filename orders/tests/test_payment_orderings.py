@@ -28,11 +28,21 @@ def webhook(settings, client):
     settings.PAYMENT_WEBHOOK_SECRET = SECRET
 
     def post(order, event, payment_id="pay_1", **changes):
-        body = {"event": event, "payment_id": payment_id, "order_number": order.number,
-                "amount": str(order.total), "currency": order.currency, **changes}
+        body = {
+            "event": event,
+            "payment_id": payment_id,
+            "order_number": order.number,
+            "amount": str(order.total),
+            "currency": order.currency,
+            **changes,
+        }
         raw = json.dumps(body).encode()
-        response = client.post("/api/v1/payments/webhook/", raw, content_type="application/json",
-                               HTTP_X_SIGNATURE=sign(raw))
+        response = client.post(
+            "/api/v1/payments/webhook/",
+            raw,
+            content_type="application/json",
+            HTTP_X_SIGNATURE=sign(raw),
+        )
         return response.status_code, response.json()
 
     return post
@@ -51,40 +61,44 @@ def expected_results(events) -> list[str]:
             results.append("paid" if state in (None, "failed") else "replayed")
             state = "succeeded"
         else:
-            results.append("failed" if state is None else
-                           "replayed" if state == "failed" else "ignored")
+            results.append(
+                "failed" if state is None else "replayed" if state == "failed" else "ignored"
+            )
             state = state or "failed"
     return results
 
 
 def log_of(order) -> list[tuple[str, str]]:
-    return list(PaymentEvent.objects.filter(order=order).order_by("id")
-                .values_list("event", "outcome"))
+    return list(
+        PaymentEvent.objects.filter(order=order).order_by("id").values_list("event", "outcome")
+    )
 
 
 EVERY_ORDERING = [seq for n in (1, 2, 3) for seq in itertools.product((F, S), repeat=n)]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("events", EVERY_ORDERING,
-                         ids=["→".join(e.split(".")[1] for e in seq) for seq in EVERY_ORDERING])
-def test_every_ordering_of_failed_and_succeeded_for_one_payment(webhook, buyer, showtime,
-                                                                 events):
+@pytest.mark.parametrize(
+    "events", EVERY_ORDERING, ids=["→".join(e.split(".")[1] for e in seq) for seq in EVERY_ORDERING]
+)
+def test_every_ordering_of_failed_and_succeeded_for_one_payment(webhook, buyer, showtime, events):
     """failed→succeeded pays the order (was: ``replayed``, the order stayed pending and the money
     was neither recorded nor flagged); succeeded→failed leaves it paid; repeats change nothing;
     each webhook leaves one log row with its result."""
     order = pending_order(buyer, showtime, n=2)
     answers = [webhook(order, event) for event in events]
     expected = expected_results(events)
-    assert answers == [(200, {"result": r, "order_number": order.number, "needs_refund": False})
-                       for r in expected]
+    assert answers == [
+        (200, {"result": r, "order_number": order.number, "needs_refund": False}) for r in expected
+    ]
 
     order.refresh_from_db()
     paid = S in events
     assert order.status == ("paid" if paid else "pending")
     assert Ticket.objects.filter(order=order).count() == (2 if paid else 0)
-    statuses = set(ShowtimeSeat.objects.filter(claims__order=order).values_list("status",
-                                                                                flat=True))
+    statuses = set(
+        ShowtimeSeat.objects.filter(claims__order=order).values_list("status", flat=True)
+    )
     assert statuses == {"sold" if paid else "reserved"}
     payment = Payment.objects.get()  # one row per payment_id, whatever the ordering
     assert payment.status == ("succeeded" if paid else "failed") and not payment.needs_refund
@@ -95,7 +109,8 @@ def test_every_ordering_of_failed_and_succeeded_for_one_payment(webhook, buyer, 
 @pytest.mark.django_db
 @pytest.mark.parametrize("end", ["expired", "cancelled"])
 def test_a_success_after_a_failure_once_the_order_is_gone_is_flagged_for_refund(
-        webhook, api, buyer, other_buyer, showtime, clock, settings, end):
+    webhook, api, buyer, other_buyer, showtime, clock, settings, end
+):
     order = pending_order(buyer, showtime)
     assert webhook(order, F)[1]["result"] == "failed"
     if end == "expired":
@@ -106,8 +121,10 @@ def test_a_success_after_a_failure_once_the_order_is_gone_is_flagged_for_refund(
     hold_create(user=other_buyer, showtime_id=showtime.pk, seat_ids=[seat])  # taken since
 
     status, answer = webhook(order, S)
-    assert (status, answer) == (200, {"result": "flagged", "order_number": order.number,
-                                      "needs_refund": True})
+    assert (status, answer) == (
+        200,
+        {"result": "flagged", "order_number": order.number, "needs_refund": True},
+    )
     payment = Payment.objects.get()
     assert payment.status == "succeeded" and payment.needs_refund
     assert payment.note == f"order is {end}"
@@ -115,8 +132,11 @@ def test_a_success_after_a_failure_once_the_order_is_gone_is_flagged_for_refund(
     assert ShowtimeSeat.objects.get(seat__guid=seat).status == "held"  # still the other buyer's
     assert not Ticket.objects.exists()
     # the same success again: recorded once, still flagged
-    assert webhook(order, S)[1] == {"result": "replayed", "order_number": order.number,
-                                    "needs_refund": True}
+    assert webhook(order, S)[1] == {
+        "result": "replayed",
+        "order_number": order.number,
+        "needs_refund": True,
+    }
     assert Payment.objects.filter(needs_refund=True).count() == 1
     assert log_of(order) == [(F, "failed"), (S, "flagged"), (S, "replayed")]
     flagged = PaymentEvent.objects.get(outcome="flagged")
@@ -135,16 +155,22 @@ def test_a_success_after_a_failure_with_another_amount_is_flagged(webhook, buyer
 
 @pytest.mark.django_db
 def test_a_second_payment_for_a_paid_order_is_flagged_and_a_late_failure_ignored(
-        webhook, buyer, showtime):
+    webhook, buyer, showtime
+):
     order = pending_order(buyer, showtime)
     assert webhook(order, F, "pay_a")[1]["result"] == "failed"
     assert webhook(order, S, "pay_b")[1]["result"] == "paid"
-    assert webhook(order, S, "pay_a")[1] == {"result": "flagged", "order_number": order.number,
-                                             "needs_refund": True}  # money twice: refund one
+    assert webhook(order, S, "pay_a")[1] == {
+        "result": "flagged",
+        "order_number": order.number,
+        "needs_refund": True,
+    }  # money twice: refund one
     assert webhook(order, F, "pay_b")[1]["result"] == "ignored"
     assert Order.objects.get(pk=order.pk).status == "paid"
     assert dict(Payment.objects.values_list("payment_id", "needs_refund")) == {
-        "pay_a": True, "pay_b": False}
+        "pay_a": True,
+        "pay_b": False,
+    }
     assert log_of(order) == [(F, "failed"), (S, "paid"), (S, "flagged"), (F, "ignored")]
 
 
@@ -167,8 +193,7 @@ def test_failed_and_succeeded_at_the_same_moment_end_paid(webhook, buyer, showti
     order = pending_order(buyer, showtime)
     results = run_threads(2, lambda i: webhook(order, (F, S)[i]))
     assert all(status == 200 for status, _ in results), results
-    assert {answer["result"] for _, answer in results} in ({"failed", "paid"},
-                                                           {"paid", "ignored"})
+    assert {answer["result"] for _, answer in results} in ({"failed", "paid"}, {"paid", "ignored"})
     assert Order.objects.get(pk=order.pk).status == "paid"
     assert Payment.objects.get().status == "succeeded"
     assert sorted(event for event, _ in log_of(order)) == [F, S]

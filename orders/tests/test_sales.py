@@ -15,25 +15,53 @@ def test_sales_overview_after_a_known_sequence(make_user, showtime, clock):
     alice, bob, carol = make_user(), make_user(), make_user()
     g = seat_guids(showtime)  # row A = Front (80.00), row B = Back (40.00)
     paid_hold = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=[g[0], g[5]]).hold
-    paid = order_create(user=alice, hold_id=paid_hold.pk, customer=CUSTOMER, payment_method="card").order
+    paid = order_create(
+        user=alice, hold_id=paid_hold.pk, customer=CUSTOMER, payment_method="card"
+    ).order
     order_pay(user=alice, order_id=paid.pk)
     refunded_hold = hold_create(user=bob, showtime_id=showtime.pk, seat_ids=[g[1]]).hold
-    refunded = order_create(user=bob, hold_id=refunded_hold.pk, customer=CUSTOMER,
-                            payment_method="card").order
+    refunded = order_create(
+        user=bob, hold_id=refunded_hold.pk, customer=CUSTOMER, payment_method="card"
+    ).order
     order_pay(user=bob, order_id=refunded.pk)
     order_staff_action(order_id=refunded.pk, action="refund", staff=staff)
     hold_create(user=carol, showtime_id=showtime.pk, seat_ids=[g[2], g[6]])
-    seats_block(showtime_id=showtime.pk, seat_pks=list(
-        showtime.seats.filter(seat__guid__in=[g[9]]).values_list("pk", flat=True)), staff=staff)
+    seats_block(
+        showtime_id=showtime.pk,
+        seat_pks=list(showtime.seats.filter(seat__guid__in=[g[9]]).values_list("pk", flat=True)),
+        staff=staff,
+    )
 
     body = client_for(staff).get(f"/api/v1/showtimes/{showtime.pk}/sales/").json()
     front, back = body["categories"]
-    assert front == {"name": "Front", "price": "80.00", "available": 3, "held": 1, "reserved": 0,
-                     "sold": 1, "blocked": 0, "revenue": "80.00"}
-    assert back == {"name": "Back", "price": "40.00", "available": 2, "held": 1, "reserved": 0,
-                    "sold": 1, "blocked": 1, "revenue": "40.00"}
-    assert body["totals"] == {"available": 5, "held": 2, "reserved": 0, "sold": 2, "blocked": 1,
-                              "revenue": "120.00"}
+    assert front == {
+        "name": "Front",
+        "price": "80.00",
+        "available": 3,
+        "held": 1,
+        "reserved": 0,
+        "sold": 1,
+        "blocked": 0,
+        "revenue": "80.00",
+    }
+    assert back == {
+        "name": "Back",
+        "price": "40.00",
+        "available": 2,
+        "held": 1,
+        "reserved": 0,
+        "sold": 1,
+        "blocked": 1,
+        "revenue": "40.00",
+    }
+    assert body["totals"] == {
+        "available": 5,
+        "held": 2,
+        "reserved": 0,
+        "sold": 2,
+        "blocked": 1,
+        "revenue": "120.00",
+    }
     assert body["holds_active"] == 1 and body["seats_held"] == 2
     assert body["conversion"] == {"holds_ended": 2, "holds_converted_ratio": 1.0}
     assert body["currency"] == "EUR"

@@ -19,12 +19,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER = {"name": "Alice", "email": "alice@example.com", "phone": ""}
 
 
-def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make_user, staff,  # noqa: F811 (the imported fixture)
-                                                     showtime):
+def test_admin_showtime_page_and_live_sales_overview(
+    asgi_server,
+    chromium,  # noqa: F811 (the imported fixture)
+    make_user,
+    staff,
+    showtime,
+):
     alice, bob = make_user(), make_user()
     guids = seat_guids(showtime)
     hold = hold_create(user=alice, showtime_id=showtime.pk, seat_ids=guids[:2]).hold
-    order = order_create(user=alice, hold_id=hold.pk, customer=CUSTOMER, payment_method="card").order
+    order = order_create(
+        user=alice, hold_id=hold.pk, customer=CUSTOMER, payment_method="card"
+    ).order
     order_pay(user=alice, order_id=order.pk)
     base_url = asgi_server()
     cookie = session_cookie(staff, base_url)  # database work before the browser's event loop
@@ -47,8 +54,9 @@ def test_admin_showtime_page_and_live_sales_overview(asgi_server, chromium, make
         assert page.locator("#card-held").inner_text() == "0"
         off_loop(hold_create, user=bob, showtime_id=showtime.pk, seat_ids=guids[5:8])
         # the page refreshes itself on the showtime's seats.changed frame
-        page.wait_for_function("document.getElementById('card-held').textContent === '3'",
-                               timeout=5000)
+        page.wait_for_function(
+            "document.getElementById('card-held').textContent === '3'", timeout=5000
+        )
         assert page.locator("#card-holds").inner_text() == "1"
         rows = page.locator("#sales-table tbody tr")
         assert rows.count() == 2 and "Front" in rows.nth(0).inner_text()

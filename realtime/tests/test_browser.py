@@ -40,14 +40,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "Secret-pass-123"  # what make_user sets
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
 
 @pytest.fixture
 def chromium():
@@ -126,8 +134,12 @@ def jwt_for(user) -> str:
 
 
 def post_json(url: str, body: dict, token: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())
 
@@ -192,8 +204,10 @@ def message(page) -> str:
 
 # ------------------------------------------------------------------------------------------- tests
 
+
 def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
-        asgi_server, make_user, make_showtime, chromium):
+    asgi_server, make_user, make_showtime, chromium
+):
     from orders.models import Ticket
     from seats.models import ShowtimeSeat
     from seats.services import hold_create
@@ -228,14 +242,20 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
 
         # Buyer 1 clicks seat a; buyer 2 sees it held within one second. Timestamps on the shared
         # browser clock: the click in page 1, the attribute change in page 2.
-        page2.evaluate("""(sel) => {
+        page2.evaluate(
+            """(sel) => {
             const el = document.querySelector(sel);
             new MutationObserver(() => {
                 if (el.dataset.status === 'held' && !window.heldAt) window.heldAt = Date.now();
             }).observe(el, {attributes: true, attributeFilter: ['data-status']});
-        }""", seat(a))
-        page1.evaluate("""(sel) => document.querySelector(sel).addEventListener(
-            'click', () => { window.clickedAt = Date.now(); }, {capture: true})""", seat(a))
+        }""",
+            seat(a),
+        )
+        page1.evaluate(
+            """(sel) => document.querySelector(sel).addEventListener(
+            'click', () => { window.clickedAt = Date.now(); }, {capture: true})""",
+            seat(a),
+        )
         started = time.perf_counter()
         page1.click(seat(a))
         wait_status(page2, a, "held", timeout=1000)  # the event, awaited for at most 1 s
@@ -246,8 +266,9 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         # Buyer 1: the seat is in the panel and the countdown runs (5 min hold).
         assert page1.locator(f'#my-seats [data-hold-seat="{a}"]').count() == 1
         page1.wait_for_selector("#countdown", state="visible", timeout=2000)
-        assert re.fullmatch(r"0[45]:\d\d", page1.inner_text("#countdown-time")), \
-            page1.inner_text("#countdown-time")
+        assert re.fullmatch(r"0[45]:\d\d", page1.inner_text("#countdown-time")), page1.inner_text(
+            "#countdown-time"
+        )
         assert "is held for you" in message(page1)
         screenshot(page1, "seatmap-buyer1.png")
 
@@ -263,7 +284,8 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         page2.evaluate("(id) => { window.seatmap.state.seats.get(id).status = 'available'; }", a)
         holds_url = f"{base_url}/api/v1/showtimes/{showtime.pk}/holds/"
         with page2.expect_response(
-                lambda r: r.request.method == "POST" and r.url == holds_url) as answer:
+            lambda r: r.request.method == "POST" and r.url == holds_url
+        ) as answer:
             page2.click(seat(a))
         assert answer.value.status == 409
         assert answer.value.json()["error"]["code"] == "seat_unavailable"
@@ -285,8 +307,9 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         wait_status(page2, a, "sold")
         wait_status(page1, a, "sold")
         assert page1.locator("#countdown").is_hidden()
-        assert off_loop(lambda: list(Ticket.objects.filter(
-            order__user=alice).values_list("code", flat=True))) == [code]
+        assert off_loop(
+            lambda: list(Ticket.objects.filter(order__user=alice).values_list("code", flat=True))
+        ) == [code]
         screenshot(page2, "seatmap-buyer2-sold.png")
 
         # Restart the server on the same port. While it is down, seat c is held for a third
@@ -298,8 +321,10 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         for page in (page1, page2):
             page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=5000)
         off_loop(hold_create, user=carol, showtime_id=showtime.pk, seat_ids=[c])
-        assert off_loop(lambda: ShowtimeSeat.objects.get(
-            showtime=showtime, seat__guid=c).status) == "held"
+        assert (
+            off_loop(lambda: ShowtimeSeat.objects.get(showtime=showtime, seat__guid=c).status)
+            == "held"
+        )
         assert asgi_server(port=port) == base_url
         up_at = time.perf_counter()
         for page in (page1, page2):
@@ -327,7 +352,8 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
 
 
 def test_a_seat_is_held_and_released_with_the_keyboard(
-        asgi_server, make_user, make_showtime, chromium):
+    asgi_server, make_user, make_showtime, chromium
+):
     buyer = make_user("kim")
     showtime = make_showtime(rows=2, seats_per_row=5)
     guid = seat_guids(showtime)[6]
@@ -354,7 +380,8 @@ def test_a_seat_is_held_and_released_with_the_keyboard(
 
 
 def test_a_page_closed_for_flooding_reconnects_after_a_pause_not_at_once(
-        asgi_server, make_showtime, chromium):
+    asgi_server, make_showtime, chromium
+):
     """docs/realtime.md "Close codes": after 4429 the page waits 10–13 s before it reconnects
     (no reconnect storm), then is live again with a fresh snapshot. uvicorn, as ``./dev serve``
     and the Procfile run it."""
@@ -364,8 +391,10 @@ def test_a_page_closed_for_flooding_reconnects_after_a_pause_not_at_once(
     with open_browser(chromium) as browser:
         page = browser.new_page(viewport=DESKTOP)
         codes = []
-        page.on("console", lambda msg: codes.append(msg.text) if "closed the socket" in msg.text
-                else None)
+        page.on(
+            "console",
+            lambda msg: codes.append(msg.text) if "closed the socket" in msg.text else None,
+        )
         open_seatmap(page, base_url, showtime.pk)
         # Event times on the browser's clock: the close, and every socket the page opens after.
         page.evaluate("""() => {
@@ -387,16 +416,16 @@ def test_a_page_closed_for_flooding_reconnects_after_a_pause_not_at_once(
         assert opened_at[0] - closed_at >= 10_000, (closed_at, opened_at)
 
 
-def test_the_page_fits_a_phone_and_the_map_renders(
-        asgi_server, make_user, make_showtime, chromium):
+def test_the_page_fits_a_phone_and_the_map_renders(asgi_server, make_user, make_showtime, chromium):
     buyer = make_user("pat")
     showtime = make_showtime(rows=4, seats_per_row=12)
     base_url = asgi_server()
     cookie = session_cookie(buyer, base_url)
 
     with open_browser(chromium) as browser:
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                      has_touch=True)
+        context = browser.new_context(
+            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+        )
         context.add_cookies([cookie])
         page = context.new_page()
         open_seatmap(page, base_url, showtime.pk)
@@ -409,7 +438,7 @@ def test_the_page_fits_a_phone_and_the_map_renders(
                     mapClient: map.clientWidth, mapRight: map.getBoundingClientRect().right};
         }""")
         assert sizes["viewport"] == PHONE["width"]
-        assert sizes["doc"] <= sizes["viewport"], sizes   # no horizontal overflow of the page
+        assert sizes["doc"] <= sizes["viewport"], sizes  # no horizontal overflow of the page
         assert sizes["body"] <= sizes["viewport"], sizes
         assert sizes["mapRight"] <= sizes["viewport"], sizes  # the map box itself fits; it scrolls
         assert sizes["svgWidth"] > 0 and sizes["svgHeight"] > 0, sizes
@@ -422,20 +451,27 @@ def test_the_page_fits_a_phone_and_the_map_renders(
 
 @pytest.mark.shared_venues
 def test_the_1252_seat_riethsporthalle_renders_and_shows_a_hold_made_through_the_api(
-        asgi_server, make_user, shared_venues, chromium):
+    asgi_server, make_user, shared_venues, chromium
+):
     from django.utils import timezone
 
     from seats.importer import plan_import
     from seats.models import Show
     from seats.services import showtime_create
 
-    plan = plan_import(raw=(shared_venues / "riethsporthalle.json").read_bytes(),
-                       venue_name="Riethsporthalle Erfurt")
+    plan = plan_import(
+        raw=(shared_venues / "riethsporthalle.json").read_bytes(),
+        venue_name="Riethsporthalle Erfurt",
+    )
     showtime = showtime_create(
-        show=Show.objects.create(title="Handball: THSV Eisenach"), plan=plan,
+        show=Show.objects.create(title="Handball: THSV Eisenach"),
+        plan=plan,
         starts_at=timezone.now() + timedelta(days=7),
-        prices={"Kategorie I": Decimal("39.00"), "Kategorie II": Decimal("29.00"),
-                "VIP": Decimal("89.00")},
+        prices={
+            "Kategorie I": Decimal("39.00"),
+            "Kategorie II": Decimal("29.00"),
+            "VIP": Decimal("89.00"),
+        },
     )
     guids = seat_guids(showtime)
     assert len(guids) == 1252
@@ -465,8 +501,9 @@ def test_the_1252_seat_riethsporthalle_renders_and_shows_a_hold_made_through_the
 
         wanted = [guids[100], guids[900]]
         started = time.perf_counter()
-        status, hold = post_json(f"{base_url}/api/v1/showtimes/{showtime.pk}/holds/",
-                                 {"seats": wanted}, token)
+        status, hold = post_json(
+            f"{base_url}/api/v1/showtimes/{showtime.pk}/holds/", {"seats": wanted}, token
+        )
         assert status == 201, hold
         for guid in wanted:
             wait_status(page, guid, "held", timeout=2000)
@@ -474,6 +511,9 @@ def test_the_1252_seat_riethsporthalle_renders_and_shows_a_hold_made_through_the
         assert page.locator('#map circle.seat[data-status="held"]').count() == 2
         screenshot(page, "seatmap-riethsporthalle.png")
 
-    record(riethsporthalle_seats=1252, riethsporthalle_ready_ms=round(ready_ms, 1),
-           riethsporthalle_api_hold_visible_ms=round(hold_ms, 1),
-           riethsporthalle_overlapping_seats=overlapping)
+    record(
+        riethsporthalle_seats=1252,
+        riethsporthalle_ready_ms=round(ready_ms, 1),
+        riethsporthalle_api_hold_visible_ms=round(hold_ms, 1),
+        riethsporthalle_overlapping_seats=overlapping,
+    )

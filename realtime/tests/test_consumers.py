@@ -32,8 +32,9 @@ async def connect(showtime_id, cookie=None, origin=b"http://localhost"):
         headers.append((b"origin", origin))
     if cookie:
         headers.append((b"cookie", cookie))
-    communicator = WebsocketCommunicator(application, f"/ws/showtimes/{showtime_id}/",
-                                         headers=headers)
+    communicator = WebsocketCommunicator(
+        application, f"/ws/showtimes/{showtime_id}/", headers=headers
+    )
     connected, code = await communicator.connect()
     return communicator, connected, code
 
@@ -49,27 +50,38 @@ async def test_snapshot_on_connect_matches_the_rest_snapshot(showtime):
     assert frame["type"] == "snapshot" and frame["showtime"] == showtime.pk
     assert isinstance(frame["seq"], int) and frame["as_of"]
     assert len(frame["seats"]) == 10
-    assert frame["seats"][0] == {"id": (await aguids(showtime, 1))[0], "status": "available",
-                                 "version": 1}
+    assert frame["seats"][0] == {
+        "id": (await aguids(showtime, 1))[0],
+        "status": "available",
+        "version": 1,
+    }
     await ws.disconnect()
 
 
 async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer):
     watcher, _, _ = await connect(showtime.pk)
     snapshot = await receive(watcher)
-    a, b = (await aguids(showtime, 2))
+    a, b = await aguids(showtime, 2)
 
-    hold = (await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=[a, b])).hold
+    hold = (
+        await database_sync_to_async(hold_create)(
+            user=buyer, showtime_id=showtime.pk, seat_ids=[a, b]
+        )
+    ).hold
     held = await receive(watcher)
     assert held["type"] == "seats.changed" and held["reason"] == "held"
     assert held["showtime"] == showtime.pk and held["at"]
-    assert held["seats"] == [{"id": a, "status": "held", "version": 2},
-                             {"id": b, "status": "held", "version": 2}]
+    assert held["seats"] == [
+        {"id": a, "status": "held", "version": 2},
+        {"id": b, "status": "held", "version": 2},
+    ]
     assert held["seq"] > snapshot["seq"]
 
-    order = (await database_sync_to_async(order_create)(
-        user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card")).order
+    order = (
+        await database_sync_to_async(order_create)(
+            user=buyer, hold_id=hold.pk, customer=CUSTOMER, payment_method="card"
+        )
+    ).order
     reserved = await receive(watcher)
     assert reserved["reason"] == "reserved" and reserved["seq"] == held["seq"] + 1
     assert {s["status"] for s in reserved["seats"]} == {"reserved"}
@@ -77,33 +89,40 @@ async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer
     await database_sync_to_async(order_pay)(user=buyer, order_id=order.pk)
     sold = await receive(watcher)
     assert sold["reason"] == "sold" and sold["seq"] == reserved["seq"] + 1
-    assert sold["seats"] == [{"id": a, "status": "sold", "version": 4},
-                             {"id": b, "status": "sold", "version": 4}]
+    assert sold["seats"] == [
+        {"id": a, "status": "sold", "version": 4},
+        {"id": b, "status": "sold", "version": 4},
+    ]
     assert await watcher.receive_nothing(timeout=0.2)
     await watcher.disconnect()
 
 
 async def test_a_rolled_back_change_is_never_seen(showtime, buyer, other_buyer):
-    a, b = (await aguids(showtime, 2))
+    a, b = await aguids(showtime, 2)
     await database_sync_to_async(hold_create)(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
     watcher, _, _ = await connect(showtime.pk)
     await receive(watcher)
     with pytest.raises(ApplicationError):  # b is free but a is taken: all or nothing, rolled back
         await database_sync_to_async(hold_create)(
-            user=other_buyer, showtime_id=showtime.pk, seat_ids=[b, a])
+            user=other_buyer, showtime_id=showtime.pk, seat_ids=[b, a]
+        )
     assert await watcher.receive_nothing(timeout=0.3)
     await watcher.disconnect()
 
 
 async def test_owner_gets_hold_updated_and_others_do_not(showtime, buyer, other_buyer):
-    mine, _, _ = await connect(showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
+    mine, _, _ = await connect(
+        showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer)
+    )
     theirs, _, _ = await connect(
-        showtime.pk, cookie=await database_sync_to_async(session_cookie)(other_buyer))
+        showtime.pk, cookie=await database_sync_to_async(session_cookie)(other_buyer)
+    )
     await receive(mine)
     await receive(theirs)
     a = (await aguids(showtime, 1))[0]
-    hold = (await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=[a])).hold
+    hold = (
+        await database_sync_to_async(hold_create)(user=buyer, showtime_id=showtime.pk, seat_ids=[a])
+    ).hold
     frames = [await receive(mine), await receive(mine)]
     by_type = {f["type"]: f for f in frames}
     assert by_type["hold.updated"]["hold"]["id"] == str(hold.pk)
@@ -152,7 +171,8 @@ async def test_ping_resync_and_bad_frames(showtime, buyer):
     assert pong["type"] == "pong" and pong["server_time"]
 
     await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
+        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1))
+    )
     changed = await receive(ws)
     await ws.send_to(text_data=json.dumps({"type": "resync"}))
     snapshot = await receive(ws)
@@ -160,8 +180,11 @@ async def test_ping_resync_and_bad_frames(showtime, buyer):
     assert snapshot["seats"][0]["status"] == "held"
 
     await ws.send_to(text_data="{nope")
-    assert (await receive(ws)) == {"type": "error", "code": "malformed_json",
-                                   "message": "Frames must be JSON objects."}
+    assert (await receive(ws)) == {
+        "type": "error",
+        "code": "malformed_json",
+        "message": "Frames must be JSON objects.",
+    }
     await ws.send_to(text_data=json.dumps({"type": "hold"}))
     assert (await receive(ws))["code"] == "unknown_type"
     await ws.send_to(text_data=json.dumps({"type": "ping"}))  # still open after errors
@@ -203,33 +226,44 @@ async def _ticket(user) -> str:
     from conftest import client_for
 
     response = await database_sync_to_async(
-        lambda: client_for(user).post("/api/v1/realtime/tickets/"))()
+        lambda: client_for(user).post("/api/v1/realtime/tickets/")
+    )()
     assert response.status_code == 201 and response.json()["expires_in"] == 30
     return response.json()["ticket"]
 
 
 async def test_socket_ticket_signs_in_once(showtime, buyer):
     ticket = await _ticket(buyer)
-    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
-                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+    )
     assert (await ws.connect())[0]
     await receive(ws)
     await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1)))
+        user=buyer, showtime_id=showtime.pk, seat_ids=(await aguids(showtime, 1))
+    )
     types = {(await receive(ws))["type"], (await receive(ws))["type"]}
     assert types == {"seats.changed", "hold.updated"}
     await ws.disconnect()
 
-    again = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
-                                  headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    again = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+    )
     await again.connect()
     assert (await again.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
 
 
 @pytest.mark.parametrize("ticket", ["forged", "x" * 300])
 async def test_unknown_ticket_closes_with_4401(showtime, ticket):
-    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
-                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+    )
     await ws.connect()
     assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
 
@@ -237,8 +271,11 @@ async def test_unknown_ticket_closes_with_4401(showtime, ticket):
 async def test_expired_ticket_closes_with_4401(showtime, buyer, clock):
     ticket = await _ticket(buyer)
     clock.advance(31)
-    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
-                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/?ticket={ticket}",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+    )
     await ws.connect()
     assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
 
@@ -250,15 +287,23 @@ async def test_ticket_needs_authentication(client):
 
 async def test_hold_expiring_is_sent_60_seconds_before_expiry(make_showtime, buyer):
     showtime = await database_sync_to_async(make_showtime)(hold_ttl=62)
-    ws, _, _ = await connect(showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
+    ws, _, _ = await connect(
+        showtime.pk, cookie=await database_sync_to_async(session_cookie)(buyer)
+    )
     await receive(ws)
-    hold = (await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=showtime.pk, seat_ids=await aguids(showtime, 1))).hold
+    hold = (
+        await database_sync_to_async(hold_create)(
+            user=buyer, showtime_id=showtime.pk, seat_ids=await aguids(showtime, 1)
+        )
+    ).hold
     frames = [await receive(ws) for _ in range(2)]
     assert {f["type"] for f in frames} == {"seats.changed", "hold.updated"}
     expiring = await receive(ws, timeout=5)  # due 2 s after the hold was made
-    assert expiring == {"type": "hold.expiring", "hold": str(hold.pk),
-                        "expires_at": hold.expires_at.isoformat()}
+    assert expiring == {
+        "type": "hold.expiring",
+        "hold": str(hold.pk),
+        "expires_at": hold.expires_at.isoformat(),
+    }
     await ws.disconnect()
 
 
@@ -267,13 +312,15 @@ async def test_personal_events_of_another_showtime_are_not_forwarded(make_showti
     ws, _, _ = await connect(watched.pk, cookie=await database_sync_to_async(session_cookie)(buyer))
     await receive(ws)
     await database_sync_to_async(hold_create)(
-        user=buyer, showtime_id=other.pk, seat_ids=(await aguids(other, 1)))
+        user=buyer, showtime_id=other.pk, seat_ids=(await aguids(other, 1))
+    )
     assert await ws.receive_nothing(timeout=0.3)
     await ws.disconnect()
 
 
 async def test_a_gap_in_seq_is_repaired_by_the_server_with_a_fresh_snapshot(
-        showtime, buyer, other_buyer):
+    showtime, buyer, other_buyer
+):
     """A frame lost on the way (here: a seq number taken and never delivered) is waited for
     briefly, then the server sends a fresh snapshot instead of the frame after the gap, so the
     client never sees the gap (docs/realtime.md "Ordering")."""
@@ -286,7 +333,8 @@ async def test_a_gap_in_seq_is_repaired_by_the_server_with_a_fresh_snapshot(
     first = await receive(ws)
     await database_sync_to_async(sequence.allocate)(showtime.pk)  # the "lost" frame
     await database_sync_to_async(hold_create)(
-        user=other_buyer, showtime_id=showtime.pk, seat_ids=[b])
+        user=other_buyer, showtime_id=showtime.pk, seat_ids=[b]
+    )
     assert first["seq"] == snapshot["seq"] + 1 and first["epoch"] == snapshot["epoch"]
     fresh = await receive(ws, timeout=5)
     assert fresh["type"] == "snapshot" and fresh["seq"] == first["seq"] + 2

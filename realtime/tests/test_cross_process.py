@@ -19,15 +19,20 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def post_json(url, body, token):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())
 
 
 @pytest.mark.parametrize("layer", ["pubsub", "core"])
 async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
-        asgi_server, redis_url, showtime, buyer, layer):
+    asgi_server, redis_url, showtime, buyer, layer
+):
     from rest_framework_simplejwt.tokens import RefreshToken
 
     env = {"REDIS_URL": redis_url, "CHANNEL_LAYER": layer}
@@ -37,17 +42,24 @@ async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
     guids = await database_sync_to_async(seat_guids)(showtime)
     ws_path = f"/ws/showtimes/{showtime.pk}/"
     latencies = []
-    async with websockets.connect(url_b.replace("http", "ws") + ws_path,
-                                  origin=Origin("http://localhost")) as on_b, \
-            websockets.connect(url_a.replace("http", "ws") + ws_path,
-                               origin=Origin("http://localhost")) as on_a:
+    async with (
+        websockets.connect(
+            url_b.replace("http", "ws") + ws_path, origin=Origin("http://localhost")
+        ) as on_b,
+        websockets.connect(
+            url_a.replace("http", "ws") + ws_path, origin=Origin("http://localhost")
+        ) as on_a,
+    ):
         assert json.loads(await on_b.recv())["type"] == "snapshot"
         assert json.loads(await on_a.recv())["type"] == "snapshot"
         for seat in guids[:5]:
             started = time.perf_counter()
             status, _hold = await asyncio.to_thread(
-                post_json, f"{url_a}/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [seat]},
-                token)
+                post_json,
+                f"{url_a}/api/v1/showtimes/{showtime.pk}/holds/",
+                {"seats": [seat]},
+                token,
+            )
             assert status in (200, 201)
             frame = json.loads(await asyncio.wait_for(on_b.recv(), 5))
             latencies.append((time.perf_counter() - started) * 1000)
@@ -56,5 +68,6 @@ async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
             same = json.loads(await asyncio.wait_for(on_a.recv(), 5))
             assert same["seq"] == frame["seq"]
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / f"cross-process-{layer}.json").write_text(json.dumps({
-        "layer": layer, "hold_to_frame_ms": [round(x, 1) for x in latencies]}))
+    (ARTIFACTS / f"cross-process-{layer}.json").write_text(
+        json.dumps({"layer": layer, "hold_to_frame_ms": [round(x, 1) for x in latencies]})
+    )

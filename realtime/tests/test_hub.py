@@ -97,7 +97,8 @@ async def test_many_sockets_of_one_showtime_get_each_frame_exactly_once(showtime
 
 
 async def test_a_socket_that_leaves_gets_nothing_more_and_the_last_one_ends_the_subscription(
-        showtime, buyer):
+    showtime, buyer
+):
     group = events.showtime_group(showtime.pk)
     first, _, _ = await connect(showtime.pk)
     second, _, _ = await connect(showtime.pk)
@@ -132,13 +133,15 @@ async def test_a_socket_that_leaves_gets_nothing_more_and_the_last_one_ends_the_
 
 
 async def test_personal_events_reach_only_the_owners_socket_of_that_showtime(
-        make_showtime, buyer, other_buyer):
+    make_showtime, buyer, other_buyer
+):
     watched, elsewhere = await database_sync_to_async(lambda: (make_showtime(), make_showtime()))()
     cookie = await database_sync_to_async(session_cookie)(buyer)
     mine, _, _ = await connect(watched.pk, cookie=cookie)
     mine_elsewhere, _, _ = await connect(elsewhere.pk, cookie=cookie)  # same personal group
     theirs, _, _ = await connect(
-        watched.pk, cookie=await database_sync_to_async(session_cookie)(other_buyer))
+        watched.pk, cookie=await database_sync_to_async(session_cookie)(other_buyer)
+    )
     for ws in (mine, mine_elsewhere, theirs):
         await receive(ws)
     assert await layer_members(events.user_group(buyer.pk)) == 1
@@ -176,7 +179,8 @@ async def test_a_connect_right_after_a_change_sees_it_in_the_snapshot(showtime, 
 
 
 async def test_an_expired_hold_shows_available_once_the_cache_time_is_up(
-        make_showtime, buyer, settings, clock):
+    make_showtime, buyer, settings, clock
+):
     settings.REALTIME_SNAPSHOT_CACHE_SECONDS = 0.3
     showtime = await database_sync_to_async(make_showtime)(hold_ttl=60)
     a = (await aguids(showtime, 1))[0]
@@ -258,8 +262,9 @@ async def test_a_frame_during_the_snapshot_read_goes_out_after_the_snapshot(show
 
     async def held_open_read():
         await gate.wait()
-        return Snapshot(f'{{"type":"snapshot","epoch":"{epoch}","seq":{seq},"seats":[]}}',
-                        epoch, seq, 0.0)
+        return Snapshot(
+            f'{{"type":"snapshot","epoch":"{epoch}","seq":{seq},"seats":[]}}', epoch, seq, 0.0
+        )
 
     reading = asyncio.ensure_future(hub.snapshot(group, held_open_read))
     await asyncio.sleep(0)
@@ -288,8 +293,11 @@ def _client_frame(text: str) -> bytes:
     """A masked text frame, as a client must send it (RFC 6455 §5.3); payload < 126 bytes."""
     payload = text.encode()
     mask = os.urandom(4)
-    return (bytes([0x81, 0x80 | len(payload)]) + mask
-            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    return (
+        bytes([0x81, 0x80 | len(payload)])
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
 
 
 def _stalled_client(port: int, path: str) -> socket.socket:
@@ -298,9 +306,13 @@ def _stalled_client(port: int, path: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                  "Sec-WebSocket-Version: 13\r\nOrigin: http://localhost\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\nOrigin: http://localhost\r\n\r\n"
+        ).encode()
+    )
     answer = b""
     while b"\r\n\r\n" not in answer:
         answer += sock.recv(1)  # byte by byte: leave the frames after the headers unread
@@ -326,8 +338,9 @@ def _post_hold(base: str, showtime_id: int, seat: str, token: str) -> int:
     request = urllib.request.Request(
         f"{base}/api/v1/showtimes/{showtime_id}/holds/",
         data=json.dumps({"seats": [seat]}).encode(),
-        method="POST", headers={"Content-Type": "application/json",
-                                "Authorization": f"Bearer {token}"})
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status
 
@@ -345,14 +358,16 @@ async def test_a_stalled_reader_does_not_hold_up_the_others(uvicorn_server, make
     stalled = await asyncio.to_thread(_stalled_client, port, path)  # first in delivery order
     try:
         await asyncio.to_thread(stalled.sendall, _client_frame('{"type":"resync"}') * 300)
-        async with websockets.connect(f"ws://127.0.0.1:{port}{path}", origin=Origin("http://localhost"),
-                                      max_size=None) as watcher:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}{path}", origin=Origin("http://localhost"), max_size=None
+        ) as watcher:
             assert json.loads(await watcher.recv())["type"] == "snapshot"
             # The stalled socket's sends are waiting once its buffers are full: the server has
             # stopped taking the resyncs' snapshots, so the client's receive queue stops growing.
             await eventually(_unread_stopped_growing(stalled), timeout=10, every=0.1)
-            assert await asyncio.to_thread(_post_hold, uvicorn_server, showtime.pk, seat,
-                                           token) == 201
+            assert (
+                await asyncio.to_thread(_post_hold, uvicorn_server, showtime.pk, seat, token) == 201
+            )
             # A fan-out blocked behind the stalled socket would never deliver this frame.
             frame = json.loads(await asyncio.wait_for(watcher.recv(), 5))
             assert frame["type"] == "seats.changed" and frame["seats"][0]["id"] == seat
@@ -365,13 +380,19 @@ async def test_a_stalled_reader_does_not_hold_up_the_others(uvicorn_server, make
 # --- the channel layer fails -------------------------------------------------------------------
 
 
-LAYERS = {"pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-          "core": "channels_redis.core.RedisChannelLayer"}
+LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
 
 
 def _use_layer(settings, kind, url):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": LAYERS[kind], "CONFIG": {
-        "hosts": [{"address": url, "socket_connect_timeout": 1}]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": LAYERS[kind],
+            "CONFIG": {"hosts": [{"address": url, "socket_connect_timeout": 1}]},
+        }
+    }
 
 
 @pytest.mark.parametrize("kind", ["pubsub", "core"])
@@ -384,7 +405,8 @@ async def test_joining_fails_with_1011_when_the_layer_is_down(showtime, settings
 
 @pytest.mark.parametrize("kind", ["pubsub", "core"])
 async def test_frames_flow_again_after_redis_comes_back(
-        private_redis, showtime, buyer, other_buyer, settings, caplog, kind):
+    private_redis, showtime, buyer, other_buyer, settings, caplog, kind
+):
     _use_layer(settings, kind, private_redis.url)
     a, b = await aguids(showtime, 2)
     watcher, _, _ = await connect(showtime.pk)
@@ -399,8 +421,10 @@ async def test_frames_flow_again_after_redis_comes_back(
         await eventually(lambda: not sub.healthy)
         assert f"receiving {group} failed" in caplog.text
         refused, _, _ = await connect(showtime.pk)
-        assert (await refused.receive_output(timeout=5)) == {"type": "websocket.close",
-                                                             "code": 1011}
+        assert (await refused.receive_output(timeout=5)) == {
+            "type": "websocket.close",
+            "code": 1011,
+        }
     await asyncio.sleep(0.5)
     private_redis.start()  # empty: the group memberships are gone with the old server
     if kind == "core":
@@ -446,8 +470,13 @@ class _Recorder:
 
 
 def _change(showtime_id, epoch, seq):
-    return {"type": "seats.changed", "showtime": showtime_id, "epoch": epoch, "seq": seq,
-            "text": f'{{"seq":{seq}}}'}
+    return {
+        "type": "seats.changed",
+        "showtime": showtime_id,
+        "epoch": epoch,
+        "seq": seq,
+        "text": f'{{"seq":{seq}}}',
+    }
 
 
 async def test_frames_published_out_of_order_reach_members_in_seq_order(showtime, settings):

@@ -33,8 +33,12 @@ def call(method, url, token=None, body=None, timeout=10):
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, method=method, headers=headers,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        url,
+        method=method,
+        headers=headers,
+        data=json.dumps(body).encode() if body is not None else None,
+    )
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -110,8 +114,11 @@ class Watcher:
 
 
 async def watch(base, showtime_id) -> Watcher:
-    ws = await websockets.connect(f"{base.replace('http', 'ws')}/ws/showtimes/{showtime_id}/",
-                                  max_size=None, origin=Origin("http://localhost"))
+    ws = await websockets.connect(
+        f"{base.replace('http', 'ws')}/ws/showtimes/{showtime_id}/",
+        max_size=None,
+        origin=Origin("http://localhost"),
+    )
     watcher = Watcher(ws)
     await asyncio.wait_for(watcher.got_snapshot.wait(), 10)
     return watcher
@@ -135,8 +142,9 @@ async def settled(watchers, base, showtime_id, timeout=5.0):
 
 
 def hold(base, showtime_id, seat, token):
-    status, body, seconds = call("POST", f"{base}/api/v1/showtimes/{showtime_id}/holds/", token,
-                                 {"seats": [seat]})
+    status, body, seconds = call(
+        "POST", f"{base}/api/v1/showtimes/{showtime_id}/holds/", token, {"seats": [seat]}
+    )
     assert status in (200, 201), body  # 200: added to the buyer's active hold
     return body["id"], seconds
 
@@ -148,7 +156,8 @@ def release(base, hold_id, token):
 
 
 async def test_frames_reach_every_watcher_in_seq_order_across_two_processes(
-        asgi_server, private_redis, make_showtime, make_user):
+    asgi_server, private_redis, make_showtime, make_user
+):
     """8 concurrent writers across 2 processes: every watcher, on either process, gets every
     frame in ``seq`` order with no gap (was: 7–13 of ~145 frames out of order per run)."""
     env = {"REDIS_URL": private_redis.url}
@@ -182,14 +191,15 @@ async def test_frames_reach_every_watcher_in_seq_order_across_two_processes(
 
 
 async def test_a_redis_restart_leaves_no_watcher_silently_wrong(
-        asgi_server, private_redis, make_showtime, buyer, other_buyer):
+    asgi_server, private_redis, make_showtime, buyer, other_buyer
+):
     """A change made while Redis is down reaches the sockets of its own process at once; the
     other process's sockets get a fresh snapshot once Redis is back, and every map ends equal to
     the REST snapshot (was: a map kept a seat wrong for good)."""
     env = {"REDIS_URL": private_redis.url}
     a, b = [await asyncio.to_thread(asgi_server, env, server="uvicorn") for _ in range(2)]
     showtime = await database_sync_to_async(make_showtime)()
-    s1, s2, s3 = (await database_sync_to_async(seat_guids)(showtime, 3))
+    s1, s2, s3 = await database_sync_to_async(seat_guids)(showtime, 3)
     token, other = _token(buyer), _token(other_buyer)
     on_a, on_b = await watch(a, showtime.pk), await watch(b, showtime.pk)
     await asyncio.to_thread(hold, a, showtime.pk, s1, token)
@@ -213,7 +223,8 @@ async def test_a_redis_restart_leaves_no_watcher_silently_wrong(
 
 
 async def test_a_hung_redis_never_stops_the_server(
-        asgi_server, private_redis, make_showtime, buyer):
+    asgi_server, private_redis, make_showtime, buyer
+):
     """Redis under SIGSTOP: health answers 503 within 1 s naming Redis, holds (rate limits on)
     keep working within their latency plus the Redis timeout, the process's own sockets keep
     getting frames, the catalog answers; once Redis resumes, every socket gets a fresh snapshot
@@ -233,8 +244,7 @@ async def test_a_hung_redis_never_stops_the_server(
             assert seconds < usual + 1.0
             await watcher.wait_for(lambda seat=seat: watcher.map[seat] == "held", timeout=3)
         for _ in range(8):  # more than a thread pool's worth: none of them may hang
-            status, body, seconds = await asyncio.to_thread(
-                call, "GET", f"{base}/api/v1/health/")
+            status, body, seconds = await asyncio.to_thread(call, "GET", f"{base}/api/v1/health/")
             assert status == 503 and seconds < 1.0
             assert body["redis"].startswith("error") and body["database"] == "ok"
         status, _, seconds = await asyncio.to_thread(call, "GET", f"{base}/api/v1/shows/")
@@ -253,14 +263,17 @@ async def test_a_hung_redis_never_stops_the_server(
 
 
 async def test_two_deployments_on_one_redis_never_hear_each_other(
-        asgi_server, private_redis, make_showtime, buyer):
+    asgi_server, private_redis, make_showtime, buyer
+):
     """Two deployments (their own REDIS_PREFIX) share one Redis and, here, even the database:
     a change through one reaches only its own sockets, and each numbers its own frames."""
     env = {"REDIS_URL": private_redis.url}
-    one = await asyncio.to_thread(asgi_server, {**env, "REDIS_PREFIX": "deployment-one"},
-                                  server="uvicorn")
-    two = await asyncio.to_thread(asgi_server, {**env, "REDIS_PREFIX": "deployment-two"},
-                                  server="uvicorn")
+    one = await asyncio.to_thread(
+        asgi_server, {**env, "REDIS_PREFIX": "deployment-one"}, server="uvicorn"
+    )
+    two = await asyncio.to_thread(
+        asgi_server, {**env, "REDIS_PREFIX": "deployment-two"}, server="uvicorn"
+    )
     showtime = await database_sync_to_async(make_showtime)()
     s1, s2 = await database_sync_to_async(seat_guids)(showtime, 2)
     token = _token(buyer)

@@ -14,8 +14,10 @@ SHOWTIME = 987_654  # no database row needed: the outbox only publishes
 
 
 async def frames(layer, channel, count: int, timeout: float = 3) -> list[dict]:
-    return [json.loads((await asyncio.wait_for(layer.receive(channel), timeout))["text"])
-            for _ in range(count)]
+    return [
+        json.loads((await asyncio.wait_for(layer.receive(channel), timeout))["text"])
+        for _ in range(count)
+    ]
 
 
 def seat(guid: str, status: str, version: int) -> dict:
@@ -33,12 +35,16 @@ async def test_a_burst_of_changes_leaves_as_one_frame_per_reason_with_consecutiv
         events._enqueue(events._Change(SHOWTIME, "held", [seat("a", "held", 2)], now))
         events._enqueue(events._Change(SHOWTIME, "held", [seat("b", "held", 2)], now))
         events._enqueue(events._Change(SHOWTIME, "released", [seat("a", "available", 3)], now))
-        events._enqueue(events._Change(SHOWTIME, "held", [seat("a", "held", 4),
-                                                          seat("c", "held", 2)], now))
+        events._enqueue(
+            events._Change(SHOWTIME, "held", [seat("a", "held", 4), seat("c", "held", 2)], now)
+        )
         held, released = await frames(layer, channel, 2)
         assert (held["reason"], released["reason"]) == ("held", "released")
-        assert sorted((s["id"], s["version"]) for s in held["seats"]) == \
-            [("a", 4), ("b", 2), ("c", 2)]  # a seat named twice keeps its newest state
+        assert sorted((s["id"], s["version"]) for s in held["seats"]) == [
+            ("a", 4),
+            ("b", 2),
+            ("c", 2),
+        ]  # a seat named twice keeps its newest state
         assert released["seats"] == [seat("a", "available", 3)]
         assert released["seq"] == held["seq"] + 1
         with pytest.raises(asyncio.TimeoutError):  # nothing else was sent
@@ -60,10 +66,12 @@ async def test_personal_messages_keep_their_order_around_seat_frames():
     await layer.group_add(group, channel)
     try:
         for n in range(5):
-            events._enqueue((group, "hold.updated", {"type": "hold.updated",
-                                                     "text": json.dumps({"n": n})}))
-            events._enqueue(events._Change(SHOWTIME, "held", [seat(f"s{n}", "held", 2)],
-                                           timezone.now()))
+            events._enqueue(
+                (group, "hold.updated", {"type": "hold.updated", "text": json.dumps({"n": n})})
+            )
+            events._enqueue(
+                events._Change(SHOWTIME, "held", [seat(f"s{n}", "held", 2)], timezone.now())
+            )
         assert [f["n"] for f in await frames(layer, channel, 5)] == [0, 1, 2, 3, 4]
     finally:
         await layer.group_discard(group, channel)
@@ -71,7 +79,8 @@ async def test_personal_messages_keep_their_order_around_seat_frames():
 
 @pytest.mark.asyncio
 async def test_a_showtime_gets_at_most_one_frame_per_interval_and_personal_messages_never_wait(
-        settings):
+    settings,
+):
     """After a frame, a showtime's next changes wait for REALTIME_FRAME_INTERVAL_SECONDS and leave
     together (one frame, the next seq); a personal message queued meanwhile leaves at once."""
     settings.REALTIME_FRAME_INTERVAL_SECONDS = 0.5
@@ -87,8 +96,9 @@ async def test_a_showtime_gets_at_most_one_frame_per_interval_and_personal_messa
         started = asyncio.get_running_loop().time()
         events._enqueue(events._Change(SHOWTIME, "held", [seat("b", "held", 2)], now))
         events._enqueue(events._Change(SHOWTIME, "held", [seat("c", "held", 2)], now))
-        events._enqueue((personal, "hold.updated", {"type": "hold.updated",
-                                                    "text": json.dumps({"n": 1})}))
+        events._enqueue(
+            (personal, "hold.updated", {"type": "hold.updated", "text": json.dumps({"n": 1})})
+        )
         assert (await frames(layer, personal_channel, 1, timeout=0.3))[0]["n"] == 1
         (second,) = await frames(layer, seats_channel, 1, timeout=2)
         assert asyncio.get_running_loop().time() - started >= 0.4

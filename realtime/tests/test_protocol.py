@@ -83,9 +83,14 @@ def server(request, asgi_server) -> Server:
 def connect(server: Server, path: str, *, origin: str | None = None, cookie: str | None = None):
     """A ``websockets`` client connection (``async with``); no ``Origin`` header unless given."""
     headers = {"Cookie": cookie} if cookie else None
-    return websockets.connect(server.ws + path, origin=Origin(origin) if origin else None,
-                              additional_headers=headers,
-                              open_timeout=WAIT, close_timeout=WAIT, compression=None)
+    return websockets.connect(
+        server.ws + path,
+        origin=Origin(origin) if origin else None,
+        additional_headers=headers,
+        open_timeout=WAIT,
+        close_timeout=WAIT,
+        compression=None,
+    )
 
 
 async def recv(ws) -> dict:
@@ -136,8 +141,12 @@ def access_token(user) -> str:
 
 def post_json(url: str, body: dict, token: str) -> int:
     """POST a JSON body with a JWT; the status code."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     with urllib.request.urlopen(request, timeout=WAIT) as response:
         return response.status
 
@@ -149,6 +158,7 @@ def socket_ticket(user) -> str:
 
 
 # ----------------------------------------------------------------------------------- close codes
+
 
 async def test_frame_over_4_kib_closes_with_4009(server, showtime):
     async with connect(server, f"/ws/showtimes/{showtime.pk}/", origin=server.origin) as ws:
@@ -165,8 +175,15 @@ async def test_frame_over_4_kib_closes_with_4009(server, showtime):
 
 
 async def test_unmatched_paths_and_unknown_showtimes_close_with_4404(server, db):
-    for path in ["/ws/showtimes/-1/", "/ws/showtimes/abc/", "/ws/nope/", "/ws/", "/",
-                 "/ws/showtimes/999999/", "/ws/showtimes/99999999999999999999/"]:
+    for path in [
+        "/ws/showtimes/-1/",
+        "/ws/showtimes/abc/",
+        "/ws/nope/",
+        "/ws/",
+        "/",
+        "/ws/showtimes/999999/",
+        "/ws/showtimes/99999999999999999999/",
+    ]:
         for origin in (None, server.origin):
             async with connect(server, path, origin=origin) as ws:
                 assert await close_code(ws) == 4404, (path, origin)
@@ -181,17 +198,23 @@ async def test_bad_ticket_closes_with_4401_and_a_good_one_needs_no_origin(server
         assert (await recv(ws))["type"] == "snapshot"
         seat = (await database_sync_to_async(seat_guids)(showtime, 1))[0]
         status = await asyncio.to_thread(  # through this server: its channel layer publishes
-            post_json, f"{server.url}/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [seat]},
-            await database_sync_to_async(access_token)(buyer))
+            post_json,
+            f"{server.url}/api/v1/showtimes/{showtime.pk}/holds/",
+            {"seats": [seat]},
+            await database_sync_to_async(access_token)(buyer),
+        )
         assert status == 201
         assert {(await recv(ws))["type"], (await recv(ws))["type"]} == {
-            "seats.changed", "hold.updated"}  # signed in by the ticket
+            "seats.changed",
+            "hold.updated",
+        }  # signed in by the ticket
     async with connect(server, f"/ws/showtimes/{showtime.pk}/?ticket={ticket}") as ws:
         assert await close_code(ws) == 4401  # single use
     server.assert_clean_log()
 
 
 # ------------------------------------------------------------------------------------ Origin rule
+
 
 async def test_origin_is_needed_only_where_a_cookie_could_sign_in(server, showtime, buyer):
     path = f"/ws/showtimes/{showtime.pk}/"
@@ -215,12 +238,14 @@ async def test_origin_is_needed_only_where_a_cookie_could_sign_in(server, showti
     assert not await accepted(cookie=cookie)  # a cookie without Origin
     assert not await accepted(origin="http://evil.example", cookie=cookie)
     ticket = await database_sync_to_async(socket_ticket)(buyer)
-    assert not await accepted(path=f"{path}?ticket={ticket}", origin="http://evil.example",
-                              cookie=cookie)  # a foreign page sends its Origin: still checked
+    assert not await accepted(
+        path=f"{path}?ticket={ticket}", origin="http://evil.example", cookie=cookie
+    )  # a foreign page sends its Origin: still checked
     server.assert_clean_log()
 
 
 # ------------------------------------------------------------------------------ per-socket limits
+
 
 async def test_resyncs_within_a_second_are_coalesced_into_one_snapshot(server, showtime):
     async with connect(server, f"/ws/showtimes/{showtime.pk}/", origin=server.origin) as ws:
@@ -237,8 +262,9 @@ async def test_resyncs_within_a_second_are_coalesced_into_one_snapshot(server, s
         # for it, then for quiet (a late one would only make the count smaller).
         try:
             while True:
-                frames.append(json.loads(
-                    await asyncio.wait_for(ws.recv(), RESYNC_INTERVAL_SECONDS + 2)))
+                frames.append(
+                    json.loads(await asyncio.wait_for(ws.recv(), RESYNC_INTERVAL_SECONDS + 2))
+                )
         except TimeoutError:
             pass
     snapshots = [f for f in frames if f["type"] == "snapshot"]
@@ -262,7 +288,9 @@ async def test_pings_beyond_the_bucket_are_not_answered(server, showtime):
         elapsed = time.monotonic() - started
         pongs = sum(f["type"] == "pong" for f in frames)
         assert PING_BURST <= pongs <= PING_BURST + math.ceil(elapsed * PING_PER_SECOND), (
-            pongs, elapsed)
+            pongs,
+            elapsed,
+        )
         # The bucket refills: a ping later is answered again.
         await asyncio.sleep(1.5 / PING_PER_SECOND)
         await ws.send(json.dumps({"type": "ping"}))

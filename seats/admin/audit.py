@@ -14,8 +14,17 @@ class SeatEventInline(ReadOnlyInline):
 
     model = SeatEvent
     fk_name = "showtime_seat"
-    fields = ("at", "from_status", "to_status", "reason", "actor_kind", "actor", "hold", "order",
-              "note")
+    fields = (
+        "at",
+        "from_status",
+        "to_status",
+        "reason",
+        "actor_kind",
+        "actor",
+        "hold",
+        "order",
+        "note",
+    )
     verbose_name = "audit trail entry"
     verbose_name_plural = "audit trail"
 
@@ -27,14 +36,35 @@ class SeatEventInline(ReadOnlyInline):
 class SeatEventAdmin(ViewOnlyAdmin):
     """The append-only audit trail of seat changes: view only (no add, change or delete)."""
 
-    list_display = ("at", "showtime", "seat_label", "transition", "reason", "actor_kind", "actor",
-                    "hold", "order")
+    list_display = (
+        "at",
+        "showtime",
+        "seat_label",
+        "transition",
+        "reason",
+        "actor_kind",
+        "actor",
+        "hold",
+        "order",
+    )
     list_filter = ("reason", "actor_kind", "showtime")
     list_select_related = ("showtime__show", "showtime_seat__seat", "actor", "hold", "order")
     search_fields = ("showtime_seat__seat__label", "order__number")
     ordering = ("-at", "-id")
-    fields = ("at", "showtime", "showtime_seat", "seat_label", "from_status", "to_status",
-              "reason", "actor_kind", "actor", "hold", "order", "note")
+    fields = (
+        "at",
+        "showtime",
+        "showtime_seat",
+        "seat_label",
+        "from_status",
+        "to_status",
+        "reason",
+        "actor_kind",
+        "actor",
+        "hold",
+        "order",
+        "note",
+    )
     readonly_fields = fields
 
     @admin.display(description="seat", ordering="showtime_seat__seat__label")

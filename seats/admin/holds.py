@@ -31,13 +31,28 @@ class HoldAdmin(ViewOnlyAdmin):
     """Buyers' holds: view only; staff can force-release active ones (confirmation page, then
     :func:`seats.services.hold_force_release` per hold, which frees and broadcasts the seats)."""
 
-    list_display = ("id", "user", "showtime", "status_now", "seat_count", "expires_at",
-                    "created_at")
+    list_display = (
+        "id",
+        "user",
+        "showtime",
+        "status_now",
+        "seat_count",
+        "expires_at",
+        "created_at",
+    )
     list_filter = (StatusNowFilter,)
     list_select_related = ("user", "showtime__show")
     search_fields = ("id", "user__username", "user__email")
-    fields = ("id", "user", "showtime", "status_now", "seats", "expires_at", "created_at",
-              "ended_at")
+    fields = (
+        "id",
+        "user",
+        "showtime",
+        "status_now",
+        "seats",
+        "expires_at",
+        "created_at",
+        "ended_at",
+    )
     readonly_fields = fields
     ordering = ("-created_at",)
     actions = ("force_release",)
@@ -46,7 +61,8 @@ class HoldAdmin(ViewOnlyAdmin):
         # Hold.objects is LapsingQuerySet.as_manager(), which the stubs type as a plain QuerySet.
         holds = cast(LapsingQuerySet, super().get_queryset(request))
         return holds.with_effective_status().annotate(
-            seats_n=count_of(SeatClaim.objects.filter(is_live=True), "hold"))
+            seats_n=count_of(SeatClaim.objects.filter(is_live=True), "hold")
+        )
 
     def has_release_permission(self, request: HttpRequest) -> bool:
         """Force-releasing needs the change permission on holds."""
@@ -60,8 +76,11 @@ class HoldAdmin(ViewOnlyAdmin):
 
     @admin.display(description="seats")
     def seats(self, obj: Hold) -> str:
-        labels = SeatClaim.objects.filter(hold=obj, is_live=True).order_by(
-            "showtime_seat_id").values_list("showtime_seat__seat__label", flat=True)
+        labels = (
+            SeatClaim.objects.filter(hold=obj, is_live=True)
+            .order_by("showtime_seat_id")
+            .values_list("showtime_seat__seat__label", flat=True)
+        )
         return ", ".join(labels) or "—"
 
     @admin.action(description="Force-release selected holds", permissions=["release"])
@@ -69,12 +88,17 @@ class HoldAdmin(ViewOnlyAdmin):
         holds = list(queryset.select_related("user", "showtime__show").order_by("created_at"))
         if not is_confirmed(request):
             return confirmation_page(
-                self, request, action="force_release",
+                self,
+                request,
+                action="force_release",
                 title="Force-release holds",
                 intro=f"Release {plural(len(holds), 'hold')} on the buyers' behalf; their seats "
-                      f"become available at once. Holds that are no longer active are skipped.",
-                items=[f"{h.pk} — {h.user} — {h.showtime} — {self.status_now(h)}, "
-                       f"{plural(h.seats_n, 'live seat')}" for h in holds],
+                f"become available at once. Holds that are no longer active are skipped.",
+                items=[
+                    f"{h.pk} — {h.user} — {h.showtime} — {self.status_now(h)}, "
+                    f"{plural(h.seats_n, 'live seat')}"
+                    for h in holds
+                ],
                 submit_label=f"Release {plural(len(holds), 'hold')}",
             )
         released, expired, skipped = [], [], []
@@ -91,14 +115,25 @@ class HoldAdmin(ViewOnlyAdmin):
                 expired.append(str(hold.pk))
             else:
                 skipped.append(f"{hold.pk} ({after.status})")
-        self.message_user(request, f"Released {plural(len(released), 'hold')}.",
-                          messages.SUCCESS if released else messages.WARNING)
+        self.message_user(
+            request,
+            f"Released {plural(len(released), 'hold')}.",
+            messages.SUCCESS if released else messages.WARNING,
+        )
         if expired:
-            self.message_user(request, f"{plural(len(expired), 'hold')} had already run out and "
-                              f"{'was' if len(expired) == 1 else 'were'} recorded as expired: "
-                              f"{name_list(expired)}.", messages.INFO)
+            self.message_user(
+                request,
+                f"{plural(len(expired), 'hold')} had already run out and "
+                f"{'was' if len(expired) == 1 else 'were'} recorded as expired: "
+                f"{name_list(expired)}.",
+                messages.INFO,
+            )
         if skipped:
-            self.message_user(request, f"Skipped {plural(len(skipped), 'hold')} that "
-                              f"{is_are(len(skipped))} no longer active: "
-                              f"{name_list(skipped)}.", messages.WARNING)
+            self.message_user(
+                request,
+                f"Skipped {plural(len(skipped), 'hold')} that "
+                f"{is_are(len(skipped))} no longer active: "
+                f"{name_list(skipped)}.",
+                messages.WARNING,
+            )
         return None

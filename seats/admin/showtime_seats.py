@@ -70,8 +70,16 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     publishes ``seats.changed`` after commit and writes the audit trail (actor: the staff user).
     """
 
-    list_display = ("label", "zone", "row", "category", "status_now", "version", "block_reason",
-                    "showtime")
+    list_display = (
+        "label",
+        "zone",
+        "row",
+        "category",
+        "status_now",
+        "version",
+        "block_reason",
+        "showtime",
+    )
     list_filter = (
         "status",
         ("seat__zone", titled(admin.AllValuesFieldListFilter, "zone")),
@@ -81,8 +89,17 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     list_select_related = ("seat__category", "showtime__show")
     search_fields = ("seat__label",)
     ordering = ("showtime_id", "seat_id")
-    fields = ("showtime", "label", "zone", "row", "category", "status_now", "version",
-              "expires_at", "block_reason")
+    fields = (
+        "showtime",
+        "label",
+        "zone",
+        "row",
+        "category",
+        "status_now",
+        "version",
+        "expires_at",
+        "block_reason",
+    )
     readonly_fields = fields
     inlines = (SeatEventInline,)
     actions = ("block_seats", "block_rows", "block_zones", "unblock_seats")
@@ -117,13 +134,13 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     def block_seats(self, request, queryset):
         return self._block(request, queryset, scope="seat", action="block_seats")
 
-    @admin.action(description="Block the whole row(s) of the selected seats",
-                  permissions=["block"])
+    @admin.action(description="Block the whole row(s) of the selected seats", permissions=["block"])
     def block_rows(self, request, queryset):
         return self._block(request, queryset, scope="row", action="block_rows")
 
-    @admin.action(description="Block the whole zone(s) of the selected seats",
-                  permissions=["block"])
+    @admin.action(
+        description="Block the whole zone(s) of the selected seats", permissions=["block"]
+    )
     def block_zones(self, request, queryset):
         return self._block(request, queryset, scope="zone", action="block_zones")
 
@@ -131,30 +148,46 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     def unblock_seats(self, request, queryset):
         """Unblock the selected seats (no confirmation: it only makes seats sellable again)."""
         results = self._per_showtime(request, queryset, "unblocked", services.seats_unblock)
-        self._report(request, results, verb="Unblocked",
-                     skipped_why="that {are} not blocked")
+        self._report(request, results, verb="Unblocked", skipped_why="that {are} not blocked")
 
-    def _block(self, request: HttpRequest, queryset: QuerySet[ShowtimeSeat], *, scope: str,
-               action: str) -> TemplateResponse | None:
+    def _block(
+        self, request: HttpRequest, queryset: QuerySet[ShowtimeSeat], *, scope: str, action: str
+    ) -> TemplateResponse | None:
         """Ask for the reason (confirmation page), then block the seats of ``scope`` around the
         selection: ``seat`` (the selection itself), ``row`` or ``zone``."""
         targets = queryset if scope == "seat" else seats_around(queryset, scope)
         form = BlockReasonForm(request.POST if is_confirmed(request) else None)
         if is_confirmed(request) and form.is_valid():
-            results = self._per_showtime(request, targets, "blocked", services.seats_block,
-                                         reason=form.cleaned_data["reason"])
-            self._report(request, results, verb="Blocked",
-                         skipped_why="that {are} held, reserved, sold or already blocked")
+            results = self._per_showtime(
+                request,
+                targets,
+                "blocked",
+                services.seats_block,
+                reason=form.cleaned_data["reason"],
+            )
+            self._report(
+                request,
+                results,
+                verb="Blocked",
+                skipped_why="that {are} held, reserved, sold or already blocked",
+            )
             return None
-        rows = list(targets.select_related("seat", "showtime__show").order_by("showtime_id",
-                                                                               "seat_id"))
-        what = {"seat": "the selected seats", "row": "the whole row(s) of the selected seats",
-                "zone": "the whole zone(s) of the selected seats"}[scope]
+        rows = list(
+            targets.select_related("seat", "showtime__show").order_by("showtime_id", "seat_id")
+        )
+        what = {
+            "seat": "the selected seats",
+            "row": "the whole row(s) of the selected seats",
+            "zone": "the whole zone(s) of the selected seats",
+        }[scope]
         return confirmation_page(
-            self, request, action=action, form=form,
+            self,
+            request,
+            action=action,
+            form=form,
             title=f"Block {what}",
             intro=f"Block {what}: {plural(len(rows), 'seat')}. Seats that are held, reserved, "
-                  f"sold or already blocked will be skipped and listed.",
+            f"sold or already blocked will be skipped and listed.",
             items=self._describe(rows, scope),
             submit_label=f"Block {plural(len(rows), 'seat')}",
         )
@@ -165,8 +198,10 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         now = timezone.now()
         several = len({r.showtime_id for r in rows}) > 1
         if scope == "seat":
-            return [f"{r.seat.label} — {_status_now(r, now)}" + (f" — {r.showtime}" if several
-                                                                   else "") for r in rows]
+            return [
+                f"{r.seat.label} — {_status_now(r, now)}" + (f" — {r.showtime}" if several else "")
+                for r in rows
+            ]
         groups: dict[tuple, list[ShowtimeSeat]] = defaultdict(list)
         for r in rows:
             key = (r.showtime, r.seat.zone) + ((r.seat.row,) if scope == "row" else ())
@@ -175,8 +210,10 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         for key, seats in groups.items():
             free = sum(1 for r in seats if _status_now(r, now).startswith(SeatStatus.AVAILABLE))
             where = f"{key[1]}, row {key[2]}" if scope == "row" else f"zone {key[1]}"
-            lines.append(f"{where} — {plural(len(seats), 'seat')}, {free} available now"
-                         + (f" — {key[0]}" if several else ""))
+            lines.append(
+                f"{where} — {plural(len(seats), 'seat')}, {free} available now"
+                + (f" — {key[0]}" if several else "")
+            )
         return lines
 
     @staticmethod
@@ -187,34 +224,49 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             grouped[showtime_id].append(pk)
         return sorted(grouped.items())
 
-    def _per_showtime(self, request: HttpRequest, queryset: QuerySet, verb: str,
-                      service: Callable[..., Any], **kwargs: Any
-                      ) -> list[tuple[int, list[str], list[str]]]:
+    def _per_showtime(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        verb: str,
+        service: Callable[..., Any],
+        **kwargs: Any,
+    ) -> list[tuple[int, list[str], list[str]]]:
         """Call ``service`` (block or unblock) once per showtime of the selection, as the staff
         user: ``[(showtime_id, changed labels, skipped labels)]``. A showtime whose call fails (a
         lost race, say) is reported as an error message and left out."""
         results = []
         for showtime_id, pks in self._by_showtime(queryset):
             try:
-                changed, skipped = service(showtime_id=showtime_id, seat_pks=pks,
-                                           staff=request.user, **kwargs)
+                changed, skipped = service(
+                    showtime_id=showtime_id, seat_pks=pks, staff=request.user, **kwargs
+                )
             except ApplicationError as err:
                 showtime = Showtime.objects.select_related("show").filter(pk=showtime_id).first()
-                self.message_user(request, f"{showtime}: no seats were {verb}: {err.message}",
-                                  messages.ERROR)
+                self.message_user(
+                    request, f"{showtime}: no seats were {verb}: {err.message}", messages.ERROR
+                )
                 continue
             results.append((showtime_id, changed, skipped))
         return results
 
-    def _report(self, request: HttpRequest,
-                results: Iterable[tuple[int, list[str], list[str]]], *,
-                verb: str, skipped_why: str) -> None:
+    def _report(
+        self,
+        request: HttpRequest,
+        results: Iterable[tuple[int, list[str], list[str]]],
+        *,
+        verb: str,
+        skipped_why: str,
+    ) -> None:
         """One message for the seats changed, one listing the skipped seats by label (grouped by
         showtime when the selection spans several)."""
         results = list(results)
         done = sum(len(changed) for _, changed, _ in results)
-        self.message_user(request, f"{verb} {plural(done, 'seat')}.",
-                          messages.SUCCESS if done else messages.WARNING)
+        self.message_user(
+            request,
+            f"{verb} {plural(done, 'seat')}.",
+            messages.SUCCESS if done else messages.WARNING,
+        )
         skipped = [(showtime_id, labels) for showtime_id, _, labels in results if labels]
         if not skipped:
             return
@@ -225,5 +277,6 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             names = Showtime.objects.select_related("show").in_bulk([s for s, _ in skipped])
             listing = "; ".join(f"{names[s]}: {name_list(labels)}" for s, labels in skipped)
         why = skipped_why.format(are=is_are(count))
-        self.message_user(request, f"Skipped {plural(count, 'seat')} {why}: {listing}",
-                          messages.WARNING)
+        self.message_user(
+            request, f"Skipped {plural(count, 'seat')} {why}: {listing}", messages.WARNING
+        )

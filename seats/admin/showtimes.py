@@ -39,8 +39,11 @@ class ShowAdmin(admin.ModelAdmin):
     search_fields = ("title",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            showtimes_n=count_of(Showtime.objects.all(), "show"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(showtimes_n=count_of(Showtime.objects.all(), "show"))
+        )
 
     showtime_count = count_column("showtimes_n", "showtimes")
 
@@ -59,12 +62,16 @@ class ShowtimePriceFormSet(BaseInlineFormSet):
         super().add_fields(form, index)
         if self.instance.pk and "category" in form.fields:
             form.fields["category"].queryset = form.fields["category"].queryset.filter(
-                plan_id=self.instance.plan_id)
+                plan_id=self.instance.plan_id
+            )
 
     def _rows(self) -> list[dict[str, Any]]:
         """The cleaned rows that are filled in and not marked for deletion."""
-        return [form.cleaned_data for form in self.forms
-                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        return [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
 
     def prices(self) -> dict[str, Decimal]:
         """The valid formset's prices as the service takes them: category name → price."""
@@ -74,12 +81,17 @@ class ShowtimePriceFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors) or self.instance.plan_id is None:
             return  # an invalid plan field shows its own error
-        foreign = [row["category"] for row in self._rows()
-                   if row["category"].plan_id != self.instance.plan_id]
+        foreign = [
+            row["category"]
+            for row in self._rows()
+            if row["category"].plan_id != self.instance.plan_id
+        ]
         if foreign:
             raise ValidationError(
                 "These categories belong to another seating plan: "
-                + name_list([f"{c.name} ({c.plan})" for c in foreign]) + ".")
+                + name_list([f"{c.name} ({c.plan})" for c in foreign])
+                + "."
+            )
         try:
             services.showtime_prices_check(plan=self.instance.plan, prices=self.prices())
         except ApplicationError as err:
@@ -111,15 +123,17 @@ class ShowtimePriceInline(admin.TabularInline):
             return max(0, PlanCategory.objects.filter(plan_id=plan_id).count() - self.min_num)
         return 3
 
-    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
-                                 ) -> forms.ModelChoiceField | None:
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
         if db_field.name == "category":
             kwargs["form_class"] = PlanCategoryChoiceField
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "category":
             assert field is not None and field.queryset is not None  # a ForeignKey's form field
             field.queryset = field.queryset.select_related("plan__venue").order_by(
-                "plan__venue__name", "plan__name", "rank")
+                "plan__venue__name", "plan__name", "rank"
+            )
         return field
 
 
@@ -143,8 +157,15 @@ class ShowtimeAdmin(admin.ModelAdmin):
     unpaid order counts as available).
     """
 
-    list_display = ("show", "venue", "starts_at", "status", "sold_count", "held_count",
-                    "available_count")
+    list_display = (
+        "show",
+        "venue",
+        "starts_at",
+        "status",
+        "sold_count",
+        "held_count",
+        "available_count",
+    )
     list_display_links = ("show", "starts_at")
     list_filter = ("status", "show", "plan__venue")
     list_select_related = ("show", "plan__venue")
@@ -153,9 +174,20 @@ class ShowtimeAdmin(admin.ModelAdmin):
     inlines = (ShowtimePriceInline,)
     fieldsets = (
         (None, {"fields": ("show", "plan", "starts_at", "status")}),
-        ("Sales", {"fields": ("currency", "hold_ttl", "max_seats_per_order",
-                              "max_seats_per_buyer", "forbid_single_seats", "sales_start",
-                              "sales_end")}),
+        (
+            "Sales",
+            {
+                "fields": (
+                    "currency",
+                    "hold_ttl",
+                    "max_seats_per_order",
+                    "max_seats_per_buyer",
+                    "forbid_single_seats",
+                    "sales_start",
+                    "sales_end",
+                )
+            },
+        ),
     )
     change_fieldsets = (
         ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),
@@ -164,9 +196,16 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         now = timezone.now()
         seats = ShowtimeSeat.objects.all()
-        return super().get_queryset(request).annotate(**{
-            f"{status}_n": count_of(seats.filter_effective_status(status, now), "showtime")
-            for status in (SeatStatus.SOLD, SeatStatus.HELD, SeatStatus.AVAILABLE)})
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                **{
+                    f"{status}_n": count_of(seats.filter_effective_status(status, now), "showtime")
+                    for status in (SeatStatus.SOLD, SeatStatus.HELD, SeatStatus.AVAILABLE)
+                }
+            )
+        )
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets + (self.change_fieldsets if obj is not None else ())
@@ -185,11 +224,15 @@ class ShowtimeAdmin(admin.ModelAdmin):
         """On "add a showtime on this plan" (``?plan=<id>``): one price row per plan category."""
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         plan_id = request.GET.get("plan", "")
-        if (isinstance(inline, ShowtimePriceInline) and request.method == "GET"
-                and obj.pk is None and plan_id.isdigit()):
+        if (
+            isinstance(inline, ShowtimePriceInline)
+            and request.method == "GET"
+            and obj.pk is None
+            and plan_id.isdigit()
+        ):
             kwargs["initial"] = [
-                {"category": pk} for pk in
-                PlanCategory.objects.filter(plan_id=plan_id).values_list("pk", flat=True)
+                {"category": pk}
+                for pk in PlanCategory.objects.filter(plan_id=plan_id).values_list("pk", flat=True)
             ]
         return kwargs
 
@@ -215,8 +258,9 @@ class ShowtimeAdmin(admin.ModelAdmin):
         form.instance.pk = showtime.pk
         form.instance._state.adding = False
         seats = ShowtimeSeat.objects.filter(showtime=showtime).count()
-        self.message_user(request, f"Created the inventory: {plural(seats, 'seat')}.",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"Created the inventory: {plural(seats, 'seat')}.", messages.SUCCESS
+        )
 
     def construct_change_message(self, request, form, formsets, add=False):
         """A new showtime's prices were written by the service, not by the formset: its log entry

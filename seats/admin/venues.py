@@ -25,8 +25,11 @@ class VenueAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            plans_n=count_of(SeatingPlan.objects.all(), "venue"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(plans_n=count_of(SeatingPlan.objects.all(), "venue"))
+        )
 
     plan_count = count_column("plans_n", "seating plans")
 
@@ -43,7 +46,9 @@ class SeatingPlanImportForm(forms.ModelForm):
 
     venue = forms.ModelChoiceField(queryset=Venue.objects.order_by("name"))
     name = forms.CharField(
-        max_length=200, required=False, label="Plan name",
+        max_length=200,
+        required=False,
+        label="Plan name",
         help_text="Leave empty to use the name in the file.",
     )
     plan_file = forms.FileField(
@@ -65,11 +70,13 @@ class SeatingPlanImportForm(forms.ModelForm):
         upload = cleaned["plan_file"]
         raw = b"".join(upload.chunks())
         try:
-            self.imported = plan_import(raw=raw, venue_name=cleaned["venue"].name,
-                                        plan_name=cleaned.get("name") or None)
+            self.imported = plan_import(
+                raw=raw, venue_name=cleaned["venue"].name, plan_name=cleaned.get("name") or None
+            )
         except PlanError as exc:
             raise ValidationError(
-                {"plan_file": f"{upload.name}: {exc} Nothing was imported."}) from exc
+                {"plan_file": f"{upload.name}: {exc} Nothing was imported."}
+            ) from exc
         return cleaned
 
     def _post_clean(self) -> None:
@@ -93,8 +100,9 @@ class PlanCategoryInline(ReadOnlyInline):
     fields = ("rank", "name", "color", "seat_count")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(seats_n=count_of(Seat.objects.all(),
-                                                                       "category"))
+        return (
+            super().get_queryset(request).annotate(seats_n=count_of(Seat.objects.all(), "category"))
+        )
 
     seat_count = count_column("seats_n", "seats")
 
@@ -107,22 +115,42 @@ class SeatingPlanAdmin(admin.ModelAdmin):
     subqueries (:func:`count_of`): the same number of queries for any number of plans.
     """
 
-    list_display = ("name", "venue", "seat_count", "zone_count", "category_count",
-                    "showtime_count", "created_at")
+    list_display = (
+        "name",
+        "venue",
+        "seat_count",
+        "zone_count",
+        "category_count",
+        "showtime_count",
+        "created_at",
+    )
     list_filter = ("venue",)
     list_select_related = ("venue",)
     search_fields = ("name", "venue__name")
     inlines = (PlanCategoryInline,)
-    readonly_fields = ("venue", "name", "width", "height", "created_at", "seat_count",
-                       "zone_count", "category_count", "new_showtime_link")
+    readonly_fields = (
+        "venue",
+        "name",
+        "width",
+        "height",
+        "created_at",
+        "seat_count",
+        "zone_count",
+        "category_count",
+        "new_showtime_link",
+    )
 
     def get_queryset(self, request):
         seats = Seat.objects.all()
-        return super().get_queryset(request).annotate(
-            seats_n=count_of(seats, "plan"),
-            zones_n=count_of(seats, "plan", "zone"),
-            categories_n=count_of(PlanCategory.objects.all(), "plan"),
-            showtimes_n=count_of(Showtime.objects.all(), "plan"),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                seats_n=count_of(seats, "plan"),
+                zones_n=count_of(seats, "plan", "zone"),
+                categories_n=count_of(PlanCategory.objects.all(), "plan"),
+                showtimes_n=count_of(Showtime.objects.all(), "plan"),
+            )
         )
 
     def get_form(self, request, obj=None, change=False, **kwargs):

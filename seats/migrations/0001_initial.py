@@ -7,223 +7,553 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('orders', '0001_initial'),
+        ("orders", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PlanCategory',
+            name="PlanCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('color', models.CharField(blank=True, default='', max_length=20)),
-                ('rank', models.PositiveIntegerField(default=0, help_text='Order in the plan file (0 first).')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("color", models.CharField(blank=True, default="", max_length=20)),
+                (
+                    "rank",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Order in the plan file (0 first)."
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'plan categories',
-                'ordering': ['plan', 'rank'],
+                "verbose_name_plural": "plan categories",
+                "ordering": ["plan", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='SeatingPlan',
+            name="SeatingPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('width', models.PositiveIntegerField(default=0)),
-                ('height', models.PositiveIntegerField(default=0)),
-                ('focus_x', models.FloatField(blank=True, help_text='The focal point (stage, ring, screen) in plan pixels; best available prefers seats near it. Empty: the centre of the seats.', null=True)),
-                ('focus_y', models.FloatField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("width", models.PositiveIntegerField(default=0)),
+                ("height", models.PositiveIntegerField(default=0)),
+                (
+                    "focus_x",
+                    models.FloatField(
+                        blank=True,
+                        help_text="The focal point (stage, ring, screen) in plan pixels; best available prefers seats near it. Empty: the centre of the seats.",
+                        null=True,
+                    ),
+                ),
+                ("focus_y", models.FloatField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Show',
+            name="Show",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
             ],
         ),
         migrations.CreateModel(
-            name='Venue',
+            name="Venue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='GeneralAdmissionArea',
+            name="GeneralAdmissionArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('capacity', models.PositiveIntegerField()),
-                ('x', models.FloatField(default=0)),
-                ('y', models.FloatField(default=0)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='seats.plancategory')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ga_areas', to='seats.seatingplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("capacity", models.PositiveIntegerField()),
+                ("x", models.FloatField(default=0)),
+                ("y", models.FloatField(default=0)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="seats.plancategory",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ga_areas",
+                        to="seats.seatingplan",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Seat',
+            name="Seat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guid', models.UUIDField()),
-                ('label', models.CharField(max_length=100)),
-                ('zone', models.CharField(max_length=100)),
-                ('row', models.CharField(max_length=50)),
-                ('number', models.CharField(max_length=20)),
-                ('x', models.FloatField()),
-                ('y', models.FloatField()),
-                ('segment', models.PositiveIntegerField(default=0)),
-                ('wheelchair', models.BooleanField(default=False)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='seats', to='seats.plancategory')),
-                ('ga_area', models.ForeignKey(blank=True, help_text='Set for the places of a general-admission area.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='places', to='seats.generaladmissionarea')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seats', to='seats.seatingplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("guid", models.UUIDField()),
+                ("label", models.CharField(max_length=100)),
+                ("zone", models.CharField(max_length=100)),
+                ("row", models.CharField(max_length=50)),
+                ("number", models.CharField(max_length=20)),
+                ("x", models.FloatField()),
+                ("y", models.FloatField()),
+                ("segment", models.PositiveIntegerField(default=0)),
+                ("wheelchair", models.BooleanField(default=False)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="seats",
+                        to="seats.plancategory",
+                    ),
+                ),
+                (
+                    "ga_area",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Set for the places of a general-admission area.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="places",
+                        to="seats.generaladmissionarea",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="seats",
+                        to="seats.seatingplan",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='plancategory',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='categories', to='seats.seatingplan'),
+            model_name="plancategory",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="categories",
+                to="seats.seatingplan",
+            ),
         ),
         migrations.CreateModel(
-            name='Showtime',
+            name="Showtime",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('on_sale', 'On sale'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='on_sale', max_length=20)),
-                ('currency', models.CharField(default='EUR', max_length=3)),
-                ('hold_ttl', models.PositiveIntegerField(default=300, help_text='Seconds a hold lasts.')),
-                ('max_seats_per_order', models.PositiveIntegerField(default=10)),
-                ('forbid_single_seats', models.BooleanField(default=False, help_text='Refuse a hold that would leave a single free seat alone between taken seats in a row.')),
-                ('sales_start', models.DateTimeField(blank=True, null=True)),
-                ('sales_end', models.DateTimeField(blank=True, null=True)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='showtimes', to='seats.seatingplan')),
-                ('show', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='showtimes', to='seats.show')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("on_sale", "On sale"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="on_sale",
+                        max_length=20,
+                    ),
+                ),
+                ("currency", models.CharField(default="EUR", max_length=3)),
+                (
+                    "hold_ttl",
+                    models.PositiveIntegerField(default=300, help_text="Seconds a hold lasts."),
+                ),
+                ("max_seats_per_order", models.PositiveIntegerField(default=10)),
+                (
+                    "forbid_single_seats",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Refuse a hold that would leave a single free seat alone between taken seats in a row.",
+                    ),
+                ),
+                ("sales_start", models.DateTimeField(blank=True, null=True)),
+                ("sales_end", models.DateTimeField(blank=True, null=True)),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="showtimes",
+                        to="seats.seatingplan",
+                    ),
+                ),
+                (
+                    "show",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="showtimes",
+                        to="seats.show",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Hold',
+            name="Hold",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('converted', 'Converted'), ('released', 'Released'), ('expired', 'Expired')], default='active', max_length=10)),
-                ('expires_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holds', to=settings.AUTH_USER_MODEL)),
-                ('showtime', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holds', to='seats.showtime')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("converted", "Converted"),
+                            ("released", "Released"),
+                            ("expired", "Expired"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("expires_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holds",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "showtime",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holds",
+                        to="seats.showtime",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ShowtimePrice',
+            name="ShowtimePrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='seats.plancategory')),
-                ('showtime', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='seats.showtime')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("price", models.DecimalField(decimal_places=2, max_digits=10)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="seats.plancategory",
+                    ),
+                ),
+                (
+                    "showtime",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prices",
+                        to="seats.showtime",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ShowtimeSeat',
+            name="ShowtimeSeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('available', 'Available'), ('held', 'Held'), ('reserved', 'Reserved'), ('sold', 'Sold'), ('blocked', 'Blocked')], default='available', max_length=10)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('block_reason', models.CharField(blank=True, default='', max_length=200)),
-                ('seat', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='seats.seat')),
-                ('showtime', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seats', to='seats.showtime')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("available", "Available"),
+                            ("held", "Held"),
+                            ("reserved", "Reserved"),
+                            ("sold", "Sold"),
+                            ("blocked", "Blocked"),
+                        ],
+                        default="available",
+                        max_length=10,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("block_reason", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "seat",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="seats.seat",
+                    ),
+                ),
+                (
+                    "showtime",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="seats",
+                        to="seats.showtime",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SeatEvent',
+            name="SeatEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(choices=[('available', 'Available'), ('held', 'Held'), ('reserved', 'Reserved'), ('sold', 'Sold'), ('blocked', 'Blocked')], max_length=10)),
-                ('to_status', models.CharField(choices=[('available', 'Available'), ('held', 'Held'), ('reserved', 'Reserved'), ('sold', 'Sold'), ('blocked', 'Blocked')], max_length=10)),
-                ('reason', models.CharField(max_length=20)),
-                ('actor_kind', models.CharField(choices=[('buyer', 'Buyer'), ('staff', 'Staff'), ('system', 'System')], max_length=10)),
-                ('note', models.CharField(blank=True, default='', max_length=200)),
-                ('at', models.DateTimeField()),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('hold', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='seat_events', to='seats.hold')),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='seat_events', to='orders.order')),
-                ('showtime', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seat_events', to='seats.showtime')),
-                ('showtime_seat', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='seats.showtimeseat')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        choices=[
+                            ("available", "Available"),
+                            ("held", "Held"),
+                            ("reserved", "Reserved"),
+                            ("sold", "Sold"),
+                            ("blocked", "Blocked"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("available", "Available"),
+                            ("held", "Held"),
+                            ("reserved", "Reserved"),
+                            ("sold", "Sold"),
+                            ("blocked", "Blocked"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=20)),
+                (
+                    "actor_kind",
+                    models.CharField(
+                        choices=[("buyer", "Buyer"), ("staff", "Staff"), ("system", "System")],
+                        max_length=10,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, default="", max_length=200)),
+                ("at", models.DateTimeField()),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "hold",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="seat_events",
+                        to="seats.hold",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="seat_events",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "showtime",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="seat_events",
+                        to="seats.showtime",
+                    ),
+                ),
+                (
+                    "showtime_seat",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="seats.showtimeseat",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SeatClaim',
+            name="SeatClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('category', models.CharField(max_length=100)),
-                ('is_live', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('hold', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='seats.hold')),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='orders.order')),
-                ('showtime_seat', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='seats.showtimeseat')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("price", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("category", models.CharField(max_length=100)),
+                ("is_live", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "hold",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="claims",
+                        to="seats.hold",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="claims",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "showtime_seat",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="claims",
+                        to="seats.showtimeseat",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='seatingplan',
-            name='venue',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='seats.venue'),
+            model_name="seatingplan",
+            name="venue",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="plans", to="seats.venue"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='seat',
-            constraint=models.UniqueConstraint(fields=('plan', 'guid'), name='seat_unique_guid_per_plan'),
+            model_name="seat",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "guid"), name="seat_unique_guid_per_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plancategory',
-            constraint=models.UniqueConstraint(fields=('plan', 'name'), name='category_unique_name_per_plan'),
+            model_name="plancategory",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "name"), name="category_unique_name_per_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='generaladmissionarea',
-            constraint=models.UniqueConstraint(fields=('plan', 'name'), name='ga_area_unique_name_per_plan'),
+            model_name="generaladmissionarea",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "name"), name="ga_area_unique_name_per_plan"
+            ),
         ),
         migrations.AddIndex(
-            model_name='hold',
-            index=models.Index(fields=['status', 'expires_at'], name='hold_status_expiry_idx'),
+            model_name="hold",
+            index=models.Index(fields=["status", "expires_at"], name="hold_status_expiry_idx"),
         ),
         migrations.AddConstraint(
-            model_name='hold',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('user', 'showtime'), name='one_active_hold_per_buyer_and_showtime'),
+            model_name="hold",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("user", "showtime"),
+                name="one_active_hold_per_buyer_and_showtime",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='showtimeprice',
-            constraint=models.UniqueConstraint(fields=('showtime', 'category'), name='price_unique_category_per_showtime'),
+            model_name="showtimeprice",
+            constraint=models.UniqueConstraint(
+                fields=("showtime", "category"), name="price_unique_category_per_showtime"
+            ),
         ),
         migrations.AddIndex(
-            model_name='showtimeseat',
-            index=models.Index(fields=['showtime', 'status'], name='showtimeseat_status_idx'),
+            model_name="showtimeseat",
+            index=models.Index(fields=["showtime", "status"], name="showtimeseat_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='showtimeseat',
-            constraint=models.UniqueConstraint(fields=('showtime', 'seat'), name='one_inventory_row_per_seat'),
+            model_name="showtimeseat",
+            constraint=models.UniqueConstraint(
+                fields=("showtime", "seat"), name="one_inventory_row_per_seat"
+            ),
         ),
         migrations.AddIndex(
-            model_name='seatevent',
-            index=models.Index(fields=['showtime', 'at'], name='seatevent_showtime_at_idx'),
+            model_name="seatevent",
+            index=models.Index(fields=["showtime", "at"], name="seatevent_showtime_at_idx"),
         ),
         migrations.AddConstraint(
-            model_name='seatclaim',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_live', True)), fields=('showtime_seat',), name='one_live_claim_per_seat'),
+            model_name="seatclaim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_live", True)),
+                fields=("showtime_seat",),
+                name="one_live_claim_per_seat",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='seatingplan',
-            constraint=models.UniqueConstraint(fields=('venue', 'name'), name='plan_unique_name_per_venue'),
+            model_name="seatingplan",
+            constraint=models.UniqueConstraint(
+                fields=("venue", "name"), name="plan_unique_name_per_venue"
+            ),
         ),
     ]

@@ -6,25 +6,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('seats', '0001_initial'),
+        ("seats", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='showtime',
-            name='max_seats_per_buyer',
-            field=models.PositiveIntegerField(blank=True, help_text='Seats one buyer may have held or in unpaid orders of this showtime together. Empty: the same as max seats per order.', null=True, validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="showtime",
+            name="max_seats_per_buyer",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Seats one buyer may have held or in unpaid orders of this showtime together. Empty: the same as max seats per order.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(1)],
+            ),
         ),
         migrations.AlterField(
-            model_name='showtime',
-            name='hold_ttl',
-            field=models.PositiveIntegerField(default=seats.models.default_hold_ttl, help_text='Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting).', validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="showtime",
+            name="hold_ttl",
+            field=models.PositiveIntegerField(
+                default=seats.models.default_hold_ttl,
+                help_text="Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting).",
+                validators=[django.core.validators.MinValueValidator(1)],
+            ),
         ),
         migrations.AlterField(
-            model_name='showtime',
-            name='max_seats_per_order',
-            field=models.PositiveIntegerField(default=seats.models.default_max_seats_per_order, help_text='Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting).', validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="showtime",
+            name="max_seats_per_order",
+            field=models.PositiveIntegerField(
+                default=seats.models.default_max_seats_per_order,
+                help_text="Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting).",
+                validators=[django.core.validators.MinValueValidator(1)],
+            ),
         ),
     ]

@@ -64,8 +64,11 @@ def seats_write(
         else:
             audit.append(change.event(row, row.status, status, now))
             by_bump.setdefault(1, []).append(row)
-    values = {"status": status, "expires_at": expires_at,
-              "block_reason": block_reason[:200] if status == SeatStatus.BLOCKED else ""}
+    values = {
+        "status": status,
+        "expires_at": expires_at,
+        "block_reason": block_reason[:200] if status == SeatStatus.BLOCKED else "",
+    }
     states = []
     for bump, group in by_bump.items():
         update(ShowtimeSeat, [r.pk for r in group], values, {"version": bump})
@@ -83,7 +86,8 @@ def claims_end_lapsed(rows: Sequence[ShowtimeSeat], now: datetime) -> None:
     stale = [row.pk for row in rows if row.status != SeatStatus.AVAILABLE]
     if stale:
         SeatClaim.objects.current().filter(showtime_seat_id__in=stale).update(
-            is_live=False, ended_at=now)
+            is_live=False, ended_at=now
+        )
 
 
 def claims_take(
@@ -102,9 +106,11 @@ def claims_take(
             reserved, sold or blocked.
     """
     rows = lock_showtime_seats(showtime.pk, seat_ids, with_price=True)
-    taken = [row.seat.label for row in rows
-             if effective_state(row.status, row.version, row.expires_at, now)[0]
-             != SeatStatus.AVAILABLE]
+    taken = [
+        row.seat.label
+        for row in rows
+        if effective_state(row.status, row.version, row.expires_at, now)[0] != SeatStatus.AVAILABLE
+    ]
     if taken:
         raise ApplicationError(
             "seat_unavailable",
@@ -115,20 +121,38 @@ def claims_take(
     try:  # no savepoint: on failure the whole transaction is rolled back anyway
         # Every category has a price (showtime_prices_check); the column is NOT NULL regardless.
         claims = SeatClaim.objects.bulk_create(
-            [SeatClaim(showtime_seat=row, hold=hold, price=cast(Decimal, row.price),
-                       category=row.seat.category.name) for row in rows])
+            [
+                SeatClaim(
+                    showtime_seat=row,
+                    hold=hold,
+                    price=cast(Decimal, row.price),
+                    category=row.seat.category.name,
+                )
+                for row in rows
+            ]
+        )
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
         raise ApplicationError(
-            "seat_unavailable", "The requested seats are not available.",
+            "seat_unavailable",
+            "The requested seats are not available.",
             details={"seats": [row.seat.label for row in rows]},
         ) from exc
-    states = seats_write(rows, status=SeatStatus.HELD, expires_at=hold.expires_at, now=now,
-                         takeover=True, change=Change.buyer("held", hold.user_id, hold_id=hold.pk))
+    states = seats_write(
+        rows,
+        status=SeatStatus.HELD,
+        expires_at=hold.expires_at,
+        now=now,
+        takeover=True,
+        change=Change.buyer("held", hold.user_id, hold_id=hold.pk),
+    )
     return states, claims
 
 
 def claims_end(
-    claims: Iterable[SeatClaim], *, now: datetime, change: Change,
+    claims: Iterable[SeatClaim],
+    *,
+    now: datetime,
+    change: Change,
     status: str = SeatStatus.AVAILABLE,
 ) -> list[dict[str, Any]]:
     """End live claims and set their seats to ``status`` (``available`` by default).
@@ -139,8 +163,9 @@ def claims_end(
     claims = list(claims)
     if not claims:
         return []
-    rows = lock_showtime_seats(claims[0].showtime_seat.showtime_id,
-                               [c.showtime_seat_id for c in claims])
+    rows = lock_showtime_seats(
+        claims[0].showtime_seat.showtime_id, [c.showtime_seat_id for c in claims]
+    )
     update(SeatClaim, [c.pk for c in claims], {"is_live": False, "ended_at": now})
     return seats_write(rows, status=status, expires_at=None, now=now, change=change)
 

@@ -14,8 +14,9 @@ from ..locks import lock_first, run_in_transaction
 M = TypeVar("M", bound=Lapsing)
 
 
-def expire_due(model: type[M], *, end: Callable[[M, datetime], object], limit: int,
-               now: datetime | None = None) -> list[M]:
+def expire_due(
+    model: type[M], *, end: Callable[[M, datetime], object], limit: int, now: datetime | None = None
+) -> list[M]:
     """Record the expiry of the lapsed rows of ``model`` (holds or orders: ``model.objects.lapsed``,
     :mod:`seats.lapse`), at most ``limit``, oldest deadline first, each in its own short
     transaction, with ``end(row, now)``; return the rows expired.
@@ -26,9 +27,7 @@ def expire_due(model: type[M], *, end: Callable[[M, datetime], object], limit: i
     """
     now = now or timezone.now()
     objects = cast(Any, model).objects  # LapsingQuerySet.as_manager(): not known on type[M]
-    due = list(
-        objects.lapsed(now).order_by("expires_at").values_list("pk", flat=True)[:limit]
-    )
+    due = list(objects.lapsed(now).order_by("expires_at").values_list("pk", flat=True)[:limit])
     done: list[M] = []
     for pk in due:
 

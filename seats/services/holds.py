@@ -56,8 +56,14 @@ def publish_hold(hold: Hold, claims: list[SeatClaim] | None = None) -> dict[str,
     return detail
 
 
-def hold_end(hold: Hold, *, status: str, now: datetime, staff: User | None = None,
-             claims: list[SeatClaim] | None = None) -> dict[str, Any]:
+def hold_end(
+    hold: Hold,
+    *,
+    status: str,
+    now: datetime,
+    staff: User | None = None,
+    claims: list[SeatClaim] | None = None,
+) -> dict[str, Any]:
     """End an active hold (``released`` or ``expired``), free its seats and publish it; return its
     detail (no seats).
 
@@ -72,8 +78,9 @@ def hold_end(hold: Hold, *, status: str, now: datetime, staff: User | None = Non
         change = Change.system(reason, hold_id=hold.pk)
     else:
         change = Change.buyer(reason, hold.user_id, hold_id=hold.pk)
-    states = claims_end(live_claims(hold=hold) if claims is None else claims, now=now,
-                        change=change)
+    states = claims_end(
+        live_claims(hold=hold) if claims is None else claims, now=now, change=change
+    )
     hold.status, hold.ended_at = status, now
     update(Hold, [hold.pk], {"status": status, "ended_at": now})
     events.seats_changed(hold.showtime_id, reason, states)
@@ -90,8 +97,14 @@ def _locked_hold(user: User, hold_id: uuid.UUID) -> Hold:
     return hold
 
 
-def _hold_add(user: User, showtime: Showtime, pick: Callable[[datetime], list[int]], *,
-              wanted: Sequence[int] = (), places: int = 0) -> HoldResult:
+def _hold_add(
+    user: User,
+    showtime: Showtime,
+    pick: Callable[[datetime], list[int]],
+    *,
+    wanted: Sequence[int] = (),
+    places: int = 0,
+) -> HoldResult:
     """Add seats to the buyer's active hold on ``showtime``, making the hold if needed: the seats
     ``wanted`` (showtime seat keys) and ``places`` more that ``pick(now)`` chooses (inside the
     transaction, after the buyer's hold is locked; ``pick`` returns ``wanted`` and its choice).
@@ -101,12 +114,14 @@ def _hold_add(user: User, showtime: Showtime, pick: Callable[[datetime], list[in
     (:func:`~seats.services.limits.buyer_limits_check`) and ``seat_unavailable`` (409) from
     :func:`~seats.services.claims.claims_take`.
     """
+
     def txn() -> HoldResult:
         now = timezone.now()
         lock_buyer(user.pk)
         # At most one: one active hold per buyer and showtime (a unique constraint).
-        hold = lock_one(Hold, {"user_id": user.pk, "showtime_id": showtime.pk,
-                               "status": Hold.Status.ACTIVE})
+        hold = lock_one(
+            Hold, {"user_id": user.pk, "showtime_id": showtime.pk, "status": Hold.Status.ACTIVE}
+        )
         if hold is not None and hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             hold = None
@@ -120,8 +135,10 @@ def _hold_add(user: User, showtime: Showtime, pick: Callable[[datetime], list[in
         if created:
             try:  # no savepoint: a retry starts the whole transaction afresh
                 hold = Hold.objects.create(
-                    user=user, showtime=showtime,
-                    expires_at=now + timedelta(seconds=showtime.hold_ttl))
+                    user=user,
+                    showtime=showtime,
+                    expires_at=now + timedelta(seconds=showtime.hold_ttl),
+                )
             except IntegrityError as exc:  # a simultaneous first hold of the same buyer won
                 raise RetryTransaction from exc
         assert hold is not None  # locked above, or made when there was none
@@ -135,7 +152,10 @@ def _hold_add(user: User, showtime: Showtime, pick: Callable[[datetime], list[in
 
 
 def hold_create(
-    *, user: User, showtime_id: int, seat_ids: Sequence[str] = (),
+    *,
+    user: User,
+    showtime_id: int,
+    seat_ids: Sequence[str] = (),
     ga: Sequence[dict[str, Any]] = (),
 ) -> HoldResult:
     """Hold seats, and places of general-admission zones, for a buyer (api.md ``POST
@@ -162,14 +182,19 @@ def hold_create(
 
     def pick(now: datetime) -> list[int]:
         orphans_check(showtime, wanted, now)
-        return wanted + [pk for area_id, quantity in areas
-                         for pk in ga_pick(showtime, area_id, quantity, now)]
+        return wanted + [
+            pk for area_id, quantity in areas for pk in ga_pick(showtime, area_id, quantity, now)
+        ]
 
     return _hold_add(user, showtime, pick, wanted=wanted, places=sum(q for _, q in areas))
 
 
 def hold_best(
-    *, user: User, showtime_id: int, quantity: int, category: str | None = None,
+    *,
+    user: User,
+    showtime_id: int,
+    quantity: int,
+    category: str | None = None,
     zone: str | None = None,
 ) -> HoldResult:
     """Hold the best ``quantity`` seats side by side in one row (``POST
@@ -187,12 +212,16 @@ def hold_best(
     showtime = showtime_for_sale(showtime_id)
     best_check(showtime, category, zone)
     return _hold_add(
-        user, showtime, places=quantity,
-        pick=lambda now: best_pick(showtime, quantity, now, category=category, zone=zone))
+        user,
+        showtime,
+        places=quantity,
+        pick=lambda now: best_pick(showtime, quantity, now, category=category, zone=zone),
+    )
 
 
-def hold_release(*, user: User, hold_id: uuid.UUID,
-                 seat_ids: Sequence[str] | None = None) -> HoldResult:
+def hold_release(
+    *, user: User, hold_id: uuid.UUID, seat_ids: Sequence[str] | None = None
+) -> HoldResult:
     """Release some seats of a hold (a deselect on the seat map), or all when ``seat_ids`` is None.
 
     The hold becomes ``released`` once it has no seats. Releasing from a hold that has expired
@@ -220,18 +249,24 @@ def hold_release(*, user: User, hold_id: uuid.UUID,
         if seat_ids is not None:
             assert chosen is not None  # parsed from seat_ids above
             by_guid = {str(c.showtime_seat.seat.guid): c for c in live}
-            unknown = [raw for raw, guid in zip(seat_ids, chosen, strict=True) if guid not in by_guid]
+            unknown = [
+                raw for raw, guid in zip(seat_ids, chosen, strict=True) if guid not in by_guid
+            ]
             if unknown:
                 raise ApplicationError(
-                    "unknown_seats", "Some of these seats are not in the hold.",
-                    details={"seats": unknown}, status=400,
+                    "unknown_seats",
+                    "Some of these seats are not in the hold.",
+                    details={"seats": unknown},
+                    status=400,
                 )
             claims = [c for guid, c in by_guid.items() if guid in set(chosen)]
         if len(claims) == len(live):
-            return HoldResult(hold, hold_end(hold, status=Hold.Status.RELEASED, now=now,
-                                             claims=live))
-        states = claims_end(claims, now=now,
-                            change=Change.buyer("released", user.pk, hold_id=hold.pk))
+            return HoldResult(
+                hold, hold_end(hold, status=Hold.Status.RELEASED, now=now, claims=live)
+            )
+        states = claims_end(
+            claims, now=now, change=Change.buyer("released", user.pk, hold_id=hold.pk)
+        )
         events.seats_changed(hold.showtime_id, "released", states)
         return HoldResult(hold, publish_hold(hold, [c for c in live if c not in claims]))
 
@@ -241,8 +276,12 @@ def hold_release(*, user: User, hold_id: uuid.UUID,
 def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Hold]:
     """Expire active holds whose ``expires_at`` has passed (the cleanup command); see
     :func:`~seats.services.expiry.expire_due`."""
-    return expire_due(Hold, limit=limit, now=now,
-                      end=lambda hold, at: hold_end(hold, status=Hold.Status.EXPIRED, now=at))
+    return expire_due(
+        Hold,
+        limit=limit,
+        now=now,
+        end=lambda hold, at: hold_end(hold, status=Hold.Status.EXPIRED, now=at),
+    )
 
 
 def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
@@ -252,6 +291,7 @@ def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
     Raises:
         ApplicationError: 404 ``not_found``.
     """
+
     def txn() -> Hold:
         hold = lock_first(Hold.objects.filter(pk=hold_id))
         if hold is None:
@@ -259,8 +299,12 @@ def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
         if hold.status == Hold.Status.ACTIVE:
             now = timezone.now()
             expired = hold.is_lapsed(now)
-            hold_end(hold, status=Hold.Status.EXPIRED if expired else Hold.Status.RELEASED,
-                     now=now, staff=None if expired else staff)
+            hold_end(
+                hold,
+                status=Hold.Status.EXPIRED if expired else Hold.Status.RELEASED,
+                now=now,
+                staff=None if expired else staff,
+            )
         return hold
 
     return run_in_transaction(txn)

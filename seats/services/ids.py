@@ -38,10 +38,14 @@ def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
     duplicates = [(str(key), raws) for key, raws in spellings.items() if len(raws) > 1]
     if duplicates:
         raise ApplicationError(
-            "validation_error", "A seat is listed more than once.",
-            details={"seats": [f"{key} is listed {len(raws)} times (as "
-                               f"{', '.join(repr(r) for r in raws)})"
-                               for key, raws in duplicates]},
+            "validation_error",
+            "A seat is listed more than once.",
+            details={
+                "seats": [
+                    f"{key} is listed {len(raws)} times (as {', '.join(repr(r) for r in raws)})"
+                    for key, raws in duplicates
+                ]
+            },
             status=400,
         )
     return parsed
@@ -63,7 +67,9 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
     unknown = [raw for raw, guid in zip(seat_ids, guids, strict=True) if guid not in found]
     if unknown:
         raise ApplicationError(
-            "unknown_seats", f"{len(unknown)} of the requested seats do not exist in this showtime.",
-            details={"seats": unknown}, status=400,
+            "unknown_seats",
+            f"{len(unknown)} of the requested seats do not exist in this showtime.",
+            details={"seats": unknown},
+            status=400,
         )
     return [found[guid] for guid in guids]

@@ -73,16 +73,23 @@ def showtime_create(
     price_rows = showtime_prices_check(plan=plan, prices=prices)
     given = {"hold_ttl": hold_ttl, "max_seats_per_order": max_seats_per_order}
     showtime = Showtime(
-        show=show, plan=plan, starts_at=starts_at, currency=currency, status=status,
-        max_seats_per_buyer=max_seats_per_buyer, forbid_single_seats=forbid_single_seats,
-        sales_start=sales_start, sales_end=sales_end,
+        show=show,
+        plan=plan,
+        starts_at=starts_at,
+        currency=currency,
+        status=status,
+        max_seats_per_buyer=max_seats_per_buyer,
+        forbid_single_seats=forbid_single_seats,
+        sales_start=sales_start,
+        sales_end=sales_end,
         **{name: value for name, value in given.items() if value is not None},
     )
     try:
         showtime.full_clean()
     except ValidationError as exc:
-        raise ApplicationError("validation_error", "Invalid showtime.",
-                               details=exc.message_dict, status=400) from exc
+        raise ApplicationError(
+            "validation_error", "Invalid showtime.", details=exc.message_dict, status=400
+        ) from exc
     with transaction.atomic():
         showtime.save()
         for row in price_rows:
@@ -92,8 +99,7 @@ def showtime_create(
     return showtime
 
 
-def showtime_prices_check(*, plan: SeatingPlan, prices: dict[str, Decimal]
-                          ) -> list[ShowtimePrice]:
+def showtime_prices_check(*, plan: SeatingPlan, prices: dict[str, Decimal]) -> list[ShowtimePrice]:
     """The price rows of a showtime on ``plan`` (not yet saved, no showtime set), checked: every
     category of the plan has exactly one price (``prices`` maps category names to prices), and
     no price is below zero.
@@ -106,17 +112,26 @@ def showtime_prices_check(*, plan: SeatingPlan, prices: dict[str, Decimal]
     missing = sorted(set(categories) - set(prices))
     unknown = sorted(set(prices) - set(categories))
     negative = sorted(name for name, price in prices.items() if Decimal(price) < 0)
-    problems = [f"{what}: {', '.join(names)}." for what, names in [
-        ("No price for", missing), ("Not a category of this seating plan", unknown),
-        ("Prices cannot be negative", negative)] if names]
+    problems = [
+        f"{what}: {', '.join(names)}."
+        for what, names in [
+            ("No price for", missing),
+            ("Not a category of this seating plan", unknown),
+            ("Prices cannot be negative", negative),
+        ]
+        if names
+    ]
     if problems:
         raise ApplicationError(
             "validation_error",
             "Every category of the seating plan needs exactly one price, not below zero.",
-            details={"prices": problems}, status=400,
+            details={"prices": problems},
+            status=400,
         )
-    return [ShowtimePrice(category=categories[name], price=Decimal(price))
-            for name, price in prices.items()]
+    return [
+        ShowtimePrice(category=categories[name], price=Decimal(price))
+        for name, price in prices.items()
+    ]
 
 
 def inventory_create(showtime: Showtime) -> int:
@@ -168,6 +183,7 @@ def seats_block(
     blocked are skipped and reported, never taken silently. Publishes ``seats.changed``
     (``blocked``) and records the audit trail with ``reason``.
     """
+
     def txn() -> tuple[list[str], list[str]]:
         now = timezone.now()
         rows = lock_showtime_seats(showtime_id, seat_pks)
@@ -178,8 +194,15 @@ def seats_block(
             (free if status == SeatStatus.AVAILABLE else skipped).append(row)
         claims_end_lapsed(free, now)
         change = Change.staff("blocked", getattr(staff, "pk", None), note=reason[:200])
-        states = seats_write(free, status=SeatStatus.BLOCKED, expires_at=None, now=now,
-                             takeover=True, change=change, block_reason=reason)
+        states = seats_write(
+            free,
+            status=SeatStatus.BLOCKED,
+            expires_at=None,
+            now=now,
+            takeover=True,
+            change=change,
+            block_reason=reason,
+        )
         events.seats_changed(showtime_id, "blocked", states)
         return [r.seat.label for r in free], [r.seat.label for r in skipped]
 
@@ -191,12 +214,18 @@ def seats_unblock(
 ) -> tuple[list[str], list[str]]:
     """Unblock blocked seats of a showtime (staff). Returns ``(unblocked, skipped)`` labels;
     publishes ``seats.changed`` (``unblocked``)."""
+
     def txn() -> tuple[list[str], list[str]]:
         now = timezone.now()
         rows = lock_showtime_seats(showtime_id, seat_pks)
         blocked = [r for r in rows if r.status == SeatStatus.BLOCKED]
-        states = seats_write(blocked, status=SeatStatus.AVAILABLE, expires_at=None, now=now,
-                             change=Change.staff("unblocked", getattr(staff, "pk", None)))
+        states = seats_write(
+            blocked,
+            status=SeatStatus.AVAILABLE,
+            expires_at=None,
+            now=now,
+            change=Change.staff("unblocked", getattr(staff, "pk", None)),
+        )
         events.seats_changed(showtime_id, "unblocked", states)
         return [r.seat.label for r in blocked], [r.seat.label for r in rows if r not in blocked]
 

@@ -26,12 +26,16 @@ def seats_per_request_check(showtime: Showtime, count: int) -> None:
     limit = showtime.max_seats_per_order
     if count > limit:
         raise ApplicationError(
-            "too_many_seats", f"At most {limit} seats can be bought at once.",
-            details={"max_seats_per_order": limit}, status=400)
+            "too_many_seats",
+            f"At most {limit} seats can be bought at once.",
+            details={"max_seats_per_order": limit},
+            status=400,
+        )
 
 
-def buyer_limits_check(*, user_id: int, showtime: Showtime, now: datetime, seats: int = 0,
-                       orders: int = 0) -> None:
+def buyer_limits_check(
+    *, user_id: int, showtime: Showtime, now: datetime, seats: int = 0, orders: int = 0
+) -> None:
     """Refuse a write that would take a buyer past a per-buyer cap of the showtime (api.md
     "Holds" and "Orders": one account must not hoard the house).
 
@@ -50,10 +54,20 @@ def buyer_limits_check(*, user_id: int, showtime: Showtime, now: datetime, seats
     """
     usage = buyer_usage(user_id, showtime.pk, now)
     caps = (
-        ("max_seats_per_buyer", showtime.seats_per_buyer, usage.seats, seats,
-         "seats held or in unpaid orders"),
-        ("max_pending_orders_per_buyer", settings.MAX_PENDING_ORDERS_PER_BUYER,
-         usage.pending_orders, orders, "unpaid orders"),
+        (
+            "max_seats_per_buyer",
+            showtime.seats_per_buyer,
+            usage.seats,
+            seats,
+            "seats held or in unpaid orders",
+        ),
+        (
+            "max_pending_orders_per_buyer",
+            settings.MAX_PENDING_ORDERS_PER_BUYER,
+            usage.pending_orders,
+            orders,
+            "unpaid orders",
+        ),
     )
     for cap, limit, current, requested, what in caps:
         if requested and current + requested > limit:
@@ -61,6 +75,5 @@ def buyer_limits_check(*, user_id: int, showtime: Showtime, now: datetime, seats
                 "buyer_limit",
                 f"One buyer can have at most {limit} {what} for this showtime; you have "
                 f"{current}. Pay or cancel an order, or release seats, first.",
-                details={"cap": cap, "limit": limit, "current": current,
-                         "requested": requested},
+                details={"cap": cap, "limit": limit, "current": current, "requested": requested},
             )

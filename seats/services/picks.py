@@ -28,13 +28,17 @@ def ga_places(showtime: Showtime, ga: Sequence[dict[str, Any]]) -> list[tuple[in
         ApplicationError: 400 ``unknown_seats`` (details.zones) for a zone that is not a
             general-admission area of the showtime's plan.
     """
-    areas = dict(GeneralAdmissionArea.objects.filter(plan_id=showtime.plan_id)
-                 .values_list("name", "pk"))
+    areas = dict(
+        GeneralAdmissionArea.objects.filter(plan_id=showtime.plan_id).values_list("name", "pk")
+    )
     unknown = [item["zone"] for item in ga if item["zone"] not in areas]
     if unknown:
         raise ApplicationError(
-            "unknown_seats", "These general-admission zones do not exist in this showtime.",
-            details={"zones": unknown}, status=400)
+            "unknown_seats",
+            "These general-admission zones do not exist in this showtime.",
+            details={"zones": unknown},
+            status=400,
+        )
     wanted: dict[int, int] = {}
     for item in ga:
         wanted[areas[item["zone"]]] = wanted.get(areas[item["zone"]], 0) + item["quantity"]
@@ -53,15 +57,19 @@ def ga_pick(showtime: Showtime, area_id: int, quantity: int, now: datetime) -> l
             fewer than ``quantity`` places are free.
     """
     places = lock_free_seats(
-        ShowtimeSeat.objects.free(now).filter(showtime=showtime, seat__ga_area_id=area_id), "pk",
-        limit=quantity)
+        ShowtimeSeat.objects.free(now).filter(showtime=showtime, seat__ga_area_id=area_id),
+        "pk",
+        limit=quantity,
+    )
     if len(places) < quantity:
         area = GeneralAdmissionArea.objects.get(pk=area_id)
         raise ApplicationError(
             "seat_unavailable",
             f"Only {len(places)} of the {quantity} places requested in {area.name} are free.",
-            details={"seats": [], "ga": {"zone": area.name, "requested": quantity,
-                                         "available": len(places)}},
+            details={
+                "seats": [],
+                "ga": {"zone": area.name, "requested": quantity, "available": len(places)},
+            },
         )
     return places
 
@@ -81,7 +89,8 @@ def orphans_check(showtime: Showtime, wanted: Sequence[int], now: datetime) -> N
         raise ApplicationError(
             "orphan_seat",
             f"This choice would leave {', '.join(alone)} alone between taken seats.",
-            details={"seats": alone})
+            details={"seats": alone},
+        )
 
 
 def best_check(showtime: Showtime, category: str | None, zone: str | None) -> None:
@@ -94,12 +103,22 @@ def best_check(showtime: Showtime, category: str | None, zone: str | None) -> No
     for field, value in (("category__name", category), ("zone", zone)):
         if value and not plan_seats.filter(**{field: value}).exists():
             name = field.split("__")[0]
-            raise ApplicationError("validation_error", f"No seats in {name} {value!r}.",
-                                   details={name: [f"unknown {name}"]}, status=400)
+            raise ApplicationError(
+                "validation_error",
+                f"No seats in {name} {value!r}.",
+                details={name: [f"unknown {name}"]},
+                status=400,
+            )
 
 
-def best_pick(showtime: Showtime, quantity: int, now: datetime, *, category: str | None = None,
-              zone: str | None = None) -> list[int]:
+def best_pick(
+    showtime: Showtime,
+    quantity: int,
+    now: datetime,
+    *,
+    category: str | None = None,
+    zone: str | None = None,
+) -> list[int]:
     """Lock and return the best free block of ``quantity`` seats side by side
     (:func:`seats.selection.best_blocks`, best first, at most 50 tried). Each candidate is
     locked with ``SKIP LOCKED`` (PostgreSQL), so two buyers never get the same seats and neither
@@ -111,10 +130,13 @@ def best_pick(showtime: Showtime, quantity: int, now: datetime, *, category: str
     """
     found = best_blocks(showtime, quantity, now, category=category, zone=zone)
     for block in found.blocks[:50]:
-        locked = lock_free_seats(ShowtimeSeat.objects.filter(pk__in=block),
-                                 "status", "version", "expires_at")
-        states = [effective_state(status, version, expires_at, now)[0]
-                  for status, version, expires_at in locked]
+        locked = lock_free_seats(
+            ShowtimeSeat.objects.filter(pk__in=block), "status", "version", "expires_at"
+        )
+        states = [
+            effective_state(status, version, expires_at, now)[0]
+            for status, version, expires_at in locked
+        ]
         if len(states) == quantity and all(s == SeatStatus.AVAILABLE for s in states):
             return block
     together = found.max_together
@@ -123,6 +145,8 @@ def best_pick(showtime: Showtime, quantity: int, now: datetime, *, category: str
         f"No {quantity} seats together are free"
         + (f"; at most {together} together" if together else "")
         + f", {found.available} free in all. Choose fewer seats, or pick them apart.",
-        details={"seats": [], "suggestion": {"max_together": together,
-                                             "available": found.available}},
+        details={
+            "seats": [],
+            "suggestion": {"max_together": together, "available": found.available},
+        },
     )

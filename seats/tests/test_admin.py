@@ -46,46 +46,62 @@ HOLDS = "/admin/seats/hold/"
 EVENTS = "/admin/seats/seatevent/"
 
 
-
-
 def choose(client, url, action, pks, **extra):
     """The changelist POST that picks an action (the "Go" button): answers its confirmation page
     (or, for actions without one, performs it)."""
-    return client.post(url, {"action": action, "_selected_action": [str(pk) for pk in pks],
-                             "index": "0", **extra})
+    return client.post(
+        url, {"action": action, "_selected_action": [str(pk) for pk in pks], "index": "0", **extra}
+    )
 
 
 def confirm(client, url, action, pks, **extra):
     """The POST of a confirmation page's "Yes" button."""
-    return client.post(url, {"action": action, "_selected_action": [str(pk) for pk in pks],
-                             "select_across": "0", "post": "yes", **extra})
+    return client.post(
+        url,
+        {
+            "action": action,
+            "_selected_action": [str(pk) for pk in pks],
+            "select_across": "0",
+            "post": "yes",
+            **extra,
+        },
+    )
 
 
 def seat_rows(showtime, *labels) -> list[ShowtimeSeat]:
-    rows = {r.seat.label: r for r in
-            ShowtimeSeat.objects.filter(showtime=showtime).select_related("seat")}
+    rows = {
+        r.seat.label: r
+        for r in ShowtimeSeat.objects.filter(showtime=showtime).select_related("seat")
+    }
     return [rows[label] for label in labels]
 
 
 def statuses(showtime) -> dict[str, str]:
-    return dict(ShowtimeSeat.objects.filter(showtime=showtime)
-                .values_list("seat__label", "status"))
+    return dict(ShowtimeSeat.objects.filter(showtime=showtime).values_list("seat__label", "status"))
 
 
 # --- Seating plans --------------------------------------------------------------------------------
 
 
 def upload(client, content: bytes, venue: Venue, name: str = ""):
-    return client.post(PLANS + "add/", {
-        "venue": venue.pk, "name": name,
-        "plan_file": SimpleUploadedFile("plan.json", content, content_type="application/json"),
-    })
+    return client.post(
+        PLANS + "add/",
+        {
+            "venue": venue.pk,
+            "name": name,
+            "plan_file": SimpleUploadedFile("plan.json", content, content_type="application/json"),
+        },
+    )
 
 
 def test_plan_upload_creates_the_plan_and_the_changelist_shows_its_counts(staff_client):
     venue = Venue.objects.create(name="Main hall")
-    response = upload(staff_client, json.dumps(small_plan(rows=3, seats_per_row=4)).encode(),
-                      venue, name="Evening layout")
+    response = upload(
+        staff_client,
+        json.dumps(small_plan(rows=3, seats_per_row=4)).encode(),
+        venue,
+        name="Evening layout",
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     plan = SeatingPlan.objects.get()
     assert (plan.venue, plan.name) == (venue, "Evening layout")
@@ -129,14 +145,18 @@ def _missing_guid():
     return json.dumps(plan).encode()
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    (b"{nope", "The file is not JSON"),
-    (_unknown_category(), "Seats name unknown categories: Gold."),
-    (_missing_guid(), "zones[0].rows[1].seats[3]: missing key &#x27;seat_guid&#x27;."),
-    (json.dumps({"zones": [], "categories": []}).encode(), "The plan has no seats."),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{nope", "The file is not JSON"),
+        (_unknown_category(), "Seats name unknown categories: Gold."),
+        (_missing_guid(), "zones[0].rows[1].seats[3]: missing key &#x27;seat_guid&#x27;."),
+        (json.dumps({"zones": [], "categories": []}).encode(), "The plan has no seats."),
+    ],
+)
 def test_a_broken_plan_file_is_refused_with_the_problem_and_writes_nothing(
-        staff_client, content, problem):
+    staff_client, content, problem
+):
     venue = Venue.objects.create(name="Main hall")
     response = upload(staff_client, content, venue)
     assert response.status_code == 200
@@ -149,8 +169,12 @@ def test_a_broken_plan_file_is_refused_with_the_problem_and_writes_nothing(
 
 def test_a_second_plan_of_the_same_name_is_refused(staff_client):
     plan_import(raw=small_plan(), venue_name="Main hall", plan_name="Layout")
-    response = upload(staff_client, json.dumps(small_plan()).encode(),
-                      Venue.objects.get(name="Main hall"), name="Layout")
+    response = upload(
+        staff_client,
+        json.dumps(small_plan()).encode(),
+        Venue.objects.get(name="Main hall"),
+        name="Layout",
+    )
     assert response.status_code == 200
     assert "already has a seating plan named" in response.content.decode()
     assert SeatingPlan.objects.count() == 1 and Seat.objects.count() == 10
@@ -174,11 +198,23 @@ def showtime_form(show, plan, prices, **fields) -> dict:
     """The add form's POST data with ``prices`` = [(category, "12.00")] as inline rows; ``fields``
     override the showtime's fields (``hold_ttl="0"``)."""
     data = {
-        "show": show.pk, "plan": plan.pk, "starts_at_0": "2031-05-01", "starts_at_1": "20:00:00",
-        "status": "on_sale", "currency": "EUR", "hold_ttl": "300", "max_seats_per_order": "10",
-        "sales_start_0": "", "sales_start_1": "", "sales_end_0": "", "sales_end_1": "",
-        "prices-TOTAL_FORMS": str(len(prices)), "prices-INITIAL_FORMS": "0",
-        "prices-MIN_NUM_FORMS": "1", "prices-MAX_NUM_FORMS": "1000", **fields,
+        "show": show.pk,
+        "plan": plan.pk,
+        "starts_at_0": "2031-05-01",
+        "starts_at_1": "20:00:00",
+        "status": "on_sale",
+        "currency": "EUR",
+        "hold_ttl": "300",
+        "max_seats_per_order": "10",
+        "sales_start_0": "",
+        "sales_start_1": "",
+        "sales_end_0": "",
+        "sales_end_1": "",
+        "prices-TOTAL_FORMS": str(len(prices)),
+        "prices-INITIAL_FORMS": "0",
+        "prices-MIN_NUM_FORMS": "1",
+        "prices-MAX_NUM_FORMS": "1000",
+        **fields,
     }
     for i, (category, price) in enumerate(prices):
         data[f"prices-{i}-category"] = category.pk
@@ -188,8 +224,11 @@ def showtime_form(show, plan, prices, **fields) -> dict:
 
 def inventory(showtime) -> list[tuple]:
     """What a buyer and the services see of a showtime's seats, comparable across showtimes."""
-    return list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("seat_id").values_list(
-        "seat_id", "status", "version", "expires_at", "block_reason"))
+    return list(
+        ShowtimeSeat.objects.filter(showtime=showtime)
+        .order_by("seat_id")
+        .values_list("seat_id", "status", "version", "expires_at", "block_reason")
+    )
 
 
 def test_a_showtime_added_in_the_admin_equals_one_made_by_the_service(staff_client, settings):
@@ -207,8 +246,10 @@ def test_a_showtime_added_in_the_admin_equals_one_made_by_the_service(staff_clie
     defaults = {name: form[name].initial for name in ("hold_ttl", "max_seats_per_order")}
     assert defaults == {"hold_ttl": 240, "max_seats_per_order": 6}
 
-    response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(
-        show, plan, [(front, "80.00"), (back, "40.00")], **defaults))
+    response = staff_client.post(
+        f"{SHOWTIMES}add/",
+        showtime_form(show, plan, [(front, "80.00"), (back, "40.00")], **defaults),
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert "Created the inventory: 12 seats." in messages_of(response)
     added = Showtime.objects.get()
@@ -216,15 +257,29 @@ def test_a_showtime_added_in_the_admin_equals_one_made_by_the_service(staff_clie
     (entry,) = LogEntry.objects.all()
     assert (entry.object_id, entry.is_addition()) == (str(added.pk), True)
 
-    made = services.showtime_create(show=show, plan=plan, starts_at=added.starts_at,
-                                    prices={"Front": Decimal("80"), "Back": Decimal("40")})
+    made = services.showtime_create(
+        show=show,
+        plan=plan,
+        starts_at=added.starts_at,
+        prices={"Front": Decimal("80"), "Back": Decimal("40")},
+    )
     assert inventory(added) == inventory(made)
     assert len(inventory(added)) == plan.seats.count() == 12
     for showtime in (added, made):
         assert dict(showtime.prices.values_list("category__name", "price")) == {
-            "Front": 80, "Back": 40}
-    rules = ("status", "currency", "hold_ttl", "max_seats_per_order", "max_seats_per_buyer",
-             "forbid_single_seats", "sales_start", "sales_end")
+            "Front": 80,
+            "Back": 40,
+        }
+    rules = (
+        "status",
+        "currency",
+        "hold_ttl",
+        "max_seats_per_order",
+        "max_seats_per_buyer",
+        "forbid_single_seats",
+        "sales_start",
+        "sales_end",
+    )
     assert [getattr(added, f) for f in rules] == [getattr(made, f) for f in rules]
     assert showtime_counts(added.pk) == showtime_counts(made.pk)
 
@@ -242,29 +297,50 @@ def test_the_admin_creates_showtimes_through_the_service(staff_client, monkeypat
         return create(**kwargs)
 
     monkeypatch.setattr(services, "showtime_create", spy)
-    response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(
-        show, plan, [(front, "80.00"), (back, "40.50")], max_seats_per_buyer="12",
-        forbid_single_seats="on"))
+    response = staff_client.post(
+        f"{SHOWTIMES}add/",
+        showtime_form(
+            show,
+            plan,
+            [(front, "80.00"), (back, "40.50")],
+            max_seats_per_buyer="12",
+            forbid_single_seats="on",
+        ),
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     (call,) = calls
     assert call["prices"] == {"Front": Decimal("80.00"), "Back": Decimal("40.50")}
-    assert (call["show"], call["plan"], call["max_seats_per_buyer"],
-            call["forbid_single_seats"]) == (show, plan, 12, True)
+    assert (
+        call["show"],
+        call["plan"],
+        call["max_seats_per_buyer"],
+        call["forbid_single_seats"],
+    ) == (show, plan, 12, True)
     assert Showtime.objects.get().forbid_single_seats
 
 
 # What the service refuses, as the admin's form data and as the service's arguments.
 REFUSED: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
-    "missing price": ({"prices": [("Front", "80.00")]},
-                      {"prices": {"Front": Decimal("80")}}, "No price for: Back."),
-    "negative price": ({"prices": [("Front", "-1.00"), ("Back", "40.00")]},
-                       {"prices": {"Front": Decimal("-1"), "Back": Decimal("40")}},
-                       "Prices cannot be negative: Front."),
+    "missing price": (
+        {"prices": [("Front", "80.00")]},
+        {"prices": {"Front": Decimal("80")}},
+        "No price for: Back.",
+    ),
+    "negative price": (
+        {"prices": [("Front", "-1.00"), ("Back", "40.00")]},
+        {"prices": {"Front": Decimal("-1"), "Back": Decimal("40")}},
+        "Prices cannot be negative: Front.",
+    ),
     "buyer cap below the order cap": (
         {"max_seats_per_order": "4", "max_seats_per_buyer": "2"},
-        {"max_seats_per_order": 4, "max_seats_per_buyer": 2}, "At least max seats per order"),
-    "hold of no time": ({"hold_ttl": "0"}, {"hold_ttl": 0},
-                        "Ensure this value is greater than or equal to 1."),
+        {"max_seats_per_order": 4, "max_seats_per_buyer": 2},
+        "At least max seats per order",
+    ),
+    "hold of no time": (
+        {"hold_ttl": "0"},
+        {"hold_ttl": 0},
+        "Ensure this value is greater than or equal to 1.",
+    ),
 }
 
 
@@ -296,10 +372,14 @@ def test_showtime_price_rows_must_name_categories_of_its_plan_once(staff_client,
     show = Show.objects.create(title="Gala")
     front, back = plan.categories.order_by("rank")
     prices, problem = {
-        "foreign": ([(front, "80.00"), (other.categories.get(name="Back"), "40.00")],
-                    "These categories belong to another seating plan: Back (Other hall"),
-        "duplicate": ([(front, "80.00"), (back, "40.00"), (back, "45.00")],
-                      "Please correct the duplicate data for category."),
+        "foreign": (
+            [(front, "80.00"), (other.categories.get(name="Back"), "40.00")],
+            "These categories belong to another seating plan: Back (Other hall",
+        ),
+        "duplicate": (
+            [(front, "80.00"), (back, "40.00"), (back, "45.00")],
+            "Please correct the duplicate data for category.",
+        ),
     }[case]
     response = staff_client.post(f"{SHOWTIMES}add/", showtime_form(show, plan, prices))
     assert response.status_code == 200
@@ -313,16 +393,32 @@ def test_changing_a_showtime_keeps_its_plan_and_checks_its_prices(staff_client, 
     url = f"{SHOWTIMES}{showtime.pk}/change/"
     rows = list(showtime.prices.select_related("category").order_by("category__rank"))
     data = {
-        "show": showtime.show_id, "starts_at_0": "2031-05-02", "starts_at_1": "21:00:00",
-        "status": "closed", "currency": "EUR", "hold_ttl": "120", "max_seats_per_order": "4",
-        "max_seats_per_buyer": "", "sales_start_0": "", "sales_start_1": "", "sales_end_0": "",
-        "sales_end_1": "", "prices-TOTAL_FORMS": str(len(rows)),
-        "prices-INITIAL_FORMS": str(len(rows)), "prices-MIN_NUM_FORMS": "1",
+        "show": showtime.show_id,
+        "starts_at_0": "2031-05-02",
+        "starts_at_1": "21:00:00",
+        "status": "closed",
+        "currency": "EUR",
+        "hold_ttl": "120",
+        "max_seats_per_order": "4",
+        "max_seats_per_buyer": "",
+        "sales_start_0": "",
+        "sales_start_1": "",
+        "sales_end_0": "",
+        "sales_end_1": "",
+        "prices-TOTAL_FORMS": str(len(rows)),
+        "prices-INITIAL_FORMS": str(len(rows)),
+        "prices-MIN_NUM_FORMS": "1",
         "prices-MAX_NUM_FORMS": "1000",
     }
     for i, row in enumerate(rows):
-        data.update({f"prices-{i}-id": row.pk, f"prices-{i}-showtime": showtime.pk,
-                     f"prices-{i}-category": row.category_id, f"prices-{i}-price": "55.00"})
+        data.update(
+            {
+                f"prices-{i}-id": row.pk,
+                f"prices-{i}-showtime": showtime.pk,
+                f"prices-{i}-category": row.category_id,
+                f"prices-{i}-price": "55.00",
+            }
+        )
     data["prices-0-price"] = "-5.00"
     response = staff_client.post(url, data)
     assert response.status_code == 200
@@ -332,30 +428,36 @@ def test_changing_a_showtime_keeps_its_plan_and_checks_its_prices(staff_client, 
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     showtime.refresh_from_db()
-    assert (showtime.status, showtime.hold_ttl, showtime.max_seats_per_order) == (
-        "closed", 120, 4)
-    assert dict(showtime.prices.values_list("category__name", "price")) == {
-        "Front": 90, "Back": 55}
+    assert (showtime.status, showtime.hold_ttl, showtime.max_seats_per_order) == ("closed", 120, 4)
+    assert dict(showtime.prices.values_list("category__name", "price")) == {"Front": 90, "Back": 55}
     assert ShowtimeSeat.objects.filter(showtime=showtime).count() == 10  # inventory untouched
 
 
-def test_showtime_changelist_counts_sold_held_and_available(staff_client, make_showtime, buyer,
-                                                            clock):
+def test_showtime_changelist_counts_sold_held_and_available(
+    staff_client, make_showtime, buyer, clock
+):
     from orders.services import order_create, order_pay
 
     showtime = make_showtime()
     other = make_showtime()
     guids = seat_guids(showtime)
     hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=guids[:2]).hold
-    order = order_create(user=buyer, hold_id=hold.pk, payment_method="card",
-                         customer={"name": "Alice", "email": "alice@example.com"}).order
+    order = order_create(
+        user=buyer,
+        hold_id=hold.pk,
+        payment_method="card",
+        customer={"name": "Alice", "email": "alice@example.com"},
+    ).order
     order_pay(user=buyer, order_id=order.pk)
     hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=guids[2:5])
     with CaptureQueriesContext(connection) as queries:
         listing = staff_client.get(SHOWTIMES)
     rows = {s.pk: s for s in listing.context["cl"].result_list}
-    assert (rows[showtime.pk].sold_n, rows[showtime.pk].held_n,
-            rows[showtime.pk].available_n) == (2, 3, 5)
+    assert (rows[showtime.pk].sold_n, rows[showtime.pk].held_n, rows[showtime.pk].available_n) == (
+        2,
+        3,
+        5,
+    )
     assert (rows[other.pk].sold_n, rows[other.pk].held_n, rows[other.pk].available_n) == (0, 0, 10)
     assert len(queries.captured_queries) < 15
 
@@ -379,7 +481,8 @@ def test_showtime_page_links_to_its_seats_and_audit_trail(staff_client, showtime
 
 
 def test_block_selected_seats_with_a_reason_skips_the_held_one(
-        staff_client, staff, showtime, buyer, django_capture_on_commit_callbacks):
+    staff_client, staff, showtime, buyer, django_capture_on_commit_callbacks
+):
     hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1))
     rows = seat_rows(showtime, "Hall A-1", "Hall A-2", "Hall A-3")
     pks = [r.pk for r in rows]
@@ -400,12 +503,14 @@ def test_block_selected_seats_with_a_reason_skips_the_held_one(
     ]
     now = statuses(showtime)
     assert (now["Hall A-1"], now["Hall A-2"], now["Hall A-3"]) == ("held", "blocked", "blocked")
-    assert set(ShowtimeSeat.objects.filter(status="blocked").values_list("block_reason",
-                                                                          flat=True)) \
-        == {"Camera platform"}
+    assert set(
+        ShowtimeSeat.objects.filter(status="blocked").values_list("block_reason", flat=True)
+    ) == {"Camera platform"}
     events = SeatEvent.objects.filter(reason="blocked")
-    assert [(e.showtime_seat.seat.label, e.from_status, e.to_status, e.actor_kind, e.actor, e.note)
-            for e in events.order_by("showtime_seat_id")] == [
+    assert [
+        (e.showtime_seat.seat.label, e.from_status, e.to_status, e.actor_kind, e.actor, e.note)
+        for e in events.order_by("showtime_seat_id")
+    ] == [
         ("Hall A-2", "available", "blocked", "staff", staff, "Camera platform"),
         ("Hall A-3", "available", "blocked", "staff", staff, "Camera platform"),
     ]
@@ -439,8 +544,9 @@ def test_block_whole_row_of_the_selected_seats(staff_client, showtime, buyer):
 
 def test_block_whole_zone_of_the_selected_seats(staff_client, make_showtime):
     showtime, other = make_showtime(), make_showtime()
-    seats_block(showtime_id=showtime.pk, seat_pks=[seat_rows(showtime, "Hall B-5")[0].pk],
-                reason="Broken")
+    seats_block(
+        showtime_id=showtime.pk, seat_pks=[seat_rows(showtime, "Hall B-5")[0].pk], reason="Broken"
+    )
     pks = [r.pk for r in seat_rows(showtime, "Hall B-1")]
     page = choose(staff_client, SEATS, "block_zones", pks)
     assert "zone Hall — 10 seats, 9 available now" in page.content.decode()
@@ -455,7 +561,7 @@ def test_block_whole_zone_of_the_selected_seats(staff_client, make_showtime):
 
 
 def test_block_all_seats_of_a_filtered_changelist(staff_client, make_showtime):
-    """"Select all N" on a changelist filtered by showtime: the confirmation page posts back the
+    """ "Select all N" on a changelist filtered by showtime: the confirmation page posts back the
     filter (in its URL) and ``select_across``, and only that showtime's seats are blocked."""
     showtime, other = make_showtime(), make_showtime()
     url = f"{SEATS}?showtime__id__exact={showtime.pk}"
@@ -463,8 +569,16 @@ def test_block_all_seats_of_a_filtered_changelist(staff_client, make_showtime):
     page = choose(staff_client, url, "block_seats", one, select_across="1")
     assert "10 seats" in page.content.decode()
     assert 'name="select_across" value="1"' in page.content.decode()
-    response = staff_client.post(url, {"action": "block_seats", "_selected_action": one,
-                                       "select_across": "1", "post": "yes", "reason": "Closed"})
+    response = staff_client.post(
+        url,
+        {
+            "action": "block_seats",
+            "_selected_action": one,
+            "select_across": "1",
+            "post": "yes",
+            "reason": "Closed",
+        },
+    )
     assert messages_of(response) == ["Blocked 10 seats."]
     assert set(statuses(showtime).values()) == {"blocked"}
     assert set(statuses(other).values()) == {"available"}
@@ -477,12 +591,19 @@ def test_unblock_selected_seats(staff_client, staff, showtime):
     response = choose(staff_client, SEATS, "unblock_seats", pks)
     assert response.status_code == 302
     assert messages_of(response) == [
-        "Unblocked 2 seats.", "Skipped 1 seat that is not blocked: Hall A-3"]
+        "Unblocked 2 seats.",
+        "Skipped 1 seat that is not blocked: Hall A-3",
+    ]
     assert set(statuses(showtime).values()) == {"available"}
     assert not ShowtimeSeat.objects.exclude(block_reason="").exists()
-    assert list(SeatEvent.objects.filter(reason="unblocked").values_list(
-        "from_status", "to_status", "actor_kind", "actor")) == [
-        ("blocked", "available", "staff", staff.pk)] * 2
+    assert (
+        list(
+            SeatEvent.objects.filter(reason="unblocked").values_list(
+                "from_status", "to_status", "actor_kind", "actor"
+            )
+        )
+        == [("blocked", "available", "staff", staff.pk)] * 2
+    )
 
 
 def test_a_lost_race_while_blocking_is_reported_not_a_500(staff_client, showtime, monkeypatch):
@@ -514,10 +635,18 @@ def test_staff_without_the_change_permission_cannot_block(make_user, showtime):
 
 
 def test_seat_list_filters_search_and_read_only_seat_page(staff_client, showtime, buyer):
-    listing = staff_client.get(SEATS, {"showtime__id__exact": showtime.pk, "seat__zone": "Hall",
-                                       "seat__category__name": "Back", "status": "available"})
+    listing = staff_client.get(
+        SEATS,
+        {
+            "showtime__id__exact": showtime.pk,
+            "seat__zone": "Hall",
+            "seat__category__name": "Back",
+            "status": "available",
+        },
+    )
     assert sorted(r.seat.label for r in listing.context["cl"].result_list) == [
-        f"Hall B-{n}" for n in range(1, 6)]
+        f"Hall B-{n}" for n in range(1, 6)
+    ]
     found = staff_client.get(SEATS, {"q": "Hall A-3"}).context["cl"].result_list
     assert [r.seat.label for r in found] == ["Hall A-3"]
 
@@ -532,13 +661,17 @@ def test_seat_list_filters_search_and_read_only_seat_page(staff_client, showtime
     assert staff_client.get(f"{SEATS}{seat.pk}/delete/").status_code == 403
 
 
-async def test_block_from_the_admin_is_broadcast_as_seats_changed(transactional_db, showtime,
-                                                                  staff):
+async def test_block_from_the_admin_is_broadcast_as_seats_changed(
+    transactional_db, showtime, staff
+):
     """A real socket on the seat map receives the block as one ``seats.changed`` frame."""
     from ticketing.asgi import application
 
-    ws = WebsocketCommunicator(application, f"/ws/showtimes/{showtime.pk}/",
-                               headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/showtimes/{showtime.pk}/",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+    )
     assert (await ws.connect())[0]
     assert json.loads(await ws.receive_from(timeout=3))["type"] == "snapshot"
 
@@ -562,14 +695,18 @@ async def test_block_from_the_admin_is_broadcast_as_seats_changed(transactional_
 # --- Holds ----------------------------------------------------------------------------------------
 
 
-def test_the_hold_list_reads_a_lapsed_hold_as_expired(staff_client, showtime, buyer,
-                                                       other_buyer, clock):
+def test_the_hold_list_reads_a_lapsed_hold_as_expired(
+    staff_client, showtime, buyer, other_buyer, clock
+):
     """Staff see a lapsed hold as expired (domain.md, invariant 4), in the list, its filter, its
     ordering and its page, before the cleanup records it."""
-    lapsing = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1)).hold
+    lapsing = hold_create(
+        user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1)
+    ).hold
     clock.advance(showtime.hold_ttl - 1)
-    fresh = hold_create(user=other_buyer, showtime_id=showtime.pk,
-                           seat_ids=seat_guids(showtime)[5:6]).hold
+    fresh = hold_create(
+        user=other_buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime)[5:6]
+    ).hold
     clock.advance(1)  # the first hold is at its deadline: gone
     listing = staff_client.get(HOLDS, {"o": "4"})  # by status (4th column)
     rows = listing.context["cl"].result_list
@@ -587,10 +724,15 @@ def test_force_release_a_hold(staff_client, staff, showtime, buyer, other_buyer)
     from orders.services import order_create
 
     hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2)).hold
-    converted = hold_create(user=other_buyer, showtime_id=showtime.pk,
-                               seat_ids=seat_guids(showtime)[5:6]).hold
-    order_create(user=other_buyer, hold_id=converted.pk, payment_method="card",
-                 customer={"name": "Bob", "email": "bob@example.com"})
+    converted = hold_create(
+        user=other_buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime)[5:6]
+    ).hold
+    order_create(
+        user=other_buyer,
+        hold_id=converted.pk,
+        payment_method="card",
+        customer={"name": "Bob", "email": "bob@example.com"},
+    )
     listing = staff_client.get(HOLDS, {"status__exact": "active"})
     assert [h.pk for h in listing.context["cl"].result_list] == [hold.pk]
     found = staff_client.get(HOLDS, {"q": str(hold.pk)}).context["cl"].result_list
@@ -604,14 +746,24 @@ def test_force_release_a_hold(staff_client, staff, showtime, buyer, other_buyer)
     response = confirm(staff_client, HOLDS, "force_release", [hold.pk, converted.pk])
     assert response.status_code == 302
     assert messages_of(response) == [
-        "Released 1 hold.", f"Skipped 1 hold that is no longer active: {converted.pk} (converted)."]
+        "Released 1 hold.",
+        f"Skipped 1 hold that is no longer active: {converted.pk} (converted).",
+    ]
     assert Hold.objects.get(pk=hold.pk).status == "released"
     now = statuses(showtime)
     assert (now["Hall A-1"], now["Hall A-2"], now["Hall B-1"]) == (
-        "available", "available", "reserved")
-    assert list(SeatEvent.objects.filter(reason="released").values_list(
-        "from_status", "to_status", "actor_kind", "actor", "hold")) == [
-        ("held", "available", "staff", staff.pk, hold.pk)] * 2
+        "available",
+        "available",
+        "reserved",
+    )
+    assert (
+        list(
+            SeatEvent.objects.filter(reason="released").values_list(
+                "from_status", "to_status", "actor_kind", "actor", "hold"
+            )
+        )
+        == [("held", "available", "staff", staff.pk, hold.pk)] * 2
+    )
 
 
 # --- Audit trail ----------------------------------------------------------------------------------
@@ -638,10 +790,21 @@ def test_the_audit_trail_is_view_only(staff_client, showtime, buyer):
 def test_every_admin_page_renders(staff_client, showtime, buyer):
     """A smoke test over the changelists and pages of this app's admin."""
     hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 1)).hold
-    for url in ["/admin/", "/admin/seats/venue/", "/admin/seats/show/", PLANS, PLANS + "add/",
-                SHOWTIMES, SHOWTIMES + "add/", f"{SHOWTIMES}{showtime.pk}/change/", SEATS,
-                HOLDS, f"{HOLDS}{hold.pk}/change/", EVENTS,
-                f"{PLANS}{showtime.plan_id}/change/"]:
+    for url in [
+        "/admin/",
+        "/admin/seats/venue/",
+        "/admin/seats/show/",
+        PLANS,
+        PLANS + "add/",
+        SHOWTIMES,
+        SHOWTIMES + "add/",
+        f"{SHOWTIMES}{showtime.pk}/change/",
+        SEATS,
+        HOLDS,
+        f"{HOLDS}{hold.pk}/change/",
+        EVENTS,
+        f"{PLANS}{showtime.plan_id}/change/",
+    ]:
         response = staff_client.get(url)
         assert response.status_code == 200, url
     assert "Seatline box office" in staff_client.get("/admin/").content.decode()

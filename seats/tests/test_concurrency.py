@@ -19,8 +19,9 @@ def test_many_buyers_one_seat_exactly_one_wins(make_user, showtime):
     clients = [client_for(make_user()) for _ in range(THREADS)]
 
     def attempt(i):
-        response = clients[i].post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [seat]},
-                                   format="json")
+        response = clients[i].post(
+            f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [seat]}, format="json"
+        )
         return response.status_code, response.json()
 
     results = run_threads(THREADS, attempt)
@@ -44,8 +45,9 @@ def test_overlapping_multi_seat_holds_never_share_a_seat(make_user, showtime):
         wanted = [guids[(i + k) % len(guids)] for k in range(3)]
         if i % 2:
             wanted.reverse()
-        response = clients[i].post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                                   {"seats": wanted}, format="json")
+        response = clients[i].post(
+            f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": wanted}, format="json"
+        )
         return response.status_code, wanted
 
     results = run_threads(THREADS, attempt)
@@ -56,8 +58,10 @@ def test_overlapping_multi_seat_holds_never_share_a_seat(make_user, showtime):
     taken = [seat for seats in won for seat in seats]
     assert len(taken) == len(set(taken))  # no seat in two holds
     held = {
-        str(g) for g in ShowtimeSeat.objects.filter(showtime=showtime, status="held")
-        .values_list("seat__guid", flat=True)
+        str(g)
+        for g in ShowtimeSeat.objects.filter(showtime=showtime, status="held").values_list(
+            "seat__guid", flat=True
+        )
     }
     assert held == set(taken)
     assert SeatClaim.objects.filter(is_live=True).count() == len(taken)

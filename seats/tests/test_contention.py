@@ -36,8 +36,9 @@ def test_onsale_storm_never_sells_a_seat_twice(make_user, make_showtime):
         codes: Counter[int | str] = Counter()
         hold_id, orders = None, []
         for n in range(requests_each):
-            action = rnd.choice(["hold"] * 4 + ["release", "order", "order", "one_step",
-                                 "cancel", "cancel", "pay"])
+            action = rnd.choice(
+                ["hold"] * 4 + ["release", "order", "order", "one_step", "cancel", "cancel", "pay"]
+            )
             if action == "hold":
                 seats = rnd.sample(pool, rnd.randint(1, 4))
                 r = api.post(f"{base}/holds/", {"seats": seats}, format="json")
@@ -46,16 +47,27 @@ def test_onsale_storm_never_sells_a_seat_twice(make_user, make_showtime):
             elif action == "release" and hold_id:
                 r = api.post(f"/api/v1/holds/{hold_id}/release/", {}, format="json")
             elif action == "order" and hold_id:
-                r = api.post("/api/v1/orders/", {"hold": hold_id, "customer": CUSTOMER,
-                             "payment_method": "card"}, format="json",
-                             HTTP_IDEMPOTENCY_KEY=f"{i}-{n}")
+                r = api.post(
+                    "/api/v1/orders/",
+                    {"hold": hold_id, "customer": CUSTOMER, "payment_method": "card"},
+                    format="json",
+                    HTTP_IDEMPOTENCY_KEY=f"{i}-{n}",
+                )
                 hold_id = None
                 if r.status_code == 201:
                     orders.append(r.json()["id"])
             elif action == "one_step":
                 seats = rnd.sample(pool, rnd.randint(1, 3))
-                r = api.post("/api/v1/orders/", {"showtime": showtime.pk, "seats": seats,
-                             "customer": CUSTOMER, "payment_method": "cash"}, format="json")
+                r = api.post(
+                    "/api/v1/orders/",
+                    {
+                        "showtime": showtime.pk,
+                        "seats": seats,
+                        "customer": CUSTOMER,
+                        "payment_method": "cash",
+                    },
+                    format="json",
+                )
                 if r.status_code == 201:
                     orders.append(r.json()["id"])
             elif action == "cancel" and orders:
@@ -80,8 +92,11 @@ def test_onsale_storm_never_sells_a_seat_twice(make_user, make_showtime):
     counts = assert_inventory_consistent(showtime)
 
     figures = {
-        "backend": connection.vendor, "buyers": buyers, "requests": buyers * requests_each,
-        "seconds": round(duration, 2), "requests_per_second": round(buyers * requests_each / duration),
+        "backend": connection.vendor,
+        "buyers": buyers,
+        "requests": buyers * requests_each,
+        "seconds": round(duration, 2),
+        "requests_per_second": round(buyers * requests_each / duration),
         "statuses": {str(k): v for k, v in sorted(total.items(), key=str)},
         "final_seats": counts,
     }
@@ -100,8 +115,9 @@ def test_opposite_order_multi_seat_holds_never_deadlock(make_user, showtime):
         seats = four if i == 0 else list(reversed(four))
         codes: Counter[int | str] = Counter()
         for _ in range(40):
-            r = clients[i].post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seats},
-                                format="json")
+            r = clients[i].post(
+                f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seats}, format="json"
+            )
             codes[r.status_code] += 1
             if r.status_code == 201:
                 hold_id = r.json()["id"]
@@ -118,8 +134,10 @@ def test_opposite_order_multi_seat_holds_never_deadlock(make_user, showtime):
     assert_inventory_consistent(showtime)
 
 
-@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres") is False,
-                    reason="PostgreSQL only: SQLite has no row locks, so no deadlock can occur")
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres") is False,
+    reason="PostgreSQL only: SQLite has no row locks, so no deadlock can occur",
+)
 @pytest.mark.django_db(transaction=True)
 def test_a_real_deadlock_is_retried_not_a_500(showtime):
     """Two transactions lock two seats in opposite orders on purpose; PostgreSQL aborts one
@@ -151,8 +169,10 @@ def test_a_real_deadlock_is_retried_not_a_500(showtime):
 def test_the_database_refuses_a_second_live_claim_even_without_the_services(showtime, make_user):
     """Raw ORM writes, no locks, no services: the partial unique index still says no."""
     seat = ShowtimeSeat.objects.filter(showtime=showtime)[0]
-    holds = [Hold.objects.create(user=make_user(), showtime=showtime,
-                                 expires_at=showtime.starts_at) for _ in range(2)]
+    holds = [
+        Hold.objects.create(user=make_user(), showtime=showtime, expires_at=showtime.starts_at)
+        for _ in range(2)
+    ]
     SeatClaim.objects.create(showtime_seat=seat, hold=holds[0], price=1, category="Front")
     with pytest.raises(IntegrityError), transaction.atomic():
         SeatClaim.objects.create(showtime_seat=seat, hold=holds[1], price=1, category="Front")

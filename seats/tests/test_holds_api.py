@@ -108,15 +108,18 @@ def test_too_many_seats_counts_the_whole_hold(api, make_showtime):
     assert response.status_code == 400 and response.json()["error"]["code"] == "too_many_seats"
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"seats": ["not-a-seat"]}, "unknown_seats"),
-    ({"seats": ["2d0b0c83-9d52-4a43-9b1c-000000000000"]}, "unknown_seats"),
-    ({"seats": []}, "validation_error"),
-    ({"seats": "A-1"}, "validation_error"),
-    ({"seats": [1, 2]}, "unknown_seats"),
-    ({"seats": ["x"] * 101}, "validation_error"),
-    ({}, "validation_error"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"seats": ["not-a-seat"]}, "unknown_seats"),
+        ({"seats": ["2d0b0c83-9d52-4a43-9b1c-000000000000"]}, "unknown_seats"),
+        ({"seats": []}, "validation_error"),
+        ({"seats": "A-1"}, "validation_error"),
+        ({"seats": [1, 2]}, "unknown_seats"),
+        ({"seats": ["x"] * 101}, "validation_error"),
+        ({}, "validation_error"),
+    ],
+)
 def test_bad_hold_input_is_a_clear_400(api, showtime, body, code):
     response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/", body, format="json")
     assert response.status_code == 400
@@ -131,15 +134,17 @@ def test_duplicated_seats_are_refused(api, showtime):
 
 
 def test_malformed_json_is_400(api, showtime):
-    response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/", "{oops",
-                        content_type="application/json")
+    response = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", "{oops", content_type="application/json"
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json"
 
 
 def test_holds_need_sign_in_and_unknown_showtime_is_404(api, client, showtime):
     a = seat_guids(showtime, 1)[0]
-    response = client.post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [a]},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [a]}, content_type="application/json"
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert hold(api, type(showtime)(pk=999999), [a]).status_code == 404
@@ -167,8 +172,10 @@ def test_catalog_is_public(client, showtime):
     listing = client.get(f"/api/v1/showtimes/?show={showtime.show_id}").json()
     assert [s["id"] for s in listing["results"]] == [showtime.pk]
     detail = client.get(f"/api/v1/showtimes/{showtime.pk}/").json()
-    assert detail["categories"] == [{"name": "Front", "price": "80.00", "color": "#123456"},
-                                    {"name": "Back", "price": "40.00", "color": "#123456"}]
+    assert detail["categories"] == [
+        {"name": "Front", "price": "80.00", "color": "#123456"},
+        {"name": "Back", "price": "40.00", "color": "#123456"},
+    ]
     assert detail["hold_ttl_seconds"] == 300 and detail["max_seats_per_order"] == 10
     assert client.get("/api/v1/showtimes/?starts_after=yesterday").status_code == 400
 
@@ -177,7 +184,8 @@ def test_catalog_is_public(client, showtime):
 
 
 def test_a_lapsed_hold_reads_expired_without_cleanup_and_as_the_cleanup_records_it(
-        api, showtime, clock):
+    api, showtime, clock
+):
     """Before its deadline the hold reads ``active`` with its seats; from its ``expires_at`` on it
     reads ``expired`` with no seats (as its seat map does), although nothing was written; the
     cleanup then writes exactly what was read."""
@@ -216,8 +224,15 @@ def test_writes_on_a_lapsed_hold_keep_their_behaviour(api, showtime, clock):
 
     second = hold(api, showtime, [b]).json()["id"]
     clock.advance(showtime.hold_ttl + 1)
-    order = api.post("/api/v1/orders/", {"hold": second, "payment_method": "card", "customer": {
-        "name": "A", "email": "a@example.com"}}, format="json")
+    order = api.post(
+        "/api/v1/orders/",
+        {
+            "hold": second,
+            "payment_method": "card",
+            "customer": {"name": "A", "email": "a@example.com"},
+        },
+        format="json",
+    )
     assert order.status_code == 409 and order.json()["error"]["code"] == "hold_expired"
     assert api.delete(f"/api/v1/holds/{second}/").status_code == 204
     assert api.get(f"/api/v1/holds/{second}/").json()["status"] == "expired"

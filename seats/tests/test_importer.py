@@ -18,10 +18,14 @@ def test_imports_both_shared_plans(shared_venues, filename, capsys):
     seats = plan.seats.filter(ga_area=None)
     assert seats.count() == 1252
     assert set(seats.values_list("zone", flat=True)) == {f"Block {z}" for z in "ABCDEF"}
-    by_category = {c.name: c.seats.filter(ga_area=None).count()
-                   for c in PlanCategory.objects.filter(plan=plan)}
+    by_category = {
+        c.name: c.seats.filter(ga_area=None).count() for c in PlanCategory.objects.filter(plan=plan)
+    }
     assert {k: v for k, v in by_category.items() if v} == {
-        "Kategorie I": 310, "Kategorie II": 861, "VIP": 81}
+        "Kategorie I": 310,
+        "Kategorie II": 861,
+        "VIP": 81,
+    }
     seat = plan.seats.get(zone="Block D", row="14", number="2")
     assert seat.label == "Block D 14-2"
     assert (seat.x, seat.y) == (25.0, 0.0)  # zone (0,0) + row (0,0) + seat (25,0)
@@ -35,8 +39,10 @@ def test_imports_both_shared_plans(shared_venues, filename, capsys):
 
 @pytest.mark.django_db
 def test_extended_plan_keeps_wheelchair_and_aisles_and_ignores_unknown_keys(shared_venues):
-    plan = plan_import(raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(),
-                       venue_name="Riethsporthalle")
+    plan = plan_import(
+        raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(),
+        venue_name="Riethsporthalle",
+    )
     assert plan.seats.filter(wheelchair=True).count() == 21
     assert plan.seats.filter(segment__gt=0).exists()  # segment_breaks split rows at aisles
     # "standing": {"name": "Stehplatz", "capacity": 248} becomes a general-admission area with
@@ -72,8 +78,11 @@ BROKEN = {
         "zones[0].rows[0]: missing key 'seats'",
     ),
     "duplicate guid": (
-        _broken(lambda p: p["zones"][0]["rows"][1]["seats"][0].update(
-            seat_guid=p["zones"][0]["rows"][0]["seats"][0]["seat_guid"])),
+        _broken(
+            lambda p: p["zones"][0]["rows"][1]["seats"][0].update(
+                seat_guid=p["zones"][0]["rows"][0]["seats"][0]["seat_guid"]
+            )
+        ),
         "1 duplicate seat_guid(s)",
     ),
     "guid not a uuid": (
@@ -149,8 +158,10 @@ def test_plans_without_collisions_keep_their_coordinates():
     zone = plan["zones"][0]
     row = zone["rows"][0]
     seat = row["seats"][0]
-    expected = (zone["position"]["x"] + row["position"]["x"] + seat["position"]["x"],
-                zone["position"]["y"] + row["position"]["y"] + seat["position"]["y"])
+    expected = (
+        zone["position"]["x"] + row["position"]["x"] + seat["position"]["x"],
+        zone["position"]["y"] + row["position"]["y"] + seat["position"]["y"],
+    )
     parsed = parse_plan(plan)
     first = next(s for s in parsed["seats"] if str(s["guid"]) == seat["seat_guid"])
     assert (first["x"], first["y"]) == expected

@@ -34,22 +34,32 @@ def _locks_in(path: Path) -> list[str]:
     """The places in a module that lock rows: ``select_for_update(...)`` calls, ``lock=True``
     arguments (seats.rawsql.fetch_one) and SQL strings that lock."""
     tree = ast.parse(path.read_text())
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                                       ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "attr", getattr(node.func, "id", ""))
             if name == "select_for_update":
                 found.append(f"{node.lineno}: select_for_update()")
-            found += [f"{node.lineno}: lock=True" for kw in node.keywords
-                      if kw.arg == "lock" and not (isinstance(kw.value, ast.Constant)
-                                                   and kw.value.value is False)]
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and id(node) not in docstrings and LOCKING_SQL.search(node.value)):
+            found += [
+                f"{node.lineno}: lock=True"
+                for kw in node.keywords
+                if kw.arg == "lock"
+                and not (isinstance(kw.value, ast.Constant) and kw.value.value is False)
+            ]
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and LOCKING_SQL.search(node.value)
+        ):
             found.append(f"{node.lineno}: {node.value.strip()[:60]!r}")
     return found
 
@@ -70,10 +80,12 @@ def test_every_lock_is_taken_in_seats_locks():
 def test_the_lock_finder_finds_locks(tmp_path):
     """The reader above is not blind: it finds each way of locking a module could use."""
     module = tmp_path / "m.py"
-    module.write_text('"""FOR UPDATE in a docstring is prose."""\n'
-                      'Hold.objects.select_for_update().get(pk=1)\n'
-                      'fetch_one(Hold, {}, lock=True)\n'
-                      'cursor.execute("SELECT 1 FROM t FOR UPDATE")\n')
+    module.write_text(
+        '"""FOR UPDATE in a docstring is prose."""\n'
+        "Hold.objects.select_for_update().get(pk=1)\n"
+        "fetch_one(Hold, {}, lock=True)\n"
+        'cursor.execute("SELECT 1 FROM t FOR UPDATE")\n'
+    )
     assert sorted(f.split(":")[0] for f in _locks_in(module)) == ["2", "3", "4"]
 
 
@@ -81,10 +93,13 @@ def test_the_lock_finder_finds_locks(tmp_path):
 def test_the_lock_helpers_refuse_to_run_outside_a_transaction(showtime, buyer):
     from django.db.transaction import get_autocommit
 
-    calls = [lambda: locks.lock_buyer(buyer.pk), lambda: locks.lock_one(Hold, {"user_id": 1}),
-             lambda: locks.lock_first(Hold.objects.all()),
-             lambda: locks.lock_free_seats(ShowtimeSeat.objects.all(), "pk"),
-             lambda: locks.lock_showtime_seats(showtime.pk, [1])]
+    calls = [
+        lambda: locks.lock_buyer(buyer.pk),
+        lambda: locks.lock_one(Hold, {"user_id": 1}),
+        lambda: locks.lock_first(Hold.objects.all()),
+        lambda: locks.lock_free_seats(ShowtimeSeat.objects.all(), "pk"),
+        lambda: locks.lock_showtime_seats(showtime.pk, [1]),
+    ]
     # pytest-django's ``db`` wraps the test in a transaction; leave it to see what a caller sees.
     atomic = connection.atomic_blocks[:]
     connection.atomic_blocks, connection.in_atomic_block = [], False
@@ -107,19 +122,29 @@ def test_every_lock_statement_of_the_services_locks_only_its_own_table(make_show
     from seats.tests.test_selection import make, plan_with
 
     showtime = make_showtime(rows=2, seats_per_row=8)
-    ga = make(plan_with([{"row": "A", "seats": 6}],
-                        ga=[{"name": "Standing", "capacity": 10, "category": "Floor"}]),
-              {"Front": Decimal("5"), "Back": Decimal("5"), "Floor": Decimal("5")})
+    ga = make(
+        plan_with(
+            [{"row": "A", "seats": 6}],
+            ga=[{"name": "Standing", "capacity": 10, "category": "Floor"}],
+        ),
+        {"Front": Decimal("5"), "Back": Decimal("5"), "Floor": Decimal("5")},
+    )
     buyer, other = make_user(), make_user()
     g = seat_guids(showtime)
     with CaptureQueriesContext(connection) as captured:
         held = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=g[:2]).hold
         hold_release(user=buyer, hold_id=held.pk, seat_ids=[g[0]])
-        order = order_create(user=buyer, hold_id=held.pk, customer=CUSTOMER,
-                             payment_method="card").order
+        order = order_create(
+            user=buyer, hold_id=held.pk, customer=CUSTOMER, payment_method="card"
+        ).order
         order_pay(user=buyer, order_id=order.pk)
-        second = order_create_for_seats(user=other, showtime_id=showtime.pk, seat_ids=g[4:6],
-                                        customer=CUSTOMER, payment_method="card").order
+        second = order_create_for_seats(
+            user=other,
+            showtime_id=showtime.pk,
+            seat_ids=g[4:6],
+            customer=CUSTOMER,
+            payment_method="card",
+        ).order
         order_cancel(user=other, order_id=second.pk)
         hold_best(user=other, showtime_id=showtime.pk, quantity=2)
         hold_create(user=buyer, showtime_id=ga.pk, ga=[{"zone": "Standing", "quantity": 2}])
@@ -133,14 +158,18 @@ def test_every_lock_statement_of_the_services_locks_only_its_own_table(make_show
         match = re.search(r"FOR UPDATE OF (.*?)(?: SKIP LOCKED)?$", sql)
         assert match is not None, sql
         locked = match.group(1)
-        assert "showtime\"" not in locked and "seats_showtime\"" not in locked, sql
+        assert 'showtime"' not in locked and 'seats_showtime"' not in locked, sql
 
 
-@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only: SQLite serialises every writer (one "
-                    "IMMEDIATE transaction at a time), so the second buyer always waits there")
+@pytest.mark.skipif(
+    not POSTGRES,
+    reason="PostgreSQL only: SQLite serialises every writer (one "
+    "IMMEDIATE transaction at a time), so the second buyer always waits there",
+)
 @pytest.mark.django_db(transaction=True)
-def test_converting_a_hold_does_not_make_other_buyers_of_the_showtime_wait(make_showtime,
-                                                                           make_user):
+def test_converting_a_hold_does_not_make_other_buyers_of_the_showtime_wait(
+    make_showtime, make_user
+):
     """Buyer A converts a hold into an order while the test's own connection holds the lock of
     one of A's seats, so A's conversion waits inside its transaction with every lock it takes
     before the seats (the buyer, the hold row, and, before issue #14, the showtime row). Buyer B
@@ -169,8 +198,9 @@ def test_converting_a_hold_does_not_make_other_buyers_of_the_showtime_wait(make_
 
     def convert():
         try:
-            order = order_create(user=alice, hold_id=held.pk, customer=CUSTOMER,
-                                 payment_method="card").order
+            order = order_create(
+                user=alice, hold_id=held.pk, customer=CUSTOMER, payment_method="card"
+            ).order
             outcome["alice"] = (order.status, time.monotonic())
         except BaseException as exc:  # asserted below
             outcome["alice"] = (exc, time.monotonic())
@@ -180,8 +210,9 @@ def test_converting_a_hold_does_not_make_other_buyers_of_the_showtime_wait(make_
     def bob_holds():
         started = time.monotonic()
         try:
-            response = bob_api.post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                                    {"seats": [g[5]]}, format="json")
+            response = bob_api.post(
+                f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [g[5]]}, format="json"
+            )
             outcome["bob"] = (response.status_code, time.monotonic() - started)
         finally:
             connection.close()

@@ -33,8 +33,11 @@ RELEASE_ALL = 7
 
 def statements(capture) -> list[str]:
     """The SQL statements of a capture, without transaction control (logged by some backends)."""
-    return [q["sql"] for q in capture.captured_queries
-            if q["sql"].split()[0].upper() not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+    return [
+        q["sql"]
+        for q in capture.captured_queries
+        if q["sql"].split()[0].upper() not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    ]
 
 
 @pytest.mark.parametrize("n", [1, 4])
@@ -71,13 +74,20 @@ PAY = 9
 
 def test_a_one_step_order_and_its_payment_take_a_fixed_number_of_statements(api, showtime):
     warm, seat = seat_guids(showtime, 2)
-    body = {"showtime": showtime.pk, "payment_method": "card",
-            "customer": {"name": "A", "email": "a@example.com"}}
+    body = {
+        "showtime": showtime.pk,
+        "payment_method": "card",
+        "customer": {"name": "A", "email": "a@example.com"},
+    }
     api.post("/api/v1/orders/", {**body, "seats": [warm]}, format="json")  # reads the JWT's user
 
     with CaptureQueriesContext(connection) as ordered:
-        response = api.post("/api/v1/orders/", {**body, "seats": [seat]}, format="json",
-                            HTTP_IDEMPOTENCY_KEY="budget-1")
+        response = api.post(
+            "/api/v1/orders/",
+            {**body, "seats": [seat]},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="budget-1",
+        )
     assert response.status_code == 201, response.content
     assert [t["seat"]["id"] for t in response.json()["tickets"]] == [seat]
     with CaptureQueriesContext(connection) as paid:

@@ -18,12 +18,22 @@ pytestmark = pytest.mark.django_db
 def test_update_sets_and_increments_only_the_given_rows(showtime):
     rows = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")[:3])
     until = timezone.now() + timedelta(minutes=5)
-    assert rawsql.update(ShowtimeSeat, [rows[0].pk, rows[1].pk],
-                         {"status": "held", "expires_at": until}, {"version": 2}) == 2
+    assert (
+        rawsql.update(
+            ShowtimeSeat,
+            [rows[0].pk, rows[1].pk],
+            {"status": "held", "expires_at": until},
+            {"version": 2},
+        )
+        == 2
+    )
     after = {r.pk: r for r in ShowtimeSeat.objects.filter(pk__in=[r.pk for r in rows])}
     for row in rows[:2]:
-        assert (after[row.pk].status, after[row.pk].expires_at,
-                after[row.pk].version) == ("held", until, row.version + 2)
+        assert (after[row.pk].status, after[row.pk].expires_at, after[row.pk].version) == (
+            "held",
+            until,
+            row.version + 2,
+        )
     assert (after[rows[2].pk].status, after[rows[2].pk].version) == ("available", rows[2].version)
     assert rawsql.update(ShowtimeSeat, [], {"status": "sold"}) == 0
 
@@ -48,20 +58,32 @@ def test_update_refuses_a_model_with_an_auto_now_field():
 
 
 def test_the_seat_lock_reads_what_the_orm_reads(showtime):
-    ids = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("-pk")
-               .values_list("pk", flat=True)[:4])
+    ids = list(
+        ShowtimeSeat.objects.filter(showtime=showtime)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:4]
+    )
     with transaction.atomic():
         rows = lock_showtime_seats(showtime.pk, ids, with_price=True)
-    orm = {r.pk: r for r in ShowtimeSeat.objects.filter(pk__in=ids)
-           .select_related("seat__category")}
+    orm = {
+        r.pk: r for r in ShowtimeSeat.objects.filter(pk__in=ids).select_related("seat__category")
+    }
     prices = dict(showtime.prices.values_list("category_id", "price"))
     assert [r.pk for r in rows] == sorted(ids)  # primary-key order
     for row in rows:
         ref = orm[row.pk]
         assert (row.showtime_id, row.status, row.version, row.expires_at) == (
-            ref.showtime_id, ref.status, ref.version, ref.expires_at)
+            ref.showtime_id,
+            ref.status,
+            ref.version,
+            ref.expires_at,
+        )
         assert (row.seat.guid, row.seat.label, row.seat.category.name, row.seat.ga_area_id) == (
-            ref.seat.guid, ref.seat.label, ref.seat.category.name, ref.seat.ga_area_id)
+            ref.seat.guid,
+            ref.seat.label,
+            ref.seat.category.name,
+            ref.seat.ga_area_id,
+        )
         assert row.price == prices[ref.seat.category_id]
     with transaction.atomic():
         assert lock_showtime_seats(showtime.pk + 1, ids) == []  # another showtime's seats
@@ -74,11 +96,16 @@ def test_the_hand_written_reads_match_the_orm(showtime, buyer):
     from seats.services import hold_create
 
     hold = hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 2)).hold
-    orm = list(SeatClaim.objects.current().filter(hold=hold)
-               .select_related("showtime_seat__seat").order_by("showtime_seat_id"))
+    orm = list(
+        SeatClaim.objects.current()
+        .filter(hold=hold)
+        .select_related("showtime_seat__seat")
+        .order_by("showtime_seat_id")
+    )
     raw = rawsql.fetch_claims({"hold_id": hold.pk, "is_live": True})
     assert [(c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in raw] == [
-        (c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in orm]
+        (c.pk, c.price, c.created_at, c.showtime_seat.seat.guid) for c in orm
+    ]
     fetched = rawsql.fetch_one(Hold, {"id": hold.pk})
     assert fetched is not None and fetched.expires_at == hold.expires_at
     assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}) is None
@@ -86,8 +113,10 @@ def test_the_hand_written_reads_match_the_orm(showtime, buyer):
 
     guids = [uuid.UUID(g) for g in seat_guids(showtime, 3)] + [uuid.uuid4()]
     assert rawsql.showtime_seat_ids(showtime.pk, guids) == dict(
-        ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=guids)
-        .values_list("seat__guid", "pk"))
+        ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=guids).values_list(
+            "seat__guid", "pk"
+        )
+    )
     assert len(rawsql.showtime_seat_ids(showtime.pk, guids)) == 3
 
 
@@ -100,9 +129,18 @@ def test_the_hand_written_usage_matches_the_orm_form_of_live_claims(showtime, bu
 
     hold_create(user=buyer, showtime_id=showtime.pk, seat_ids=seat_guids(showtime, 3))
     for now in (timezone.now(), timezone.now() + timedelta(days=1)):
-        orm = SeatClaim.objects.live(now).filter(
-            hold__user=buyer, hold__showtime=showtime,
-            showtime_seat__status__in=EXPIRING_STATUSES).aggregate(
-            seats=Count("pk"), orders=Count("hold_id", distinct=True,
-                                            filter=Q(showtime_seat__status=SeatStatus.RESERVED)))
+        orm = (
+            SeatClaim.objects.live(now)
+            .filter(
+                hold__user=buyer,
+                hold__showtime=showtime,
+                showtime_seat__status__in=EXPIRING_STATUSES,
+            )
+            .aggregate(
+                seats=Count("pk"),
+                orders=Count(
+                    "hold_id", distinct=True, filter=Q(showtime_seat__status=SeatStatus.RESERVED)
+                ),
+            )
+        )
         assert rawsql.buyer_usage(buyer.pk, showtime.pk, now) == (orm["seats"], orm["orders"])

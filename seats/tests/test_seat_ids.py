@@ -39,8 +39,11 @@ def assert_duplicate_refused(response, guid):
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_a_hold_listing_one_seat_in_two_spellings_is_refused(api, showtime, spelling):
     a, b = seat_guids(showtime, 2)
-    response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                        {"seats": [a, b, SPELLINGS[spelling](a)]}, format="json")
+    response = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/",
+        {"seats": [a, b, SPELLINGS[spelling](a)]},
+        format="json",
+    )
     assert_duplicate_refused(response, a)
     assert not Hold.objects.exists() and not SeatClaim.objects.exists()
     assert not ShowtimeSeat.objects.filter(showtime=showtime).exclude(status="available").exists()
@@ -49,9 +52,17 @@ def test_a_hold_listing_one_seat_in_two_spellings_is_refused(api, showtime, spel
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_a_one_step_order_listing_one_seat_in_two_spellings_is_refused(api, showtime, spelling):
     a = seat_guids(showtime, 1)[0]
-    response = api.post("/api/v1/orders/", {
-        "showtime": showtime.pk, "seats": [SPELLINGS[spelling](a), a], "customer": CUSTOMER,
-        "payment_method": "card"}, format="json", HTTP_IDEMPOTENCY_KEY=f"dup-{spelling}")
+    response = api.post(
+        "/api/v1/orders/",
+        {
+            "showtime": showtime.pk,
+            "seats": [SPELLINGS[spelling](a), a],
+            "customer": CUSTOMER,
+            "payment_method": "card",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=f"dup-{spelling}",
+    )
     assert_duplicate_refused(response, a)
     assert not Order.objects.exists() and not Hold.objects.exists()
 
@@ -59,10 +70,12 @@ def test_a_one_step_order_listing_one_seat_in_two_spellings_is_refused(api, show
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_releasing_one_seat_in_two_spellings_is_refused(api, showtime, spelling):
     a, b = seat_guids(showtime, 2)
-    hold_id = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [a, b]},
-                       format="json").json()["id"]
-    response = api.post(f"/api/v1/holds/{hold_id}/release/",
-                        {"seats": [a, SPELLINGS[spelling](a)]}, format="json")
+    hold_id = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [a, b]}, format="json"
+    ).json()["id"]
+    response = api.post(
+        f"/api/v1/holds/{hold_id}/release/", {"seats": [a, SPELLINGS[spelling](a)]}, format="json"
+    )
     assert_duplicate_refused(response, a)
     assert SeatClaim.objects.filter(hold_id=hold_id, is_live=True).count() == 2
 
@@ -70,12 +83,18 @@ def test_releasing_one_seat_in_two_spellings_is_refused(api, showtime, spelling)
 def test_one_spelling_alone_is_the_seat(api, showtime):
     """Any one spelling the parser accepts names the seat: it is held, and released by another."""
     a, b = seat_guids(showtime, 2)
-    response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                        {"seats": ["{" + a.upper() + "}", uuid.UUID(b).hex]}, format="json")
+    response = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/",
+        {"seats": ["{" + a.upper() + "}", uuid.UUID(b).hex]},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert [s["id"] for s in response.json()["seats"]] == [a, b]
-    released = api.post(f"/api/v1/holds/{response.json()['id']}/release/",
-                        {"seats": [uuid.UUID(a).urn]}, format="json")
+    released = api.post(
+        f"/api/v1/holds/{response.json()['id']}/release/",
+        {"seats": [uuid.UUID(a).urn]},
+        format="json",
+    )
     assert released.status_code == 200
     assert [s["id"] for s in released.json()["seats"]] == [b]
 
@@ -83,8 +102,9 @@ def test_one_spelling_alone_is_the_seat(api, showtime):
 def test_the_same_text_twice_is_refused_too(api, showtime):
     a = seat_guids(showtime, 1)[0]
     for seats in ([a, a], ["not-a-seat", "not-a-seat"]):
-        response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seats},
-                            format="json")
+        response = api.post(
+            f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seats}, format="json"
+        )
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "validation_error"
         assert list(response.json()["error"]["details"]) == ["seats"]

@@ -24,13 +24,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, shared_venues):  # noqa: F811 (the imported fixture)
-    plan = plan_import(raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(),
-                       venue_name="Riethsporthalle")
+    plan = plan_import(
+        raw=(shared_venues / "riethsporthalle-extended.json").read_bytes(),
+        venue_name="Riethsporthalle",
+    )
     showtime = showtime_create(
-        show=Show.objects.create(title="Basketball"), plan=plan,
+        show=Show.objects.create(title="Basketball"),
+        plan=plan,
         starts_at=timezone.now() + timedelta(days=3),
-        prices={"Kategorie I": Decimal("35"), "Kategorie II": Decimal("25"),
-                "VIP": Decimal("80"), "Stehplatz": Decimal("12")})
+        prices={
+            "Kategorie I": Decimal("35"),
+            "Kategorie II": Decimal("25"),
+            "VIP": Decimal("80"),
+            "Stehplatz": Decimal("12"),
+        },
+    )
     alice, bob = make_user(), make_user()
     base_url = asgi_server()
     cookies = [session_cookie(alice, base_url), session_cookie(bob, base_url)]
@@ -53,12 +61,14 @@ def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, 
         buyer.click('[data-ga-zone="Stehplatz"] [data-ga-step="1"]')
         assert buyer.inner_text('[data-ga-zone="Stehplatz"] .ga__qty') == "3"
         buyer.click('[data-ga-add="Stehplatz"]')
-        buyer.wait_for_selector('#my-seats [data-hold-seat]', timeout=5000)
+        buyer.wait_for_selector("#my-seats [data-hold-seat]", timeout=5000)
         assert "Stehplatz #1" in buyer.inner_text("#my-seats")
         watcher.wait_for_function(
-            f"document.querySelector('{left}').textContent === '245 of 248 left'", timeout=5000)
+            f"document.querySelector('{left}').textContent === '245 of 248 left'", timeout=5000
+        )
         buyer.wait_for_function(
-            f"document.querySelector('{left}').textContent === '245 of 248 left'", timeout=5000)
+            f"document.querySelector('{left}').textContent === '245 of 248 left'", timeout=5000
+        )
 
         # Best available: 2 VIP seats together become mine on the map
         buyer.select_option("#best-quantity", "2")
@@ -66,15 +76,22 @@ def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, 
         buyer.click("#best-submit")
         buyer.wait_for_function(
             "document.querySelectorAll('#map circle.seat[data-status=\"mine\"]').length === 2",
-            timeout=5000)
+            timeout=5000,
+        )
         # the hold.updated frame may paint the seats before the API answer sets the message
         buyer.wait_for_function(
             "document.getElementById('message').textContent.includes('Best available: Block B')",
-            timeout=5000)
+            timeout=5000,
+        )
         assert buyer.locator("#my-seats [data-hold-seat]").count() == 5
-        mine = buyer.eval_on_selector_all('#map circle.seat[data-status="mine"]',
-                                          "els => els.map(e => e.getAttribute('data-seat-id'))")
+        mine = buyer.eval_on_selector_all(
+            '#map circle.seat[data-status="mine"]',
+            "els => els.map(e => e.getAttribute('data-seat-id'))",
+        )
         for guid in mine:
-            watcher.wait_for_selector(f'#map circle.seat[data-seat-id="{guid}"][data-status="held"]',
-                                      state="attached", timeout=5000)
+            watcher.wait_for_selector(
+                f'#map circle.seat[data-seat-id="{guid}"][data-status="held"]',
+                state="attached",
+                timeout=5000,
+            )
         screenshot(buyer, "seatmap-best-available-ga.png")

@@ -18,8 +18,9 @@ def test_hold_ttl_seconds_is_the_hold_ttl_of_new_showtimes(api, make_showtime, s
     showtime = make_showtime()  # showtime_create without hold_ttl
     assert showtime.hold_ttl == 10
     assert api.get(f"/api/v1/showtimes/{showtime.pk}/").json()["hold_ttl_seconds"] == 10
-    response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                        {"seats": seat_guids(showtime, 1)}, format="json")
+    response = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 1)}, format="json"
+    )
     assert response.status_code == 201
     hold = Hold.objects.get()
     assert datetime.fromisoformat(response.json()["expires_at"]) == hold.expires_at
@@ -33,16 +34,18 @@ def test_max_seats_per_order_is_the_cap_of_new_showtimes(api, make_showtime, set
     assert showtime.max_seats_per_order == 3
     body = api.get(f"/api/v1/showtimes/{showtime.pk}/").json()
     assert (body["max_seats_per_order"], body["max_seats_per_buyer"]) == (3, 3)
-    response = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/",
-                        {"seats": seat_guids(showtime, 4)}, format="json")
+    response = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 4)}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["error"] == {
-        "code": "too_many_seats", "message": "At most 3 seats can be bought at once.",
-        "details": {"max_seats_per_order": 3}}
+        "code": "too_many_seats",
+        "message": "At most 3 seats can be bought at once.",
+        "details": {"max_seats_per_order": 3},
+    }
 
 
-def test_the_settings_apply_to_new_showtimes_only_and_explicit_values_win(make_showtime,
-                                                                          settings):
+def test_the_settings_apply_to_new_showtimes_only_and_explicit_values_win(make_showtime, settings):
     old = make_showtime()
     assert (old.hold_ttl, old.max_seats_per_order) == (300, 10)  # the shipped defaults
     settings.HOLD_TTL_SECONDS, settings.MAX_SEATS_PER_ORDER = 45, 6

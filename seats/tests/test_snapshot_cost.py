@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(("rows", "per_row"), [(1, 3), (10, 30)])
-def test_snapshot_queries_do_not_grow_with_the_plan(make_showtime, django_assert_num_queries,
-                                                    rows, per_row):
+def test_snapshot_queries_do_not_grow_with_the_plan(
+    make_showtime, django_assert_num_queries, rows, per_row
+):
     showtime = make_showtime(rows=rows, seats_per_row=per_row)
     with django_assert_num_queries(3):  # prices + seats + general-admission areas
         snapshot = seat_snapshot(showtime.pk)
@@ -22,8 +23,9 @@ def test_snapshot_queries_do_not_grow_with_the_plan(make_showtime, django_assert
     assert len(states) == rows * per_row
 
 
-def test_api_snapshot_and_showtime_use_few_queries(client, make_showtime,
-                                                   django_assert_max_num_queries):
+def test_api_snapshot_and_showtime_use_few_queries(
+    client, make_showtime, django_assert_max_num_queries
+):
     showtime = make_showtime(rows=10, seats_per_row=30)
     with django_assert_max_num_queries(5):  # showtime + categories + prices + seats + GA
         assert client.get(f"/api/v1/showtimes/{showtime.pk}/seats/").status_code == 200

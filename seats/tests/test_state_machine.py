@@ -75,8 +75,12 @@ MAX_EXAMPLES = 60  # about 12 s on SQLite and 25 s on PostgreSQL on this 2-core 
 buyers = st.integers(0, BUYERS - 1)
 seat_picks = st.lists(st.integers(0, SEATS - 1), min_size=1, max_size=3, unique=True)
 foreign = st.sampled_from([False, False, False, True])  # now and then another buyer's id
-JUMPS = {"1us": timedelta(microseconds=1), "1s": timedelta(seconds=1),
-         "59s": timedelta(seconds=59), "past_hold_ttl": timedelta(seconds=TTL + 1)}
+JUMPS = {
+    "1us": timedelta(microseconds=1),
+    "1s": timedelta(seconds=1),
+    "59s": timedelta(seconds=59),
+    "past_hold_ttl": timedelta(seconds=TTL + 1),
+}
 _serial = itertools.count(1)
 
 
@@ -129,15 +133,21 @@ class SeatMachine(RuleBasedStateMachine):
         """A showtime of 2 × 4 seats, three buyers and a staff user."""
         plan = plan_import(raw=small_plan(2, 4), venue_name=f"State machine venue {n}")
         self.showtime = seats.showtime_create(
-            show=Show.objects.create(title="Model night"), plan=plan,
-            starts_at=timezone.now() + timedelta(days=3), prices=PRICES, hold_ttl=TTL,
+            show=Show.objects.create(title="Model night"),
+            plan=plan,
+            starts_at=timezone.now() + timedelta(days=3),
+            prices=PRICES,
+            hold_ttl=TTL,
             max_seats_per_order=MAX_PER_ORDER,  # max_seats_per_buyer empty: the same
         )
         make_user = get_user_model().objects.create_user
         self.users = [make_user(f"machine{n}-{b}", f"m{n}{b}@x.org") for b in range(BUYERS)]
         self.staff = make_user(f"machine{n}-staff", f"m{n}s@x.org", is_staff=True)
-        rows = list(ShowtimeSeat.objects.filter(showtime=self.showtime).order_by("seat_id")
-                    .values_list("pk", "seat__guid", "seat__label", "seat__category__name"))
+        rows = list(
+            ShowtimeSeat.objects.filter(showtime=self.showtime)
+            .order_by("seat_id")
+            .values_list("pk", "seat__guid", "seat__label", "seat__category__name")
+        )
         self.pks, self.labels = [r[0] for r in rows], [r[2] for r in rows]
         self.guids, self.prices = [str(r[1]) for r in rows], [PRICES[r[3]] for r in rows]
 
@@ -151,7 +161,8 @@ class SeatMachine(RuleBasedStateMachine):
     def live(self, thing) -> bool:
         """An active hold / pending order before its deadline, or a paid order."""
         return thing.status == "paid" or (
-            thing.status in ("active", "pending") and thing.expires_at > self.now)
+            thing.status in ("active", "pending") and thing.expires_at > self.now
+        )
 
     def effective(self, i: int) -> tuple[str, object]:
         """Seat ``i`` as a buyer sees it now: ``(status, id of its hold/order or None)``."""
@@ -168,10 +179,16 @@ class SeatMachine(RuleBasedStateMachine):
     def usage(self, buyer: int) -> tuple[int, int]:
         """What the per-buyer caps count now: (seats of the buyer's live active hold and live
         pending orders, live pending orders)."""
-        holds = [h for h in self.holds.values() if h.buyer == buyer and h.status == "active"
-                 and self.live(h)]
-        pending = [o for o in self.orders.values() if o.buyer == buyer
-                   and o.status == "pending" and self.live(o)]
+        holds = [
+            h
+            for h in self.holds.values()
+            if h.buyer == buyer and h.status == "active" and self.live(h)
+        ]
+        pending = [
+            o
+            for o in self.orders.values()
+            if o.buyer == buyer and o.status == "pending" and self.live(o)
+        ]
         return sum(len(t.seats) for t in holds + pending), len(pending)
 
     def free(self, picks) -> bool:
@@ -200,18 +217,29 @@ class SeatMachine(RuleBasedStateMachine):
     def add_order(self, order, buyer: int, picks, method: str) -> None:
         total = sum((self.prices[i] for i in picks), Decimal("0.00"))
         deadline = self.now + timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS)
-        assert (order.status, order.total, order.payment_method, order.user_id,
-                order.expires_at) == ("pending", total, method, self.users[buyer].pk, deadline)
+        assert (
+            order.status,
+            order.total,
+            order.payment_method,
+            order.user_id,
+            order.expires_at,
+        ) == ("pending", total, method, self.users[buyer].pk, deadline)
         self.orders[order.pk] = MOrder(buyer, deadline, set(picks), frozenset(picks), total)
 
     def fingerprint(self) -> tuple:
         """The rows a failed call must leave alone (tickets/payments: invariant 4)."""
         showtime = self.showtime
         return (
-            list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk")
-                 .values_list("status", "version", "expires_at", "block_reason")),
-            list(SeatClaim.objects.filter(showtime_seat__showtime=showtime).order_by("pk")
-                 .values_list("pk", "is_live", "order_id")),
+            list(
+                ShowtimeSeat.objects.filter(showtime=showtime)
+                .order_by("pk")
+                .values_list("status", "version", "expires_at", "block_reason")
+            ),
+            list(
+                SeatClaim.objects.filter(showtime_seat__showtime=showtime)
+                .order_by("pk")
+                .values_list("pk", "is_live", "order_id")
+            ),
             sorted(Hold.objects.filter(showtime=showtime).values_list("pk", "status")),
             sorted(Order.objects.filter(showtime=showtime).values_list("pk", "status")),
         )
@@ -227,7 +255,8 @@ class SeatMachine(RuleBasedStateMachine):
             result = service(**kwargs)
         except ApplicationError as exc:
             assert exc.code == expected, (  # noqa: PT017 (the model decides if it may raise)
-                f"{service.__name__} raised {exc.code} {exc.details}; model: {expected or 'ok'}")
+                f"{service.__name__} raised {exc.code} {exc.details}; model: {expected or 'ok'}"
+            )
             assert before is None or self.fingerprint() == before, f"{service.__name__} wrote"
             type(self).refusals[exc.code] += 1
             return None
@@ -238,16 +267,28 @@ class SeatMachine(RuleBasedStateMachine):
 
     @rule(buyer=buyers, picks=seat_picks)
     def hold_create(self, buyer, picks):
-        mine = next((k for k, h in self.holds.items()
-                     if h.buyer == buyer and h.status == "active"), None)
+        mine = next(
+            (k for k, h in self.holds.items() if h.buyer == buyer and h.status == "active"), None
+        )
         lapsed = mine is not None and not self.live(self.holds[mine])
         held = set() if mine is None or lapsed else set(self.holds[mine].seats)
         new = set(picks) - held
-        expected = ("too_many_seats" if len(held | new) > MAX_PER_ORDER
-                    else "buyer_limit" if new and self.usage(buyer)[0] + len(new) > MAX_PER_BUYER
-                    else None if self.free(new) else "seat_unavailable")
-        result = self.call(expected, seats.hold_create, user=self.users[buyer],
-                           showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks])
+        expected = (
+            "too_many_seats"
+            if len(held | new) > MAX_PER_ORDER
+            else "buyer_limit"
+            if new and self.usage(buyer)[0] + len(new) > MAX_PER_BUYER
+            else None
+            if self.free(new)
+            else "seat_unavailable"
+        )
+        result = self.call(
+            expected,
+            seats.hold_create,
+            user=self.users[buyer],
+            showtime_id=self.showtime.pk,
+            seat_ids=[self.guids[i] for i in picks],
+        )
         if result is None:
             return
         hold, created = result.hold, result.created
@@ -269,14 +310,25 @@ class SeatMachine(RuleBasedStateMachine):
         hid = data.draw(st.sampled_from(self.newest_first(self.holds, "active")), label="hold")
         h = self.holds[hid]
         pool = sorted(h.seats | {data.draw(st.integers(0, SEATS - 1), label="stranger")})
-        picks = data.draw(st.none() | st.lists(st.sampled_from(pool), min_size=1, unique=True),
-                          label="seats")
-        expected = ("not_found" if other else "hold_not_active" if h.status != "active"
-                    else "unknown_seats" if self.live(h) and set(picks or ()) - h.seats
-                    else None)  # a lapsed hold: its expiry is recorded, no error
-        result = self.call(expected, seats.hold_release,
-                           user=self.users[(h.buyer + other) % BUYERS],
-                           hold_id=hid, seat_ids=picks and [self.guids[i] for i in picks])
+        picks = data.draw(
+            st.none() | st.lists(st.sampled_from(pool), min_size=1, unique=True), label="seats"
+        )
+        expected = (
+            "not_found"
+            if other
+            else "hold_not_active"
+            if h.status != "active"
+            else "unknown_seats"
+            if self.live(h) and set(picks or ()) - h.seats
+            else None
+        )  # a lapsed hold: its expiry is recorded, no error
+        result = self.call(
+            expected,
+            seats.hold_release,
+            user=self.users[(h.buyer + other) % BUYERS],
+            hold_id=hid,
+            seat_ids=picks and [self.guids[i] for i in picks],
+        )
         if result is None:
             return
         hold = result.hold
@@ -294,13 +346,28 @@ class SeatMachine(RuleBasedStateMachine):
         hid = data.draw(st.sampled_from(self.newest_first(self.holds, "active")), label="hold")
         h = self.holds[hid]
         lapsed = not other and h.status == "active" and not self.live(h)
-        expected = ("not_found" if other else "hold_expired" if lapsed or h.status == "expired"
-                    else "hold_not_active" if h.status != "active"
-                    else "buyer_limit" if self.usage(h.buyer)[1] >= MAX_PENDING
-                    else "hold_not_active" if not h.seats else None)
-        result = self.call(expected, orders.order_create, records=lapsed,
-                           user=self.users[(h.buyer + other) % BUYERS], hold_id=hid,
-                           customer=CUSTOMER, payment_method="card")
+        expected = (
+            "not_found"
+            if other
+            else "hold_expired"
+            if lapsed or h.status == "expired"
+            else "hold_not_active"
+            if h.status != "active"
+            else "buyer_limit"
+            if self.usage(h.buyer)[1] >= MAX_PENDING
+            else "hold_not_active"
+            if not h.seats
+            else None
+        )
+        result = self.call(
+            expected,
+            orders.order_create,
+            records=lapsed,
+            user=self.users[(h.buyer + other) % BUYERS],
+            hold_id=hid,
+            customer=CUSTOMER,
+            payment_method="card",
+        )
         if lapsed:  # the expiry is committed, then 409
             self.end(h, "expired")
         if result is not None:
@@ -312,11 +379,22 @@ class SeatMachine(RuleBasedStateMachine):
     @rule(buyer=buyers, picks=seat_picks)
     def order_create_for_seats(self, buyer, picks):
         seats_now, pending = self.usage(buyer)
-        expected = ("buyer_limit" if seats_now + len(picks) > MAX_PER_BUYER or pending >= MAX_PENDING
-                    else None if self.free(picks) else "seat_unavailable")
-        result = self.call(expected, orders.order_create_for_seats, user=self.users[buyer],
-                           showtime_id=self.showtime.pk, seat_ids=[self.guids[i] for i in picks],
-                           customer=CUSTOMER, payment_method="cash")
+        expected = (
+            "buyer_limit"
+            if seats_now + len(picks) > MAX_PER_BUYER or pending >= MAX_PENDING
+            else None
+            if self.free(picks)
+            else "seat_unavailable"
+        )
+        result = self.call(
+            expected,
+            orders.order_create_for_seats,
+            user=self.users[buyer],
+            showtime_id=self.showtime.pk,
+            seat_ids=[self.guids[i] for i in picks],
+            customer=CUSTOMER,
+            payment_method="cash",
+        )
         if result is not None:
             self.take(picks)
             self.add_order(result.order, buyer, picks, "cash")
@@ -331,8 +409,13 @@ class SeatMachine(RuleBasedStateMachine):
     @rule(data=st.data(), other=foreign)
     def order_cancel(self, data, other):
         oid, o, lapsed, user = self._pick_order(data, other)
-        expected = ("not_found" if other else None if o.status == "pending" and not lapsed
-                    else "order_not_cancellable")
+        expected = (
+            "not_found"
+            if other
+            else None
+            if o.status == "pending" and not lapsed
+            else "order_not_cancellable"
+        )
         order = self.call(expected, orders.order_cancel, records=lapsed, user=user, order_id=oid)
         if lapsed:
             self.end(o, "expired")
@@ -344,8 +427,15 @@ class SeatMachine(RuleBasedStateMachine):
     @rule(data=st.data(), other=foreign)
     def order_pay(self, data, other):
         oid, o, lapsed, user = self._pick_order(data, other)
-        expected = ("not_found" if other else "order_expired" if lapsed or o.status == "expired"
-                    else None if o.status in ("pending", "paid") else "order_not_payable")
+        expected = (
+            "not_found"
+            if other
+            else "order_expired"
+            if lapsed or o.status == "expired"
+            else None
+            if o.status in ("pending", "paid")
+            else "order_not_payable"
+        )
         result = self.call(expected, orders.order_pay, records=lapsed, user=user, order_id=oid)
         if lapsed:  # recorded as expired, nothing resurrected
             self.end(o, "expired")
@@ -356,12 +446,20 @@ class SeatMachine(RuleBasedStateMachine):
     @rule(block=st.booleans(), picks=seat_picks)
     def staff_blocks(self, block, picks):
         """Blocking takes the available seats and skips the rest; unblocking frees blocked ones."""
-        hits = [i for i in picks if (self.effective(i)[0] == "available" if block
-                                     else i in self.blocked)]
+        hits = [
+            i
+            for i in picks
+            if (self.effective(i)[0] == "available" if block else i in self.blocked)
+        ]
         service = seats.seats_block if block else seats.seats_unblock
-        done, skipped = self.call(None, service, showtime_id=self.showtime.pk, staff=self.staff,
-                                  seat_pks=[self.pks[i] for i in picks],
-                                  **({"reason": "repair"} if block else {}))  # type: ignore[arg-type]  # reason= is a str
+        done, skipped = self.call(
+            None,
+            service,
+            showtime_id=self.showtime.pk,
+            staff=self.staff,
+            seat_pks=[self.pks[i] for i in picks],
+            **({"reason": "repair"} if block else {}),  # type: ignore[arg-type]  # reason= is a str
+        )
         assert sorted(done) == sorted(self.labels[i] for i in hits)
         assert sorted(skipped) == sorted(self.labels[i] for i in picks if i not in hits)
         self.take(hits)
@@ -373,8 +471,9 @@ class SeatMachine(RuleBasedStateMachine):
         """The box office: cash taken (``mark_paid``), ``cancel``, ``refund`` (sold → available)."""
         oid, o, lapsed, _ = self._pick_order(data, False)
         allowed = {"mark_paid": "pending", "cancel": "pending", "refund": "paid"}[action]
-        order, done = self.call(None, orders.order_staff_action, order_id=oid, action=action,
-                                staff=self.staff)
+        order, done = self.call(
+            None, orders.order_staff_action, order_id=oid, action=action, staff=self.staff
+        )
         assert done == (o.status == allowed and not lapsed), (action, o)
         if lapsed:
             self.end(o, "expired")
@@ -384,15 +483,23 @@ class SeatMachine(RuleBasedStateMachine):
             self.end(o, {"cancel": "cancelled", "refund": "refunded"}[action])
         assert order.status == o.status
 
-    @rule(data=st.data(), jump=st.sampled_from(
-        [*JUMPS, "past_payment_window", "onto_deadline", "before_deadline"]))
+    @rule(
+        data=st.data(),
+        jump=st.sampled_from([*JUMPS, "past_payment_window", "onto_deadline", "before_deadline"]),
+    )
     def time_passes(self, data, jump):
         things: list[MHold | MOrder] = [*self.holds.values(), *self.orders.values()]
-        deadlines = sorted({t.expires_at for t in things
-                            if t.status in ("active", "pending") and t.expires_at > self.now})
+        deadlines = sorted(
+            {
+                t.expires_at
+                for t in things
+                if t.status in ("active", "pending") and t.expires_at > self.now
+            }
+        )
         if jump in ("onto_deadline", "before_deadline") and deadlines:
             self.now = data.draw(st.sampled_from(deadlines), label="deadline") - (
-                timedelta(microseconds=1) if jump == "before_deadline" else timedelta())
+                timedelta(microseconds=1) if jump == "before_deadline" else timedelta()
+            )
         elif jump == "past_payment_window":
             self.now += timedelta(seconds=django_settings.PAYMENT_WINDOW_SECONDS + 1)
         else:
@@ -421,8 +528,11 @@ class SeatMachine(RuleBasedStateMachine):
     @invariant()
     def one_live_claim_and_effective_status(self):
         type(self).checks += 1
-        live = Counter(SeatClaim.objects.filter(showtime_seat__showtime=self.showtime,
-                                                is_live=True).values_list("showtime_seat_id"))
+        live = Counter(
+            SeatClaim.objects.filter(
+                showtime_seat__showtime=self.showtime, is_live=True
+            ).values_list("showtime_seat_id")
+        )
         assert all(n == 1 for n in live.values()), live
         _, states = seat_states(self.showtime.pk)
         assert [s["id"] for s in states] == self.guids
@@ -431,16 +541,28 @@ class SeatMachine(RuleBasedStateMachine):
 
     @invariant()
     def stored_status_matches_live_claim(self):
-        claims: dict[int, tuple[Any, ...]] = {c[0]: c[1:] for c in SeatClaim.objects.filter(
-            showtime_seat__showtime=self.showtime, is_live=True).values_list(
-            "showtime_seat_id", "hold_id", "hold__status", "hold__expires_at",
-            "order_id", "order__status", "order__expires_at")}
+        claims: dict[int, tuple[Any, ...]] = {
+            c[0]: c[1:]
+            for c in SeatClaim.objects.filter(
+                showtime_seat__showtime=self.showtime, is_live=True
+            ).values_list(
+                "showtime_seat_id",
+                "hold_id",
+                "hold__status",
+                "hold__expires_at",
+                "order_id",
+                "order__status",
+                "order__expires_at",
+            )
+        }
         owners: dict[int, tuple[str, str | int]] = {
-            i: ("hold", k) for k, h in self.holds.items() for i in h.seats}
+            i: ("hold", k) for k, h in self.holds.items() for i in h.seats
+        }
         owners.update({i: ("order", k) for k, o in self.orders.items() for i in o.seats})
         rows = ShowtimeSeat.objects.filter(showtime=self.showtime).order_by("seat_id")
-        for i, (pk, status, expires_at) in enumerate(rows.values_list("pk", "status",
-                                                                      "expires_at")):
+        for i, (pk, status, expires_at) in enumerate(
+            rows.values_list("pk", "status", "expires_at")
+        ):
             claim = claims.get(pk)
             owner: tuple[str, str | int] | None = None
             if claim is None:
@@ -456,13 +578,21 @@ class SeatMachine(RuleBasedStateMachine):
                     assert expires_at == (order_expiry if status == "reserved" else None)
             assert owner == owners.get(i), (i, owner, owners.get(i))
             assert (status == "blocked") == (i in self.blocked), (i, status)
-        holds = {str(k): v for k, *v in Hold.objects.filter(showtime=self.showtime)
-                 .values_list("pk", "status", "expires_at", "user_id")}
+        holds = {
+            str(k): v
+            for k, *v in Hold.objects.filter(showtime=self.showtime).values_list(
+                "pk", "status", "expires_at", "user_id"
+            )
+        }
         for k, h in self.holds.items():
             assert holds[k] == [h.status, h.expires_at, self.users[h.buyer].pk], (k, h)
         assert {k for k, v in holds.items() if v[0] == "active"} <= set(self.holds)
-        db_orders = {k: v for k, *v in Order.objects.filter(showtime=self.showtime)
-                     .values_list("pk", "status", "expires_at")}
+        db_orders = {
+            k: v
+            for k, *v in Order.objects.filter(showtime=self.showtime).values_list(
+                "pk", "status", "expires_at"
+            )
+        }
         assert db_orders == {k: [o.status, o.expires_at] for k, o in self.orders.items()}
 
     @invariant()
@@ -484,17 +614,26 @@ class SeatMachine(RuleBasedStateMachine):
             return
         per_order: dict[int, list] = {}  # order → [total, sum of claim prices, seats, tickets]
         for oid, total, price, seat, ticket_order, ticket_status in SeatClaim.objects.filter(
-                order__showtime=self.showtime).values_list(
-                "order_id", "order__total", "price", "showtime_seat_id", "ticket__order_id",
-                "ticket__status"):
+            order__showtime=self.showtime
+        ).values_list(
+            "order_id",
+            "order__total",
+            "price",
+            "showtime_seat_id",
+            "ticket__order_id",
+            "ticket__status",
+        ):
             entry = per_order.setdefault(oid, [total, Decimal("0.00"), set(), []])
             entry[1] += price
             entry[2].add(seat)
             if ticket_order is not None:
                 entry[3].append((ticket_order, ticket_status))
-        payments = {r["order_id"]: (r["n"], r["amount"]) for r in Payment.objects.filter(
-            order__showtime=self.showtime, status="succeeded").values("order_id").annotate(
-            n=Count("pk"), amount=Sum("amount"))}
+        payments = {
+            r["order_id"]: (r["n"], r["amount"])
+            for r in Payment.objects.filter(order__showtime=self.showtime, status="succeeded")
+            .values("order_id")
+            .annotate(n=Count("pk"), amount=Sum("amount"))
+        }
         assert set(per_order) == set(self.orders)
         for oid, (total, claimed, claimed_seats, tickets) in per_order.items():
             o = self.orders[oid]
@@ -514,14 +653,25 @@ def test_seat_services_follow_the_model(capsys):
     SeatMachine.examples = SeatMachine.checks = 0
     SeatMachine.refusals = Counter()
     started = time.monotonic()
-    run_state_machine_as_test(SeatMachine, settings=settings(
-        max_examples=MAX_EXAMPLES, stateful_step_count=25, deadline=None,
-        report_multiple_bugs=False, database=None,  # no .hypothesis/ directory in the project
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                               HealthCheck.data_too_large],
-    ))
+    run_state_machine_as_test(
+        SeatMachine,
+        settings=settings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=25,
+            deadline=None,
+            report_multiple_bugs=False,
+            database=None,  # no .hypothesis/ directory in the project
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.data_too_large,
+            ],
+        ),
+    )
     with capsys.disabled():  # shown without -s: the examples count is reported upstream
-        print(f"\nstate machine on {connection.vendor}: {SeatMachine.examples} examples, "
-              f"{SeatMachine.checks - SeatMachine.examples} steps, "
-              f"{time.monotonic() - started:.1f}s; refusals {dict(SeatMachine.refusals)}")
+        print(
+            f"\nstate machine on {connection.vendor}: {SeatMachine.examples} examples, "
+            f"{SeatMachine.checks - SeatMachine.examples} steps, "
+            f"{time.monotonic() - started:.1f}s; refusals {dict(SeatMachine.refusals)}"
+        )
     assert SeatMachine.examples >= MAX_EXAMPLES

@@ -63,16 +63,27 @@ def _expected(data: bytes) -> int:
     return sys.maxsize
 
 
-def send_body(url: str, path: str, *, total: int, chunked: bool, headers: dict | None = None,
-              seconds: float = 10.0) -> dict:
+def send_body(
+    url: str,
+    path: str,
+    *,
+    total: int,
+    chunked: bool,
+    headers: dict | None = None,
+    seconds: float = 10.0,
+) -> dict:
     """POST ``total`` bytes to ``path`` of ``url``, generated lazily in 64 KiB pieces (chunked, or
     with ``Content-Length``), and stop sending as soon as an answer arrives. Returns the answer's
     ``status``, ``headers``, ``body``, the bytes ``sent`` and the ``seconds`` until it came."""
     parts = urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
-    head = [f"POST {path} HTTP/1.1", f"Host: {parts.hostname}", "Content-Type: application/json",
-            *(f"{k}: {v}" for k, v in (headers or {}).items()),
-            "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"]
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {parts.hostname}",
+        "Content-Type: application/json",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+        "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}",
+    ]
     sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
     piece = b" " * 65536
     frame = (b"%x\r\n" % len(piece)) + piece + b"\r\n" if chunked else piece
@@ -98,12 +109,18 @@ def send_body(url: str, path: str, *, total: int, chunked: bool, headers: dict |
                 pending = pending[n:]
                 sent += n
         seconds_taken = time.monotonic() - started
-        status, answer_headers, body = _read_answer(sock, data, deadline + 2) if data else (
-            None, {}, b"")
+        status, answer_headers, body = (
+            _read_answer(sock, data, deadline + 2) if data else (None, {}, b"")
+        )
     finally:
         sock.close()
-    return {"status": status, "headers": answer_headers, "body": body, "sent": sent,
-            "seconds": seconds_taken}
+    return {
+        "status": status,
+        "headers": answer_headers,
+        "body": body,
+        "sent": sent,
+        "seconds": seconds_taken,
+    }
 
 
 @pytest.mark.parametrize("server", ["uvicorn", "daphne"])
@@ -113,13 +130,20 @@ def test_a_gigabyte_is_refused_while_it_streams_in(asgi_server, server):
     before = _write_bytes(pid)
 
     chunked = send_body(url, HOLDS, total=GIB, chunked=True)  # no token: 413 comes before 401
-    declared = send_body(url, HOLDS, total=GIB, chunked=False,
-                         headers={"Authorization": "Bearer x", "Expect": "100-continue"})
+    declared = send_body(
+        url,
+        HOLDS,
+        total=GIB,
+        chunked=False,
+        headers={"Authorization": "Bearer x", "Expect": "100-continue"},
+    )
     written = _write_bytes(pid) - before
     admin = send_body(url, "/admin/seats/seatingplan/add/", total=GIB, chunked=True)
     written_for_admin = _write_bytes(pid) - before - written
-    print(f"{server}: 413 after {chunked['seconds']:.3f} s, {chunked['sent']} bytes sent; "
-          f"{written} bytes written; admin: {admin['sent']} sent, {written_for_admin} written")
+    print(
+        f"{server}: 413 after {chunked['seconds']:.3f} s, {chunked['sent']} bytes sent; "
+        f"{written} bytes written; admin: {admin['sent']} sent, {written_for_admin} written"
+    )
     for answer in (chunked, declared, admin):
         assert answer["status"] == 413, answer
         assert answer["seconds"] < 3, answer
@@ -138,11 +162,15 @@ def test_a_gigabyte_is_refused_while_it_streams_in(asgi_server, server):
 
 # --- the rule and its settings, in-process ---------------------------------------------------------
 
+
 def test_each_path_has_its_limit_from_settings(settings):
     from ticketing.bodylimit import body_limit
 
-    assert (settings.API_MAX_BODY_BYTES, settings.ADMIN_UPLOAD_MAX_BYTES,
-            settings.MAX_REQUEST_BODY_BYTES) == (64 * 1024, 10 * MIB, 256 * 1024)
+    assert (
+        settings.API_MAX_BODY_BYTES,
+        settings.ADMIN_UPLOAD_MAX_BYTES,
+        settings.MAX_REQUEST_BODY_BYTES,
+    ) == (64 * 1024, 10 * MIB, 256 * 1024)
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 256 * 1024
     settings.API_MAX_BODY_BYTES, settings.ADMIN_UPLOAD_MAX_BYTES = 100, 300
     settings.MAX_REQUEST_BODY_BYTES = 200
@@ -152,11 +180,14 @@ def test_each_path_has_its_limit_from_settings(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("path", "setting"), [
-    (HOLDS, "API_MAX_BODY_BYTES"),
-    ("/admin/seats/seatingplan/add/", "ADMIN_UPLOAD_MAX_BYTES"),
-    ("/accounts/login/", "MAX_REQUEST_BODY_BYTES"),
-])
+@pytest.mark.parametrize(
+    ("path", "setting"),
+    [
+        (HOLDS, "API_MAX_BODY_BYTES"),
+        ("/admin/seats/seatingplan/add/", "ADMIN_UPLOAD_MAX_BYTES"),
+        ("/accounts/login/", "MAX_REQUEST_BODY_BYTES"),
+    ],
+)
 def test_the_asgi_layer_counts_streamed_bytes_against_the_setting(settings, path, setting):
     setattr(settings, setting, 1000)
     over = asgi_request("POST", path, chunks=[b" " * 400] * 3)
@@ -170,14 +201,27 @@ def test_the_asgi_layer_counts_streamed_bytes_against_the_setting(settings, path
 
 def test_settings_are_read_from_the_environment():
     """The settings of issue #14 come from the environment (a fresh process)."""
-    code = ("from django.conf import settings as s; import json; print(json.dumps([s.API_MAX_BODY_BYTES,"
-            " s.ADMIN_UPLOAD_MAX_BYTES, s.MAX_REQUEST_BODY_BYTES, s.DATA_UPLOAD_MAX_MEMORY_SIZE,"
-            " s.TRUSTED_PROXIES]))")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ticketing.settings",
-           "API_MAX_BODY_BYTES": "1000", "ADMIN_UPLOAD_MAX_BYTES": "2000",
-           "MAX_REQUEST_BODY_BYTES": "3000", "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "from django.conf import settings as s; import json; print(json.dumps([s.API_MAX_BODY_BYTES,"
+        " s.ADMIN_UPLOAD_MAX_BYTES, s.MAX_REQUEST_BODY_BYTES, s.DATA_UPLOAD_MAX_MEMORY_SIZE,"
+        " s.TRUSTED_PROXIES]))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ticketing.settings",
+        "API_MAX_BODY_BYTES": "1000",
+        "ADMIN_UPLOAD_MAX_BYTES": "2000",
+        "MAX_REQUEST_BODY_BYTES": "3000",
+        "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert json.loads(out.stdout) == [1000, 2000, 3000, 3000, ["10.0.0.0/8", "192.0.2.1"]]
 
 
@@ -199,8 +243,9 @@ def test_twisted_names_the_request_path_before_the_body():
     channel = http.HTTPChannel()
     channel.requestFactory = Recording
     channel.makeConnection(StringTransport())
-    channel.dataReceived(b"POST /api/v1/x%20y/?q=1 HTTP/1.1\r\nHost: a\r\n"
-                         b"Transfer-Encoding: chunked\r\n\r\n")
+    channel.dataReceived(
+        b"POST /api/v1/x%20y/?q=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     assert seen == [("/api/v1/x y/", None)]
     from daphne import http_protocol
 

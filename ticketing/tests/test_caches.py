@@ -61,8 +61,9 @@ def geometry_reads(showtime_id: int) -> int:
     return len(capture.captured_queries)
 
 
-def test_a_full_geometry_cache_drops_the_least_recently_used_showtime_only(make_showtime,
-                                                                           monkeypatch):
+def test_a_full_geometry_cache_drops_the_least_recently_used_showtime_only(
+    make_showtime, monkeypatch
+):
     clock = FakeClock()
     monkeypatch.setattr(selection, "_geometry", TTLCache(2, selection.GEOMETRY_SECONDS, clock))
     a, b, c = (make_showtime().pk for _ in range(3))

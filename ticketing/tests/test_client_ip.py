@@ -66,8 +66,9 @@ def test_spoofed_forwarded_for_does_not_escape_the_rate_limit_in_process(setting
     cache.clear()
 
     def post(body, forwarded):
-        return client.post(TOKEN, body, content_type="application/json",
-                           HTTP_X_FORWARDED_FOR=forwarded).status_code
+        return client.post(
+            TOKEN, body, content_type="application/json", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
 
     codes = _attempts(post, 30, lambda i: f"203.0.113.{i + 1}")
     assert 429 in codes[:29] and codes[:10] == [401] * 10
@@ -82,8 +83,9 @@ def test_forwarded_for_from_a_trusted_proxy_names_the_bucket(settings, client, b
     cache.clear()
 
     def post(body, forwarded):
-        return client.post(TOKEN, body, content_type="application/json",
-                           HTTP_X_FORWARDED_FOR=forwarded).status_code
+        return client.post(
+            TOKEN, body, content_type="application/json", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
 
     assert _attempts(post, 11, lambda i: "203.0.113.50")[-1] == 429
     assert post(RIGHT, "203.0.113.51") == 200  # another client behind the same proxy
@@ -99,18 +101,29 @@ def procfile_web(transactional_db):
     def start(env=None):
         port = _free_port()
         environment = {
-            **os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1",
+            **os.environ,
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "1",
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-            "DATABASE_URL": database_url_of_test_db(), "SECRET_KEY": django_settings.SECRET_KEY,
-            "REDIS_PREFIX": f"edge-ratelimit-{uuid.uuid4().hex}", "RATELIMIT_ENABLE": "true",
+            "DATABASE_URL": database_url_of_test_db(),
+            "SECRET_KEY": django_settings.SECRET_KEY,
+            "REDIS_PREFIX": f"edge-ratelimit-{uuid.uuid4().hex}",
+            "RATELIMIT_ENABLE": "true",
             # 3 a minute: each wrong password costs the server ~0.7 s of PBKDF2.
-            "RATELIMIT_AUTH": "3/m", "PYTHONUNBUFFERED": "1", **(env or {}),
+            "RATELIMIT_AUTH": "3/m",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         if "FORWARDED_ALLOW_IPS" not in (env or {}):
             environment.pop("FORWARDED_ALLOW_IPS", None)  # the Procfile's default
         log = open(ROOT / "test-artifacts" / f"procfile-{port}.log", "ab")  # noqa: SIM115 (the server's)
-        proc = subprocess.Popen(["bash", "-c", "exec " + line.removeprefix("web:").strip()],
-                                cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            ["bash", "-c", "exec " + line.removeprefix("web:").strip()],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         procs.append((proc, log))
         deadline = time.monotonic() + 30
         while True:
@@ -120,7 +133,8 @@ def procfile_web(transactional_db):
             except Exception as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"the Procfile's web process did not start; see {log.name}") from exc
+                        f"the Procfile's web process did not start; see {log.name}"
+                    ) from exc
                 time.sleep(0.2)
 
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
@@ -135,11 +149,14 @@ def procfile_web(transactional_db):
 
 
 def _post_from(source: str, port: int, body: dict, forwarded: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
-                                      source_address=(source, 0))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
-        conn.request("POST", TOKEN, json.dumps(body), {
-            "Content-Type": "application/json", "X-Forwarded-For": forwarded})
+        conn.request(
+            "POST",
+            TOKEN,
+            json.dumps(body),
+            {"Content-Type": "application/json", "X-Forwarded-For": forwarded},
+        )
         answer = conn.getresponse()
         answer.read()
         return answer.status

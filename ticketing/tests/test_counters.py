@@ -61,8 +61,9 @@ def test_redis_down_never_fails_a_count_and_the_counts_wait_for_it(own_redis, se
     assert counters.totals()["seat_conflicts"] == 6
 
 
-def test_a_conflict_and_stats_answer_while_redis_is_down(own_redis, api, other_api, make_user,
-                                                         showtime):
+def test_a_conflict_and_stats_answer_while_redis_is_down(
+    own_redis, api, other_api, make_user, showtime
+):
     own_redis.stop()
     url = f"/api/v1/showtimes/{showtime.pk}/holds/"
     seat = seat_guids(showtime, 1)

@@ -82,10 +82,20 @@ urlpatterns = [path("slow/", _slow_view), path("endless/", _endless_view)]
 
 
 def _scope(target: str) -> dict:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-            "scheme": "http", "path": target, "raw_path": target.encode(), "query_string": b"",
-            "root_path": "", "headers": [(b"host", b"testserver")],
-            "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
 
 
 async def _get(settings, target: str) -> ApplicationCommunicator:
@@ -141,7 +151,7 @@ def _dechunk(body: bytes) -> bytes:
         n = int(size, 16)
         if n == 0:
             return out
-        out, body = out + rest[:n], rest[n + 2:]
+        out, body = out + rest[:n], rest[n + 2 :]
 
 
 def _log_of(url: str) -> str:
@@ -168,8 +178,10 @@ def test_a_normal_request(server):
 
 
 def test_a_streamed_response_arrives_whole(server):
-    answer = _raw(server, b"GET /static/js/seatmap.js HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          b"Connection: close\r\n\r\n")
+    answer = _raw(
+        server,
+        b"GET /static/js/seatmap.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
     if b"transfer-encoding: chunked" in head.lower():
@@ -180,17 +192,24 @@ def test_a_streamed_response_arrives_whole(server):
 def test_a_body_sent_in_pieces_is_read_whole(server):
     """The body arrives in many ``http.request`` messages (written in 7-byte pieces, one
     segment each); the view sees all of it."""
-    payload = json.dumps({"username": "chunky", "email": "chunky@example.com",
-                          "password": "a long enough password 1"}).encode()
+    payload = json.dumps(
+        {
+            "username": "chunky",
+            "email": "chunky@example.com",
+            "password": "a long enough password 1",
+        }
+    ).encode()
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(b"POST /api/v1/auth/register/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nConnection: close\r\n"
-                     b"Content-Length: %d\r\n\r\n" % len(payload))
+        sock.sendall(
+            b"POST /api/v1/auth/register/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(payload)
+        )
         for i in range(0, len(payload), 7):
             time.sleep(0.005)  # a separate segment each (nothing is asserted on time)
-            sock.sendall(payload[i:i + 7])
+            sock.sendall(payload[i : i + 7])
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
@@ -203,9 +222,12 @@ def test_a_body_sent_in_pieces_is_read_whole(server):
 
 def test_clients_that_go_away_mid_request_cost_no_error(server):
     # 1. Mid-body: the declared body never comes.
-    _raw(server, b"POST /api/v1/auth/register/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user",
-         read=False)
+    _raw(
+        server,
+        b"POST /api/v1/auth/register/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"user',
+        read=False,
+    )
     # 2. After the request, before the answer: the view runs, nobody reads.
     for _ in range(5):
         _raw(server, b"GET /api/v1/shows/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", read=False)

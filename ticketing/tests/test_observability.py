@@ -13,8 +13,9 @@ from conftest import client_for, seat_guids
 pytestmark = pytest.mark.django_db
 
 
-def test_metrics_endpoint_reports_booking_figures_and_request_latency(api, other_api, client,
-                                                                      showtime):
+def test_metrics_endpoint_reports_booking_figures_and_request_latency(
+    api, other_api, client, showtime
+):
     url = f"/api/v1/showtimes/{showtime.pk}/holds/"
     a, b = seat_guids(showtime, 2)
     api.post(url, {"seats": [a, b]}, format="json")
@@ -39,8 +40,15 @@ def test_metrics_apply_the_lapse_rule(api, client, showtime, clock, settings):
     a, b = seat_guids(showtime, 2)
     url = f"/api/v1/showtimes/{showtime.pk}/holds/"
     hold = api.post(url, {"seats": [a]}, format="json").json()
-    api.post("/api/v1/orders/", {"hold": hold["id"], "payment_method": "card",
-             "customer": {"name": "A", "email": "a@example.com"}}, format="json")
+    api.post(
+        "/api/v1/orders/",
+        {
+            "hold": hold["id"],
+            "payment_method": "card",
+            "customer": {"name": "A", "email": "a@example.com"},
+        },
+        format="json",
+    )
     clock.advance(settings.PAYMENT_WINDOW_SECONDS - 1)
     api.post(url, {"seats": [b]}, format="json")
     lines = set(client.get("/metrics").content.decode().splitlines())
@@ -54,12 +62,20 @@ def test_metrics_apply_the_lapse_rule(api, client, showtime, clock, settings):
 
 
 def test_request_id_is_returned_and_logged_with_the_order_number(api, showtime, caplog):
-    hold = api.post(f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 1)},
-                    format="json").json()
+    hold = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 1)}, format="json"
+    ).json()
     with caplog.at_level(logging.INFO, logger="orders.services"):
-        response = api.post("/api/v1/orders/", {"hold": hold["id"], "payment_method": "card",
-                            "customer": {"name": "A", "email": "a@example.com"}}, format="json",
-                            HTTP_X_REQUEST_ID="req-42")
+        response = api.post(
+            "/api/v1/orders/",
+            {
+                "hold": hold["id"],
+                "payment_method": "card",
+                "customer": {"name": "A", "email": "a@example.com"},
+            },
+            format="json",
+            HTTP_X_REQUEST_ID="req-42",
+        )
     assert response["X-Request-ID"] == "req-42"
     record = next(r for r in caplog.records if r.getMessage() == "order created")
     assert record.order_number == response.json()["number"]
@@ -82,9 +98,14 @@ def test_logs_are_json_lines_with_request_id_and_order_number():
 @pytest.mark.django_db(transaction=True)
 def test_health_is_503_when_the_database_is_down(asgi_server, redis_url):
     """A real server process whose database is unreachable answers degraded, not 500."""
-    url = asgi_server(env={"DATABASE_URL": "postgres://postgres@127.0.0.1:9/nothing",
-                           "DB_POOL_TIMEOUT_SECONDS": "1",
-                           "REDIS_URL": redis_url}, ready_status=503)
+    url = asgi_server(
+        env={
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:9/nothing",
+            "DB_POOL_TIMEOUT_SECONDS": "1",
+            "REDIS_URL": redis_url,
+        },
+        ready_status=503,
+    )
     with pytest.raises(urllib.error.HTTPError) as failure:
         urllib.request.urlopen(f"{url}/api/v1/health/", timeout=10)
     assert failure.value.code == 503

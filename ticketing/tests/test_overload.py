@@ -28,11 +28,20 @@ from ticketing.overload import overload_kind
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
 
 
-def http(method: str, url: str, body: dict | None = None, headers: dict | None = None,
-         timeout: float = 20) -> tuple[int, dict, bytes]:
+def http(
+    method: str,
+    url: str,
+    body: dict | None = None,
+    headers: dict | None = None,
+    timeout: float = 20,
+) -> tuple[int, dict, bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        **({"Content-Type": "application/json"} if data else {}), **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return answer.status, dict(answer.headers), answer.read()
@@ -61,6 +70,7 @@ def _pg_connect():
 
 # --- real errors, classified --------------------------------------------------------------------------
 
+
 def test_real_driver_errors_are_classified(tmp_path):
     with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect("postgresql://postgres@127.0.0.1:9/nothing", connect_timeout=2)
@@ -82,16 +92,22 @@ def test_real_driver_errors_are_classified(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_real_postgres_timeouts_are_classified():
     # pytest.raises around the whole transaction: the error may come from either statement.
-    with (pytest.raises(OperationalError) as cancelled, transaction.atomic(),  # noqa: PT012
-          connection.cursor() as cursor):
+    with (  # noqa: PT012
+        pytest.raises(OperationalError) as cancelled,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("SET LOCAL statement_timeout = 50")
         cursor.execute("SELECT pg_sleep(2)")
     assert overload_kind(cancelled.value) == "statement_timeout"
     table = connection.ops.quote_name("django_session")
     with _pg_connect() as other:
         other.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        with (pytest.raises(OperationalError) as waited, transaction.atomic(),  # noqa: PT012
-              connection.cursor() as cursor):
+        with (  # noqa: PT012
+            pytest.raises(OperationalError) as waited,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute("SET LOCAL lock_timeout = 50")
             cursor.execute(f"SELECT 1 FROM {table}")
     assert overload_kind(waited.value) == "lock_timeout"
@@ -125,11 +141,13 @@ def test_pages_get_a_plain_503_and_api_paths_the_error_body(tmp_path):
 
 # --- real servers ------------------------------------------------------------------------------------
 
+
 def test_a_lock_wait_outside_the_hold_path_is_503(asgi_server):
     """Sign-up waits on a lock held by another connection (SQLite: the write lock; PostgreSQL:
     an uncommitted row with the same username) past the timeout: 503, counted; 500 before."""
-    url = asgi_server(env={"SQLITE_BUSY_TIMEOUT_SECONDS": "1", "DB_LOCK_TIMEOUT_MS": "500"},
-                      server="uvicorn")
+    url = asgi_server(
+        env={"SQLITE_BUSY_TIMEOUT_SECONDS": "1", "DB_LOCK_TIMEOUT_MS": "500"}, server="uvicorn"
+    )
     body = {"username": "newbie", "email": "newbie@example.com", "password": "Secret-pass-123"}
     if connection.vendor == "sqlite":
         holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
@@ -139,7 +157,8 @@ def test_a_lock_wait_outside_the_hold_path_is_503(asgi_server):
         holder.execute(
             "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, "
             "email, is_staff, is_active, date_joined) VALUES ('x', false, 'newbie', '', '', "
-            "'n@example.com', false, true, now())")
+            "'n@example.com', false, true, now())"
+        )
     try:
         started = time.monotonic()
         status, headers, answer = http("POST", f"{url}/api/v1/auth/register/", body)
@@ -153,8 +172,9 @@ def test_a_lock_wait_outside_the_hold_path_is_503(asgi_server):
 
 
 @postgres_only
-def test_an_exhausted_pool_is_503_and_hold_lock_waits_stay_409(asgi_server, make_showtime,
-                                                               make_user):
+def test_an_exhausted_pool_is_503_and_hold_lock_waits_stay_409(
+    asgi_server, make_showtime, make_user
+):
     """DB_POOL_MAX=2: two holds wait on seats locked from another connection, holding both
     connections; 30 concurrent reads then find no connection within DB_POOL_TIMEOUT_SECONDS=1."""
     from seats.models import ShowtimeSeat
@@ -162,17 +182,30 @@ def test_an_exhausted_pool_is_503_and_hold_lock_waits_stay_409(asgi_server, make
     showtime = make_showtime()
     guids = seat_guids(showtime, 2)
     tokens = [f"Bearer {RefreshToken.for_user(make_user()).access_token}" for _ in range(2)]
-    url = asgi_server(env={"DB_POOL_MAX": "2", "DB_POOL_TIMEOUT_SECONDS": "1",
-                           "HTTP_THREADS": "8", "DB_LOCK_TIMEOUT_MS": "3000"}, server="uvicorn")
+    url = asgi_server(
+        env={
+            "DB_POOL_MAX": "2",
+            "DB_POOL_TIMEOUT_SECONDS": "1",
+            "HTTP_THREADS": "8",
+            "DB_LOCK_TIMEOUT_MS": "3000",
+        },
+        server="uvicorn",
+    )
     table = ShowtimeSeat._meta.db_table
     locker = _pg_connect()
-    locker.execute(f"SELECT id FROM {table} WHERE showtime_id = %s ORDER BY id LIMIT 2 FOR UPDATE",
-                   [showtime.pk])
+    locker.execute(
+        f"SELECT id FROM {table} WHERE showtime_id = %s ORDER BY id LIMIT 2 FOR UPDATE",
+        [showtime.pk],
+    )
     holds: list = [None, None]
 
     def hold(i):
-        holds[i] = http("POST", f"{url}/api/v1/showtimes/{showtime.pk}/holds/",
-                        {"seats": [guids[i]]}, {"Authorization": tokens[i]})
+        holds[i] = http(
+            "POST",
+            f"{url}/api/v1/showtimes/{showtime.pk}/holds/",
+            {"seats": [guids[i]]},
+            {"Authorization": tokens[i]},
+        )
 
     hold_threads = [threading.Thread(target=hold, args=(i,)) for i in range(2)]
     reads: list = [None] * 30
@@ -182,9 +215,13 @@ def test_an_exhausted_pool_is_503_and_hold_lock_waits_stay_409(asgi_server, make
         deadline = time.monotonic() + 5
         with _pg_connect() as watcher:
             watcher.autocommit = True
-            while watcher.execute(
+            while (
+                watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'").fetchone()[0] < 2:
+                    "AND wait_event_type = 'Lock'"
+                ).fetchone()[0]
+                < 2
+            ):
                 assert time.monotonic() < deadline, "the holds never waited on the locked seats"
                 time.sleep(0.05)
         barrier = threading.Barrier(30)
@@ -226,10 +263,15 @@ def test_a_role_refused_every_connection_is_503(asgi_server):
         admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
     try:
         settings_dict = connection.settings_dict
-        database_url = (f"postgres://{role}@{settings_dict['HOST'] or '127.0.0.1'}:"
-                        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}")
-        url = asgi_server(env={"DATABASE_URL": database_url, "DB_POOL_TIMEOUT_SECONDS": "1"},
-                          ready_status=503, server="uvicorn")
+        database_url = (
+            f"postgres://{role}@{settings_dict['HOST'] or '127.0.0.1'}:"
+            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+        )
+        url = asgi_server(
+            env={"DATABASE_URL": database_url, "DB_POOL_TIMEOUT_SECONDS": "1"},
+            ready_status=503,
+            server="uvicorn",
+        )
         started = time.monotonic()
         assert_unavailable(*http("GET", f"{url}/api/v1/showtimes/"), "pool_timeout")
         assert time.monotonic() - started < 4

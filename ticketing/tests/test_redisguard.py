@@ -20,8 +20,11 @@ def test_the_library_interfaces_it_overrides_are_still_there():
     assert issubclass(redisguard.RedisUnavailable, redis.exceptions.ConnectionError)
     assert hasattr(pybreaker.CircuitBreaker, "calling")
     assert pybreaker.STATE_OPEN == "open"
-    assert redisguard.breaker.current_state in (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN,
-                                                pybreaker.STATE_HALF_OPEN)
+    assert redisguard.breaker.current_state in (
+        pybreaker.STATE_CLOSED,
+        pybreaker.STATE_OPEN,
+        pybreaker.STATE_HALF_OPEN,
+    )
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def test_a_hung_redis_costs_one_timeout_per_call_then_nothing(guarded, settings)
             timings.append(time.monotonic() - started)
         # at most the socket timeout (plus scheduling) until the breaker opens, then at once
         assert max(timings) < settings.REDIS_TIMEOUT_SECONDS + 0.5
-        assert redisguard.is_open() and max(timings[settings.REDIS_BREAKER_FAILURES:]) < 0.05
+        assert redisguard.is_open() and max(timings[settings.REDIS_BREAKER_FAILURES :]) < 0.05
     finally:
         guarded.resume()
     time.sleep(settings.REDIS_BREAKER_RESET_SECONDS + 0.1)

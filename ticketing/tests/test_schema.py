@@ -45,16 +45,29 @@ from schemathesis.specs.openapi.checks import (
 
 # The paths of shared/spec/api.md under /api/v1/ that the schema must describe.
 API_PATHS = [
-    "auth/register/", "auth/token/", "auth/token/refresh/",
-    "shows/", "shows/{id}/",
-    "showtimes/", "showtimes/{id}/", "showtimes/{id}/seats/", "showtimes/{showtime_id}/holds/",
-    "holds/{id}/", "holds/{id}/release/",
-    "orders/", "orders/{id}/", "orders/{id}/cancel/", "orders/{id}/pay/", "orders/{id}/tickets/",
+    "auth/register/",
+    "auth/token/",
+    "auth/token/refresh/",
+    "shows/",
+    "shows/{id}/",
+    "showtimes/",
+    "showtimes/{id}/",
+    "showtimes/{id}/seats/",
+    "showtimes/{showtime_id}/holds/",
+    "holds/{id}/",
+    "holds/{id}/release/",
+    "orders/",
+    "orders/{id}/",
+    "orders/{id}/cancel/",
+    "orders/{id}/pay/",
+    "orders/{id}/tickets/",
 ]
 
 # The checks every answer must pass: no 5xx; status code, content type and body as documented.
 CONFORMANCE = [
-    not_a_server_error, status_code_conformance, content_type_conformance,
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
     response_schema_conformance,
 ]
 # ... plus schemathesis's other default checks that hold for this API. Left out:
@@ -63,8 +76,14 @@ CONFORMANCE = [
 # ``positive_data_acceptance`` (business rules the schema cannot state answer 400: unknown seat
 # ids, a weak password, "a hold or a showtime with seats").
 CHECKS = [
-    *CONFORMANCE, response_headers_conformance, missing_required_header, unsupported_method,
-    allow_header_conformance, use_after_free, ensure_resource_availability, ignored_auth,
+    *CONFORMANCE,
+    response_headers_conformance,
+    missing_required_header,
+    unsupported_method,
+    allow_header_conformance,
+    use_after_free,
+    ensure_resource_availability,
+    ignored_auth,
     object_level_authorization,
 ]
 
@@ -96,7 +115,10 @@ def test_schema_lists_every_api_path(openapi):
     assert routes <= paths, f"API routes missing from the schema: {sorted(routes - paths)}"
     assert paths <= routes, f"schema paths with no route: {sorted(paths - routes)}"
     assert openapi["components"]["securitySchemes"]["jwtAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     # Authenticated operations accept the JWT; the catalog and auth/ are open.
     holds = openapi["paths"]["/api/v1/showtimes/{showtime_id}/holds/"]["post"]
     assert {"jwtAuth": []} in holds["security"] and {} not in holds["security"]
@@ -131,7 +153,10 @@ def test_error_responses_are_the_error_body(openapi):
     error = openapi["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     assert set(openapi["components"]["schemas"]["ErrorBody"]["required"]) == {
-        "code", "message", "details"}
+        "code",
+        "message",
+        "details",
+    }
     for path in API_PATHS:
         for method, operation in openapi["paths"][f"/api/v1/{path}"].items():
             statuses = {int(s) for s in operation["responses"]}
@@ -142,14 +167,16 @@ def test_error_responses_are_the_error_body(openapi):
                 if int(status) >= 400:
                     content = response["content"]["application/json"]["schema"]
                     assert content == {"$ref": "#/components/schemas/Error"}, (method, path)
-                    assert re.fullmatch(r"[a-z_]+( \(.+?\))?(, [a-z_]+( \(.+?\))?)*",
-                                        response["description"]), (method, path, status)
+                    assert re.fullmatch(
+                        r"[a-z_]+( \(.+?\))?(, [a-z_]+( \(.+?\))?)*", response["description"]
+                    ), (method, path, status)
     create = openapi["paths"]["/api/v1/orders/"]["post"]["responses"]
     assert "idempotency_key_reuse" in create["422"]["description"]
     assert "idempotency_in_progress" in create["409"]["description"]
     pay = openapi["paths"]["/api/v1/orders/{id}/pay/"]["post"]["responses"]
     assert {"order_expired", "order_not_payable", "busy"} <= set(
-        re.findall(r"[a-z_]+", pay["409"]["description"]))
+        re.findall(r"[a-z_]+", pay["409"]["description"])
+    )
 
 
 @pytest.mark.django_db
@@ -207,14 +234,18 @@ def api_schema(request, transactional_db):
     yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     if RUN["requests"]:
         seconds = time.monotonic() - RUN["started"]
-        print(f"\nschemathesis: {len(RUN['requests'])} operations, "
-              f"{sum(RUN['requests'].values())} requests in {seconds:.1f} s")
+        print(
+            f"\nschemathesis: {len(RUN['requests'])} operations, "
+            f"{sum(RUN['requests'].values())} requests in {seconds:.1f} s"
+        )
         for label, n in sorted(RUN["requests"].items()):
             print(f"  {n:4d}  {label}")
         print("  statuses:", dict(sorted(RUN["statuses"].items(), key=str)))
         if RUN["undocumented"]:
-            print("  no error responses declared (checked for 5xx only):",
-                  ", ".join(sorted(RUN["undocumented"])))
+            print(
+                "  no error responses declared (checked for 5xx only):",
+                ", ".join(sorted(RUN["undocumented"])),
+            )
 
 
 @pytest.fixture
@@ -244,9 +275,13 @@ def _routed(url: str) -> bool:
 lazy_schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-          derandomize=not os.environ.get("SCHEMA_TEST_RANDOM"),
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=not os.environ.get("SCHEMA_TEST_RANDOM"),
+    suppress_health_check=list(HealthCheck),
+)
 @lazy_schema.parametrize()
 def test_api_conforms_to_schema(case, staff_headers):
     response = case.call(headers=staff_headers)
@@ -267,7 +302,8 @@ def test_api_conforms_to_schema(case, staff_headers):
         malformed = b"\x00" in raw or not _utf8(raw) or not _utf8(as_tested)
         assert response.status_code == (400 if malformed else 404)
         assert response.json()["error"]["code"] == (
-            "malformed_request" if malformed else "not_found")
+            "malformed_request" if malformed else "not_found"
+        )
         return
     if _documents_errors(case.operation):
         case.validate_response(response, checks=CHECKS, headers=staff_headers)
@@ -292,8 +328,18 @@ class Api:
     def __init__(self, schema, headers: dict[str, str]):
         self.schema, self.headers = schema, headers
 
-    def __call__(self, method: str, path: str, expect: int, *, params=None, query=None,
-                 body=None, headers=None, auth=True):
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        expect: int,
+        *,
+        params=None,
+        query=None,
+        body=None,
+        headers=None,
+        auth=True,
+    ):
         kwargs = {"path_parameters": params or {}, "query": query, "headers": headers}
         if body is not None:
             kwargs.update(body=body, media_type="application/json")
@@ -301,8 +347,9 @@ class Api:
         sent = dict(self.headers) if auth else {}
         response = case.call(headers=sent)
         assert response.status_code == expect, (method, path, response.content[:500])
-        case.validate_response(response, checks=[*CONFORMANCE, response_headers_conformance],
-                               headers=sent)
+        case.validate_response(
+            response, checks=[*CONFORMANCE, response_headers_conformance], headers=sent
+        )
         return response
 
 
@@ -330,12 +377,13 @@ def test_happy_paths_conform_to_schema(api_schema):
     holds = "showtimes/{showtime_id}/holds/"
     on_showtime = {"showtime_id": showtime}
     hold = buyer("POST", holds, 201, params=on_showtime, body={"seats": free[:2]}).json()
-    assert buyer("POST", holds, 200, params=on_showtime, body={"seats": free[2:3]}).json()["id"] \
+    assert (
+        buyer("POST", holds, 200, params=on_showtime, body={"seats": free[2:3]}).json()["id"]
         == hold["id"]
+    )
     buyer("GET", "holds/{id}/", 200, params={"id": hold["id"]})
     other("GET", "holds/{id}/", 404, params={"id": hold["id"]})
-    buyer("POST", "holds/{id}/release/", 200, params={"id": hold["id"]},
-          body={"seats": free[2:3]})
+    buyer("POST", "holds/{id}/release/", 200, params={"id": hold["id"]}, body={"seats": free[2:3]})
     # Conflicts and bad input on holds.
     other("POST", holds, 409, params=on_showtime, body={"seats": free[:1]})
     other("POST", holds, 400, params=on_showtime, body={"seats": [str(uuid.uuid4())]})
@@ -361,12 +409,17 @@ def test_happy_paths_conform_to_schema(api_schema):
     assert buyer("GET", "orders/", 200).json()["count"] == 1
 
     # An order straight from seats, then cancelled: not payable any more.
-    body = {"showtime": showtime, "seats": free[3:5], "customer": customer,
-            "payment_method": "qr_code"}
+    body = {
+        "showtime": showtime,
+        "seats": free[3:5],
+        "customer": customer,
+        "payment_method": "qr_code",
+    }
     order = buyer("POST", "orders/", 201, body=body).json()
     on_order = {"id": order["id"]}
-    assert buyer("POST", "orders/{id}/cancel/", 200, params=on_order).json()["status"] \
-        == "cancelled"
+    assert (
+        buyer("POST", "orders/{id}/cancel/", 200, params=on_order).json()["status"] == "cancelled"
+    )
     buyer("POST", "orders/{id}/pay/", 409, params=on_order)
     buyer("GET", "orders/{id}/tickets/", 200, params=on_order)
 
@@ -380,8 +433,9 @@ def test_happy_paths_conform_to_schema(api_schema):
     user = {"username": "grace", "email": "grace@example.com", "password": "Lovelace-1815!"}
     anyone("POST", "auth/register/", 201, body=user)
     anyone("POST", "auth/register/", 400, body=user)
-    tokens = anyone("POST", "auth/token/", 200, body={"username": "grace",
-                                                      "password": user["password"]}).json()
+    tokens = anyone(
+        "POST", "auth/token/", 200, body={"username": "grace", "password": user["password"]}
+    ).json()
     anyone("POST", "auth/token/refresh/", 200, body={"refresh": tokens["refresh"]})
     anyone("POST", "auth/token/", 401, body={"username": "grace", "password": "wrong"})
     anyone("POST", "auth/token/refresh/", 401, body={"refresh": "forged"})
@@ -398,9 +452,11 @@ def test_register_of_a_username_taken_meanwhile_is_400(client, monkeypatch):
         raise IntegrityError("duplicate key value violates unique constraint")
 
     monkeypatch.setattr(get_user_model().objects, "create_user", taken)
-    response = client.post("/api/v1/auth/register/", {
-        "username": "twin", "email": "twin@example.com", "password": "Lovelace-1815!"},
-        content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/register/",
+        {"username": "twin", "email": "twin@example.com", "password": "Lovelace-1815!"},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"username": ["This username is taken."]}
 
@@ -434,12 +490,23 @@ def test_stateful_walks_conform_to_schema(api_schema):
             steps[(case.operation.label, response.status_code)] += 1
             case.validate_response(response, checks=CONFORMANCE, headers=headers)
 
-    Walk.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=8,
-                               deadline=None, database=None, derandomize=True,
-                               suppress_health_check=list(HealthCheck)))
+    Walk.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
     reached = {label for (label, status), _ in steps.items() if status < 300}
-    print("\nstateful walks:", sum(steps.values()), "calls;",
-          ", ".join(f"{label} {status}: {n}" for (label, status), n in sorted(steps.items())))
+    print(
+        "\nstateful walks:",
+        sum(steps.values()),
+        "calls;",
+        ", ".join(f"{label} {status}: {n}" for (label, status), n in sorted(steps.items())),
+    )
     links = api_schema.raw_schema["paths"]["/api/v1/orders/"]["post"]["responses"]["201"]["links"]
     assert {"PayOrder", "CancelOrder", "GetTickets"} <= set(links)
     assert "GET /api/v1/showtimes/{id}/seats/" in reached  # only a link gives it a real id

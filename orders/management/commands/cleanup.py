@@ -19,12 +19,18 @@ from seats.services import hold_expire_due
 
 
 class Command(BaseCommand):
-    help = ("Release expired holds, expire unpaid orders past their payment deadline and send "
-            "the due e-mails of the outbox.")
+    help = (
+        "Release expired holds, expire unpaid orders past their payment deadline and send "
+        "the due e-mails of the outbox."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--loop", type=float, metavar="SECONDS",
-                            help="Repeat every SECONDS until stopped (Ctrl-C).")
+        parser.add_argument(
+            "--loop",
+            type=float,
+            metavar="SECONDS",
+            help="Repeat every SECONDS until stopped (Ctrl-C).",
+        )
 
     def handle(self, *args, loop=None, **options):
         while True:

@@ -25,10 +25,14 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc} Nothing was imported.") from exc
         seats = plan.seats.filter(ga_area=None)
         zones = seats.values("zone").distinct().count()
-        areas = "".join(f", plus general admission {a.name!r} ({a.capacity} places)"
-                        for a in plan.ga_areas.all())
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {seats.count()} seats in {zones} zones and "
-            f"{plan.categories.count()} categories{areas} as plan {plan.name!r} (id {plan.pk}) "
-            f"of venue {plan.venue.name!r}."
-        ))
+        areas = "".join(
+            f", plus general admission {a.name!r} ({a.capacity} places)"
+            for a in plan.ga_areas.all()
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {seats.count()} seats in {zones} zones and "
+                f"{plan.categories.count()} categories{areas} as plan {plan.name!r} (id {plan.pk}) "
+                f"of venue {plan.venue.name!r}."
+            )
+        )

@@ -38,16 +38,23 @@ class Command(BaseCommand):
                 defaults={"description": "Eight bouts, one title fight. Ringside to the rafters."},
             )
             missing = 2 - Showtime.objects.filter(show=show).count()
-            first = (timezone.now() + timedelta(days=14)).replace(hour=19, minute=30, second=0,
-                                                                  microsecond=0)
+            first = (timezone.now() + timedelta(days=14)).replace(
+                hour=19, minute=30, second=0, microsecond=0
+            )
             for i in range(max(0, missing)):
-                showtime_create(show=show, plan=plan, starts_at=first + timedelta(days=7 * i),
-                                prices=PRICES, currency="EUR")
+                showtime_create(
+                    show=show,
+                    plan=plan,
+                    starts_at=first + timedelta(days=7 * i),
+                    prices=PRICES,
+                    currency="EUR",
+                )
         User = get_user_model()
         passwords = {}
         for username, staff in (("staff", True), ("demo", False)):
-            user, _ = User.objects.get_or_create(username=username,
-                                                 defaults={"email": f"{username}@example.com"})
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
             passwords[username] = secrets.token_urlsafe(9)
             user.set_password(passwords[username])
             user.is_staff = user.is_superuser = staff
