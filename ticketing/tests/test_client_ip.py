@@ -109,8 +109,10 @@ def procfile_web(transactional_db):
             "SECRET_KEY": django_settings.SECRET_KEY,
             "REDIS_PREFIX": f"edge-ratelimit-{uuid.uuid4().hex}",
             "RATELIMIT_ENABLE": "true",
-            # 3 a minute: each wrong password costs the server ~0.7 s of PBKDF2.
-            "RATELIMIT_AUTH": "3/m",
+            # 3 an hour: each wrong password costs the server ~0.7 s of PBKDF2, and
+            # django-ratelimit's windows are fixed (a per-key offset), so a test's requests
+            # crossing a minute window's end would start a new count (seen flaky with "3/m").
+            "RATELIMIT_AUTH": "3/h",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
