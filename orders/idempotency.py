@@ -46,7 +46,7 @@ from django.utils import timezone
 from core import counters
 from core.errors import ApplicationError
 from seats.models import Hold
-from seats.rawsql import column_name, field, update
+from seats.rawsql import column, table, update
 
 from .models import IdempotencyKey
 
@@ -116,18 +116,19 @@ class KeyInTransaction:
         if not connection.in_atomic_block:
             raise RuntimeError("KeyInTransaction.claim() must run inside transaction.atomic().")
         self.reset()
-        quote = connection.ops.quote_name
         meta = IdempotencyKey._meta
         columns = ", ".join(
-            quote(column_name(field(meta, f))) for f in ("user", "key", "fingerprint", "created_at")
+            column(IdempotencyKey, f, connection)
+            for f in ("user", "key", "fingerprint", "created_at")
         )
         created = meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
-        table = quote(meta.db_table)
+        into = table(IdempotencyKey, connection)
+        pk = column(IdempotencyKey, meta.pk.name, connection)
         if connection.vendor == "postgresql":
             sql = (
-                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, "
+                f"INSERT INTO {into} ({columns}) SELECT %s, %s, %s, "
                 f"CAST(%s AS timestamp with time zone) WHERE pg_try_advisory_xact_lock(%s) "
-                f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}"
+                f"ON CONFLICT DO NOTHING RETURNING {pk}"
             )
             params = [
                 self.user_id,
@@ -138,8 +139,8 @@ class KeyInTransaction:
             ]
         else:  # SQLite: BEGIN IMMEDIATE already serialises this transaction with every writer
             sql = (
-                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
-                f"ON CONFLICT DO NOTHING RETURNING {quote(column_name(meta.pk))}"
+                f"INSERT INTO {into} ({columns}) VALUES (%s, %s, %s, %s) "
+                f"ON CONFLICT DO NOTHING RETURNING {pk}"
             )
             params = [self.user_id, self.key, self.digest, created]
         with connection.cursor() as cursor:
