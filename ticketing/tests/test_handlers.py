@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -175,6 +176,25 @@ def test_a_normal_request(server):
         assert answer.headers["Content-Type"].startswith("application/json")
         assert answer.headers["X-Request-ID"]  # the whole middleware chain ran
         assert "results" in json.loads(answer.read())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/orders/abc/",
+        "/api/v1/orders/-1/",
+        "/api/v1/orders/99999999999999999999/",
+        "/api/v1/holds/not-a-uuid/",
+        "/api/v1/showtimes/%E0%B8%81/seats/",
+    ],
+)
+def test_an_id_that_is_not_one_is_a_404_error_body(server, path):
+    """The id converters (``ticketing/urls.py``) route a malformed id nowhere: the server answers
+    the api.md 404 body, never a 5xx, whatever the server decodes the path to."""
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(f"{server}{path}", timeout=10)
+    assert answer.value.code == 404
+    assert json.loads(answer.value.read())["error"]["code"] == "not_found"
 
 
 def test_a_streamed_response_arrives_whole(server):
