@@ -55,7 +55,8 @@ HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")
 def showtime_detail(showtime: Showtime) -> dict:
     """The api.md showtime shape (two queries beyond the showtime row and its joins), with the
     per-buyer caps in force (``max_seats_per_buyer``: the showtime's, else its
-    ``max_seats_per_order``; ``max_pending_orders_per_buyer``: the setting)."""
+    ``max_seats_per_order``; ``max_pending_orders_per_buyer``: the setting) and the hold rules
+    (``abandon_grace_seconds``, ``max_hold_extensions``, ``max_hold_seconds``: seconds)."""
     return {
         "id": showtime.pk,
         "show": {"id": showtime.show_id, "title": showtime.show.title},
@@ -67,6 +68,9 @@ def showtime_detail(showtime: Showtime) -> dict:
         "max_seats_per_order": showtime.max_seats_per_order,
         "max_seats_per_buyer": showtime.seats_per_buyer,
         "max_pending_orders_per_buyer": settings.MAX_PENDING_ORDERS_PER_BUYER,
+        "abandon_grace_seconds": showtime.abandon_grace_seconds,
+        "max_hold_extensions": showtime.max_hold_extensions,
+        "max_hold_seconds": showtime.max_hold_seconds,
         "categories": selectors.showtime_categories(showtime),
         "counts": selectors.showtime_counts(showtime.pk),
     }

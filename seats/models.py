@@ -209,6 +209,21 @@ class Showtime(models.Model):
     )
     sales_start = models.DateTimeField(null=True, blank=True)
     sales_end = models.DateTimeField(null=True, blank=True)
+    abandon_grace_seconds = models.PositiveIntegerField(
+        default=60,
+        help_text=(
+            "Seconds after a buyer's last seat map closes before their hold is released as "
+            "abandoned, unless they come back. 0: holds keep their full time."
+        ),
+    )
+    max_hold_extensions = models.PositiveIntegerField(
+        default=2, help_text="How many times a buyer may extend a hold (0: never)."
+    )
+    max_hold_seconds = models.PositiveIntegerField(
+        default=900,
+        validators=[MinValueValidator(1)],
+        help_text="Extensions never take a hold past this many seconds after it was made.",
+    )
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -360,6 +375,12 @@ class Hold(Lapsing, models.Model):
     A buyer has at most one active hold per showtime (a partial unique index). An active hold past
     ``expires_at`` has lapsed and reads as ``expired`` before the cleanup records it
     (:mod:`seats.lapse`: ``hold.status_at()``, ``Hold.objects.live()``/``lapsed()``).
+
+    Presence (:mod:`realtime.presence`): while a seat map socket of the buyer is open on the
+    showtime, ``abandon_at`` is kept a lease ahead of now; when the last one closes it becomes
+    ``left_at + showtime.abandon_grace_seconds``, and from then on the hold is released with
+    reason ``abandoned`` (``abandoned`` set) unless the buyer comes back first. A hold whose buyer
+    never opened a socket has no ``abandon_at`` and keeps its full ``expires_at``.
     """
 
     class Status(models.TextChoices):
@@ -380,6 +401,24 @@ class Hold(Lapsing, models.Model):
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    extensions = models.PositiveIntegerField(
+        default=0, help_text="Times the buyer extended the hold (POST holds/{id}/extend/)."
+    )
+    left_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the buyer's last seat map socket of the showtime closed; empty while "
+        "one is open, or if none ever was.",
+    )
+    abandon_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the hold is released as abandoned unless its buyer comes back to the "
+        "seat map; empty: it keeps its full time.",
+    )
+    abandoned = models.BooleanField(
+        default=False, help_text="Released because its buyer left the seat map."
+    )
 
     objects = LapsingQuerySet.as_manager()
 
@@ -391,7 +430,12 @@ class Hold(Lapsing, models.Model):
                 name="one_active_hold_per_buyer_and_showtime",
             )
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="hold_status_expiry_idx")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="hold_status_expiry_idx"),
+            models.Index(
+                fields=["abandon_at"], condition=Q(status="active"), name="hold_abandon_idx"
+            ),
+        ]
 
     def __str__(self):
         return str(self.id)

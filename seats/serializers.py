@@ -109,6 +109,17 @@ class ShowtimeSerializer(serializers.Serializer):
         help_text="Unpaid (pending) orders one buyer may have for this showtime (409 "
         "buyer_limit past it)."
     )
+    abandon_grace_seconds = serializers.IntegerField(
+        help_text="Seconds a hold outlives its buyer's last open seat map socket before it is "
+        "released as abandoned (0: never; a hold made without a socket keeps its full time)."
+    )
+    max_hold_extensions = serializers.IntegerField(
+        help_text="How many times POST holds/{id}/extend/ may extend one hold."
+    )
+    max_hold_seconds = serializers.IntegerField(
+        help_text="Extensions never take a hold's expires_at further than this many seconds "
+        "after it was made."
+    )
     categories = CategorySerializer(many=True)
     counts = CountsSerializer()
 

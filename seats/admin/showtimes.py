@@ -188,6 +188,10 @@ class ShowtimeAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (
+            "Holds",
+            {"fields": ("abandon_grace_seconds", "max_hold_extensions", "max_hold_seconds")},
+        ),
     )
     change_fieldsets = (
         ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),

@@ -50,6 +50,9 @@ def showtime_create(
     forbid_single_seats: bool = False,
     sales_start: datetime | None = None,
     sales_end: datetime | None = None,
+    abandon_grace_seconds: int | None = None,
+    max_hold_extensions: int | None = None,
+    max_hold_seconds: int | None = None,
 ) -> Showtime:
     """Create a showtime with its prices and its inventory (one ``ShowtimeSeat`` per plan seat).
 
@@ -63,6 +66,8 @@ def showtime_create(
             ``settings.MAX_SEATS_PER_ORDER``.
         max_seats_per_buyer: the per-buyer cap (held and pending seats together); ``None``: the
             same as ``max_seats_per_order``, whatever it becomes (``Showtime.seats_per_buyer``).
+        abandon_grace_seconds, max_hold_extensions, max_hold_seconds: how holds follow the
+            buyer (``Showtime``); ``None``: the field's default (60, 2, 900).
 
     Raises:
         ApplicationError: 400 ``validation_error`` when the prices break
@@ -71,7 +76,13 @@ def showtime_create(
             ``max_seats_per_order``); ``details`` maps the field names to their problems.
     """
     price_rows = showtime_prices_check(plan=plan, prices=prices)
-    given = {"hold_ttl": hold_ttl, "max_seats_per_order": max_seats_per_order}
+    given = {
+        "hold_ttl": hold_ttl,
+        "max_seats_per_order": max_seats_per_order,
+        "abandon_grace_seconds": abandon_grace_seconds,
+        "max_hold_extensions": max_hold_extensions,
+        "max_hold_seconds": max_hold_seconds,
+    }
     showtime = Showtime(
         show=show,
         plan=plan,
