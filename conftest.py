@@ -63,6 +63,9 @@ def _test_settings(settings):
     # Frames leave as soon as they can, so in-process tests see one frame per change; the
     # interval has its own test (realtime/tests/test_outbox.py). Server processes keep the default.
     settings.REALTIME_FRAME_INTERVAL_SECONDS = 0
+    # No background sweep of abandoned holds in the test process (its tests call
+    # hold_abandon_due, or run server processes, which keep the default).
+    settings.ABANDON_SWEEP_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)
@@ -71,10 +74,11 @@ def _fresh_redis_state():
     by an earlier test that stopped its own Redis, and the counters of ``GET stats/`` at zero
     (process-wide state)."""
     from core import counters, redisguard
-    from realtime import sequence
+    from realtime import presence, sequence
 
     redisguard.breaker.close()
     sequence.reset_local_state()
+    presence.reset_local_state()
     counters.reset()
     yield
     redisguard.breaker.close()
@@ -188,6 +192,19 @@ def make_showtime(db):
 @pytest.fixture
 def showtime(make_showtime):
     return make_showtime()
+
+
+def seat_labels(showtime) -> dict[str, str]:
+    """``{guid: label}`` of a showtime's seats (the ``label`` that ``seats.changed`` frames
+    carry next to each seat id)."""
+    from seats.models import ShowtimeSeat
+
+    return {
+        str(guid): label
+        for guid, label in ShowtimeSeat.objects.filter(showtime=showtime).values_list(
+            "seat__guid", "seat__label"
+        )
+    }
 
 
 def seat_guids(showtime, n=None) -> list[str]:

@@ -30,8 +30,10 @@ class Publisher(Protocol):
     def hold_updated(self, user_id: int, hold: dict[str, Any]) -> None:
         """``hold.updated`` to the hold's owner."""
 
-    def hold_expired(self, user_id: int, showtime_id: int, hold_id: Any) -> None:
-        """``hold.expired`` to the hold's owner."""
+    def hold_expired(
+        self, user_id: int, showtime_id: int, hold_id: Any, expires_at: str | None = None
+    ) -> None:
+        """``hold.expired`` to the hold's owner; ``expires_at``: the deadline it passed (ISO)."""
 
     def order_updated(self, user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
         """``order.updated`` to the order's owner."""
@@ -46,7 +48,9 @@ class _Silent:
     def hold_updated(self, user_id: int, hold: dict[str, Any]) -> None:
         pass
 
-    def hold_expired(self, user_id: int, showtime_id: int, hold_id: Any) -> None:
+    def hold_expired(
+        self, user_id: int, showtime_id: int, hold_id: Any, expires_at: str | None = None
+    ) -> None:
         pass
 
     def order_updated(self, user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
@@ -72,9 +76,11 @@ def hold_updated(user_id: int, hold: dict[str, Any]) -> None:
     _publisher.hold_updated(user_id, hold)
 
 
-def hold_expired(user_id: int, showtime_id: int, hold_id: Any) -> None:
+def hold_expired(
+    user_id: int, showtime_id: int, hold_id: Any, expires_at: str | None = None
+) -> None:
     """Announce a hold's expiry to its owner (see :class:`Publisher`)."""
-    _publisher.hold_expired(user_id, showtime_id, hold_id)
+    _publisher.hold_expired(user_id, showtime_id, hold_id, expires_at)
 
 
 def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None:

@@ -63,8 +63,15 @@ def order_detail(
 
 
 def order_brief(order: Order) -> dict[str, Any]:
-    """``{"id", "number", "status"}``: the body of ``order.updated`` frames (realtime.md)."""
-    return {"id": order.pk, "number": order.number, "status": order.status}
+    """``{"id", "number", "status", "expires_at"}``: the body of ``order.updated`` frames
+    (docs/realtime.md); ``expires_at`` is the payment deadline (ISO 8601), which a pending order
+    lapses at."""
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        "expires_at": order.expires_at.isoformat(),
+    }
 
 
 def order_tickets(order: Order) -> list[dict[str, Any]]:

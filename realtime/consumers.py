@@ -61,9 +61,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from seats.models import Showtime
-from seats.selectors import active_hold_for, ga_availability, seat_states
+from seats.selectors import ga_availability, seat_states
 
-from . import events, sequence
+from . import events, presence, sequence
 from .compat import start_now
 from .hub import Hub, get_hub
 from .services import socket_ticket_redeem
@@ -97,12 +97,6 @@ frames_dropped = 0
 @database_sync_to_async
 def _showtime_exists(showtime_id: int) -> bool:
     return Showtime.objects.filter(pk=showtime_id).exists()
-
-
-@database_sync_to_async
-def _active_hold(user: Any, showtime_id: int) -> tuple[str, datetime] | None:
-    hold = active_hold_for(user, showtime_id)
-    return (str(hold.pk), hold.expires_at) if hold else None
 
 
 @dataclass(frozen=True)
@@ -149,6 +143,10 @@ class ShowtimeConsumer:
         self.counted = False
         self.expiring_task: asyncio.Task | None = None
         self.showtime_id = 0
+        # Presence (realtime.presence): the loop's registry and this socket's token, while a
+        # signed-in socket counts as its buyer being on the seat map.
+        self.presence: presence.PresenceLoop | None = None
+        self.presence_token: str | None = None
         # Group messages that arrive while a snapshot is read: handled after it is sent, so
         # no frame newer than the snapshot goes out before it (None: handle at once).
         self._held: list[dict[str, Any]] | None = None
@@ -253,10 +251,17 @@ class ShowtimeConsumer:
         self.counted = True
         self._sent_snapshot(await self.hub.snapshot(group, lambda: _snapshot(self.showtime_id)))
         if signed_in:
-            hold = await _active_hold(self.user, self.showtime_id)
-            if hold:
-                self._schedule_expiring(*hold)
+            # The buyer is on the seat map: their hold here stops counting down to an
+            # abandonment (docs/realtime.md "Presence").
+            self.presence = presence.for_loop()
+            self.presence_token = presence.new_token()
+            hold = await self.presence.arrive(self._presence_pair(), self.presence_token)
+            if hold is not None:
+                self._schedule_expiring(str(hold.pk), hold.expires_at)
         self._release_held()
+
+    def _presence_pair(self) -> tuple[int, int]:
+        return (self.showtime_id, self.user.pk)
 
     async def disconnect(self, code):
         self._leave()
@@ -266,6 +271,10 @@ class ShowtimeConsumer:
         if self.counted:
             connections -= 1
             self.counted = False
+        if self.presence_token is not None:
+            assert self.presence is not None  # set together
+            self.presence.depart(self._presence_pair(), self.presence_token)
+            self.presence_token = None
         self._cancel_expiring()
         if self._refreshing is not None:
             self._refreshing.cancel()

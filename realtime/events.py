@@ -269,14 +269,19 @@ _server_loop_var: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
 class ServerLoopMiddleware:
     """ASGI middleware (the outermost layer of ``ticketing.asgi.application``): records the
     running event loop in the context of each connection (HTTP request or WebSocket), where
-    :func:`_server_loop` finds it from the worker thread of a sync view. Changes nothing else:
-    ``scope``, ``receive`` and ``send`` are passed on as they are."""
+    :func:`_server_loop` finds it from the worker thread of a sync view; and starts the loop's
+    presence task (``realtime.presence.ensure_started``: the sweep of abandoned holds). Changes
+    nothing else: ``scope``, ``receive`` and ``send`` are passed on as they are."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         bind_server_loop()
+        if scope["type"] in ("http", "websocket"):
+            from . import presence
+
+            presence.ensure_started()  # the sweep of abandoned holds runs from the first request
         return await self.app(scope, receive, send)
 
 
@@ -321,9 +326,9 @@ def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) ->
 
     Args:
         showtime_id: the showtime whose seats changed.
-        reason: ``held``, ``released``, ``expired``, ``reserved``, ``sold``, ``cancelled``,
+        reason: ``held``, ``released``, ``expired``, ``abandoned``, ``reserved``, ``sold``, ``cancelled``,
             ``refunded``, ``blocked`` or ``unblocked``.
-        seats: ``[{"id": "<guid>", "status": ..., "version": int}]`` as committed; states of
+        seats: ``[{"id": "<guid>", "label", "status", "version": int}]`` as committed; states of
             general-admission places (``"ga_area"`` set) become :func:`availability_changed`
             frames instead.
 
@@ -393,19 +398,23 @@ def hold_updated(user_id: int, hold: dict[str, Any]) -> None:
     )
 
 
-def hold_expired(user_id: int, showtime_id: int, hold_id: Any) -> None:
-    """Send ``hold.expired`` ``{"hold": id}`` to the owner after commit."""
+def hold_expired(
+    user_id: int, showtime_id: int, hold_id: Any, expires_at: str | None = None
+) -> None:
+    """Send ``hold.expired`` ``{"hold": id, "expires_at": ISO time}`` (the deadline it passed) to
+    the owner after commit."""
     _on_commit(
         user_group(user_id),
         "hold.expired",
-        {"type": "hold.expired", "hold": str(hold_id)},
+        {"type": "hold.expired", "hold": str(hold_id), "expires_at": expires_at},
         showtime=showtime_id,
         hold={"id": str(hold_id), "status": "expired"},
     )
 
 
 def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
-    """Send ``order.updated`` ``{"order": {"id", "number", "status"}}`` to the owner after commit."""
+    """Send ``order.updated`` ``{"order": {"id", "number", "status", "expires_at"}}`` to the owner
+    after commit."""
     _on_commit(
         user_group(user_id),
         "order.updated",

@@ -112,7 +112,11 @@ def booking_figures(now: datetime) -> dict[str, Any]:
 def stats_snapshot() -> dict:
     """The figures of ``GET stats/``.
 
-    - ``holds``: active unexpired holds and the seats they hold;
+    - ``holds``: active unexpired holds and the seats they hold; ``abandoned``: holds released
+      because their buyer left the seat map (docs/realtime.md "Presence"), and
+      ``abandoned_release_median_seconds``: the median seconds from the buyer's last socket
+      closing to the release (the grace plus the sweep's delay; over the latest 10,000 such
+      holds; ``null`` before the first);
     - ``orders``: orders by status, a pending order past its deadline counted as ``expired``;
     - ``prevented_duplicates``: 409 ``seat_unavailable`` answers (``seat_conflicts``) and
       idempotent replays (``idempotent_replays``), the deployment's totals of
@@ -136,8 +140,23 @@ def stats_snapshot() -> dict:
         ]
         if end is not None  # excluded above; for the type checker
     ]
+    abandoned = Hold.objects.filter(abandoned=True)
+    abandon_delays = [
+        (end - left).total_seconds()
+        for left, end in abandoned.exclude(left_at=None)
+        .order_by("-ended_at")
+        .values_list("left_at", "ended_at")[:MEDIAN_SAMPLE]
+        if end is not None and left is not None  # for the type checker
+    ]
     return {
-        "holds": {"active": figures["holds_active"], "seats_held": figures["seats_held"]},
+        "holds": {
+            "active": figures["holds_active"],
+            "seats_held": figures["seats_held"],
+            "abandoned": abandoned.count(),
+            "abandoned_release_median_seconds": round(statistics.median(abandon_delays), 3)
+            if abandon_delays
+            else None,
+        },
         "orders": figures["orders"],
         "prevented_duplicates": counters.totals(),
         "conversion": {
@@ -162,7 +181,11 @@ class StatsView(APIView):
             200: inline_serializer(
                 "Stats",
                 {
-                    "holds": serializers.DictField(child=serializers.IntegerField()),
+                    "holds": serializers.DictField(
+                        child=serializers.FloatField(allow_null=True),
+                        help_text="active, seats_held, abandoned (counts); "
+                        "abandoned_release_median_seconds (seconds, null before the first).",
+                    ),
                     "orders": serializers.DictField(child=serializers.IntegerField()),
                     "prevented_duplicates": serializers.DictField(child=serializers.IntegerField()),
                     "conversion": serializers.DictField(

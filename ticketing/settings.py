@@ -17,6 +17,8 @@ Python):
   ``REDIS_BREAKER_FAILURES`` (3), ``REDIS_BREAKER_RESET_SECONDS`` (1): see ``core.redisguard``.
   ``REALTIME_REORDER_WAIT_SECONDS`` (1), ``REALTIME_PROBE_SECONDS`` (0.5): see ``realtime.hub``;
   ``REALTIME_FRAME_INTERVAL_SECONDS`` (0.05): see ``realtime.events``.
+  ``PRESENCE_LEASE_SECONDS`` (30), ``PRESENCE_REFRESH_SECONDS`` (10), ``ABANDON_SWEEP_SECONDS`` (1):
+  see ``realtime.presence``.
 - ``PAYMENT_PROVIDER`` (``demo``, the default, captures at once; ``webhook`` waits for the signed
   webhook, secret ``PAYMENT_WEBHOOK_SECRET``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
@@ -364,6 +366,13 @@ IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 SOCKET_TICKET_TTL_SECONDS = 30
 # The owner's socket gets hold.expiring this many seconds before the hold's expires_at.
 HOLD_EXPIRING_NOTICE_SECONDS = 60
+# Holds that follow the buyer (realtime/presence.py, docs/realtime.md "Presence"): a server process
+# renews the presence lease of its buyers' holds every PRESENCE_REFRESH_SECONDS for
+# PRESENCE_LEASE_SECONDS (a process that dies stops renewing: its buyers count as gone one lease
+# later), and releases abandoned holds every ABANDON_SWEEP_SECONDS (0: only the cleanup worker does).
+PRESENCE_LEASE_SECONDS = env.float("PRESENCE_LEASE_SECONDS", default=30.0)
+PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=10.0)
+ABANDON_SWEEP_SECONDS = env.float("ABANDON_SWEEP_SECONDS", default=1.0)
 # How many times a transaction that lost a deadlock or serialization race is retried before the
 # request is answered 409 with Retry-After (domain.md, invariant 3).
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)

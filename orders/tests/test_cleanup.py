@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 from django.test import Client
 
-from conftest import assert_inventory_consistent, seat_guids
+from conftest import assert_inventory_consistent, seat_guids, seat_labels
 from orders.models import Order
 from orders.services import order_create
 from seats.models import Hold, ShowtimeSeat
@@ -88,8 +88,15 @@ async def test_two_cleanups_at_once_broadcast_each_expiry_exactly_once(showtime,
     by_type = {f["type"]: f for f in frames}
     changed = by_type["seats.changed"]
     assert changed["reason"] == "expired"
-    assert changed["seats"] == [{"id": g, "status": "available", "version": 3} for g in guids]
-    assert by_type["hold.expired"] == {"type": "hold.expired", "hold": str(hold.pk)}
+    labels = await database_sync_to_async(seat_labels)(showtime)
+    assert changed["seats"] == [
+        {"id": g, "label": labels[g], "status": "available", "version": 3} for g in guids
+    ]
+    assert by_type["hold.expired"] == {
+        "type": "hold.expired",
+        "hold": str(hold.pk),
+        "expires_at": hold.expires_at.isoformat(),
+    }
     assert await ws.receive_nothing(timeout=0.3)  # exactly once
     await ws.disconnect()
 
@@ -127,6 +134,7 @@ async def test_expired_order_tells_its_owner(showtime, buyer, clock, settings):
         "id": order.pk,
         "number": order.number,
         "status": "expired",
+        "expires_at": order.expires_at.isoformat(),
     }
     assert frames["seats.changed"]["reason"] == "expired"
     await ws.disconnect()

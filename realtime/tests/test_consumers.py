@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from conftest import seat_guids
+from conftest import seat_guids, seat_labels
 from core.errors import ApplicationError
 from orders.services import order_create, order_pay
 from seats.services import hold_create, hold_release
@@ -71,9 +71,10 @@ async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer
     held = await receive(watcher)
     assert held["type"] == "seats.changed" and held["reason"] == "held"
     assert held["showtime"] == showtime.pk and held["at"]
-    assert held["seats"] == [
-        {"id": a, "status": "held", "version": 2},
-        {"id": b, "status": "held", "version": 2},
+    labels = await database_sync_to_async(seat_labels)(showtime)
+    assert held["seats"] == [  # each seat named by id and label: no snapshot needed to name it
+        {"id": a, "label": labels[a], "status": "held", "version": 2},
+        {"id": b, "label": labels[b], "status": "held", "version": 2},
     ]
     assert held["seq"] > snapshot["seq"]
 
@@ -90,8 +91,8 @@ async def test_every_committed_change_is_one_seats_changed_frame(showtime, buyer
     sold = await receive(watcher)
     assert sold["reason"] == "sold" and sold["seq"] == reserved["seq"] + 1
     assert sold["seats"] == [
-        {"id": a, "status": "sold", "version": 4},
-        {"id": b, "status": "sold", "version": 4},
+        {"id": a, "label": labels[a], "status": "sold", "version": 4},
+        {"id": b, "label": labels[b], "status": "sold", "version": 4},
     ]
     assert await watcher.receive_nothing(timeout=0.2)
     await watcher.disconnect()

@@ -12,7 +12,7 @@ import websockets
 from channels.db import database_sync_to_async
 from websockets.typing import Origin
 
-from conftest import seat_guids
+from conftest import seat_guids, seat_labels
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -40,6 +40,7 @@ async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
     url_b = await asyncio.to_thread(asgi_server, env)
     token = str(RefreshToken.for_user(buyer).access_token)
     guids = await database_sync_to_async(seat_guids)(showtime)
+    labels = await database_sync_to_async(seat_labels)(showtime)
     ws_path = f"/ws/showtimes/{showtime.pk}/"
     latencies = []
     async with (
@@ -64,7 +65,9 @@ async def test_a_hold_through_one_process_reaches_a_client_of_the_other(
             frame = json.loads(await asyncio.wait_for(on_b.recv(), 5))
             latencies.append((time.perf_counter() - started) * 1000)
             assert frame["type"] == "seats.changed" and frame["reason"] == "held"
-            assert frame["seats"] == [{"id": seat, "status": "held", "version": 2}]
+            assert frame["seats"] == [
+                {"id": seat, "label": labels[seat], "status": "held", "version": 2}
+            ]
             same = json.loads(await asyncio.wait_for(on_a.recv(), 5))
             assert same["seq"] == frame["seq"]
     ARTIFACTS.mkdir(exist_ok=True)

@@ -10,10 +10,17 @@ module                 job
 ``picks``              general-admission places, best available, the single-seat rule
 ``limits``             seats per hold or order, the per-buyer caps
 ``ids``                seat ids of a request to showtime seats
-``expiry``             the cleanup's loop over lapsed holds or orders
+``expiry``             the cleanup's loops over lapsed holds or orders, abandoned holds
+``abandon``            presence leases on holds, the release of abandoned holds
 =====================  ==============================================================
 """
 
+from .abandon import (
+    hold_abandon_due,
+    hold_presence_arrive,
+    hold_presence_left,
+    hold_presence_refresh,
+)
 from .claims import (
     claims_end,
     claims_end_lapsed,
@@ -23,7 +30,7 @@ from .claims import (
     run_counting_conflicts,
     seats_write,
 )
-from .expiry import expire_due
+from .expiry import end_due, expire_due
 from .holds import (
     HoldResult,
     hold_best,
@@ -52,12 +59,17 @@ __all__ = [
     "claims_end_lapsed",
     "claims_mark",
     "claims_take",
+    "end_due",
     "expire_due",
+    "hold_abandon_due",
     "hold_best",
     "hold_create",
     "hold_end",
     "hold_expire_due",
     "hold_force_release",
+    "hold_presence_arrive",
+    "hold_presence_left",
+    "hold_presence_refresh",
     "hold_release",
     "inventory_create",
     "live_claims",

@@ -27,7 +27,12 @@ T = TypeVar("T")
 
 
 def _state(row: ShowtimeSeat) -> dict[str, Any]:
-    state = {"id": str(row.seat.guid), "status": row.status, "version": row.version}
+    state = {
+        "id": str(row.seat.guid),
+        "label": row.seat.label,
+        "status": row.status,
+        "version": row.version,
+    }
     if row.seat.ga_area_id:  # a general-admission place: published as a count, not a seat
         state["ga_area"] = row.seat.ga_area_id
     return state
@@ -44,7 +49,7 @@ def seats_write(
     block_reason: str = "",
 ) -> list[dict[str, Any]]:
     """Set ``status`` and ``expires_at`` of locked seats, bump their ``version``, record the audit
-    trail (``SeatEvent``), and return the new states ``[{"id", "status", "version"}]`` (plus
+    trail (``SeatEvent``), and return the new states ``[{"id", "label", "status", "version"}]`` (plus
     ``ga_area`` for a general-admission place). The one writer of ``ShowtimeSeat`` rows after
     their creation.
 

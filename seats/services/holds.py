@@ -63,18 +63,24 @@ def hold_end(
     now: datetime,
     staff: User | None = None,
     claims: list[SeatClaim] | None = None,
+    abandoned: bool = False,
 ) -> dict[str, Any]:
     """End an active hold (``released`` or ``expired``), free its seats and publish it; return its
     detail (no seats).
 
-    The audit trail names the buyer (release), the system (expiry) or ``staff`` (a staff user
-    force-releasing it). ``claims``: the hold's live claims when the caller has read them already.
-    Precondition: inside a transaction holding the lock of ``hold``.
+    The audit trail names the buyer (release), the system (expiry; and the release of a hold
+    whose buyer left, ``abandoned``: seat reason ``abandoned``, ``Hold.abandoned`` set) or
+    ``staff`` (a staff user force-releasing it). ``claims``: the hold's live claims when the
+    caller has read them already. Precondition: inside a transaction holding the lock of
+    ``hold``.
     """
     reason = "expired" if status == Hold.Status.EXPIRED else "released"
     if staff is not None:
         change = Change.staff(reason, staff.pk, hold_id=hold.pk)
     elif status == Hold.Status.EXPIRED:
+        change = Change.system(reason, hold_id=hold.pk)
+    elif abandoned:
+        reason = "abandoned"
         change = Change.system(reason, hold_id=hold.pk)
     else:
         change = Change.buyer(reason, hold.user_id, hold_id=hold.pk)
@@ -82,10 +88,13 @@ def hold_end(
         live_claims(hold=hold) if claims is None else claims, now=now, change=change
     )
     hold.status, hold.ended_at = status, now
-    update(Hold, [hold.pk], {"status": status, "ended_at": now})
+    values: dict[str, Any] = {"status": status, "ended_at": now}
+    if abandoned:
+        hold.abandoned = values["abandoned"] = True
+    update(Hold, [hold.pk], values)
     events.seats_changed(hold.showtime_id, reason, states)
     if status == Hold.Status.EXPIRED:
-        events.hold_expired(hold.user_id, hold.showtime_id, hold.pk)
+        events.hold_expired(hold.user_id, hold.showtime_id, hold.pk, hold.expires_at.isoformat())
         return hold_detail(hold, [])
     return publish_hold(hold, [])
 

@@ -21,7 +21,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conftest import messages_of, seat_guids, small_plan
+from conftest import messages_of, seat_guids, seat_labels, small_plan
 from core.errors import ApplicationError
 from seats import services
 from seats.importer import plan_import
@@ -206,6 +206,9 @@ def showtime_form(show, plan, prices, **fields) -> dict:
         "currency": "EUR",
         "hold_ttl": "300",
         "max_seats_per_order": "10",
+        "abandon_grace_seconds": "45",
+        "max_hold_extensions": "1",
+        "max_hold_seconds": "600",
         "sales_start_0": "",
         "sales_start_1": "",
         "sales_end_0": "",
@@ -262,6 +265,9 @@ def test_a_showtime_added_in_the_admin_equals_one_made_by_the_service(staff_clie
         plan=plan,
         starts_at=added.starts_at,
         prices={"Front": Decimal("80"), "Back": Decimal("40")},
+        abandon_grace_seconds=45,
+        max_hold_extensions=1,
+        max_hold_seconds=600,
     )
     assert inventory(added) == inventory(made)
     assert len(inventory(added)) == plan.seats.count() == 12
@@ -279,6 +285,9 @@ def test_a_showtime_added_in_the_admin_equals_one_made_by_the_service(staff_clie
         "forbid_single_seats",
         "sales_start",
         "sales_end",
+        "abandon_grace_seconds",
+        "max_hold_extensions",
+        "max_hold_seconds",
     )
     assert [getattr(added, f) for f in rules] == [getattr(made, f) for f in rules]
     assert showtime_counts(added.pk) == showtime_counts(made.pk)
@@ -401,6 +410,9 @@ def test_changing_a_showtime_keeps_its_plan_and_checks_its_prices(staff_client, 
         "hold_ttl": "120",
         "max_seats_per_order": "4",
         "max_seats_per_buyer": "",
+        "abandon_grace_seconds": "0",
+        "max_hold_extensions": "2",
+        "max_hold_seconds": "900",
         "sales_start_0": "",
         "sales_start_1": "",
         "sales_end_0": "",
@@ -687,7 +699,10 @@ async def test_block_from_the_admin_is_broadcast_as_seats_changed(
     frame = json.loads(await ws.receive_from(timeout=3))
     assert frame["type"] == "seats.changed" and frame["reason"] == "blocked"
     assert frame["showtime"] == showtime.pk
-    assert frame["seats"] == [{"id": g, "status": "blocked", "version": 2} for g in guids]
+    labels = await database_sync_to_async(seat_labels)(showtime)
+    assert frame["seats"] == [
+        {"id": g, "label": labels[g], "status": "blocked", "version": 2} for g in guids
+    ]
     assert await ws.receive_nothing(timeout=0.2)
     await ws.disconnect()
 
