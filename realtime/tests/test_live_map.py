@@ -67,6 +67,7 @@ class Watcher:
         self.gaps = 0
         self.new_epochs = 0
         self.highest = 0
+        self.seen: list[dict] = []  # every seats.changed frame received, as received
         self.changed = asyncio.Event()
         self.got_snapshot = asyncio.Event()
         self.task = asyncio.ensure_future(self._run())
@@ -83,6 +84,7 @@ class Watcher:
                 self.got_snapshot.set()
             elif frame["type"] == "seats.changed":
                 self.frames += 1
+                self.seen.append(frame)
                 if frame.get("epoch") != self.epoch:
                     self.new_epochs += 1
                     await self.ws.send(json.dumps({"type": "resync"}))

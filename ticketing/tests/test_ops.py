@@ -80,7 +80,12 @@ def test_stats_count_conflicts_replays_and_conversion(make_user, showtime, clock
 
     assert client_for(alice).get("/api/v1/stats/").status_code == 403
     stats = client_for(staff).get("/api/v1/stats/").json()
-    assert stats["holds"] == {"active": 0, "seats_held": 0}
+    assert stats["holds"] == {
+        "active": 0,
+        "seats_held": 0,
+        "abandoned": 0,
+        "abandoned_release_median_seconds": None,
+    }
     assert stats["orders"] == {"pending": 1, "paid": 0, "cancelled": 0, "expired": 0, "refunded": 0}
     assert stats["prevented_duplicates"] == {"seat_conflicts": 2, "idempotent_replays": 1}
     assert stats["conversion"]["holds_converted_ratio"] == 0.5  # 1 converted, 1 released
