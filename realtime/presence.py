@@ -39,11 +39,13 @@ import time
 import uuid
 import weakref
 from collections import defaultdict
+from datetime import datetime
 from typing import cast
 
 import redis
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from core import redisguard
 from seats.models import Hold
@@ -240,7 +242,7 @@ class PresenceLoop:
                 if self.tokens and self.loop.time() - renewed >= refresh_seconds() - 0.01:
                     renewed = self.loop.time()
                     await database_sync_to_async(_renew)(
-                        {pair: set(t) for pair, t in self.tokens.items()}
+                        {pair: set(t) for pair, t in self.tokens.items()}, timezone.now()
                     )
                 if self.sweeping():
                     released = await database_sync_to_async(hold_abandon_due)()
@@ -281,8 +283,9 @@ async def _depart_logged(pair: Pair, token: str) -> None:
         logger.exception("presence departure of %s failed", pair)
 
 
-def _renew(tokens: dict[Pair, set[str]]) -> None:
-    """Renew the leases of ``tokens`` in the store and on the holds (sync)."""
+def _renew(tokens: dict[Pair, set[str]], seen_at: datetime) -> None:
+    """Renew the leases of ``tokens`` (this loop's sockets at ``seen_at``) in the store and on
+    the holds (sync)."""
     try:
         store().renew(tokens)
     except (redis.RedisError, OSError):
@@ -291,7 +294,9 @@ def _renew(tokens: dict[Pair, set[str]]) -> None:
     for showtime_id, user_id in tokens:
         by_showtime[showtime_id].append(user_id)
     for showtime_id, users in by_showtime.items():
-        hold_presence_refresh(showtime_id=showtime_id, user_ids=users, lease=lease_seconds())
+        hold_presence_refresh(
+            showtime_id=showtime_id, user_ids=users, lease=lease_seconds(), seen_at=seen_at
+        )
 
 
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceLoop] = (

@@ -22,9 +22,11 @@ full ``expires_at``. ``abandon_grace_seconds = 0`` turns the feature off for a s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,6 +35,8 @@ from ..locks import lock_first, run_in_transaction
 from ..models import Hold, Showtime
 from .expiry import end_due
 from .holds import hold_end
+
+logger = logging.getLogger(__name__)
 
 # User ids per UPDATE of a refresh (keeps statements and their parameter lists small).
 REFRESH_CHUNK = 500
@@ -80,19 +84,28 @@ def hold_presence_arrive(
     if hold is None:
         return None
     abandon_at = _present_until(now, lease, hold.showtime.abandon_grace_seconds)
-    Hold.objects.filter(pk=hold.pk, status=Hold.Status.ACTIVE).update(
-        abandon_at=abandon_at, left_at=None
-    )
+    try:
+        Hold.objects.filter(pk=hold.pk, status=Hold.Status.ACTIVE).update(
+            abandon_at=abandon_at, left_at=None
+        )
+    except DatabaseError:  # e.g. a lock wait past DB_LOCK_TIMEOUT_MS: the next renewal writes it
+        logger.warning("presence of hold %s not written", hold.pk, exc_info=True)
     return hold
 
 
 def hold_presence_refresh(
-    *, showtime_id: int, user_ids: Iterable[int], lease: float, now: datetime | None = None
+    *,
+    showtime_id: int,
+    user_ids: Iterable[int],
+    lease: float,
+    seen_at: datetime,
+    now: datetime | None = None,
 ) -> int:
-    """Buyers ``user_ids`` still have a seat map socket open on the showtime (in this process):
-    move ``abandon_at`` of their live holds there to ``now + lease + grace``. Holds whose buyer
-    has left meanwhile (``left_at`` set) are not touched. Returns the holds updated. One query
-    for the grace, then one ``UPDATE`` per ``REFRESH_CHUNK`` buyers."""
+    """Buyers ``user_ids`` had a seat map socket open on the showtime (in this process) at
+    ``seen_at``: move ``abandon_at`` of their live holds there to ``now + lease + grace`` and
+    clear a ``left_at`` older than ``seen_at`` (they came back; this also repairs an arrival
+    whose write failed). A hold whose buyer left after ``seen_at`` is not touched. Returns the
+    holds updated. One query for the grace, then one ``UPDATE`` per ``REFRESH_CHUNK`` buyers."""
     now = now or timezone.now()
     users = sorted(set(user_ids))
     grace = _grace(showtime_id)
@@ -103,8 +116,9 @@ def hold_presence_refresh(
     for i in range(0, len(users), REFRESH_CHUNK):
         updated += (
             Hold.objects.live(now)
-            .filter(showtime_id=showtime_id, user_id__in=users[i : i + REFRESH_CHUNK], left_at=None)
-            .update(abandon_at=abandon_at)
+            .filter(Q(left_at=None) | Q(left_at__lt=seen_at))
+            .filter(showtime_id=showtime_id, user_id__in=users[i : i + REFRESH_CHUNK])
+            .update(abandon_at=abandon_at, left_at=None)
         )
     return updated
 

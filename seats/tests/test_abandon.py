@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from conftest import assert_inventory_consistent, run_threads, seat_guids
 from realtime import presence
@@ -97,15 +98,35 @@ def test_renewals_keep_a_present_buyer_and_skip_one_who_left(make_showtime, make
     kept, lost = hold_for(stay, showtime), hold_for(go, showtime, skip=1)
     for user in (stay, go):
         hold_presence_arrive(user_id=user.pk, showtime_id=showtime.pk, lease=LEASE)
+    seen_at = timezone.now()  # a renewal's snapshot of the sockets, taken before "go" left
     left(go, showtime)
     for _ in range(4):  # 4 × 20 s: far past one lease, with a renewal every 20 s
         clock.advance(20)
-        hold_presence_refresh(showtime_id=showtime.pk, user_ids=[stay.pk, go.pk], lease=LEASE)
+        hold_presence_refresh(
+            showtime_id=showtime.pk, user_ids=[stay.pk, go.pk], lease=LEASE, seen_at=seen_at
+        )
         hold_abandon_due()
+        seen_at = timezone.now()
     kept.refresh_from_db()
     lost.refresh_from_db()
     assert kept.status == "active"
     assert (lost.status, lost.abandoned) == ("released", True)
+
+
+def test_a_renewal_brings_back_a_buyer_whose_arrival_was_not_written(make_showtime, buyer, clock):
+    """The buyer left, then reconnected, but the arrival's write failed (a lock wait past the
+    limit): the next renewal, which sees the socket, clears the departure."""
+    showtime = make_showtime(abandon_grace_seconds=10)
+    hold = hold_for(buyer, showtime)
+    left(buyer, showtime)
+    clock.advance(5)  # back, unrecorded
+    hold_presence_refresh(
+        showtime_id=showtime.pk, user_ids=[buyer.pk], lease=LEASE, seen_at=timezone.now()
+    )
+    clock.advance(20)
+    assert hold_abandon_due() == []
+    hold.refresh_from_db()
+    assert hold.left_at is None and hold.status == "active"
 
 
 def test_without_renewals_a_present_buyer_counts_as_gone_one_lease_later(
