@@ -241,3 +241,30 @@ def test_a_token_never_removed_stops_counting_after_its_lease(store, settings):
     time.sleep(0.6)
     assert store.count((1, 1)) == 1  # the renewed one
     assert store.remove((1, 1), "alive:1") == 0
+
+
+def test_with_redis_down_a_departure_starts_no_grace(
+    make_showtime, buyer, private_redis, settings, clock
+):
+    """When the store cannot say whether another socket is open, nothing is released early: the
+    hold goes one lease plus the grace after the last renewal, as for a dead process."""
+    from core import redisguard
+
+    settings.REDIS_URL = private_redis.url
+    settings.REDIS_PREFIX = f"test-presence-{uuid.uuid4().hex[:8]}"
+    redisguard.reset_client()
+    showtime = make_showtime(abandon_grace_seconds=10)
+    hold = hold_for(buyer, showtime)
+    pair = (showtime.pk, buyer.pk)
+    try:
+        presence.arrive(pair, "p:1")
+        private_redis.stop()
+        assert presence.depart(pair, "p:1") is None
+        hold.refresh_from_db()
+        assert hold.left_at is None  # no grace started
+        clock.advance(settings.PRESENCE_LEASE_SECONDS + 9)
+        assert hold_abandon_due() == []
+        clock.advance(2)
+        assert [h.pk for h in hold_abandon_due()] == [hold.pk]
+    finally:
+        redisguard.reset_client()
