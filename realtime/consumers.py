@@ -4,8 +4,10 @@ Thin and async: on connect it signs the socket in (session cookie, or a single-u
 joins the showtime's group (and the user's personal group) through the process's hub
 (``realtime.hub``), then sends the ``snapshot``; it answers ``ping`` and ``resync``, forwards
 published events, which arrive already encoded (``realtime.events``), and tells the owner
-``hold.expiring`` 60 s before their hold's ``expires_at``. All database work goes through
-``database_sync_to_async`` into selectors/services.
+``hold.expiring`` 60 s before their hold's ``expires_at``. A signed-in socket also marks its
+buyer present on the showtime while it is open (``realtime.presence``: their hold is released as
+abandoned only once their last socket has been closed for the showtime's grace). All database work
+goes through ``database_sync_to_async`` into selectors/services.
 
 A plain ASGI application (the ASGI WebSocket spec is its whole interface; Channels' ``URLRouter``
 routes to it like to any other): :meth:`ShowtimeConsumer.__call__` reads the connection's events

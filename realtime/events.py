@@ -326,8 +326,8 @@ def seats_changed(showtime_id: int, reason: str, seats: list[dict[str, Any]]) ->
 
     Args:
         showtime_id: the showtime whose seats changed.
-        reason: ``held``, ``released``, ``expired``, ``abandoned``, ``reserved``, ``sold``, ``cancelled``,
-            ``refunded``, ``blocked`` or ``unblocked``.
+        reason: ``held``, ``released``, ``abandoned``, ``expired``, ``reserved``, ``sold``,
+            ``cancelled``, ``refunded``, ``blocked`` or ``unblocked``.
         seats: ``[{"id": "<guid>", "label", "status", "version": int}]`` as committed; states of
             general-admission places (``"ga_area"`` set) become :func:`availability_changed`
             frames instead.
