@@ -21,8 +21,7 @@ from core.schema import AUTH, CSRF, errors, path_id, retry_after
 
 from . import services
 from .idempotency import run_idempotent
-from .models import Order
-from .selectors import order_detail, order_tickets
+from .selectors import buyer_orders, order_detail, order_tickets
 from .serializers import OrderCreateSerializer, OrderSerializer, TicketSerializer
 
 if TYPE_CHECKING:
@@ -71,12 +70,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_converter = "id64"  # ticketing/urls.py: pk is an int that fits a BIGINT
 
     def get_queryset(self):
-        return Order.objects.filter(user=_buyer(self.request)).order_by("-created_at", "-id")
+        return buyer_orders(_buyer(self.request))
 
     def list(self, request, *args, **kwargs):
+        """The buyer's orders, newest first, a page at a time, each with its seats (prefetched:
+        a constant number of queries per page)."""
         page = self.paginate_queryset(self.get_queryset())
         assert page is not None  # pagination_class is set
-        return self.get_paginated_response([order_detail(o) for o in page])
+        return self.get_paginated_response([order_detail(o, o.claims.all()) for o in page])
 
     def retrieve(self, request, pk=None):
         return Response(order_detail(services.order_detail_for(_buyer(request), pk)))

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Prefetch, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from seats.lapse import LapsingQuerySet
 from seats.models import Hold, SeatClaim, SeatStatus, Showtime, ShowtimeSeat, ShowtimeSeatQuerySet
 from seats.selectors import claim_lines, showtime_prices
 
 from .models import Order, Ticket
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def order_detail(
@@ -60,6 +65,89 @@ def order_detail(
         "created_at": order.created_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
     }
+
+
+def buyer_orders(user: User) -> LapsingQuerySet:
+    """The buyer's own orders, newest first (``-created_at``, ``-id``), with everything the order
+    list shows loaded in a constant number of queries however many orders are read: the
+    showtime, its show and venue (joined), and the claims (one prefetch query per evaluation)
+    ordered by showtime seat, each with its seat and its ticket (none until paid).
+
+    ``order.claims.all()`` then reads the prefetched claims (:func:`buyer_order_view`, or
+    :func:`order_detail` given them). Slice it (a page) before evaluating.
+    """
+    claims = SeatClaim.objects.select_related("showtime_seat__seat", "ticket").order_by(
+        "showtime_seat_id"
+    )
+    return (
+        Order.objects.filter(user=user)
+        .select_related("showtime__show", "showtime__plan__venue")
+        .prefetch_related(Prefetch("claims", queryset=claims))
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class SeatLine:
+    """One seat of an order: its ``label``, price ``category`` and ``price`` (in the order's
+    currency), fixed when the seat was held."""
+
+    label: str
+    category: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """One ticket of a paid order: its ``code`` (the QR payload), the ``seat`` label and its
+    ``status`` (``valid``/``used``/``void``)."""
+
+    code: str
+    seat: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BuyerOrderView:
+    """An order as the buyer's page "My orders and tickets" shows it (``/account/orders/``).
+
+    ``status`` is the order's status at the time of reading under the lapse rule (a pending order
+    past ``expires_at`` reads ``expired``); ``payment_deadline`` is ``expires_at`` while the order
+    is pending (not lapsed), else ``None``; ``tickets`` is empty until the order is paid.
+    """
+
+    order: Order
+    status: str
+    seats: list[SeatLine]
+    tickets: list[TicketLine]
+    payment_deadline: datetime | None
+
+    @property
+    def cancellable(self) -> bool:
+        """True while the buyer may cancel it: pending and not lapsed (``order_cancel``)."""
+        return self.status == Order.Status.PENDING
+
+
+def buyer_order_view(order: Order, now: datetime | None = None) -> BuyerOrderView:
+    """One order of :func:`buyer_orders` for the page, with its status at ``now`` (default:
+    ``timezone.now()``). Reads nothing from the database for an order of :func:`buyer_orders`
+    (its claims, seats and tickets are loaded); any other order reads them, row by row."""
+    status = order.status_at(now)
+    claims = list(order.claims.all())
+    tickets = []
+    for claim in claims:
+        # The reverse one-to-one: missing until the order is paid (RelatedObjectDoesNotExist is
+        # an AttributeError). A refunded order keeps its tickets, void.
+        ticket = getattr(claim, "ticket", None)
+        if ticket is not None:
+            tickets.append(TicketLine(ticket.code, claim.showtime_seat.seat.label, ticket.status))
+    return BuyerOrderView(
+        order=order,
+        status=status,
+        seats=[SeatLine(c.showtime_seat.seat.label, c.category, c.price) for c in claims],
+        tickets=tickets,
+        payment_deadline=order.expires_at if status == Order.Status.PENDING else None,
+    )
 
 
 def order_brief(order: Order) -> dict[str, Any]:

@@ -1,12 +1,30 @@
-"""Ticket pages: the printable ticket, its QR image, and the staff check-in page."""
+"""Order and ticket pages: the buyer's orders and tickets (with cancel), the printable ticket, its
+QR image, and the staff check-in page."""
+
+import io
+from typing import TYPE_CHECKING, cast
 
 import segno
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
+from core.errors import ApplicationError
+
+from . import services
 from .models import Ticket
+from .selectors import buyer_order_view, buyer_orders
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def _ticket(code: str) -> Ticket:
@@ -30,11 +48,14 @@ def _qr(code: str) -> segno.QRCode:
 def ticket_qr(request: HttpRequest, code: str) -> HttpResponse:
     """``/tickets/{code}/qr.svg``: the ticket's QR code (SVG) encoding its code.
 
-    The code is unguessable (``secrets.token_urlsafe``), so knowing it is the permission, as with a
-    paper ticket.
+    A standalone SVG document (with the SVG namespace, unlike the markup inlined in the ticket
+    page), so that ``<img src>`` renders it. The code is unguessable (``secrets.token_urlsafe``),
+    so knowing it is the permission, as with a paper ticket.
     """
     _ticket(code)
-    return HttpResponse(_qr(code).svg_inline(scale=4), content_type="image/svg+xml")
+    svg = io.BytesIO()
+    _qr(code).save(svg, kind="svg", scale=4, xmldecl=False, nl=False)
+    return HttpResponse(svg.getvalue(), content_type="image/svg+xml")
 
 
 def ticket_page(request: HttpRequest, code: str) -> HttpResponse:
@@ -73,3 +94,50 @@ def sales_page(request: HttpRequest, showtime_id: int) -> HttpResponse:
         Showtime.objects.select_related("show", "plan__venue"), pk=showtime_id
     )
     return render(request, "orders/sales.html", {"showtime": showtime})
+
+
+ORDERS_PER_PAGE = 20
+
+
+@login_required
+def account_orders(request: HttpRequest) -> HttpResponse:
+    """``/account/orders/``: the signed-in buyer's orders and tickets, newest first,
+    ``ORDERS_PER_PAGE`` a page (``?page=``; a page that is not a number reads as the first, one
+    past the end as the last). Each order with its status now (the lapse rule), seats, payment
+    deadline while pending (with a cancel button) and, once paid, its tickets with their printable
+    page and QR image. A constant number of queries per page (:func:`buyer_orders`)."""
+    buyer = cast("User", request.user)  # login_required
+    page = Paginator(buyer_orders(buyer), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    return render(
+        request,
+        "orders/account_orders.html",
+        {"page": page, "orders": [buyer_order_view(o, now) for o in page.object_list]},
+    )
+
+
+@require_POST
+def account_order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    """``POST /account/orders/{id}/cancel/``: cancel the buyer's pending order
+    (:func:`orders.services.order_cancel`), then back to the list (the page posted from, form field
+    ``page``) with a message saying what happened.
+
+    A refusal (409 ``order_not_cancellable``, ``busy``) is shown as an error message, never a 500;
+    another buyer's order (or none) is the 404 page. Any other method: 405. Signed out (a session
+    that ended): to the sign-in page, and from there back to the list, not to this URL.
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account-orders"))
+    try:
+        order = services.order_cancel(user=request.user, order_id=order_id)
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Order {order.number} is cancelled; its seats are free again.")
+    url = reverse("account-orders")
+    page = request.POST.get("page", "")
+    if page.isascii() and page.isdigit() and page != "1":
+        url += f"?page={page}"
+    return redirect(url)

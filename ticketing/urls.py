@@ -12,7 +12,14 @@ from rest_framework.routers import DefaultRouter
 from core.pagination import BIGINT_MAX
 from orders.api import OrderViewSet
 from orders.payments_api import CheckInView, PaymentWebhookView
-from orders.views import checkin_page, sales_page, ticket_page, ticket_qr
+from orders.views import (
+    account_order_cancel,
+    account_orders,
+    checkin_page,
+    sales_page,
+    ticket_page,
+    ticket_qr,
+)
 from realtime.api import SocketTicketView
 from seats.api import BestAvailableView, HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
 from seats.views import showtime_detail, showtime_list
@@ -97,6 +104,12 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", showtime_list, name="home"),
     path("showtimes/<id64:showtime_id>/", showtime_detail, name="showtime-page"),
+    path("account/orders/", account_orders, name="account-orders"),
+    path(
+        "account/orders/<id64:order_id>/cancel/",
+        account_order_cancel,
+        name="account-order-cancel",
+    ),
     path("tickets/<ticketcode:code>/", ticket_page, name="ticket-page"),
     path("tickets/<ticketcode:code>/qr.svg", ticket_qr, name="ticket-qr"),
     path("staff/checkin/", checkin_page, name="checkin-page"),

@@ -129,6 +129,27 @@ ROWS = [
         400,
         headers={"Cookie": "sessionid={staff_session}"},
     ),
+    Row(
+        "account-orders-page-nul",
+        "GET",
+        "/account/orders/?page=%00",
+        400,
+        headers={"Cookie": "sessionid={staff_session}"},
+    ),
+    Row(
+        "account-orders-page-huge",
+        "GET",
+        "/account/orders/?page=" + "9" * 40,
+        200,
+        headers={"Cookie": "sessionid={staff_session}"},
+    ),
+    Row(
+        "account-order-cancel-over-bigint",
+        "POST",
+        f"/account/orders/{2**63}/cancel/",
+        404,
+        headers={"Cookie": "sessionid={staff_session}"},
+    ),
     # 2. cookies and headers with a NUL
     Row("session-cookie-nul-page", "GET", "/", 200, headers={"Cookie": f"sessionid={NUL_SESSION}"}),
     Row(
