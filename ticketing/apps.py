@@ -17,3 +17,13 @@ class TicketingConfig(AppConfig):
         user = get_user_model()
         post_save.connect(forget_user, sender=user, dispatch_uid="jwt-user-cache-save")
         post_delete.connect(forget_user, sender=user, dispatch_uid="jwt-user-cache-delete")
+        # A saved language rides with the cached user: a new one drops that user's tokens.
+        from .models import BuyerProfile
+
+        post_save.connect(_forget_profile_user, sender=BuyerProfile, dispatch_uid="jwt-profile")
+
+
+def _forget_profile_user(sender, instance, **kwargs):  # noqa: ARG001 (a signal receiver)
+    from .authentication import forget_user
+
+    forget_user(instance=instance.user)

@@ -29,6 +29,8 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
+from .i18n import activate_saved
+
 MAX_CACHED_TOKENS = 50_000
 
 
@@ -69,7 +71,8 @@ class CachedJWTAuthentication(JWTAuthentication):
     Errors are simplejwt's own, from the first use of a token (only a token that passed every
     check is cached): bad or expired token → 401 ``token_invalid`` (api.md), unknown user →
     ``user_not_found``, inactive → ``user_inactive``. With ``CHECK_REVOKE_TOKEN`` on, every
-    request is checked as simplejwt does.
+    request is checked as simplejwt does. The buyer's saved language, when there is one, is
+    activated here (``ticketing.i18n``: it comes before ``?lang=`` and ``Accept-Language``).
     """
 
     def authenticate(self, request):
@@ -85,9 +88,11 @@ class CachedJWTAuthentication(JWTAuthentication):
         with _lock:
             hit = _tokens.get(raw)
         if hit is not None:
+            activate_saved(hit[1])
             return copy.copy(hit[1]), hit[2]
         token = self.get_validated_token(raw)  # raises for a bad or expired token
         user = self.get_user(token)  # raises for an unknown or inactive user
+        activate_saved(user)  # reads the saved language once; it is cached with the user
         with _lock:
             _tokens[raw] = (float(token.get("exp", 0)), user, token)
         return copy.copy(user), token

@@ -28,6 +28,8 @@ Python):
   outbox (``orders.emails``): the worker retries a failed one after ``EMAIL_RETRY_BASE_SECONDS``
   (60) × 2^(attempt-1), at most an hour, and marks it dead after ``EMAIL_MAX_ATTEMPTS`` (8),
   ``DB_LOCK_TIMEOUT_MS`` (default 5000).
+- ``LANGUAGE_CODE`` (``en``): the language when a request names none (``ticketing/i18n.py``,
+  docs/i18n.md); ``th`` and ``en`` are served.
 - Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
   ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
   unpaid orders one buyer may have per showtime.
@@ -121,6 +123,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ticketing.i18n.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -394,7 +397,14 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 RATELIMIT_IP_META_KEY = "ticketing.clientip.client_ip"
 
 # --- I18n, static ------------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The language when the request names none (ticketing/i18n.py: saved preference, ?lang=, cookie,
+# Accept-Language, then this). Catalogs: locale/ (docs/i18n.md).
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", "English"), ("th", "ภาษาไทย")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "seatline_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = HTTPS
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -5,6 +5,7 @@ import uuid
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, register_converter
+from django.views.i18n import JavaScriptCatalog
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -25,6 +26,7 @@ from seats.api import BestAvailableView, HoldCreateView, HoldViewSet, ShowtimeVi
 from seats.views import showtime_detail, showtime_list
 
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
+from .i18n import set_language
 from .ops import HealthView, SalesView, StatsView
 
 
@@ -117,6 +119,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", signup, name="signup"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    # The seat map script's strings in the request's language (Django's JavaScriptCatalog).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("metrics", ExportToDjangoView, name="metrics"),
     path("api/v1/", include(api_v1)),

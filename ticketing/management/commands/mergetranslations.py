@@ -1,0 +1,55 @@
+"""``manage.py mergetranslations``: fill the empty entries of the catalogs
+(``locale/<lang>/LC_MESSAGES/{django,djangojs}.po``) from translation fragments
+(``locale/<lang>/fragments/{django,djangojs}-*.po``), then drop their ``fuzzy`` marks and set the
+header's ``Language``. ``./dev messages`` runs it after ``makemessages``: people working on
+separate parts each keep their translations in a fragment, so their work merges without conflicts
+in the catalog, which is regenerated from the code."""
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+def merge(root: Path) -> dict[str, int]:
+    """Fill the catalogs under ``root`` (one ``<lang>`` directory each); return entries filled per
+    catalog file name."""
+    filled: dict[str, int] = {}
+    for po in sorted(root.glob("*/LC_MESSAGES/*.po")):
+        language = po.parts[-3]
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        known: dict[object, object] = {}
+        for fragment in sorted((root / language / "fragments").glob(f"{po.stem}-*.po")):
+            with fragment.open("rb") as handle:
+                for message in read_po(handle, locale=language):
+                    if message.id and message.string and message.id not in known:
+                        known[message.id] = message.string
+        n = 0
+        for message in catalog:
+            if not message.id:
+                continue
+            empty = not message.string or (
+                isinstance(message.string, tuple) and not all(message.string)
+            )
+            if empty and message.id in known:
+                message.string = known[message.id]
+                n += 1
+            if message.string and message.fuzzy and message.id in known:
+                message.string = known[message.id]
+                message.flags.discard("fuzzy")
+        catalog.fuzzy = False
+        with po.open("wb") as handle:
+            write_po(handle, catalog, width=100, include_previous=False)
+        filled[po.name] = n
+    return filled
+
+
+class Command(BaseCommand):
+    help = "Fill the message catalogs' empty entries from locale/<lang>/fragments/*.po."
+
+    def handle(self, *args, **options):
+        for root in settings.LOCALE_PATHS:
+            for name, n in merge(Path(root)).items():
+                self.stdout.write(f"mergetranslations: {name}: {n} entries filled")
