@@ -28,7 +28,8 @@ Python):
   ``DB_LOCK_TIMEOUT_MS`` (default 5000).
 - Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
   ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
-  unpaid orders one buyer may have per showtime.
+  unpaid orders one buyer may have per showtime; ``HOLD_EXPIRING_NOTICE_SECONDS`` (60), how long
+  before a hold's ``expires_at`` its owner's socket gets ``hold.expiring`` (docs/realtime.md).
 - Performance (their measurements: ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
   (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
   ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
@@ -362,8 +363,9 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=8)
 EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=60.0)
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 SOCKET_TICKET_TTL_SECONDS = 30
-# The owner's socket gets hold.expiring this many seconds before the hold's expires_at.
-HOLD_EXPIRING_NOTICE_SECONDS = 60
+# The owner's socket gets hold.expiring this many seconds before the hold's expires_at (the seat
+# map then offers "Extend"; docs/realtime.md).
+HOLD_EXPIRING_NOTICE_SECONDS = env.int("HOLD_EXPIRING_NOTICE_SECONDS", default=60)
 # How many times a transaction that lost a deadlock or serialization race is retried before the
 # request is answered 409 with Retry-After (domain.md, invariant 3).
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)
