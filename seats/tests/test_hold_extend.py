@@ -183,6 +183,19 @@ def test_another_buyers_hold_and_ids_that_are_not_holds_are_404(api, other_api, 
     assert Hold.objects.get(pk=made["id"]).extensions == 0
 
 
+def test_extensions_count_against_the_hold_rate_limit(settings, api, showtime):
+    from django.core.cache import cache
+
+    settings.RATELIMIT_ENABLE = True
+    settings.RATELIMIT_HOLDS = "2/m"
+    cache.clear()
+    made = hold(api, showtime, seat_guids(showtime, 1))  # one of the two
+    assert extend(api, made["id"]).status_code == 409  # counted too: nothing to gain yet
+    limited = extend(api, made["id"])
+    assert limited.status_code == 429 and error(limited)["code"] == "rate_limited"
+    assert int(limited["Retry-After"]) > 0
+
+
 def test_an_extension_needs_sign_in(client, api, showtime):
     made = hold(api, showtime, seat_guids(showtime, 1))
     response = client.post(f"/api/v1/holds/{made['id']}/extend/")
