@@ -88,18 +88,21 @@ def test_extend_appears_with_hold_expiring_and_moves_the_countdown(
         hold = off_loop(lambda: Hold.objects.get(user=buyer))
         assert hold.extensions == 1 and hold.expires_at.isoformat() == body["expires_at"]
 
-        # The next notice offers it again; staff lowered the cap meanwhile: the click is
-        # refused with extension_limit, the page says so and hides the button; the hold stays.
+        # The next notice offers it again; staff lowered the cap meanwhile: the request (from
+        # the keyboard this time) is refused with extension_limit, the page says so and hides
+        # the button, the focus moves to the countdown; the hold stays.
         page.wait_for_selector("#extend-hold", state="visible", timeout=8000)
         off_loop(lambda: Showtime.objects.filter(pk=showtime.pk).update(max_hold_extensions=1))
         with page.expect_response(
             lambda r: r.request.method == "POST" and extend_url.match(r.url)
         ) as answer:
-            page.click("#extend-hold")
+            page.focus("#extend-hold")
+            page.keyboard.press("Enter")
         assert answer.value.status == 409
         assert answer.value.json()["error"]["code"] == "extension_limit"
         page.wait_for_selector("#extend-hold", state="hidden", timeout=2000)
         assert "No more extensions" in message(page)
+        assert page.evaluate("document.activeElement.id") == "countdown"
         assert page.get_attribute(seat(a), "data-status") == "mine"
         assert page.locator("#countdown").is_visible()
         screenshot(page, "seatmap-extend-refused.png")

@@ -379,6 +379,7 @@
   async function onExtend() {
     const hold = state.hold;
     if (!hold || state.extendBusy) return;
+    const hadFocus = document.activeElement === ui.extend;
     state.extendBusy = true;
     renderExtend();
     let r;
@@ -395,6 +396,8 @@
       renderExtend();
       handleError(r);
     }
+    // When the button went away under the keyboard focus, the focus goes to the countdown.
+    if (hadFocus && ui.extend.hidden && !ui.countdown.hidden) ui.countdown.focus();
   }
 
   /** Drops my hold locally after it expired; its seats show as available until a frame says otherwise. */
