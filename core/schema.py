@@ -41,6 +41,8 @@ CODE_NOTES: dict[str, str] = {
     "buyer_limit": "a per-buyer cap of the showtime; details: cap (max_seats_per_buyer or "
     "max_pending_orders_per_buyer), limit, current, requested",
     "busy": "lock contention; retry after Retry-After seconds",
+    "extension_limit": "the hold was extended max_hold_extensions times or reached "
+    "max_expires_at; details: extensions, max_extensions, max_expires_at",
     "idempotency_in_progress": "retry after Retry-After seconds",
     "rate_limited": "retry after Retry-After seconds",
     "permission_denied": "a session-authenticated request without a valid CSRF token",

@@ -248,6 +248,11 @@ class BestAvailableView(APIView):
 
 
 @extend_schema_view(
+    list=extend_schema(
+        responses={200: HoldSerializer(many=True), **errors(AUTH)},
+        description="The buyer's live holds (active and before their `expires_at`: the lapse "
+        "rule) on every showtime, newest first.",
+    ),
     retrieve=extend_schema(
         parameters=[HOLD_ID],
         responses={200: HoldSerializer, **errors(AUTH, 404)},
@@ -255,18 +260,32 @@ class BestAvailableView(APIView):
         "`expired`, with no seats, before the cleanup records it (the lapse rule).",
     ),
 )
-class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """``GET holds/{id}/``, ``POST holds/{id}/release/``, ``DELETE holds/{id}/`` (own holds only;
-    another buyer's hold answers 404)."""
+class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """``GET holds/``, ``GET holds/{id}/``, ``POST holds/{id}/release/``, ``POST
+    holds/{id}/extend/``, ``DELETE holds/{id}/`` (own holds only; another buyer's hold answers
+    404)."""
 
     serializer_class = HoldSerializer
+    pagination_class = ListPagination
     lookup_value_converter = "holdid"  # ticketing/urls.py: pk is a uuid.UUID
 
+    def get_queryset(self):
+        return selectors.holds_live_of(_buyer(self.request))
+
     def get_object(self):
-        hold = Hold.objects.filter(pk=self.kwargs["pk"], user=_buyer(self.request)).first()
+        hold = (
+            Hold.objects.select_related("showtime")
+            .filter(pk=self.kwargs["pk"], user=_buyer(self.request))
+            .first()
+        )
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         return hold
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # pagination_class is set
+        return self.get_paginated_response(selectors.hold_details(page))
 
     def retrieve(self, request, *args, **kwargs):
         return Response(selectors.hold_detail(self.get_object()))
@@ -296,6 +315,31 @@ class HoldViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             user=_buyer(request), hold_id=pk, seat_ids=data.validated_data.get("seats")
         )
         return Response(result.detail)
+
+    @extend_schema(
+        request=None,
+        parameters=[HOLD_ID, retry_after(409, 429)],
+        responses={
+            200: OpenApiResponse(
+                HoldSerializer, description="The hold with its new `expires_at` (and seats')."
+            ),
+            **errors(
+                AUTH,
+                CSRF,
+                404,
+                (409, "extension_limit", "hold_expired", "hold_not_active", "busy"),
+                413,
+                429,
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    @limited("RATELIMIT_HOLDS", "holds")
+    def extend(self, request, pk=None):
+        """Give the hold more time: ``expires_at`` becomes now + the showtime's hold TTL, never
+        past ``max_expires_at``, at most ``max_hold_extensions`` times (409 ``extension_limit``
+        then). No body."""
+        return Response(services.hold_extend(user=_buyer(request), hold_id=pk).detail)
 
     @extend_schema(
         request=None,

@@ -90,16 +90,17 @@ def lock_buyer(user_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def lock_one(model: type[M], where: dict) -> M | None:
+def lock_one(model: type[M], where: dict, *, related: str | None = None) -> M | None:
     """Lock the one ``model`` row (a hold or an order) matching ``where`` (``{attname: value}``,
     equalities) and return it, or ``None``: ``SELECT … FOR UPDATE`` on that table alone, one
-    hand-written statement (:func:`seats.rawsql.fetch_one`).
+    hand-written statement (:func:`seats.rawsql.fetch_one`). ``related``: a foreign key whose row
+    is read (not locked) in the same statement and set on the instance (the hold's showtime).
 
     Raises:
         RuntimeError: when called outside ``transaction.atomic()``.
     """
     _require_transaction("lock_one")
-    return fetch_one(model, where, lock=True)
+    return fetch_one(model, where, lock=True, related=related)
 
 
 def lock_first(queryset: QuerySet[M], *, skip_locked: bool = False) -> M | None:

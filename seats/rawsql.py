@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
-from django.db import connections, models, router
+from django.db import NotSupportedError, connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.options import Options
 
@@ -221,22 +221,48 @@ def _select(
     return out
 
 
-def fetch_one(model: type[M], where: dict[str, Any], *, lock: bool = False) -> M | None:
+def fetch_one(
+    model: type[M], where: dict[str, Any], *, lock: bool = False, related: str | None = None
+) -> M | None:
     """The one ``model`` row matching ``where`` (``{attname: value}``, equalities, at most one
     row), or ``None``: ``model.objects.filter(**where).first()``. With ``lock`` ``FOR UPDATE``
-    (one table, so only that row; services lock through :func:`seats.locks.lock_one`)."""
+    (one table, so only that row; services lock through :func:`seats.locks.lock_one`).
+
+    ``related``: a foreign key of ``model`` (``"showtime"``) whose row is read in the same
+    statement and set on the instance, ``select_related(related)``; a lock still covers
+    ``model``'s row alone (``FOR UPDATE OF``), the joined row is only read.
+
+    Raises:
+        NotSupportedError: ``lock`` and ``related`` on a backend with ``FOR UPDATE`` but
+            without ``FOR UPDATE OF`` (it would lock the joined row too).
+    """
     connection = connection_for(model)
     condition = _where(model, where, "t", connection)
     if condition is None:
         return None
+    parts: list[tuple[type[models.Model], str]] = [(model, "t")]
+    source = f"{table(model, connection)} t"
+    if related is not None:
+        target = cast(type[models.Model], field(model._meta, related).related_model)
+        parts.append((target, "r"))
+        source += " " + join(target, "r", column(model, related, connection, "t"), connection)
     sql = (
-        f"SELECT {_columns_of(model, 't', connection)} FROM {table(model, connection)} t "
-        f"WHERE {condition[0]}"
+        f"SELECT {', '.join(_columns_of(m, alias, connection) for m, alias in parts)} "
+        f"FROM {source} WHERE {condition[0]}"
     )
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    rows = _select(sql, condition[1], [(model, "t")], connection)
-    return cast(M, rows[0][0]) if rows else None  # the only part is a ``model`` row
+        if related is not None:
+            if not connection.features.has_select_for_update_of:
+                raise NotSupportedError("fetch_one(lock=True, related=...) needs FOR UPDATE OF.")
+            sql += " OF t"
+    rows = _select(sql, condition[1], parts, connection)
+    if not rows:
+        return None
+    row = cast(M, rows[0][0])  # the first part is a ``model`` row
+    if related is not None:
+        setattr(row, related, rows[0][1])  # the descriptor caches it, as select_related does
+    return row
 
 
 def fetch_claims(where: dict[str, Any]) -> list[SeatClaim]:

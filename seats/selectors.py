@@ -6,13 +6,14 @@ A ``held``/``reserved`` seat whose ``expires_at`` has passed reads as ``availabl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from . import rawsql
@@ -200,12 +201,18 @@ def claim_lines(claims: Iterable[SeatClaim]) -> list[dict[str, Any]]:
     ]
 
 
+# An extension must move a hold's deadline by at least this much: the hold's ``created_at`` is
+# stamped a moment after the instant its first ``expires_at`` counts from, so with
+# ``max_hold_seconds == hold_ttl`` a hold could otherwise "gain" a few microseconds.
+EXTENSION_MIN_GAIN = timedelta(seconds=1)
+
+
 def hold_detail(
     hold: Hold, claims: Sequence[SeatClaim] | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """A hold as the API shows it (api.md "Holds"): ``{"id", "showtime", "status", "seats":
-    [{"id", "label", "category", "price"}], "expires_at", "total"}``. ``total`` is the sum of the
-    seats' prices, a decimal string.
+    [{"id", "label", "category", "price"}], "expires_at", "expires_in", "extensions_left",
+    "max_expires_at", "total"}``. ``total`` is the sum of the seats' prices, a decimal string.
 
     ``status`` is the hold's status at ``now`` (default: ``timezone.now()``) under the lapse rule
     (domain.md, invariant 4; :mod:`seats.lapse`): an active hold past ``expires_at`` reads
@@ -213,11 +220,24 @@ def hold_detail(
     released or expired, lapsed included: its seats already read ``available`` on the seat map,
     and the cleanup ends those claims, so a lapsed hold reads the same before and after it.
 
-    ``claims``: the hold's live claims with ``showtime_seat__seat`` loaded, when the caller has
-    them already (a service inside its transaction); else they are read (one query; none for a
-    released or expired hold).
+    Extension (api.md ``POST holds/{id}/extend/``): ``expires_in`` is the seconds left until
+    ``expires_at``, rounded up (so at least 1 while the hold is active, as the seat map's
+    countdown shows it), 0 once it is not active, lapsed included;
+    ``max_expires_at`` (ISO) is ``created_at + showtime.max_hold_seconds``, the latest
+    ``expires_at`` extensions can reach; ``extensions_left`` is
+    ``showtime.max_hold_extensions - hold.extensions``, 0 when the hold is not active or its
+    ``expires_at`` is within :data:`EXTENSION_MIN_GAIN` of ``max_expires_at`` (no extension
+    could move it).
+
+    The caps are read from ``hold.showtime``: callers on a request path load it with the hold
+    (``select_related``, :func:`seats.locks.lock_one` with ``related``, or by assigning the
+    showtime they have), else it costs one query. ``claims``: the hold's live claims with
+    ``showtime_seat__seat`` loaded, when the caller has them already (a service inside its
+    transaction); else they are read (one query; none for a released or expired hold).
     """
+    now = timezone.now() if now is None else now
     status = hold.status_at(now)
+    active = status == Hold.Status.ACTIVE
     if status in (Hold.Status.RELEASED, Hold.Status.EXPIRED):
         claims = []
     elif claims is None:
@@ -225,14 +245,49 @@ def hold_detail(
             SeatClaim.objects.current().filter(hold=hold).select_related("showtime_seat__seat")
         )
     claims = sorted(claims, key=lambda c: c.showtime_seat_id)
+    showtime = hold.showtime
+    max_expires_at = hold.created_at + timedelta(seconds=showtime.max_hold_seconds)
+    can_extend = active and max_expires_at - hold.expires_at >= EXTENSION_MIN_GAIN
     return {
         "id": str(hold.pk),
         "showtime": hold.showtime_id,
         "status": status,
         "seats": claim_lines(claims),
         "expires_at": hold.expires_at.isoformat(),
+        "expires_in": math.ceil((hold.expires_at - now).total_seconds()) if active else 0,
+        "extensions_left": (
+            max(0, showtime.max_hold_extensions - hold.extensions) if can_extend else 0
+        ),
+        "max_expires_at": max_expires_at.isoformat(),
         "total": str(sum((c.price for c in claims), Decimal("0.00"))),
     }
+
+
+def holds_live_of(user: Any, now: datetime | None = None) -> QuerySet[Hold]:
+    """The buyer's live holds (active and not lapsed at ``now``: :mod:`seats.lapse`) across
+    showtimes, newest first, each with its showtime (for :func:`hold_detail`), for ``GET
+    holds/``."""
+    return (
+        Hold.objects.live(now)
+        .filter(user=user)
+        .select_related("showtime")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def hold_details(holds: Sequence[Hold], now: datetime | None = None) -> list[dict[str, Any]]:
+    """:func:`hold_detail` of each of ``holds`` (with their showtimes loaded), in their order,
+    reading the live claims of all of them in one query (a list page: no query per hold)."""
+    now = timezone.now() if now is None else now
+    by_hold: dict[Any, list[SeatClaim]] = {hold.pk: [] for hold in holds}
+    if holds:
+        for claim in (
+            SeatClaim.objects.current()
+            .filter(hold__in=[hold.pk for hold in holds])
+            .select_related("showtime_seat__seat")
+        ):
+            by_hold[claim.hold_id].append(claim)
+    return [hold_detail(hold, by_hold[hold.pk], now) for hold in holds]
 
 
 def active_hold_for(user: Any, showtime_id: int) -> Hold | None:

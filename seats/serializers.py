@@ -155,8 +155,9 @@ class HoldSeatSerializer(serializers.Serializer):
 
 
 class HoldSerializer(serializers.Serializer):
-    """A hold: ``{"id", "showtime", "status", "seats", "expires_at", "total"}``; ``status`` under
-    the lapse rule (``seats/lapse.py``)."""
+    """A hold: ``{"id", "showtime", "status", "seats", "expires_at", "expires_in",
+    "extensions_left", "max_expires_at", "total"}``; ``status`` under the lapse rule
+    (``seats/lapse.py``)."""
 
     id = serializers.UUIDField()
     showtime = serializers.IntegerField()
@@ -172,7 +173,22 @@ class HoldSerializer(serializers.Serializer):
     )
     expires_at = serializers.DateTimeField(
         help_text="When an active hold lapses: from this instant it reads `expired` and its "
-        "seats are free."
+        "seats are free. POST holds/{id}/extend/ moves it."
+    )
+    expires_in = serializers.IntegerField(
+        min_value=0,
+        help_text="Seconds left until `expires_at` when the answer was made, rounded up (at "
+        "least 1 while the hold is active); 0 once it is not active.",
+    )
+    extensions_left = serializers.IntegerField(
+        min_value=0,
+        help_text="How many more times POST holds/{id}/extend/ may extend the hold: the "
+        "showtime's `max_hold_extensions` minus the extensions made; 0 when the hold is not "
+        "active or its `expires_at` already is `max_expires_at`.",
+    )
+    max_expires_at = serializers.DateTimeField(
+        help_text="The latest `expires_at` extensions can reach: when the hold was made plus the "
+        "showtime's `max_hold_seconds`."
     )
     total = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="The sum of `seats`' prices."

@@ -32,7 +32,8 @@ Python):
   docs/i18n.md); ``th`` and ``en`` are served.
 - Booking rules (docs/api.md): ``HOLD_TTL_SECONDS`` (300) and ``MAX_SEATS_PER_ORDER`` (10), the
   ``hold_ttl`` and ``max_seats_per_order`` of new showtimes; ``MAX_PENDING_ORDERS_PER_BUYER`` (3),
-  unpaid orders one buyer may have per showtime.
+  unpaid orders one buyer may have per showtime; ``HOLD_EXPIRING_NOTICE_SECONDS`` (60), how long
+  before a hold's ``expires_at`` its owner's socket gets ``hold.expiring`` (docs/realtime.md).
 - Performance (their measurements: ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
   (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
   ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
@@ -367,8 +368,9 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=8)
 EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=60.0)
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 SOCKET_TICKET_TTL_SECONDS = 30
-# The owner's socket gets hold.expiring this many seconds before the hold's expires_at.
-HOLD_EXPIRING_NOTICE_SECONDS = 60
+# The owner's socket gets hold.expiring this many seconds before the hold's expires_at (the seat
+# map then offers "Extend"; docs/realtime.md).
+HOLD_EXPIRING_NOTICE_SECONDS = env.int("HOLD_EXPIRING_NOTICE_SECONDS", default=60)
 # Holds that follow the buyer (realtime/presence.py, docs/realtime.md "Presence"): a server process
 # renews the presence lease of its buyers' holds every PRESENCE_REFRESH_SECONDS for
 # PRESENCE_LEASE_SECONDS (a process that dies stops renewing: its buyers count as gone one lease

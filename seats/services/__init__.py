@@ -5,7 +5,7 @@ callers write ``from seats.services import hold_create`` (or ``services.hold_cre
 module                 job
 =====================  ==============================================================
 ``claims``             the claim primitives (seat status and claims; orders uses them)
-``holds``              make, add to, release, end and expire holds
+``holds``              make, add to, release, extend, end and expire holds
 ``inventory``          showtimes, their inventory, on-sale check, staff blocks
 ``picks``              general-admission places, best available, the single-seat rule
 ``limits``             seats per hold or order, the per-buyer caps
@@ -37,6 +37,7 @@ from .holds import (
     hold_create,
     hold_end,
     hold_expire_due,
+    hold_extend,
     hold_force_release,
     hold_release,
     publish_hold,
@@ -66,6 +67,7 @@ __all__ = [
     "hold_create",
     "hold_end",
     "hold_expire_due",
+    "hold_extend",
     "hold_force_release",
     "hold_presence_arrive",
     "hold_presence_left",

@@ -160,8 +160,8 @@ def hold_presence_left(
 
 def _abandoned_due(now: datetime) -> LapsingQuerySet:
     """Live holds whose ``abandon_at`` is at or before ``now`` (the partial index
-    ``hold_abandon_idx``)."""
-    return Hold.objects.live(now).filter(Q(abandon_at__lte=now))
+    ``hold_abandon_idx``), with their showtime (read, not locked: ``hold_end`` needs it)."""
+    return Hold.objects.live(now).filter(Q(abandon_at__lte=now)).select_related("showtime")
 
 
 def hold_abandon_due(*, limit: int = 500, now: datetime | None = None) -> list[Hold]:

@@ -3,7 +3,7 @@ each exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -16,13 +16,26 @@ M = TypeVar("M", bound=Lapsing)
 
 
 def expire_due(
-    model: type[M], *, end: Callable[[M, datetime], object], limit: int, now: datetime | None = None
+    model: type[M],
+    *,
+    end: Callable[[M, datetime], object],
+    limit: int,
+    now: datetime | None = None,
+    related: Sequence[str] = (),
 ) -> list[M]:
     """Record the expiry of the lapsed rows of ``model`` (holds or orders: ``model.objects.lapsed``,
     :mod:`seats.lapse`), at most ``limit``, oldest deadline first, each in its own short
-    transaction, with ``end(row, now)``; return the rows expired. See :func:`end_due`."""
+    transaction, with ``end(row, now)``; return the rows expired. ``related``: foreign keys read
+    with each row (``select_related``, not locked) for ``end`` (a hold's showtime). See
+    :func:`end_due`."""
     objects = cast(Any, model).objects  # LapsingQuerySet.as_manager(): not known on type[M]
-    return end_due(objects.lapsed, "expires_at", end=end, limit=limit, now=now)
+    return end_due(
+        lambda at: objects.lapsed(at).select_related(*related),
+        "expires_at",
+        end=end,
+        limit=limit,
+        now=now,
+    )
 
 
 def end_due(

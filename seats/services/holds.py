@@ -21,10 +21,17 @@ from core import events
 from core.errors import ApplicationError
 
 from ..audit import Change
-from ..locks import RetryTransaction, lock_buyer, lock_first, lock_one, run_in_transaction
-from ..models import Hold, SeatClaim, Showtime
+from ..locks import (
+    RetryTransaction,
+    lock_buyer,
+    lock_first,
+    lock_one,
+    lock_showtime_seats,
+    run_in_transaction,
+)
+from ..models import Hold, SeatClaim, SeatStatus, Showtime, ShowtimeSeat
 from ..rawsql import update
-from ..selectors import hold_detail
+from ..selectors import EXTENSION_MIN_GAIN, hold_detail
 from .claims import claims_end, claims_take, live_claims, run_counting_conflicts
 from .expiry import expire_due
 from .ids import resolve_seats, seat_ids_parse
@@ -100,7 +107,8 @@ def hold_end(
 
 
 def _locked_hold(user: User, hold_id: uuid.UUID) -> Hold:
-    hold = lock_one(Hold, {"pk": hold_id, "user_id": user.pk})
+    # With its showtime (read, not locked): its caps go into every hold answer (hold_detail).
+    hold = lock_one(Hold, {"pk": hold_id, "user_id": user.pk}, related="showtime")
     if hold is None:
         raise ApplicationError("not_found", "No such hold.", status=404)
     return hold
@@ -131,6 +139,8 @@ def _hold_add(
         hold = lock_one(
             Hold, {"user_id": user.pk, "showtime_id": showtime.pk, "status": Hold.Status.ACTIVE}
         )
+        if hold is not None:
+            hold.showtime = showtime  # its caps for hold_detail, without reading the row again
         if hold is not None and hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             hold = None
@@ -290,6 +300,7 @@ def hold_expire_due(*, limit: int = 500, now: datetime | None = None) -> list[Ho
         limit=limit,
         now=now,
         end=lambda hold, at: hold_end(hold, status=Hold.Status.EXPIRED, now=at),
+        related=("showtime",),
     )
 
 
@@ -302,7 +313,7 @@ def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
     """
 
     def txn() -> Hold:
-        hold = lock_first(Hold.objects.filter(pk=hold_id))
+        hold = lock_first(Hold.objects.select_related("showtime").filter(pk=hold_id))
         if hold is None:
             raise ApplicationError("not_found", "No such hold.", status=404)
         if hold.status == Hold.Status.ACTIVE:
@@ -317,3 +328,76 @@ def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
         return hold
 
     return run_in_transaction(txn)
+
+
+def hold_extend(*, user: User, hold_id: uuid.UUID) -> HoldResult:
+    """Give the buyer more time on an active hold (api.md ``POST holds/{id}/extend/``): its
+    ``expires_at`` becomes ``now + showtime.hold_ttl`` seconds, but never later than
+    ``created_at + showtime.max_hold_seconds``, at most ``showtime.max_hold_extensions`` times.
+
+    The hold's seats keep their status and version and get the new deadline
+    (``ShowtimeSeat.expires_at`` mirrors the hold's: :class:`seats.models.ShowtimeSeat`); no seat
+    changes status, so there is no audit row and no ``seats.changed``. The owner gets
+    ``hold.updated`` after commit, which also moves the socket's ``hold.expiring`` notice. Locks:
+    the hold row (its showtime read with it), then its seats by primary key.
+
+    Raises:
+        ApplicationError: 404 ``not_found`` (also another buyer's hold); 409 ``hold_not_active``
+            (details.status: ``released`` or ``converted``); 409 ``hold_expired`` (details.status)
+            for an expired hold, also one just past its ``expires_at`` (the expiry is recorded
+            and broadcast first, as ``order_create`` does); 409
+            ``extension_limit`` (details: ``extensions``, ``max_extensions``,
+            ``max_expires_at``) when the hold was extended ``max_hold_extensions`` times or the
+            new deadline would not be later than the current one, by at least
+            :data:`~seats.selectors.EXTENSION_MIN_GAIN` (``max_hold_seconds`` reached);
+            409 ``busy``.
+    """
+
+    def txn() -> HoldResult | None:
+        now = timezone.now()
+        hold = _locked_hold(user, hold_id)
+        if hold.status != Hold.Status.ACTIVE:  # the codes of order_create
+            code = "hold_expired" if hold.status == Hold.Status.EXPIRED else "hold_not_active"
+            raise ApplicationError(
+                code, f"This hold is {hold.status}.", details={"status": hold.status}
+            )
+        if hold.is_lapsed(now):
+            hold_end(hold, status=Hold.Status.EXPIRED, now=now)
+            return None  # committed, then answered 409 below
+        showtime = hold.showtime
+        latest = hold.created_at + timedelta(seconds=showtime.max_hold_seconds)
+        expires_at = min(now + timedelta(seconds=showtime.hold_ttl), latest)
+        gain = expires_at - hold.expires_at
+        if hold.extensions >= showtime.max_hold_extensions or gain < EXTENSION_MIN_GAIN:
+            raise ApplicationError(
+                "extension_limit",
+                "This hold cannot be extended any further."
+                if hold.extensions < showtime.max_hold_extensions
+                else f"No more extensions: the limit is {showtime.max_hold_extensions} per hold.",
+                details={
+                    "extensions": hold.extensions,
+                    "max_extensions": showtime.max_hold_extensions,
+                    "max_expires_at": latest.isoformat(),
+                },
+            )
+        claims = live_claims(hold=hold)
+        rows = lock_showtime_seats(hold.showtime_id, [c.showtime_seat_id for c in claims])
+        update(
+            ShowtimeSeat,
+            [row.pk for row in rows if row.status == SeatStatus.HELD],
+            {"expires_at": expires_at},
+        )
+        for claim in claims:
+            claim.showtime_seat.expires_at = expires_at
+        hold.expires_at, hold.extensions = expires_at, hold.extensions + 1
+        update(Hold, [hold.pk], {"expires_at": expires_at, "extensions": hold.extensions})
+        return HoldResult(hold, publish_hold(hold, claims))
+
+    result = run_in_transaction(txn)
+    if result is None:
+        raise ApplicationError(
+            "hold_expired",
+            "The hold expired; its seats were released.",
+            details={"status": Hold.Status.EXPIRED},
+        )
+    return result

@@ -201,7 +201,9 @@ def test_a_lapsed_hold_reads_expired_without_cleanup_and_as_the_cleanup_records_
     clock.advance(1)  # exactly at expires_at: gone
     lapsed = api.get(f"/api/v1/holds/{hold_id}/")
     assert lapsed.status_code == 200
-    assert lapsed.json() == {**before, "status": "expired", "seats": [], "total": "0.00"}
+    assert before["expires_in"] == 1 and before["extensions_left"] == 2
+    ended = {"status": "expired", "seats": [], "total": "0.00", "expires_in": 0}
+    assert lapsed.json() == {**before, **ended, "extensions_left": 0}
     assert Hold.objects.get(pk=hold_id).status == "active"  # a read writes nothing
     assert statuses(api, showtime)[a] == ("available", 3)
 

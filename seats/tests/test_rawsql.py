@@ -10,7 +10,7 @@ from django.utils import timezone
 from orders.models import IdempotencyKey, Order
 from seats import rawsql
 from seats.locks import lock_showtime_seats
-from seats.models import Hold, SeatClaim, ShowtimeSeat
+from seats.models import Hold, SeatClaim, Showtime, ShowtimeSeat
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +110,13 @@ def test_the_hand_written_reads_match_the_orm(showtime, buyer):
     assert fetched is not None and fetched.expires_at == hold.expires_at
     assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}) is None
     assert rawsql.fetch_one(ShowtimeSeat, {"id": 2**63}) is None  # out of the column's range
+    with_showtime = rawsql.fetch_one(Hold, {"id": hold.pk}, related="showtime")
+    orm_hold = Hold.objects.select_related("showtime").get(pk=hold.pk)
+    assert with_showtime is not None and Hold.showtime.is_cached(with_showtime)
+    assert [getattr(with_showtime.showtime, f.attname) for f in Showtime._meta.concrete_fields] == [
+        getattr(orm_hold.showtime, f.attname) for f in Showtime._meta.concrete_fields
+    ]
+    assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}, related="showtime") is None
 
     guids = [uuid.UUID(g) for g in seat_guids(showtime, 3)] + [uuid.uuid4()]
     assert rawsql.showtime_seat_ids(showtime.pk, guids) == dict(

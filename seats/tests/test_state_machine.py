@@ -1,7 +1,7 @@
 """Stateful property test: random sequences of the real seat and order services against a model.
 
 A hypothesis ``RuleBasedStateMachine`` calls the real services on the real database, no mocks:
-``hold_create``, ``hold_release``, ``order_create``, ``order_create_for_seats``, ``order_cancel``,
+``hold_create``, ``hold_release``, ``hold_extend``, ``order_create``, ``order_create_for_seats``, ``order_cancel``,
 ``order_pay`` (demo provider), the staff paths ``seats_block``/``seats_unblock`` and
 ``order_staff_action`` (mark paid, cancel, refund), the cleanups ``hold_expire_due`` and
 ``order_expire_due``, and clock jumps (1 µs to past the payment window, onto a deadline and 1 µs
@@ -90,6 +90,8 @@ class MHold:
     expires_at: datetime
     seats: set[int]  # seat indices of its live claims; emptied when it ends
     status: str = "active"
+    created_at: datetime | None = None
+    extensions: int = 0
 
 
 @dataclass
@@ -299,7 +301,7 @@ class SeatMachine(RuleBasedStateMachine):
         self.take(new)
         if created:
             assert hold.expires_at == self.now + timedelta(seconds=TTL)
-            self.holds[str(hold.pk)] = MHold(buyer, hold.expires_at, new)
+            self.holds[str(hold.pk)] = MHold(buyer, hold.expires_at, new, created_at=self.now)
         else:  # seats added; the expiry does not move
             assert str(hold.pk) == mine and hold.expires_at == self.holds[mine].expires_at
             self.holds[mine].seats |= new
@@ -339,6 +341,41 @@ class SeatMachine(RuleBasedStateMachine):
         else:
             h.seats -= set(picks)
         assert hold.status == h.status
+
+    @precondition(lambda self: self.holds)
+    @rule(data=st.data(), other=foreign)
+    def hold_extend(self, data, other):
+        hid = data.draw(st.sampled_from(self.newest_first(self.holds, "active")), label="hold")
+        h = self.holds[hid]
+        assert h.created_at is not None  # every hold in the model was made by hold_create
+        # The showtime's defaults: two extensions, 900 s from when the hold was made.
+        deadline = min(self.now + timedelta(seconds=TTL), h.created_at + timedelta(seconds=900))
+        lapsing = h.status == "active" and not self.live(h)
+        expected = (
+            "not_found"
+            if other
+            else "hold_expired"
+            if h.status == "expired" or lapsing
+            else "hold_not_active"
+            if h.status != "active"
+            else "extension_limit"
+            if h.extensions >= 2 or deadline - h.expires_at < timedelta(seconds=1)
+            else None
+        )
+        result = self.call(
+            expected,
+            seats.hold_extend,
+            records=lapsing and not other,  # the expiry is recorded, then 409 hold_expired
+            user=self.users[(h.buyer + other) % BUYERS],
+            hold_id=hid,
+        )
+        if lapsing and not other:
+            self.end(h, "expired")
+        if result is None:
+            return
+        assert result.hold.expires_at == deadline
+        assert result.detail["extensions_left"] == (1 if h.extensions == 0 else 0)
+        h.expires_at, h.extensions = deadline, h.extensions + 1
 
     @precondition(lambda self: self.holds)
     @rule(data=st.data(), other=foreign)

@@ -13,6 +13,8 @@
  *   GET  /api/v1/holds/HOLD/               restore the hold named by data-hold (a 404 is ignored)
  *   POST /api/v1/showtimes/ID/holds/       {"seats": [guid]}  hold a seat (adds to my active hold)
  *   POST /api/v1/holds/HOLD/release/       {"seats": [guid]}  release a seat
+ *   POST /api/v1/holds/HOLD/extend/        (no body)  more time, offered by an "Extend" button once
+ *                                          hold.expiring arrives while the hold has extensions_left
  *   POST /api/v1/orders/                   Idempotency-Key header; {"hold", "customer", "payment_method"}
  *   POST /api/v1/orders/ORDER/pay/         {}
  *   GET  /api/v1/orders/ORDER/tickets/
@@ -31,10 +33,13 @@
  *     gone); 4429 (flooding) and 4009 (a frame over 4 KiB: a bug here) reconnect after 10–13 s, so
  *     a client that keeps tripping a limit never reconnects in a tight loop.
  *   - The countdown uses the server clock, estimated from the snapshot's `as_of` (and pong's server_time).
+ *   - "Extend" shows after a hold.expiring frame for the hold's current expires_at when the hold has
+ *     extensions_left > 0, and hides once expires_at moves (the extend answer or hold.updated) or on
+ *     409 extension_limit (its message is said, and the hold is taken as having none left).
  *
  * DOM (templates/seats/showtime_detail.html): #seatmap-app[data-showtime, data-authenticated, data-hold,
  *   data-login-url] and #connection, #message, #prices, #legend, #map, #my-seats, #total, #countdown,
- *   #limits, #checkout-form, #checkout-fields, #checkout-errors, #tickets.
+ *   #extend-hold, #limits, #checkout-form, #checkout-fields, #checkout-errors, #tickets.
  *   Seats: <circle class="seat s-STATUS" data-seat-id="GUID" data-status="STATUS">, STATUS one of
  *   available | mine | held | reserved | sold | blocked. #seatmap-app gets data-ready="true" once drawn.
  *   window.seatmap = {state, ws} for debugging and browser tests.
@@ -66,6 +71,7 @@
     connection: $('connection'), message: $('message'), prices: $('prices'), legend: $('legend'),
     map: $('map'), mySeats: $('my-seats'), total: $('total'), countdown: $('countdown'),
     countdownTime: $('countdown-time'), countdownNote: $('countdown-note'), limits: $('limits'),
+    extend: $('extend-hold'),
     form: $('checkout-form'), fields: $('checkout-fields'), formErrors: $('checkout-errors'),
     submit: $('checkout-submit'), tickets: $('tickets'),
     bestForm: $('best-form'), bestCategory: $('best-category'), gaZones: $('ga-zones'),
@@ -81,6 +87,8 @@
     seats: new Map(),        // guid → {seat, status, version, el, title, shown, busy}
     hold: null,              // my active hold (API shape) or null
     holdSeats: new Set(),    // guids of state.hold.seats
+    extendFor: null,         // the expires_at a hold.expiring offered "Extend" for (null: none)
+    extendBusy: false,
     order: null,             // the order of the current checkout {id, number, status, ...}
     ticketsShownFor: null,   // order id whose tickets are on screen
     checkoutKey: null,       // Idempotency-Key of the current checkout attempt (reused on retry)
@@ -342,8 +350,54 @@
     }
     renderChecks();
     renderPanel();
+    renderExtend();
     tick();
     updateCheckout();
+  }
+
+  /** "Extend" shows while the offer (a hold.expiring frame) is for the hold's current deadline. */
+  function renderExtend() {
+    const hold = state.hold;
+    const offered = Boolean(hold && state.extendFor === hold.expires_at && hold.extensions_left > 0);
+    if (!offered) state.extendFor = null;
+    ui.extend.hidden = !offered;
+    ui.extend.disabled = state.extendBusy;
+  }
+
+  function onExpiring(msg) {
+    if (!state.hold || state.hold.id !== String(msg.hold) || !msg.expires_at) return;
+    state.hold.expires_at = msg.expires_at;
+    const offer = state.hold.extensions_left > 0;
+    if (offer) state.extendFor = msg.expires_at;
+    say(offer ? 'Your hold is about to expire. Choose "Extend" to keep your seats longer.'
+      : 'Your hold is about to expire.', 'warn');
+    renderExtend();
+    tick();
+  }
+
+  /** "Extend": POST holds/ID/extend/; the countdown follows the answer's expires_at. */
+  async function onExtend() {
+    const hold = state.hold;
+    if (!hold || state.extendBusy) return;
+    const hadFocus = document.activeElement === ui.extend;
+    state.extendBusy = true;
+    renderExtend();
+    let r;
+    try { r = await api('POST', `/holds/${hold.id}/extend/`); } finally { state.extendBusy = false; }
+    if (r.ok) {
+      setHold(r.data);
+      const until = new Date(r.data.expires_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      say(`Your seats are now held for you until ${until}.`, 'success');
+    } else if (r.error.code === 'extension_limit') {
+      if (state.hold && state.hold.id === hold.id) state.hold.extensions_left = 0;
+      renderExtend();
+      say(r.error.message, 'warn');
+    } else {
+      renderExtend();
+      handleError(r);
+    }
+    // When the button went away under the keyboard focus, the focus goes to the countdown.
+    if (hadFocus && ui.extend.hidden && !ui.countdown.hidden) ui.countdown.focus();
   }
 
   /** Drops my hold locally after it expired; its seats show as available until a frame says otherwise. */
@@ -707,7 +761,7 @@
         if (msg.hold.status === 'active' || (state.hold && state.hold.id === msg.hold.id)) setHold(msg.hold);
         break;
       case 'hold.expiring':
-        if (state.hold && state.hold.id === String(msg.hold) && msg.expires_at) { state.hold.expires_at = msg.expires_at; tick(); }
+        onExpiring(msg);
         break;
       case 'hold.expired':
         if (state.hold && state.hold.id === String(msg.hold)) expireHold('Your hold expired; the seats were released.');
@@ -817,6 +871,7 @@
   ui.form.addEventListener('submit', onCheckout);
   ui.bestForm.addEventListener('submit', onBest);
   ui.gaList.addEventListener('click', onGaClick);
+  ui.extend.addEventListener('click', onExtend);
   ui.mySeats.addEventListener('click', (ev) => {
     const btn = ev.target.closest('[data-release]');
     if (!btn) return;
