@@ -82,7 +82,7 @@ class LanguageMiddleware:
         user = getattr(request, "user", None)
         language = saved_language(user) or asked or translation.get_language_from_request(request)
         translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", translation.get_language())
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
@@ -91,7 +91,7 @@ class LanguageMiddleware:
                 settings.LANGUAGE_COOKIE_NAME,
                 asked,
                 max_age=settings.LANGUAGE_COOKIE_AGE,
-                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                samesite="Lax",
                 secure=settings.LANGUAGE_COOKIE_SECURE,
             )
         return response

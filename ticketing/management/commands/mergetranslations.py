@@ -7,6 +7,8 @@ in the catalog, which is regenerated from the code."""
 
 from pathlib import Path
 
+from typing import Any
+
 from babel.messages.pofile import read_po, write_po
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -20,7 +22,7 @@ def merge(root: Path) -> dict[str, int]:
         language = po.parts[-3]
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=language)
-        known: dict[object, object] = {}
+        known: dict[Any, Any] = {}  # msgid (str, or a tuple with plurals) → msgstr
         for fragment in sorted((root / language / "fragments").glob(f"{po.stem}-*.po")):
             with fragment.open("rb") as handle:
                 for message in read_po(handle, locale=language):
