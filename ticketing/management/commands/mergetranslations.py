@@ -6,7 +6,6 @@ separate parts each keep their translations in a fragment, so their work merges 
 in the catalog, which is regenerated from the code."""
 
 from pathlib import Path
-
 from typing import Any
 
 from babel.messages.pofile import read_po, write_po
