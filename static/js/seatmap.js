@@ -43,6 +43,14 @@
  *   Seats: <circle class="seat s-STATUS" data-seat-id="GUID" data-status="STATUS">, STATUS one of
  *   available | mine | held | reserved | sold | blocked. #seatmap-app gets data-ready="true" once drawn.
  *   window.seatmap = {state, ws} for debugging and browser tests.
+ *
+ * Language (docs/i18n.md): every text for people goes through Django's JavaScriptCatalog
+ *   (/jsi18n/, loaded before this script: gettext, ngettext, pgettext, interpolate), so the
+ *   page speaks the language it was rendered in (<html lang>); without the catalog the English
+ *   source text shows. Money and times use the browser's Intl with that language (฿1,250.00 in
+ *   Thai). API requests carry Accept-Language: <html lang>, so error.message comes back in the
+ *   page's language (the language cookie, which the server honours first, says the same).
+ *   seats/tests/test_seatmap_strings.py fails on a text left outside gettext.
  */
 (() => {
   'use strict';
@@ -58,12 +66,33 @@
   const POLICY_RETRY_MS = 10000;   // reconnect delay after 4429 / 4009 (plus up to 30 % jitter)
   const RESYNC_WAIT_MS = 5000;     // a resync without its snapshot by then may be sent again
   const WARN_SECONDS = 60;
+
+  // ---------------------------------------------------------------- language
+
+  const gettext = window.gettext || ((msgid) => msgid);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const pgettext = window.pgettext || ((context, msgid) => msgid);
+  const interpolate = window.interpolate
+    || ((fmt, obj) => fmt.replace(/%\(\w+\)s/g, (m) => String(obj[m.slice(2, -2)])));
+  /** `fmt` with its %(name)s placeholders filled from `values` (Django's interpolate, named). */
+  const format = (fmt, values) => interpolate(fmt, values, true);
+  const LINK = '%(link)s';   // where say() puts its link: a placeholder a format keeps as it is
+  const LANG = document.documentElement.lang || 'en';
+
+  // The status words of a seat, as its tooltip and aria-label end ("Seat A1, Front, €80.00, sold").
   const STATUS_WORDS = {
-    available: 'available', mine: 'held by you', held: 'held', reserved: 'reserved', sold: 'sold',
-    blocked: 'not for sale',
+    available: pgettext('seat status', 'available'),
+    mine: pgettext('seat status', 'held by you'),
+    held: pgettext('seat status', 'held'),
+    reserved: pgettext('seat status', 'reserved'),
+    sold: pgettext('seat status', 'sold'),
+    blocked: pgettext('seat status', 'not for sale'),
   };
   const CONNECTION_TEXT = {
-    connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline',
+    connecting: gettext('Connecting…'),
+    live: gettext('Live'),
+    reconnecting: gettext('Reconnecting…'),
+    offline: gettext('Offline'),
   };
 
   const $ = (id) => document.getElementById(id);
@@ -116,7 +145,11 @@
 
   /** fetch wrapper: resolves to {ok, status, data, error: {code, message, details}}; never throws. */
   async function api(method, path, body, headers = {}) {
-    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
+    const opts = {
+      method,
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'Accept-Language': LANG, ...headers },
+    };
     if (method !== 'GET') {
       opts.headers['Content-Type'] = 'application/json';
       opts.headers['X-CSRFToken'] = csrfToken();
@@ -127,18 +160,22 @@
       res = await fetch(API + path, opts);
     } catch (err) {
       return { ok: false, status: 0, data: null,
-        error: { code: 'network_error', message: 'Network problem: please check your connection and try again.', details: {} } };
+        error: { code: 'network_error', message: gettext('Network problem: please check your connection and try again.'), details: {} } };
     }
     let data = null;
     if (res.status !== 204) {
       try { data = await res.json(); } catch (err) { data = null; }
     }
     if (res.ok) return { ok: true, status: res.status, data };
-    const error = Object.assign({ code: `http_${res.status}`, message: `The server answered ${res.status}.` },
+    const error = Object.assign(
+      { code: `http_${res.status}`, message: format(gettext('The server answered %(status)s.'), { status: res.status }) },
       data && data.error, {});
     error.details = error.details || {};
-    const retryAfter = res.headers.get('Retry-After');
-    if (res.status === 429 && retryAfter) error.message += ` Please try again in ${retryAfter} s.`;
+    const retryAfter = Number(res.headers.get('Retry-After'));
+    if (res.status === 429 && retryAfter > 0) {
+      error.message = format(ngettext('%(message)s Please try again in %(n)s second.',
+        '%(message)s Please try again in %(n)s seconds.', retryAfter), { message: error.message, n: retryAfter });
+    }
     return { ok: false, status: res.status, data, error };
   }
 
@@ -150,7 +187,26 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
-  const money = (amount) => `${amount} ${state.currency}`.trim();
+  const moneyFormats = new Map();   // currency → Intl.NumberFormat
+  /** `amount` (a number or a decimal string) in the showtime's currency, as the page's language
+   * writes it: "฿1,250.00" in Thai, "€80.00". Without a currency, the number alone. */
+  function money(amount) {
+    const value = Number(amount);
+    if (!state.currency || Number.isNaN(value)) return String(amount);
+    if (!moneyFormats.has(state.currency)) {
+      let f;
+      try {
+        f = new Intl.NumberFormat(LANG, { style: 'currency', currency: state.currency });
+      } catch (err) {   // an unknown currency code
+        f = { format: (v) => `${new Intl.NumberFormat(LANG, { minimumFractionDigits: 2 }).format(v)} ${state.currency}` };
+      }
+      moneyFormats.set(state.currency, f);
+    }
+    return moneyFormats.get(state.currency).format(value);
+  }
+  /** Clock time of an ISO date-time in the page's language ("14:05"). */
+  const timeOf = (iso) => new Intl.DateTimeFormat(LANG, { hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  const labelList = (labels) => labels.join(', ');
   const sumMoney = (list) => (list.reduce((cents, s) => cents + Math.round(parseFloat(s.price) * 100), 0) / 100).toFixed(2);
   const labelOf = (x) => (state.seats.has(x) ? state.seats.get(x).seat.label : x);
   const serverNow = () => Date.now() + state.skewMs;
@@ -173,14 +229,19 @@
     return node;
   }
 
-  /** Message area (role=status). `link` = {href, text} is put before the text when `linkFirst`. */
-  function say(text, kind = 'info', link = null, linkFirst = false) {
+  /** Message area (role=status, aria-live=polite). With `link` = {href, text}, `text` is a
+   * translated sentence whose "%(link)s" placeholder becomes that link. */
+  function say(text, kind = 'info', link = null) {
     const m = ui.message;
     m.replaceChildren();
     m.dataset.kind = kind;
-    if (link && linkFirst) m.append(h('a', { href: link.href }, link.text), ' ');
-    m.append(text);
-    if (link && !linkFirst) m.append(' ', h('a', { href: link.href }, link.text));
+    const [before, ...after] = link ? text.split(LINK) : [text];
+    m.append(before);
+    if (link) m.append(h('a', { href: link.href }, link.text), after.join(''));
+  }
+
+  function saySignIn() {
+    say(gettext('%(link)s to choose seats.'), 'info', { href: state.loginUrl, text: gettext('Sign in') });
   }
 
   function setConnection(name) {
@@ -193,8 +254,9 @@
   // ---------------------------------------------------------------- drawing
 
   function seatText(seat, shown) {
-    const wheelchair = seat.wheelchair ? ' (wheelchair space)' : '';
-    return `Seat ${seat.label}${wheelchair}, ${seat.category}, ${money(seat.price)}, ${STATUS_WORDS[shown] || shown}`;
+    const values = { label: seat.label, category: seat.category, price: money(seat.price), status: STATUS_WORDS[shown] || shown };
+    return format(seat.wheelchair ? gettext('Seat %(label)s (wheelchair space), %(category)s, %(price)s, %(status)s')
+      : gettext('Seat %(label)s, %(category)s, %(price)s, %(status)s'), values);
   }
 
   /** Brings one seat element in line with its state; touches the DOM only when something changed. */
@@ -230,7 +292,7 @@
     if (!seats.length) { minX = minY = 0; maxX = maxY = 100; }
     const margin = 24; const labelRoom = 30;
     const svg = s('svg', {
-      class: 'seatmap', role: 'group', 'aria-label': 'Seat map',
+      class: 'seatmap', role: 'group', 'aria-label': gettext('Seat map'),
       viewBox: `${minX - margin} ${minY - margin - labelRoom} ${maxX - minX + 2 * margin} ${maxY - minY + 2 * margin + labelRoom}`,
       preserveAspectRatio: 'xMidYMid meet',
     });
@@ -299,13 +361,19 @@
     const onMap = new Set([...state.seats.values()].map((e) => e.seat.category));
     for (const c of cats.filter((x) => onMap.has(x.name))) {
       const li = h('li', { class: 'legend__item', 'data-legend': 'available' });
-      li.append(h('span', { class: 'swatch swatch--available', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }), `Available: ${c.name}`);
+      li.append(h('span', { class: 'swatch swatch--available', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }),
+        format(gettext('Available: %(category)s'), { category: c.name }));
       ui.legend.insertBefore(li, first);
     }
     const ttl = state.showtime.hold_ttl_seconds;
     const max = state.showtime.max_seats_per_order;
-    ui.limits.textContent = [ttl ? `Seats are held for ${Math.round(ttl / 60)} min.` : '',
-      max ? `Up to ${max} seats per order.` : ''].join(' ').trim();
+    const minutes = Math.round(ttl / 60);
+    // One sentence a line: Thai has no spaces between words, so a sentence starting mid-line
+    // wraps at a word break inside the next one ("คำสั่ง|ซื้อ").
+    ui.limits.replaceChildren(...[
+      ttl ? format(ngettext('Seats are held for %(n)s minute.', 'Seats are held for %(n)s minutes.', minutes), { n: minutes }) : '',
+      max ? format(ngettext('Up to %(n)s seat per order.', 'Up to %(n)s seats per order.', max), { n: max }) : '',
+    ].filter(Boolean).map((text) => h('span', { class: 'limits__item' }, text)));
   }
 
   // ---------------------------------------------------------------- seat state
@@ -369,8 +437,8 @@
     state.hold.expires_at = msg.expires_at;
     const offer = state.hold.extensions_left > 0;
     if (offer) state.extendFor = msg.expires_at;
-    say(offer ? 'Your hold is about to expire. Choose "Extend" to keep your seats longer.'
-      : 'Your hold is about to expire.', 'warn');
+    say(offer ? format(gettext('Your hold is about to expire. Choose "%(button)s" to keep your seats longer.'),
+      { button: ui.extend.textContent.trim() }) : gettext('Your hold is about to expire.'), 'warn');
     renderExtend();
     tick();
   }
@@ -386,8 +454,7 @@
     try { r = await api('POST', `/holds/${hold.id}/extend/`); } finally { state.extendBusy = false; }
     if (r.ok) {
       setHold(r.data);
-      const until = new Date(r.data.expires_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-      say(`Your seats are now held for you until ${until}.`, 'success');
+      say(format(gettext('Your seats are now held for you until %(time)s.'), { time: timeOf(r.data.expires_at) }), 'success');
     } else if (r.error.code === 'extension_limit') {
       if (state.hold && state.hold.id === hold.id) state.hold.extensions_left = 0;
       renderExtend();
@@ -411,16 +478,17 @@
   function renderPanel() {
     const seats = state.hold ? state.hold.seats : [];
     if (!seats.length) {
-      ui.mySeats.replaceChildren(h('li', { class: 'my-seats__empty muted' }, 'No seats selected yet.'));
+      ui.mySeats.replaceChildren(h('li', { class: 'my-seats__empty muted' }, gettext('No seats selected yet.')));
       ui.total.textContent = '—';
       return;
     }
     ui.mySeats.replaceChildren(...seats.map((x) => {
       const li = h('li', { class: 'my-seats__item', 'data-hold-seat': x.id });
-      li.append(h('span', { class: 'my-seats__label' }, `Seat ${x.label}`),
+      li.append(h('span', { class: 'my-seats__label' }, format(gettext('Seat %(label)s'), { label: x.label })),
         h('span', { class: 'my-seats__cat muted' }, x.category),
         h('span', { class: 'my-seats__price' }, money(x.price)),
-        h('button', { type: 'button', class: 'btn btn--link', 'data-release': x.id, 'aria-label': `Remove seat ${x.label}` }, 'Remove'));
+        h('button', { type: 'button', class: 'btn btn--link', 'data-release': x.id,
+          'aria-label': format(gettext('Remove seat %(label)s'), { label: x.label }) }, gettext('Remove')));
       return li;
     }));
     ui.total.textContent = money(state.hold.total ?? sumMoney(seats));
@@ -439,26 +507,28 @@
     ui.countdownTime.textContent = `${String(Math.floor(left / 60)).padStart(2, '0')}:${String(left % 60).padStart(2, '0')}`;
     const warn = left <= WARN_SECONDS;
     ui.countdown.classList.toggle('countdown--warning', warn);
-    ui.countdownNote.textContent = warn ? 'Less than a minute left' : '';
-    if (left <= 0) expireHold('Your hold expired — the seats were released.');
+    ui.countdownNote.textContent = warn ? gettext('Less than a minute left') : '';
+    if (left <= 0) expireHold(gettext('Your hold expired; the seats were released.'));
   }
 
   async function onSeat(id) {
     const entry = state.seats.get(id);
     if (!entry) return;
     if (!state.authenticated) {
-      say('to choose seats.', 'info', { href: state.loginUrl, text: 'Sign in' }, true);
+      saySignIn();
       return;
     }
     if (entry.busy) return;
     if (state.holdSeats.has(id)) { await releaseSeats([id]); return; }
     if (entry.status === 'held' || entry.status === 'reserved') {
       // Someone else holds it (holds last minutes): the same news as a click that raced them.
-      say(`Sorry — seat ${entry.seat.label} was just taken by someone else.`, 'error');
+      say(takenText([entry.seat.label]), 'error');
       return;
     }
     if (entry.status !== 'available') {
-      say(`Seat ${entry.seat.label} is ${STATUS_WORDS[entry.status] || entry.status}.`, 'info');
+      const text = { sold: gettext('Seat %(label)s is sold.'), blocked: gettext('Seat %(label)s is not for sale.') }[entry.status]
+        || gettext('Seat %(label)s cannot be chosen.');
+      say(format(text, { label: entry.seat.label }), 'info');
       return;
     }
     await holdSeats([id]);
@@ -471,7 +541,8 @@
     if (!r.ok) { handleError(r, ids); return; }
     markLocal(r.data.seats.map((x) => x.id), ['available'], 'held');
     setHold(r.data);
-    say(`Seat ${ids.map(labelOf).join(', ')} is held for you.`, 'success');
+    say(format(ngettext('Seat %(labels)s is held for you.', 'Seats %(labels)s are held for you.', ids.length),
+      { labels: labelList(ids.map(labelOf)) }), 'success');
   }
 
   async function releaseSeats(ids) {
@@ -482,7 +553,14 @@
     if (!r.ok) { handleError(r, ids); return; }
     markLocal(ids, ['held'], 'available');
     setHold(r.data);
-    say(`Seat ${ids.map(labelOf).join(', ')} released.`, 'info');
+    say(format(ngettext('Seat %(labels)s released.', 'Seats %(labels)s released.', ids.length),
+      { labels: labelList(ids.map(labelOf)) }), 'info');
+  }
+
+  /** "Sorry — seat A1 was just taken by someone else." for `labels` (one or more). */
+  function takenText(labels) {
+    return format(ngettext('Sorry — seat %(labels)s was just taken by someone else.',
+      'Sorry — seats %(labels)s were just taken by someone else.', labels.length), { labels: labelList(labels) });
   }
 
   /** Turns an API error into a message (and a state fix where the error tells us something). */
@@ -492,15 +570,14 @@
       const taken = (Array.isArray(details.seats) ? details.seats : []).map(labelOf);
       const hit = ids.filter((id) => taken.includes(labelOf(id)));
       markLocal(hit.length ? hit : ids, ['available'], 'held');
-      say(taken.length ? `Sorry — ${taken.length === 1 ? `seat ${taken[0]} was` : `seats ${taken.join(', ')} were`} just taken by someone else.`
-        : message, 'error');
+      say(taken.length ? takenText(taken) : message, 'error');
     } else if (code === 'hold_expired') {
-      expireHold('Your hold expired; the seats were released.');
+      expireHold(gettext('Your hold expired; the seats were released.'));
     } else if (code === 'hold_not_active' || (r.status === 404 && ids.length && state.hold)) {
       setHold(null);
       say(message, 'error');
     } else if (r.status === 401) {
-      say('Your session has ended.', 'error', { href: state.loginUrl, text: 'Sign in again' });
+      say(gettext('Your session has ended. %(link)s'), 'error', { href: state.loginUrl, text: gettext('Sign in again') });
     } else {
       say(message, 'error');
     }
@@ -510,7 +587,7 @@
 
   function needSignIn() {
     if (state.authenticated) return false;
-    say('to choose seats.', 'info', { href: state.loginUrl, text: 'Sign in' }, true);
+    saySignIn();
     return true;
   }
 
@@ -532,13 +609,15 @@
     markLocal(r.data.seats.map((x) => x.id), ['available'], 'held');
     setHold(r.data);
     const got = r.data.seats.filter((x) => !before.has(x.id)).map((x) => x.label);
-    say(`Best available: ${got.join(', ')} ${got.length === 1 ? 'is' : 'are'} held for you.`, 'success');
+    say(format(ngettext('Best available: %(labels)s is held for you.', 'Best available: %(labels)s are held for you.', got.length),
+      { labels: labelList(got) }), 'success');
   }
 
   function renderCategories() {
     for (const c of state.showtime.categories || []) {
       if (![...state.ga.values()].some((z) => z.category === c.name)) {
-        ui.bestCategory.append(h('option', { value: c.name }, `${c.name} (${money(c.price)})`));
+        ui.bestCategory.append(h('option', { value: c.name },
+          format(gettext('%(category)s (%(price)s)'), { category: c.name, price: money(c.price) })));
       }
     }
   }
@@ -555,12 +634,15 @@
     ui.gaZones.hidden = state.ga.size === 0;
     ui.gaList.replaceChildren(...[...state.ga.values()].map((z) => {
       const li = h('li', { class: 'ga', 'data-ga-zone': z.zone });
-      const minus = h('button', { type: 'button', class: 'btn btn--small', 'data-ga-step': '-1', 'aria-label': `One place fewer in ${z.zone}` }, '−');
-      const plus = h('button', { type: 'button', class: 'btn btn--small', 'data-ga-step': '1', 'aria-label': `One place more in ${z.zone}` }, '+');
-      const add = h('button', { type: 'button', class: 'btn btn--primary btn--small', 'data-ga-add': z.zone }, 'Add');
+      const minus = h('button', { type: 'button', class: 'btn btn--small', 'data-ga-step': '-1',
+        'aria-label': format(gettext('One place fewer in %(zone)s'), { zone: z.zone }) }, '−');
+      const plus = h('button', { type: 'button', class: 'btn btn--small', 'data-ga-step': '1',
+        'aria-label': format(gettext('One place more in %(zone)s'), { zone: z.zone }) }, '+');
+      const add = h('button', { type: 'button', class: 'btn btn--primary btn--small', 'data-ga-add': z.zone }, gettext('Add'));
       if (!z.available) add.disabled = true;
       li.append(h('span', { class: 'ga__name' }, `${z.zone} · ${money(z.price)}`),
-        h('span', { class: 'ga__left', 'data-ga-available': z.zone }, `${z.available} of ${z.capacity} left`),
+        h('span', { class: 'ga__left', 'data-ga-available': z.zone },
+          format(gettext('%(available)s of %(capacity)s left'), { available: z.available, capacity: z.capacity })),
         h('span', { class: 'ga__stepper' }, ''));
       li.lastChild.append(minus, h('output', { class: 'ga__qty', 'aria-live': 'polite' }, String(z.qty)), plus, add);
       return li;
@@ -582,7 +664,8 @@
       { ga: [{ zone: zone.zone, quantity: zone.qty }] });
     if (!r.ok) { say(r.error.message, 'error'); return; }
     setHold(r.data);
-    say(`${zone.qty} place${zone.qty === 1 ? '' : 's'} in ${zone.zone} held for you.`, 'success');
+    say(format(ngettext('%(n)s place in %(zone)s held for you.', '%(n)s places in %(zone)s held for you.', zone.qty),
+      { n: zone.qty, zone: zone.zone }), 'success');
   }
 
   async function refreshHold(id) {
@@ -598,7 +681,8 @@
   function updateCheckout() {
     const pendingOrder = state.order && state.order.status === 'pending';
     ui.fields.disabled = state.checkoutBusy || !(state.hold || pendingOrder);
-    ui.submit.textContent = state.checkoutBusy ? 'Processing…' : (pendingOrder && !state.hold ? 'Pay' : 'Order and pay');
+    ui.submit.textContent = state.checkoutBusy ? gettext('Processing…')
+      : (pendingOrder && !state.hold ? gettext('Pay') : gettext('Order and pay'));
   }
 
   function clearFieldErrors() {
@@ -628,7 +712,7 @@
         const input = field(name);
         if (input) input.setAttribute('aria-invalid', 'true');
       } else {
-        general.push(`${key}: ${msgs.join(' ')}`);
+        general.push(format(gettext('%(field)s: %(messages)s'), { field: key, messages: msgs.join(' ') }));
       }
     }
     if (general.length) {
@@ -646,7 +730,7 @@
     try {
       let order = state.order && state.order.status === 'pending' ? state.order : null;
       if (!order) {
-        if (!state.hold) { say('Choose your seats first.', 'info'); return; }
+        if (!state.hold) { say(gettext('Choose your seats first.'), 'info'); return; }
         state.checkoutKey = state.checkoutKey || uuid();   // one key per attempt, reused on retry
         const body = {
           hold: state.hold.id,
@@ -659,7 +743,7 @@
           if (r.status >= 400 && r.status < 500 && r.error.code !== 'idempotency_in_progress') state.checkoutKey = null;
           if (r.error.code === 'validation_error') {
             showFieldErrors(r.error.details);
-            say(r.error.message || 'Please check your details.', 'error');
+            say(r.error.message || gettext('Please check your details.'), 'error');
           } else {
             handleError(r);
           }
@@ -670,18 +754,19 @@
         const held = [...state.holdSeats];
         setHold(null);   // the hold is converted
         markLocal(ids.length ? ids : held, ['held', 'available'], 'reserved');
-        say(`Order ${order.number} created; paying…`, 'info');
+        say(format(gettext('Order %(number)s created; paying…'), { number: order.number }), 'info');
       }
       if (order.status !== 'paid') {
         const p = await api('POST', `/orders/${order.id}/pay/`, {});
         if (!p.ok) {
-          say(`Order ${order.number} is reserved, but the payment failed: ${p.error.message} You can try again.`, 'error');
+          say(format(gettext('Order %(number)s is reserved, but the payment failed: %(message)s You can try again.'),
+            { number: order.number, message: p.error.message }), 'error');
           return;
         }
         order = state.order = { ...order, ...p.data };
       }
       if (order.status === 'paid') await showPaid(order);
-      else say(`Order ${order.number} is awaiting payment confirmation.`, 'info');
+      else say(format(gettext('Order %(number)s is awaiting payment confirmation.'), { number: order.number }), 'info');
     } finally {
       state.checkoutBusy = false;
       updateCheckout();
@@ -694,19 +779,22 @@
     state.checkoutKey = null;
     const ids = (order.tickets || []).map((t) => t.seat && t.seat.id).filter(Boolean);
     markLocal(ids, ['available', 'held', 'reserved'], 'sold');
-    say(`Paid — order ${order.number}. Your tickets are below.`, 'success');
+    say(format(gettext('Paid — order %(number)s. Your tickets are below.'), { number: order.number }), 'success');
     const r = await api('GET', `/orders/${order.id}/tickets/`);
     const tickets = r.ok ? (Array.isArray(r.data) ? r.data : (r.data && r.data.results) || []) : [];
     const list = h('ul', { class: 'tickets__list' });
     for (const t of tickets) {
       const li = h('li', { class: 'ticket', 'data-code': t.code });
-      li.append(h('span', { class: 'ticket__seat' }, `Seat ${t.seat ? t.seat.label : '?'}`), ' ',
+      li.append(h('span', { class: 'ticket__seat' }, format(gettext('Seat %(label)s'), { label: t.seat ? t.seat.label : '?' })), ' ',
         h('code', { class: 'ticket__code' }, t.code));
-      if (t.qr_svg_url) li.append(' ', h('a', { href: t.qr_svg_url, target: '_blank', rel: 'noopener' }, 'QR code'));
+      if (t.qr_svg_url) li.append(' ', h('a', { href: t.qr_svg_url, target: '_blank', rel: 'noopener' }, gettext('QR code')));
       list.append(li);
     }
-    ui.tickets.replaceChildren(h('p', { class: 'tickets__title' }, `Paid — order ${order.number}`), list);
-    if (!r.ok) ui.tickets.append(h('p', { class: 'muted' }, `Tickets could not be loaded: ${r.error.message}`));
+    ui.tickets.replaceChildren(h('p', { class: 'tickets__title' }, format(gettext('Paid — order %(number)s'), { number: order.number })), list);
+    if (!r.ok) {
+      ui.tickets.append(h('p', { class: 'muted' },
+        format(gettext('Tickets could not be loaded: %(message)s'), { message: r.error.message })));
+    }
     ui.tickets.hidden = false;
   }
 
@@ -764,7 +852,7 @@
         onExpiring(msg);
         break;
       case 'hold.expired':
-        if (state.hold && state.hold.id === String(msg.hold)) expireHold('Your hold expired; the seats were released.');
+        if (state.hold && state.hold.id === String(msg.hold)) expireHold(gettext('Your hold expired; the seats were released.'));
         break;
       case 'order.updated':
         onOrderFrame(msg.order);
@@ -784,16 +872,26 @@
     if (!o) return;
     const mine = state.order && String(state.order.id) === String(o.id);
     if (!mine) {
-      if (o.status !== 'pending') say(`Order ${o.number}: ${o.status}.`, 'info');
+      if (o.status !== 'pending') say(format(orderStatusText(o.status), { number: o.number }), 'info');
       return;
     }
     state.order = { ...state.order, ...o };
     if (o.status === 'paid') {
       showPaid(state.order);
     } else if (o.status !== 'pending') {
-      say(`Order ${o.number} was ${o.status}.`, 'warn');
+      say(format(orderStatusText(o.status), { number: o.number }), 'warn');
       updateCheckout();
     }
+  }
+
+  /** "Order %(number)s was cancelled." and the like, for an order's new `status` (api.md). */
+  function orderStatusText(status) {
+    return {
+      paid: gettext('Order %(number)s is paid.'),
+      cancelled: gettext('Order %(number)s was cancelled.'),
+      expired: gettext('Order %(number)s expired; its seats were released.'),
+      refunded: gettext('Order %(number)s was refunded.'),
+    }[status] || format(gettext('Order %(number)s: %(status)s.'), { number: '%(number)s', status });  // number: kept for the caller
   }
 
   function connect() {
@@ -819,7 +917,7 @@
       clearInterval(state.pingTimer);
       state.ws = null;
       state.resyncSentAt = 0;
-      if (ev.code === 4404) { setConnection('offline'); say('This showtime no longer exists.', 'error'); return; }
+      if (ev.code === 4404) { setConnection('offline'); say(gettext('This showtime no longer exists.'), 'error'); return; }
       if (ev.code === 4429 || ev.code === 4009) {
         console.warn('seatmap: the server closed the socket with', ev.code, ev.code === 4429
           ? '(too many frames)' : '(a frame over 4 KiB)');
@@ -852,8 +950,8 @@
     if (!st.ok || !snap.ok) {
       setConnection('offline');
       ui.map.replaceChildren();
-      say(`The seat map could not be loaded: ${(st.ok ? snap : st).error.message}`, 'error',
-        { href: location.href, text: 'Try again' });
+      say(format(gettext('The seat map could not be loaded: %(message)s %(link)s'), { message: (st.ok ? snap : st).error.message, link: LINK }),
+        'error', { href: location.href, text: gettext('Try again') });
       return;
     }
     state.showtime = st.data;
