@@ -98,6 +98,7 @@ def test_an_english_buyer_gets_english_even_from_a_thai_worker(api, thb_showtime
     assert f"thank you: order {order['number']} is paid (THB1,250.00)." in message.body
     assert "Your tickets (show the QR code at the door):" in message.body
     assert not any(month in message.body for month in THAI_MONTHS)
+    assert message.body.endswith("\n\nSeatline\n")
 
 
 @pytest.mark.django_db
