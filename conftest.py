@@ -69,6 +69,18 @@ def _test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test ends in the default language: a request of the test client activates its
+    language in the test's thread and leaves it active (as Django's LocaleMiddleware does), and
+    services called directly afterwards (an order keeps the active language) must not inherit a
+    previous test's Thai."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_redis_state():
     """Each test starts with the Redis circuit breaker closed, no local seq numbering left
     by an earlier test that stopped its own Redis, and the counters of ``GET stats/`` at zero

@@ -30,7 +30,8 @@ from django.core.mail import send_mail
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from seats.locks import lock_first, run_in_transaction
 
@@ -39,10 +40,10 @@ from .models import Order, OutboxEmail, Ticket
 logger = logging.getLogger(__name__)
 
 SUBJECTS = {
-    "paid": "Your tickets for {show} — order {number}",
-    "expired": "Order {number} expired: the seats were released",
-    "cancelled": "Order {number} was cancelled",
-    "refunded": "Order {number} was refunded",
+    "paid": _("Your tickets for %(show)s — order %(number)s"),
+    "expired": _("Order %(number)s expired: the seats were released"),
+    "cancelled": _("Order %(number)s was cancelled"),
+    "refunded": _("Order %(number)s was refunded"),
 }
 # Seconds a claimed e-mail is left to its worker before another may claim it again (far above
 # EMAIL_TIMEOUT, the SMTP timeout of one send).
@@ -67,8 +68,10 @@ def enqueue(order: Order, kind: str, *, now: datetime | None = None) -> OutboxEm
 def render(order_id: int, kind: str) -> tuple[str, str]:
     """``(subject, body)`` of the e-mail ``kind`` about an order: ``templates/emails/
     order_<kind>.txt`` with the order, its showtime and, for ``paid``, its tickets in seat order
-    with their links (``SITE_URL``). Raises ``Order.DoesNotExist``, ``KeyError`` for an unknown
-    kind, or the template's errors."""
+    with their links (``SITE_URL``). Both in the buyer's language when they ordered
+    (``order.language``; ``LANGUAGE_CODE`` when it is empty), whatever the worker's language:
+    money and dates as that language writes them. Raises ``Order.DoesNotExist``, ``KeyError``
+    for an unknown kind, or the template's errors."""
     order = Order.objects.select_related("showtime__show", "showtime__plan__venue").get(pk=order_id)
     tickets = (
         Ticket.objects.filter(order=order)
@@ -78,7 +81,8 @@ def render(order_id: int, kind: str) -> tuple[str, str]:
     context = {
         "order": order,
         "showtime": order.showtime,
-        "site_url": settings.SITE_URL,
+        "showtime_url": settings.SITE_URL
+        + reverse("showtime-page", kwargs={"showtime_id": order.showtime_id}),
         "tickets": [
             {
                 "label": t.claim.showtime_seat.seat.label,
@@ -88,8 +92,9 @@ def render(order_id: int, kind: str) -> tuple[str, str]:
             for t in tickets
         ],
     }
-    subject = SUBJECTS[kind].format(show=order.showtime.show.title, number=order.number)
-    return subject, render_to_string(f"emails/order_{kind}.txt", context)
+    with translation.override(order.language or settings.LANGUAGE_CODE):
+        subject = str(SUBJECTS[kind]) % {"show": order.showtime.show.title, "number": order.number}
+        return subject, render_to_string(f"emails/order_{kind}.txt", context)
 
 
 def retry_delay(attempts: int) -> float:
@@ -153,7 +158,7 @@ def send_due(*, limit: int = 200) -> dict[str, int]:
     cleanup``); return how many became ``{"sent", "failed", "dead"}``. Safe to run from several
     processes at once. Never raises for a failed send (recorded on its row)."""
     done = {"sent": 0, "failed": 0, "dead": 0}
-    for _ in range(limit):
+    for _attempt in range(limit):
         email = _claim(timezone.now())
         if email is None:
             break

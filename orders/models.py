@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from seats.lapse import Lapsing, LapsingQuerySet
 
@@ -46,6 +47,16 @@ class Order(Lapsing, models.Model):
     customer_name = models.CharField(max_length=200)
     customer_email = models.EmailField()
     customer_phone = models.CharField(max_length=40, blank=True, default="")
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_(
+            "The buyer's language when they ordered: its e-mails and tickets are in it. Empty: "
+            "the site's default language."
+        ),
+    )
     expires_at = models.DateTimeField(help_text="Payment deadline of a pending order.")
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -65,9 +76,9 @@ class Ticket(models.Model):
     """One seat of a paid order, with an unguessable ``code`` (its QR payload and check-in key)."""
 
     class Status(models.TextChoices):
-        VALID = "valid"
-        USED = "used"
-        VOID = "void"
+        VALID = "valid", _("Valid")
+        USED = "used", _("Used")
+        VOID = "void", _("Void")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
     claim = models.OneToOneField("seats.SeatClaim", on_delete=models.PROTECT, related_name="ticket")

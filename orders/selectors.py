@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +27,9 @@ def order_detail(
     order: Order, claims: Iterable[SeatClaim] | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """An order as the API shows it: ``{"id", "number", "status", "showtime", "tickets": [{"seat":
-    {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "customer":
-    {"name","email","phone"}, "expires_at", "created_at", "paid_at"}``. Money as decimal strings.
+    {"id","label"}, "category", "price"}], "total", "currency", "payment_method", "language", "customer":
+    {"name","email","phone"}, "expires_at", "created_at", "paid_at"}``. Money as decimal strings;
+    ``language``: the buyer's language when they ordered (its e-mails and tickets are in it).
 
     ``status`` is the order's status at ``now`` (default: ``timezone.now()``) under the lapse rule
     (domain.md, invariant 4; :mod:`seats.lapse`): a pending order past its payment deadline
@@ -56,6 +58,7 @@ def order_detail(
         "total": str(order.total),
         "currency": order.currency,
         "payment_method": order.payment_method,
+        "language": order.language or settings.LANGUAGE_CODE,
         "customer": {
             "name": order.customer_name,
             "email": order.customer_email,

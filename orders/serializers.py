@@ -1,5 +1,6 @@
 """Request and response serializers of the order endpoints (api.md "Orders")."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from seats.serializers import MAX_LIST, SEATS_HELP
@@ -69,6 +70,12 @@ class OrderSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     payment_method = serializers.CharField()
+    language = serializers.ChoiceField(
+        settings.LANGUAGES,
+        help_text="The buyer's language when the order was made (the request's language: saved "
+        "preference, `?lang=`, cookie or `Accept-Language`); the order's e-mails and tickets "
+        "are in it.",
+    )
     customer = CustomerSerializer()
     expires_at = serializers.DateTimeField(
         help_text="The payment deadline: from this instant a pending order reads `expired` and "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core import events
 from core.errors import ApplicationError
@@ -96,6 +96,16 @@ def _keyed(txn: Callable[[], T], idempotency: KeyInTransaction | None) -> Callab
     return keyed
 
 
+def _buyer_language() -> str:
+    """The language the buyer is answered in right now (``ticketing/i18n.py`` activated it: saved
+    preference, ``?lang=``/cookie, ``Accept-Language``) as one of ``settings.LANGUAGES``; ``""``
+    when none is active (a command, the worker)."""
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or "")
+    except LookupError:
+        return ""
+
+
 def _convert(
     hold: Hold,
     *,
@@ -106,6 +116,9 @@ def _convert(
     locked: bool = False,
 ) -> OrderResult:
     """Turn a locked hold's seats into a pending order; seats become ``reserved``.
+
+    The order keeps the buyer's active language (:func:`_buyer_language`): its e-mails and
+    tickets are in it.
 
     Precondition: inside a transaction holding the lock of ``hold``, which is active (or was made
     converted in this transaction by :func:`order_create_for_seats`). ``claims``: the hold's live
@@ -131,6 +144,7 @@ def _convert(
         customer_name=customer.get("name", ""),
         customer_email=customer.get("email", ""),
         customer_phone=customer.get("phone", "") or "",
+        language=_buyer_language(),
         expires_at=now + timedelta(seconds=settings.PAYMENT_WINDOW_SECONDS),
     )
     order.number = f"ORD-{order.created_at:%Y%m%d}-{order.pk:06d}"

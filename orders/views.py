@@ -5,6 +5,7 @@ import io
 from typing import TYPE_CHECKING, cast
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -13,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -58,22 +59,44 @@ def ticket_qr(request: HttpRequest, code: str) -> HttpResponse:
     return HttpResponse(svg.getvalue(), content_type="image/svg+xml")
 
 
+def _chosen_language(request: HttpRequest) -> str | None:
+    """The language the viewer chose on the site (``?lang=`` or the switcher's cookie), or
+    ``None``: the request's language then comes only from the browser or the default."""
+    for code in (request.GET.get("lang"), request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
+        try:
+            return translation.get_supported_language_variant(code or "")
+        except LookupError:
+            continue
+    return None
+
+
 def ticket_page(request: HttpRequest, code: str) -> HttpResponse:
     """``/tickets/{code}/``: the printable ticket (show, showtime, venue, seat, category, price,
-    order number, QR)."""
+    order number, QR), in the order's language (the buyer's when they ordered, docs/i18n.md)
+    unless the viewer chose one (``?lang=``, the language switcher): the link in the e-mail opens
+    in the buyer's language whichever browser follows it."""
     ticket = _ticket(code)
-    return render(
-        request,
-        "orders/ticket.html",
-        {
-            "ticket": ticket,
-            "order": ticket.order,
-            "showtime": ticket.order.showtime,
-            "seat": ticket.claim.showtime_seat.seat,
-            "claim": ticket.claim,
-            "qr_svg": mark_safe(_qr(code).svg_inline(scale=5)),  # segno's own SVG markup
-        },
+    order = ticket.order
+    language = (
+        translation.get_language()
+        if _chosen_language(request)
+        else order.language or settings.LANGUAGE_CODE
     )
+    with translation.override(language):
+        response = render(
+            request,
+            "orders/ticket.html",
+            {
+                "ticket": ticket,
+                "order": order,
+                "showtime": order.showtime,
+                "seat": ticket.claim.showtime_seat.seat,
+                "claim": ticket.claim,
+                "qr_svg": mark_safe(_qr(code).svg_inline(scale=5)),  # segno's own SVG markup
+            },
+        )
+    response.headers["Content-Language"] = language
+    return response
 
 
 @staff_member_required

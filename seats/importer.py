@@ -10,7 +10,10 @@ list ``general_admission: [{name, capacity, category?, position?}]``; an area wi
 gets one of its own name. Other keys are ignored.
 
 A seat's coordinates are absolute: zone position + row position + seat position (plan pixels).
-A seat's label is ``"<zone name> <row>-<seat number>"``, e.g. ``"Block A 12-5"``.
+A seat's label is ``"<zone name> <row>-<seat number>"``, e.g. ``"Block A 12-5"``, unless the plan
+has a ``seat_label_format`` (an extension): a ``str.format`` pattern over ``{zone}``, ``{row}`` and
+``{number}``, for labels as the venue's language writes them, e.g. ``"{zone} แถว {row} ที่นั่ง
+{number}"`` (``seats/demo_plan_th.py``).
 """
 
 from __future__ import annotations
@@ -175,6 +178,13 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
     size = data.get("size")
     if not isinstance(size, dict):
         size = {}
+    label_format = data.get("seat_label_format") or "{zone} {row}-{number}"
+    try:
+        str(label_format).format(zone="", row="", number="")
+    except (AttributeError, KeyError, IndexError, ValueError) as exc:
+        raise PlanError(
+            f"seat_label_format {label_format!r} may only use {{zone}}, {{row}} and {{number}}."
+        ) from exc
     seats: list[dict[str, Any]] = []
     bad_guids, unknown_cats = [], set()
     for zi, zone in enumerate(zones):
@@ -208,7 +218,9 @@ def parse_plan(raw: str | bytes | dict) -> dict[str, Any]:
                 seats.append(
                     {
                         "guid": parsed_guid,
-                        "label": f"{zone_name} {row_number}-{number}",
+                        "label": str(label_format).format(
+                            zone=zone_name, row=row_number, number=number
+                        ),
                         "zone": zone_name,
                         "row": row_number,
                         "number": number,

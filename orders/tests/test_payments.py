@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils.html import strip_tags
 
 from conftest import client_for, run_threads, seat_guids
 from orders.models import CheckInScan, Order, Payment, Ticket
@@ -216,16 +217,10 @@ def test_ticket_qr_decodes_to_the_ticket_code_and_the_ticket_page_shows_it(api, 
     svg = api.get(ticket["qr_svg_url"]).content.decode()
     assert decode_svg_qr(svg) == ticket["code"]
     page = api.get(f"/tickets/{ticket['code']}/").content.decode()
-    for text in (
-        "Test Night",
-        "Hall A-1",
-        "Front",
-        "80.00 EUR",
-        order.number,
-        ticket["code"],
-        "<svg",
-    ):
-        assert text in page
+    assert "<svg" in page
+    text = strip_tags(page)
+    for shown in ("Test Night", "Hall A-1", "Front", "€80.00", str(order.number), ticket["code"]):
+        assert shown in text
     assert api.get("/tickets/not-a-code/").status_code == 404
 
 

@@ -1,20 +1,25 @@
 """``manage.py load_demo``: demo data, idempotent (api.md "Operations").
 
 Creates the Harbour Arena venue from the project's own plan (``seats/demo_plan.py``), the show
-"Harbour Fight Night" with two showtimes and prices, a staff user ``staff`` and a buyer ``demo``.
-Running it again changes nothing but the two passwords, which it sets anew and prints.
+"Harbour Fight Night" with two showtimes and prices in EUR; a Thai venue, the Muay Thai stadium
+"สนามมวยเวทีนครหลวง" (``seats/demo_plan_th.py``: categories, zones and seat labels in Thai), with
+the show "ศึกมวยไทยวันศุกร์" on two Fridays, prices in THB (issue #17); a staff user ``staff`` and
+a buyer ``demo``. Running it again changes nothing but the two passwords, which it sets anew and
+prints.
 """
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from seats.demo_plan import build_demo_plan
+from seats.demo_plan_th import build_thai_demo_plan
 from seats.importer import plan_import
 from seats.models import SeatingPlan, Show, Showtime
 from seats.services import showtime_create
@@ -22,33 +27,71 @@ from seats.services import showtime_create
 VENUE = "Harbour Arena"
 SHOW = "Harbour Fight Night"
 PRICES = {"Ringside": Decimal("250.00"), "Club": Decimal("120.00"), "Stadium": Decimal("45.00")}
+THAI_VENUE = "สนามมวยเวทีนครหลวง"
+THAI_SHOW = "ศึกมวยไทยวันศุกร์"
+THAI_DESCRIPTION = "มวยไทยอาชีพทุกคืนวันศุกร์ 10 คู่ ชิงแชมป์รุ่นฟลายเวต ที่นั่งริงไซด์ติดขอบเวที"
+THAI_PRICES = {"ริงไซด์": Decimal("3000.00"), "ชั้น 2": Decimal("1500.00"), "ชั้น 3": Decimal("800.00")}
+
+
+def _venue_showtimes(
+    *,
+    plan_data: dict,
+    venue: str,
+    title: str,
+    description: str,
+    first: datetime,
+    prices: dict[str, Decimal],
+    currency: str,
+) -> tuple[SeatingPlan, list[Showtime]]:
+    """The venue's plan (imported once, its focal point the centre of its seats: the ring) and
+    the show's two weekly showtimes (made when missing), in one transaction."""
+    with transaction.atomic():
+        plan = SeatingPlan.objects.filter(venue__name=venue, name=plan_data["name"]).first()
+        if plan is None:
+            plan = plan_import(raw=plan_data, venue_name=venue)
+            box = plan.seats.aggregate(Min("x"), Max("x"), Min("y"), Max("y"))
+            plan.focus_x = (box["x__min"] + box["x__max"]) / 2
+            plan.focus_y = (box["y__min"] + box["y__max"]) / 2
+            plan.save(update_fields=["focus_x", "focus_y"])
+        show, _ = Show.objects.get_or_create(title=title, defaults={"description": description})
+        missing = 2 - Showtime.objects.filter(show=show).count()
+        for i in range(max(0, missing)):
+            showtime_create(
+                show=show,
+                plan=plan,
+                starts_at=first + timedelta(days=7 * i),
+                prices=prices,
+                currency=currency,
+            )
+    return plan, list(Showtime.objects.filter(show=show).order_by("starts_at"))
 
 
 class Command(BaseCommand):
     help = "Load demo data (venue, plan, show, two showtimes, staff and buyer users). Idempotent."
 
     def handle(self, *args, **options):
-        plan_data = build_demo_plan()
-        with transaction.atomic():
-            plan = SeatingPlan.objects.filter(venue__name=VENUE, name=plan_data["name"]).first()
-            if plan is None:
-                plan = plan_import(raw=plan_data, venue_name=VENUE)
-            show, _ = Show.objects.get_or_create(
-                title=SHOW,
-                defaults={"description": "Eight bouts, one title fight. Ringside to the rafters."},
-            )
-            missing = 2 - Showtime.objects.filter(show=show).count()
-            first = (timezone.now() + timedelta(days=14)).replace(
-                hour=19, minute=30, second=0, microsecond=0
-            )
-            for i in range(max(0, missing)):
-                showtime_create(
-                    show=show,
-                    plan=plan,
-                    starts_at=first + timedelta(days=7 * i),
-                    prices=PRICES,
-                    currency="EUR",
-                )
+        evening = (timezone.now() + timedelta(days=14)).replace(
+            hour=19, minute=30, second=0, microsecond=0
+        )
+        plan, showtimes = _venue_showtimes(
+            plan_data=build_demo_plan(),
+            venue=VENUE,
+            title=SHOW,
+            description="Eight bouts, one title fight. Ringside to the rafters.",
+            first=evening,
+            prices=PRICES,
+            currency="EUR",
+        )
+        friday = evening + timedelta(days=(4 - evening.weekday()) % 7)
+        thai_plan, thai_showtimes = _venue_showtimes(
+            plan_data=build_thai_demo_plan(),
+            venue=THAI_VENUE,
+            title=THAI_SHOW,
+            description=THAI_DESCRIPTION,
+            first=friday.replace(hour=11, minute=0),  # 18:00 in Bangkok (UTC+7)
+            prices=THAI_PRICES,
+            currency="THB",
+        )
         User = get_user_model()
         passwords = {}
         for username, staff in (("staff", True), ("demo", False)):
@@ -59,10 +102,13 @@ class Command(BaseCommand):
             user.set_password(passwords[username])
             user.is_staff = user.is_superuser = staff
             user.save()
-        showtimes = list(Showtime.objects.filter(show=show).order_by("starts_at"))
-        self.stdout.write(
-            f"Demo data ready: {plan.seats.count()} seats in plan {plan.name!r} of {VENUE}, "
-            f"{len(showtimes)} showtimes of {SHOW!r} (ids {', '.join(str(s.pk) for s in showtimes)})."
-        )
+        for p, venue, title, times in (
+            (plan, VENUE, SHOW, showtimes),
+            (thai_plan, THAI_VENUE, THAI_SHOW, thai_showtimes),
+        ):
+            self.stdout.write(
+                f"Demo data ready: {p.seats.count()} seats in plan {p.name!r} of {venue}, "
+                f"{len(times)} showtimes of {title!r} (ids {', '.join(str(s.pk) for s in times)})."
+            )
         self.stdout.write(f"Staff user:  staff / {passwords['staff']}   (admin at /admin/)")
         self.stdout.write(f"Buyer user:  demo / {passwords['demo']}")
