@@ -85,7 +85,7 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         assert page.inner_text("#connection") == "เชื่อมต่อแล้ว"
         assert page.inner_text("#checkout-submit") == "สั่งซื้อและชำระเงิน"
         assert page.inner_text("#best-submit") == "หาที่นั่งติดกัน"
-        assert page.get_attribute(seat(a), "aria-label") == "ที่นั่ง Hall A-1, Front, ฿1,250.00, ว่าง"
+        assert page.get_attribute(seat(a), "aria-label") == "Hall A-1, Front, ฿1,250.00, ว่าง"
 
         # Not signed in yet: a click asks to sign in, in Thai, with the link in the sentence.
         page.click(seat(a))
@@ -107,14 +107,14 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         assert sent.value.headers["accept-language"] == "th"
         wait_status(page, a, "mine")
         page.wait_for_selector("#countdown", state="visible", timeout=2000)
-        assert message(page) == "จองที่นั่ง Hall A-1 ไว้ให้คุณแล้ว"
+        assert message(page) == "จอง Hall A-1 ไว้ให้คุณแล้ว"
         countdown = page.inner_text("#countdown")
         assert re.search(r"จองไว้ให้คุณอีก\s+0[01]:\d\d", countdown), countdown
-        assert "ที่นั่ง Hall A-1" in page.inner_text("#my-seats")
+        assert "Hall A-1" in page.inner_text("#my-seats")
         assert "฿1,250.00" in page.inner_text("#my-seats")
         assert page.inner_text("#total") == "฿1,250.00"
         assert page.get_attribute(seat(a), "aria-label").endswith("คุณจองไว้")
-        assert page.get_attribute("[data-release]", "aria-label") == "นำที่นั่ง Hall A-1 ออก"
+        assert page.get_attribute("[data-release]", "aria-label") == "นำ Hall A-1 ออก"
 
         # hold.expiring: the Extend button and the spoken notice, in Thai.
         page.wait_for_selector("#extend-hold", state="visible", timeout=8000)
@@ -132,7 +132,7 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         assert answer.value.json()["error"]["code"] == "seat_unavailable"
         assert answer.value.headers["content-language"] == "th"
         page.wait_for_selector('#message[data-kind="error"]', timeout=2000)
-        assert message(page) == "ขออภัย ที่นั่ง Hall A-2 เพิ่งถูกผู้อื่นจองไป"
+        assert message(page) == "ขออภัย Hall A-2 เพิ่งถูกผู้อื่นจองไป"
         assert page.get_attribute(seat(b), "data-status") == "held"
 
         screenshot(page, "seatmap-th.png")
