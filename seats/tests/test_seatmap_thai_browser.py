@@ -40,6 +40,26 @@ def ready(page, timeout: float = 15000):
     page.wait_for_selector('#connection[data-state="live"]', timeout=timeout)
 
 
+def assert_fits(page):
+    """Nothing of the seat map sticks out of the viewport, no button clips its label."""
+    fit = page.evaluate("""() => {
+        const width = window.innerWidth;
+        const out = [];
+        const nodes = document.querySelectorAll(
+            '#legend li, #countdown, #extend-hold, #best-form > *, #checkout-submit, '
+            + '#my-seats li, #message, .map-hint, .lang-switch button');
+        for (const el of nodes) {
+            const r = el.getBoundingClientRect();
+            if (r.width && (r.right > width + 0.5 || r.left < -0.5)) out.push(el.id || el.className);
+            if (el.scrollWidth > el.clientWidth + 1 && el.tagName === 'BUTTON') out.push(el.id);
+        }
+        return {width, doc: document.documentElement.scrollWidth, out};
+    }""")
+    assert fit["width"] == NARROW["width"]
+    assert fit["doc"] <= fit["width"], fit
+    assert fit["out"] == [], fit
+
+
 def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
     asgi_server,
     chromium,  # noqa: F811 (the imported fixture)
@@ -140,22 +160,7 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         # 390 px wide: nothing sticks out of the page, no button clips its Thai label.
         page.set_viewport_size(NARROW)
         page.wait_for_timeout(200)
-        fit = page.evaluate("""() => {
-            const width = window.innerWidth;
-            const out = [];
-            const nodes = document.querySelectorAll(
-                '#legend li, #countdown, #extend-hold, #best-form > *, #checkout-submit, '
-                + '#my-seats li, #message, .map-hint, .lang-switch button');
-            for (const el of nodes) {
-                const r = el.getBoundingClientRect();
-                if (r.width && (r.right > width + 0.5 || r.left < -0.5)) out.push(el.id || el.className);
-                if (el.scrollWidth > el.clientWidth + 1 && el.tagName === 'BUTTON') out.push(el.id);
-            }
-            return {width, doc: document.documentElement.scrollWidth, out};
-        }""")
-        assert fit["width"] == NARROW["width"]
-        assert fit["doc"] <= fit["width"], fit
-        assert fit["out"] == [], fit
+        assert_fits(page)
         screenshot(page, "seatmap-th-390.png")
         page.set_viewport_size(DESKTOP)
 
@@ -178,3 +183,12 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
             THAI.search(message(page)) or message(page) == answer.value.json()["error"]["message"]
         ), message(page)  # Thai once the API's own messages are translated (another branch)
         assert page.inner_text("#checkout-submit") == "สั่งซื้อและชำระเงิน"
+
+        # The last minute, at 390 px: the countdown's note and the Extend button (offered again
+        # 3 s after the extension) wrap as whole pieces.
+        page.set_viewport_size(NARROW)
+        page.wait_for_selector("#countdown.countdown--warning", timeout=20000)
+        page.wait_for_selector("#extend-hold", state="visible", timeout=8000)
+        assert page.inner_text("#countdown-note") == "เหลือไม่ถึงหนึ่งนาที"
+        assert_fits(page)
+        screenshot(page, "seatmap-th-390-last-minute.png")
