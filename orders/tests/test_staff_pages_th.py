@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from orders.tests.test_account_orders_th import TH, THAI_MONTHS
+from seats.tests.test_pages_th import TH, THAI_MONTHS
 
 
 def js(text: str) -> str:

@@ -8,8 +8,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from orders.tests.test_account_orders_th import THAI_MONTHS, TH
-
+TH = {"HTTP_ACCEPT_LANGUAGE": "th"}
+THAI_MONTHS = [
+    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+]  # fmt: skip
 THAI_DAYS = ["จันทร์", "อังคาร", "พุธ", "พฤหัสบดี", "ศุกร์", "เสาร์", "อาทิตย์"]  # Monday first
 
 
