@@ -18,7 +18,7 @@ from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
     form_login_ready,
     open_browser,
 )
-from seats.tests.test_pages_th import TH, THAI_MONTHS
+from seats.tests.test_pages_th import THAI_MONTHS
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_my_orders_in_thai_with_thai_months_and_baht(buyer, api, thb_showtime):
     paid = place_order(api, thb_showtime, front, pay=True)
     pending = place_order(api, thb_showtime, seat_guids(thb_showtime)[5:6])  # row 2: Back
 
-    response = signed_in(buyer).get(PAGE, **TH)
+    response = signed_in(buyer).get(PAGE, HTTP_ACCEPT_LANGUAGE="th")
     assert response.status_code == 200 and response.headers["Content-Language"] == "th"
     html = response.content.decode()
     assert '<html lang="th">' in html
@@ -54,7 +54,7 @@ def test_my_orders_in_thai_with_thai_months_and_baht(buyer, api, thb_showtime):
 
     # Cancel: the flash message is Thai too.
     client = signed_in(buyer)
-    response = client.post(cancel_url(pending["id"]), follow=True, **TH)
+    response = client.post(cancel_url(pending["id"]), follow=True, HTTP_ACCEPT_LANGUAGE="th")
     html = response.content.decode()
     assert f"ยกเลิกคำสั่งซื้อ {pending['number']} แล้ว ที่นั่งกลับมาว่างอีกครั้ง" in html
     assert "ยกเลิกแล้ว" in order_html(response, pending["id"])
@@ -77,14 +77,14 @@ def test_empty_state_and_pager_in_thai(buyer, api, make_showtime, monkeypatch):
     from orders import views
 
     client = signed_in(buyer)
-    html = client.get(PAGE, **TH).content.decode()
+    html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="th").content.decode()
     assert 'คุณยังไม่มีคำสั่งซื้อ <a href="/">เลือกรอบการแสดง</a>เพื่อจองที่นั่งได้เลย' in html
 
     monkeypatch.setattr(views, "ORDERS_PER_PAGE", 1)
     showtime = make_showtime(rows=1, seats_per_row=2)
     for guid in seat_guids(showtime):
         place_order(api, showtime, [guid], pay=True)
-    html = client.get(f"{PAGE}?page=2", **TH).content.decode()
+    html = client.get(f"{PAGE}?page=2", HTTP_ACCEPT_LANGUAGE="th").content.decode()
     assert "หน้า 2 จาก 2" in html and "คำสั่งซื้อที่ใหม่กว่า" in html
 
 

@@ -11,8 +11,6 @@ from django.utils import translation
 
 from ticketing.errors import handler500
 
-TH = {"HTTP_ACCEPT_LANGUAGE": "th"}
-
 
 def page(response) -> str:
     assert response.headers["Content-Language"] == "th"
@@ -21,14 +19,16 @@ def page(response) -> str:
 
 @pytest.mark.django_db
 def test_the_sign_in_page_and_its_error_in_thai(buyer):
-    html = page(Client().get("/accounts/login/", **TH))
+    html = page(Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="th"))
     assert "<h1>เข้าสู่ระบบ</h1>" in html
     assert ">ชื่อผู้ใช้</label>" in html and ">รหัสผ่าน</label>" in html  # Django's catalog
     assert "ยังไม่มีบัญชี?" in html and ">สร้างบัญชี</a>" in html
     assert "Sign in" not in html and "Password" not in html
 
     response = Client().post(
-        "/accounts/login/", {"username": buyer.username, "password": "wrong"}, **TH
+        "/accounts/login/",
+        {"username": buyer.username, "password": "wrong"},
+        HTTP_ACCEPT_LANGUAGE="th",
     )
     assert response.status_code == 200
     assert "กรุณากรอกชื่อผู้ใช้และรหัสผ่านให้ถูกต้อง" in page(response)
@@ -36,7 +36,7 @@ def test_the_sign_in_page_and_its_error_in_thai(buyer):
 
 @pytest.mark.django_db
 def test_the_sign_up_page_in_thai():
-    html = page(Client().get("/accounts/signup/", **TH))
+    html = page(Client().get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="th"))
     assert "<h1>สร้างบัญชี</h1>" in html and "มีบัญชีอยู่แล้ว?" in html
     for text in (
         ">อีเมล</label>",
@@ -67,7 +67,7 @@ def test_the_sign_up_page_in_thai():
 def test_sign_up_errors_in_thai(form, thai):
     data = {"username": "somchai", "email": "somchai@example.com"}
     data |= {"password1": "Secret-pass-123", "password2": "Secret-pass-123"} | form
-    response = Client().post("/accounts/signup/", data, **TH)
+    response = Client().post("/accounts/signup/", data, HTTP_ACCEPT_LANGUAGE="th")
     assert response.status_code == 200
     assert thai in page(response)
     assert not get_user_model().objects.filter(username=data["username"]).exists()
@@ -84,14 +84,14 @@ def test_sign_up_and_sign_in_pages_in_english_by_default():
 
 @pytest.mark.django_db
 def test_the_404_page_in_thai_and_english():
-    response = Client().get("/no-such-page/", **TH)
+    response = Client().get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="th")
     assert response.status_code == 404
     html = page(response)
     assert '<html lang="th">' in html and "<h1>ไม่พบหน้าที่ต้องการ</h1>" in html
     assert ">ดูรอบการแสดงทั้งหมด</a>" in html and ">เข้าสู่ระบบ</a>" in html  # in the layout
     english = Client().get("/no-such-page/").content.decode()
     assert "<h1>Page not found</h1>" in english
-    api = Client().get("/api/v1/no-such-thing/", **TH)
+    api = Client().get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="th")
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"  # still JSON
 
 
