@@ -34,7 +34,7 @@ def test_the_check_in_page_and_its_script_text_in_thai(staff_client):
     assert "การสแกนล่าสุด" in html and "Check in" not in html
     assert '<script src="/jsi18n/"></script>' in html and "js/checkin.js" in html
     catalog = staff_client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="th").content.decode()
-    for thai in ("เข้างานได้", "บัตรนี้ใช้ไปแล้ว", "ไม่พบบัตรนี้", "เช็กอินเมื่อ", "เครือข่ายขัดข้อง"):
+    for thai in ("เข้างานได้", "บัตรนี้ใช้ไปแล้ว", "ไม่พบบัตรนี้", "สแกนไปแล้วเมื่อ", "เครือข่ายขัดข้อง"):
         assert js(thai) in catalog, thai
     assert js("เข้างานได้") not in staff_client.get("/jsi18n/").content.decode()  # English
 
@@ -97,7 +97,7 @@ def test_check_in_and_sales_in_thai_in_the_browser(
         page.press("#checkin-code", "Enter")
         page.wait_for_selector("#checkin-result[data-result=already_used]", timeout=5000)
         again = page.inner_text("#checkin-result")
-        assert again.startswith("บัตรนี้ใช้ไปแล้ว — ที่นั่ง") and "เช็กอินเมื่อ" in again, again
+        assert again.startswith("บัตรนี้ใช้ไปแล้ว — ที่นั่ง") and "สแกนไปแล้วเมื่อ" in again, again
         page.screenshot(path=str(ARTIFACTS / "checkin-th.png"), full_page=True)
 
         page.goto(f"{base_url}/staff/showtimes/{showtime.pk}/sales/")
