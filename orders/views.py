@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
@@ -158,7 +159,11 @@ def account_order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
             raise Http404(exc.message) from exc
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Order {order.number} is cancelled; its seats are free again.")
+        messages.success(
+            request,
+            gettext("Order %(number)s is cancelled; its seats are free again.")
+            % {"number": order.number},
+        )
     url = reverse("account-orders")
     page = request.POST.get("page", "")
     if page.isascii() and page.isdigit() and page != "1":

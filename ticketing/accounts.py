@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -116,7 +117,14 @@ class TokenRefresh(TokenRefreshView):
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(required=True)
+    """Username, e-mail address, password twice. Labels, help texts and errors are Django's
+    (translated by its catalog and ours: ``ticketing/auth_messages.py``) but the e-mail's."""
+
+    email = forms.EmailField(
+        label=gettext_lazy("Email"),
+        required=True,
+        help_text=gettext_lazy("Your tickets and order confirmations are sent here."),
+    )
 
     class Meta(UserCreationForm.Meta):
         model = User

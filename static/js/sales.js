@@ -1,0 +1,60 @@
+/* The staff sales overview (/staff/showtimes/{id}/sales/): GET .../sales/ again (debounced) on
+   every seats.changed frame of the showtime. Text from Django's JavaScriptCatalog (/jsi18n/);
+   money, counts, percentages and times formatted by Intl in the page's language. */
+(function () {
+  'use strict';
+  const root = document.getElementById('sales');
+  const id = root.dataset.showtime;
+  const lang = document.documentElement.lang || undefined;
+  const cols = ['available', 'held', 'reserved', 'sold', 'blocked'];
+  const count = new Intl.NumberFormat(lang);
+  const percent = new Intl.NumberFormat(lang, {style: 'percent'});
+  let pending = null;
+  function money(amount, currency) {
+    if (amount === '' || amount == null) return '';
+    try {
+      return new Intl.NumberFormat(lang, {style: 'currency', currency}).format(Number(amount));
+    } catch (e) {  // an unknown currency code
+      return amount + ' ' + currency;
+    }
+  }
+  function cell(text) { const td = document.createElement('td'); td.textContent = text; return td; }
+  function row(name, price, r, currency) {
+    const tr = document.createElement('tr');
+    tr.append(cell(name), cell(money(price, currency)));
+    for (const c of cols) tr.append(cell(count.format(r[c])));
+    tr.append(cell(money(r.revenue, currency)));
+    return tr;
+  }
+  async function refresh() {
+    pending = null;
+    const r = await fetch('/api/v1/showtimes/' + id + '/sales/', {credentials: 'same-origin'});
+    if (!r.ok) return;
+    const s = await r.json();
+    const body = root.querySelector('tbody'), foot = root.querySelector('tfoot');
+    body.replaceChildren(...s.categories.map(c => row(c.name, c.price, c, s.currency)));
+    foot.replaceChildren(row(gettext('Total'), '', s.totals, s.currency));
+    document.getElementById('card-revenue').textContent = money(s.totals.revenue, s.currency);
+    document.getElementById('card-sold').textContent = count.format(s.totals.sold);
+    document.getElementById('card-holds').textContent = count.format(s.holds_active);
+    document.getElementById('card-held').textContent = count.format(s.seats_held);
+    const ratio = s.conversion.holds_converted_ratio;
+    document.getElementById('card-conversion').textContent = ratio == null ? '—' : percent.format(ratio);
+    document.getElementById('sales-asof').textContent = new Date(s.as_of).toLocaleTimeString(lang);
+    root.dataset.version = String((Number(root.dataset.version) || 0) + 1);
+  }
+  function schedule() { if (!pending) pending = setTimeout(refresh, 250); }
+  let delay = 500;
+  function connect() {
+    const live = document.getElementById('sales-live');
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/showtimes/' + id + '/');
+    ws.onopen = () => { delay = 500; live.dataset.state = 'live'; live.textContent = gettext('live'); };
+    ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === 'seats.changed' || m.type === 'snapshot') schedule(); };
+    ws.onclose = () => {
+      live.dataset.state = 'offline'; live.textContent = gettext('reconnecting…');
+      setTimeout(connect, delay + Math.random() * delay); delay = Math.min(delay * 2, 15000);
+    };
+  }
+  refresh();
+  connect();
+})();
