@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from seats.lapse import Lapsing, LapsingQuerySet
@@ -167,8 +168,8 @@ class PaymentEvent(models.Model):
     """
 
     class Event(models.TextChoices):
-        SUCCEEDED = "payment.succeeded"
-        FAILED = "payment.failed"
+        SUCCEEDED = "payment.succeeded", _("payment succeeded")
+        FAILED = "payment.failed", _("payment failed")
 
     class Outcome(models.TextChoices):
         PAID = "paid", _("paid (the order is paid now)")
@@ -322,4 +323,8 @@ class OutboxEmail(models.Model):
         verbose_name_plural = _("outbox e-mails")
 
     def __str__(self):
-        return f"{self.kind} e-mail to {self.to} ({self.status})"
+        return gettext("%(kind)s e-mail to %(to)s (%(status)s)") % {
+            "kind": self.kind,
+            "to": self.to,
+            "status": self.get_status_display(),
+        }

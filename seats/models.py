@@ -595,14 +595,29 @@ class SeatEvent(models.Model):
     """The audit trail: one row per change of a showtime seat's status, append-only.
 
     ``actor_kind`` says who caused it: the ``buyer`` (``actor`` is the buyer), ``staff`` (``actor``
-    is the staff user) or the ``system`` (expiry). ``hold``/``order`` name what the seat belonged
-    to. Rows are never updated or deleted by the application; ``save()`` refuses updates.
+    is the staff user) or the ``system`` (expiry). ``reason`` is the ``seats.changed`` reason
+    (:class:`Reason`; its labels are for staff pages). ``hold``/``order`` name what the seat
+    belonged to. Rows are never updated or deleted by the application; ``save()`` refuses updates.
     """
 
     class Actor(models.TextChoices):
         BUYER = "buyer", _("buyer")
         STAFF = "staff", _("staff")
         SYSTEM = "system", _("system")
+
+    class Reason(models.TextChoices):
+        """The reasons of ``seats.changed`` (realtime.md), as ``seats.audit.Change`` writes them."""
+
+        HELD = "held", _("held")
+        RELEASED = "released", _("released")
+        ABANDONED = "abandoned", _("abandoned")
+        EXPIRED = "expired", _("expired")
+        RESERVED = "reserved", _("reserved")
+        SOLD = "sold", _("sold")
+        CANCELLED = "cancelled", _("cancelled")
+        REFUNDED = "refunded", _("refunded")
+        BLOCKED = "blocked", _("blocked")
+        UNBLOCKED = "unblocked", _("unblocked")
 
     showtime = models.ForeignKey(
         Showtime, on_delete=models.CASCADE, related_name="seat_events", verbose_name=_("showtime")
@@ -619,7 +634,7 @@ class SeatEvent(models.Model):
     to_status = models.CharField(
         max_length=10, choices=SeatStatus.choices, verbose_name=_("to status")
     )
-    reason = models.CharField(max_length=20, verbose_name=_("reason"))
+    reason = models.CharField(max_length=20, choices=Reason.choices, verbose_name=_("reason"))
     actor_kind = models.CharField(
         max_length=10, choices=Actor.choices, verbose_name=_("actor kind")
     )

@@ -13,12 +13,9 @@ from seats.services import hold_create
 from seats.tests.test_admin import HOLDS, SEATS, SHOWTIMES, choose, confirm, seat_rows, statuses
 from ticketing.i18n import save_language
 
-TH = {"HTTP_ACCEPT_LANGUAGE": "th"}
-
-
 def thai_client(staff) -> Client:
     """A client signed in as ``staff`` that asks for Thai (Accept-Language)."""
-    client = Client(**TH)
+    client = Client(HTTP_ACCEPT_LANGUAGE="th")
     client.force_login(staff)
     return client
 
