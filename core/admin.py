@@ -21,27 +21,23 @@ from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Sub
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 #: How many objects a confirmation page or a message lists by name before "… and N more".
 LIST_LIMIT = 50
 
 
-def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """``"1 seat"``, ``"3 seats"``."""
-    return f"{n} {singular if n == 1 else plural_form or singular + 's'}"
-
-
-def is_are(n: int) -> str:
-    """``"is"`` for one, ``"are"`` for any other number (``"1 hold is"``, ``"2 holds are"``)."""
-    return "is" if n == 1 else "are"
-
-
 def name_list(names: Sequence[str], limit: int = LIST_LIMIT) -> str:
-    """``"a, b, c"``; past ``limit`` names: ``"a, b, … and 7 more"``."""
+    """``"a, b, c"``; past ``limit`` names: ``"a, b, … and 7 more"`` (in the active language)."""
     names = list(names)
     if len(names) <= limit:
         return ", ".join(names)
-    return ", ".join(names[:limit]) + f", … and {len(names) - limit} more"
+    more = len(names) - limit
+    return ngettext("%(names)s, … and %(n)s more", "%(names)s, … and %(n)s more", more) % {
+        "names": ", ".join(names[:limit]),
+        "n": more,
+    }
 
 
 def count_of(queryset: QuerySet, fk: str, field: str = "pk") -> Coalesce:
@@ -60,9 +56,10 @@ def count_of(queryset: QuerySet, fk: str, field: str = "pk") -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def count_column(annotation: str, description: str) -> Callable[[Any, Any], int]:
+def count_column(annotation: str, description: Any) -> Callable[[Any, Any], int]:
     """A changelist column (a method of the admin) showing the count that the admin's
-    ``get_queryset`` annotated as ``annotation`` (with :func:`count_of`), sortable by it."""
+    ``get_queryset`` annotated as ``annotation`` (with :func:`count_of`), sortable by it.
+    ``description`` is the column's header, a lazy translation (``gettext_lazy``)."""
 
     @admin.display(description=description, ordering=annotation)
     def column(_model_admin: Any, obj: Any) -> int:
@@ -89,6 +86,8 @@ class Lapsing(Protocol):
 
     status: str
 
+    def get_status_display(self) -> str: ...
+
     def is_lapsed(self, now: datetime | None = None) -> bool: ...
 
 
@@ -98,7 +97,7 @@ class StatusNowFilter(admin.SimpleListFilter):
     them. It keeps the ``status__exact`` parameter of the plain field filter it replaces; the
     model's queryset provides ``filter_effective_status``."""
 
-    title = "status"
+    title = _("status")
     parameter_name = "status__exact"
 
     def lookups(self, request, model_admin):
@@ -109,19 +108,28 @@ class StatusNowFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter_effective_status(value)
 
 
+def status_label(model: type[Model], status: str) -> str:
+    """The label of ``status`` (a value of ``model.Status``) in the active language; the value
+    itself if it is not one."""
+    return str(dict(model.Status.choices).get(status, status))  # type: ignore[attr-defined]
+
+
 def status_now(obj: Lapsing, now: datetime | None = None) -> str:
-    """A hold's or order's status for staff pages, lapse rule applied: a lapsed one reads
-    ``expired`` and says that the cleanup has not recorded it yet."""
+    """A hold's or order's status for staff pages (its label in the active language), lapse rule
+    applied: a lapsed one reads ``expired`` and says that the cleanup has not recorded it yet."""
     if obj.is_lapsed(now):
-        return f"{obj.LAPSED_STATUS} (lapsed, not yet recorded)"
-    return obj.status
+        return gettext("%(status)s (lapsed, not yet recorded)") % {
+            "status": status_label(type(obj), obj.LAPSED_STATUS)  # type: ignore[arg-type]
+        }
+    return obj.get_status_display()
 
 
 _Filter = TypeVar("_Filter", bound=admin.ListFilter)
 
 
-def titled(filter_class: type[_Filter], title: str) -> type[_Filter]:
-    """``filter_class`` with another title ("By category" instead of the field's "By name")."""
+def titled(filter_class: type[_Filter], title: Any) -> type[_Filter]:
+    """``filter_class`` with another title ("By category" instead of the field's "By name");
+    ``title`` is a lazy translation."""
 
     def __init__(self: _Filter, *args: Any, **kwargs: Any) -> None:
         super(titled_class, self).__init__(*args, **kwargs)

@@ -14,24 +14,25 @@ Orders whose status does not allow the action are left unchanged and reported wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     ReadOnlyInline,
     StatusNowFilter,
     ViewOnlyAdmin,
     confirmation_page,
-    is_are,
     is_confirmed,
     may_change,
     name_list,
-    plural,
     status_now,
 )
 from core.errors import ApplicationError
@@ -55,7 +56,7 @@ class TicketInline(ReadOnlyInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("claim__showtime_seat__seat")
 
-    @admin.display(description="seat")
+    @admin.display(description=_("seat"))
     def seat_label(self, obj: Ticket) -> str:
         return obj.claim.showtime_seat.seat.label
 
@@ -81,8 +82,8 @@ class PaymentEventInline(ReadOnlyInline):
     model = PaymentEvent
     fk_name = "order"
     fields = ("received_at", "event", "payment_id", "amount", "currency", "outcome", "note")
-    verbose_name = "payment log entry"
-    verbose_name_plural = "payment log"
+    verbose_name = _("payment log entry")
+    verbose_name_plural = _("payment log")
 
 
 class PaymentLogInline(PaymentEventInline):
@@ -106,48 +107,93 @@ class OrderSeatEventInline(ReadOnlyInline):
         "actor",
         "note",
     )
-    verbose_name = "audit trail entry"
-    verbose_name_plural = "audit trail"
+    verbose_name = _("audit trail entry")
+    verbose_name_plural = _("audit trail")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "showtime_seat__seat")
 
-    @admin.display(description="seat")
+    @admin.display(description=_("seat"))
     def seat_label(self, obj: SeatEvent) -> str:
         return obj.showtime_seat.seat.label
 
 
+def _orders(n: int) -> dict[str, int]:
+    return {"n": n}
+
+
 @dataclass(frozen=True)
 class StaffAction:
-    """How one box-office action is called and reported."""
+    """How one box-office action is called and reported. The texts are translated when shown:
+    ``title`` is lazy, the others are functions of the number of orders ``n`` returning the
+    ``ngettext`` message (placeholders ``%(n)s``; ``done`` and ``skipped`` also ``%(orders)s``)."""
 
     service: str  # the ``action`` of order_staff_action
-    title: str  # the confirmation page's title
+    title: Any  # the confirmation page's title (lazy)
     applies_to: str  # the order status the service accepts
-    past: str  # "marked paid", for "only pending orders can be marked paid"
-    done: str  # the success message, "{orders}" → "2 orders"
-    button: str  # the confirmation button, "{orders}" → "2 orders"
+    intro: Callable[[int], str]  # "… 2 orders selected. Only pending orders can be marked paid …"
+    done: Callable[[int], str]  # the success message: "Marked 2 orders paid: %(orders)s."
+    button: Callable[[int], str]  # the confirmation button: "Yes, mark 2 orders paid"
+    skipped: Callable[[int], str]  # "Skipped 1 order (only pending orders can be …): %(orders)s."
 
 
 STAFF_ACTIONS = {
     "mark_paid": StaffAction(
         "mark_paid",
-        "Mark paid (cash taken at the box office)",
+        _("Mark paid (cash taken at the box office)"),
         "pending",
-        "marked paid",
-        "Marked {orders} paid",
-        "Yes, mark {orders} paid",
+        intro=lambda n: ngettext(
+            "Mark paid (cash taken at the box office): %(n)s order selected. Only pending orders "
+            "can be marked paid; the others will be skipped and listed.",
+            "Mark paid (cash taken at the box office): %(n)s orders selected. Only pending "
+            "orders can be marked paid; the others will be skipped and listed.",
+            n,
+        ),
+        done=lambda n: ngettext("Marked %(n)s order paid", "Marked %(n)s orders paid", n),
+        button=lambda n: ngettext("Yes, mark %(n)s order paid", "Yes, mark %(n)s orders paid", n),
+        skipped=lambda n: ngettext(
+            "Skipped %(n)s order (only pending orders can be marked paid): %(orders)s.",
+            "Skipped %(n)s orders (only pending orders can be marked paid): %(orders)s.",
+            n,
+        ),
     ),
     "cancel_orders": StaffAction(
         "cancel",
-        "Cancel orders",
+        _("Cancel orders"),
         "pending",
-        "cancelled",
-        "Cancelled {orders}",
-        "Yes, cancel {orders}",
+        intro=lambda n: ngettext(
+            "Cancel orders: %(n)s order selected. Only pending orders can be cancelled; the "
+            "others will be skipped and listed.",
+            "Cancel orders: %(n)s orders selected. Only pending orders can be cancelled; the "
+            "others will be skipped and listed.",
+            n,
+        ),
+        done=lambda n: ngettext("Cancelled %(n)s order", "Cancelled %(n)s orders", n),
+        button=lambda n: ngettext("Yes, cancel %(n)s order", "Yes, cancel %(n)s orders", n),
+        skipped=lambda n: ngettext(
+            "Skipped %(n)s order (only pending orders can be cancelled): %(orders)s.",
+            "Skipped %(n)s orders (only pending orders can be cancelled): %(orders)s.",
+            n,
+        ),
     ),
     "refund_orders": StaffAction(
-        "refund", "Refund orders", "paid", "refunded", "Refunded {orders}", "Yes, refund {orders}"
+        "refund",
+        _("Refund orders"),
+        "paid",
+        intro=lambda n: ngettext(
+            "Refund orders: %(n)s order selected. Only paid orders can be refunded; the others "
+            "will be skipped and listed.",
+            "Refund orders: %(n)s orders selected. Only paid orders can be refunded; the "
+            "others will be skipped and listed.",
+            n,
+        ),
+        done=lambda n: ngettext("Refunded %(n)s order", "Refunded %(n)s orders", n),
+        button=lambda n: ngettext("Yes, refund %(n)s order", "Yes, refund %(n)s orders", n),
+        skipped=lambda n: ngettext(
+            "Skipped %(n)s order (only paid orders can be refunded): %(orders)s.",
+            "Skipped %(n)s orders (only paid orders can be refunded): %(orders)s.",
+            n,
+        ),
     ),
 }
 
@@ -193,9 +239,9 @@ class OrderAdmin(ViewOnlyAdmin):
                 )
             },
         ),
-        ("Customer", {"fields": ("user", "customer_name", "customer_email", "customer_phone")}),
-        ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "ended_at")}),
-        ("Origin", {"fields": ("hold",)}),
+        (_("Customer"), {"fields": ("user", "customer_name", "customer_email", "customer_phone")}),
+        (_("Dates"), {"fields": ("created_at", "expires_at", "paid_at", "ended_at")}),
+        (_("Origin"), {"fields": ("hold",)}),
     )
     readonly_fields = (
         "number",
@@ -225,17 +271,17 @@ class OrderAdmin(ViewOnlyAdmin):
         """The box-office actions need the change permission on orders."""
         return may_change(self, request)
 
-    @admin.display(description="status", ordering="effective_status")
+    @admin.display(description=_("status"), ordering="effective_status")
     def status_now(self, obj: Order) -> str:
         """The status as it reads now: a pending order past its deadline is expired (domain.md,
         invariant 4), even before the cleanup records it."""
         return status_now(obj)
 
-    @admin.display(description="total", ordering="total")
+    @admin.display(description=_("total"), ordering="total")
     def total_with_currency(self, obj: Order) -> str:
         return f"{obj.total} {obj.currency}"
 
-    @admin.display(description="seats")
+    @admin.display(description=_("seats"))
     def seats(self, obj: Order) -> str:
         labels = (
             SeatClaim.objects.filter(order=obj)
@@ -246,15 +292,15 @@ class OrderAdmin(ViewOnlyAdmin):
 
     # Actions ------------------------------------------------------------------------------------
 
-    @admin.action(description="Mark paid (cash at the box office)", permissions=["box_office"])
+    @admin.action(description=_("Mark paid (cash at the box office)"), permissions=["box_office"])
     def mark_paid(self, request, queryset):
         return self._staff_action(request, queryset, "mark_paid")
 
-    @admin.action(description="Cancel selected orders", permissions=["box_office"])
+    @admin.action(description=_("Cancel selected orders"), permissions=["box_office"])
     def cancel_orders(self, request, queryset):
         return self._staff_action(request, queryset, "cancel_orders")
 
-    @admin.action(description="Refund selected orders", permissions=["box_office"])
+    @admin.action(description=_("Refund selected orders"), permissions=["box_office"])
     def refund_orders(self, request, queryset):
         return self._staff_action(request, queryset, "refund_orders")
 
@@ -268,21 +314,25 @@ class OrderAdmin(ViewOnlyAdmin):
         if not is_confirmed(request):
             now = timezone.now()
             ready = sum(1 for o in orders if o.status_at(now) == spec.applies_to)
+            if spec.applies_to == Order.Status.PAID:
+                note = ngettext("%(n)s of them is paid now.", "%(n)s of them are paid now.", ready)
+            else:
+                note = ngettext(
+                    "%(n)s of them is pending now.", "%(n)s of them are pending now.", ready
+                )
             return confirmation_page(
                 self,
                 request,
                 action=name,
-                title=spec.title,
-                intro=f"{spec.title}: {plural(len(orders), 'order')} selected. Only "
-                f"{spec.applies_to} orders can be {spec.past}; the others will be skipped "
-                f"and listed.",
-                note=f"{ready} of them {is_are(ready)} {spec.applies_to} now.",
+                title=str(spec.title),
+                intro=spec.intro(len(orders)) % _orders(len(orders)),
+                note=note % {"n": ready},
                 items=[
                     f"{o} — {status_now(o, now)} — {o.customer_name} <{o.customer_email}> — "
                     f"{o.total} {o.currency} — {o.showtime}"
                     for o in orders
                 ],
-                submit_label=spec.button.format(orders=plural(len(orders), "order")),
+                submit_label=spec.button(len(orders)) % _orders(len(orders)),
             )
         done: list[Order] = []
         skipped: list[Order] = []
@@ -297,22 +347,27 @@ class OrderAdmin(ViewOnlyAdmin):
                 failed.append(f"{order} ({err.message})")
                 continue
             (done if ok else skipped).append(after)
+        finished = spec.done(len(done)) % _orders(len(done))
         self.message_user(
             request,
-            spec.done.format(orders=plural(len(done), "order"))
-            + (f": {name_list([str(o) for o in done])}." if done else "."),
+            gettext("%(done)s: %(orders)s.")
+            % {"done": finished, "orders": name_list([str(o) for o in done])}
+            if done
+            else gettext("%(done)s.") % {"done": finished},
             messages.SUCCESS if done else messages.WARNING,
         )
         if skipped:
+            listing = name_list([f"{o} ({o.get_status_display()})" for o in skipped])
             self.message_user(
                 request,
-                f"Skipped {plural(len(skipped), 'order')} (only {spec.applies_to} orders can be "
-                f"{spec.past}): {name_list([f'{o} ({o.status})' for o in skipped])}.",
+                spec.skipped(len(skipped)) % {"n": len(skipped), "orders": listing},
                 messages.WARNING,
             )
         if failed:
             self.message_user(
-                request, f"Failed: {name_list(failed)}. Please try again.", messages.ERROR
+                request,
+                gettext("Failed: %(orders)s. Please try again.") % {"orders": name_list(failed)},
+                messages.ERROR,
             )
         return None
 
@@ -401,12 +456,17 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: OutboxEmail | None = None) -> bool:
         return False
 
-    @admin.action(description="Retry dead e-mails", permissions=["change"])
+    @admin.action(description=_("Retry dead e-mails"), permissions=["change"])
     def retry_dead(self, request: HttpRequest, queryset: QuerySet[OutboxEmail]) -> None:
         """Make the selected dead e-mails due again (others are left as they are)."""
         count = emails.retry(queryset)
         self.message_user(
             request,
-            f"{plural(count, 'dead e-mail')} will be sent again by the worker.",
+            ngettext(
+                "%(n)s dead e-mail will be sent again by the worker.",
+                "%(n)s dead e-mails will be sent again by the worker.",
+                count,
+            )
+            % {"n": count},
             messages.SUCCESS,
         )

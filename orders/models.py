@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from seats.lapse import Lapsing, LapsingQuerySet
@@ -18,54 +19,80 @@ class Order(Lapsing, models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        PAID = "paid"
-        CANCELLED = "cancelled"
-        EXPIRED = "expired"
-        REFUNDED = "refunded"
+        PENDING = "pending", _("pending")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+        EXPIRED = "expired", _("expired")
+        REFUNDED = "refunded", _("refunded")
 
     LIVE_STATUS = Status.PENDING
     LAPSED_STATUS = Status.EXPIRED
 
     class PaymentMethod(models.TextChoices):
-        CARD = "card"
-        QR_CODE = "qr_code"
-        CASH = "cash"
+        CARD = "card", _("Card")
+        QR_CODE = "qr_code", _("QR code")
+        CASH = "cash", _("Cash")
 
-    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    number = models.CharField(
+        max_length=32, unique=True, null=True, blank=True, verbose_name=_("number")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("user"),
     )
-    showtime = models.ForeignKey("seats.Showtime", on_delete=models.PROTECT, related_name="orders")
+    showtime = models.ForeignKey(
+        "seats.Showtime",
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("showtime"),
+    )
     hold = models.OneToOneField(
-        "seats.Hold", on_delete=models.PROTECT, related_name="order", null=True, blank=True
+        "seats.Hold",
+        on_delete=models.PROTECT,
+        related_name="order",
+        null=True,
+        blank=True,
+        verbose_name=_("hold"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
-    customer_name = models.CharField(max_length=200)
-    customer_email = models.EmailField()
-    customer_phone = models.CharField(max_length=40, blank=True, default="")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    total = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("total"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    payment_method = models.CharField(
+        max_length=10, choices=PaymentMethod.choices, verbose_name=_("payment method")
+    )
+    customer_name = models.CharField(max_length=200, verbose_name=_("customer name"))
+    customer_email = models.EmailField(verbose_name=_("customer email"))
+    customer_phone = models.CharField(
+        max_length=40, blank=True, default="", verbose_name=_("customer phone")
+    )
     language = models.CharField(
         max_length=10,
         choices=settings.LANGUAGES,
         blank=True,
         default="",
+        verbose_name=_("language"),
         help_text=_(
             "The buyer's language when they ordered: its e-mails and tickets are in it. Empty: "
             "the site's default language."
         ),
     )
-    expires_at = models.DateTimeField(help_text="Payment deadline of a pending order.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        help_text=_("Payment deadline of a pending order."), verbose_name=_("expires at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
 
     objects = LapsingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry_idx")]
 
     def __str__(self):
@@ -80,12 +107,22 @@ class Ticket(models.Model):
         USED = "used", _("Used")
         VOID = "void", _("Void")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
-    claim = models.OneToOneField("seats.SeatClaim", on_delete=models.PROTECT, related_name="ticket")
-    code = models.CharField(max_length=64, unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
-    issued_at = models.DateTimeField(auto_now_add=True)
-    checked_in_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="tickets", verbose_name=_("order")
+    )
+    claim = models.OneToOneField(
+        "seats.SeatClaim", on_delete=models.PROTECT, related_name="ticket", verbose_name=_("claim")
+    )
+    code = models.CharField(max_length=64, unique=True, verbose_name=_("code"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.VALID, verbose_name=_("status")
+    )
+    issued_at = models.DateTimeField(auto_now_add=True, verbose_name=_("issued at"))
+    checked_in_at = models.DateTimeField(null=True, blank=True, verbose_name=_("checked in at"))
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
 
     def __str__(self):
         return self.code
@@ -100,24 +137,31 @@ class Payment(models.Model):
     """
 
     class Status(models.TextChoices):
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    provider = models.CharField(max_length=30)
-    payment_id = models.CharField(max_length=100)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("order")
+    )
+    provider = models.CharField(max_length=30, verbose_name=_("provider"))
+    payment_id = models.CharField(max_length=100, verbose_name=_("payment id"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    status = models.CharField(max_length=10, choices=Status.choices, verbose_name=_("status"))
     needs_refund = models.BooleanField(
         default=False,
-        help_text="Money arrived that the order cannot take (expired, cancelled, "
-        "already paid, wrong amount): refund it.",
+        help_text=_(
+            "Money arrived that the order cannot take (expired, cancelled, "
+            "already paid, wrong amount): refund it."
+        ),
+        verbose_name=_("needs refund"),
     )
-    note = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True, default="", verbose_name=_("note"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         constraints = [
             models.UniqueConstraint(fields=["provider", "payment_id"], name="payment_unique_id")
         ]
@@ -135,35 +179,47 @@ class PaymentEvent(models.Model):
     """
 
     class Event(models.TextChoices):
-        SUCCEEDED = "payment.succeeded"
-        FAILED = "payment.failed"
+        SUCCEEDED = "payment.succeeded", _("payment succeeded")
+        FAILED = "payment.failed", _("payment failed")
 
     class Outcome(models.TextChoices):
-        PAID = "paid", "paid (the order is paid now)"
-        FAILED = "failed", "failed (attempt recorded, the order stays pending)"
-        FLAGGED = "flagged", "flagged (money to refund)"
-        REPLAYED = "replayed", "replayed (seen before, nothing changed)"
-        IGNORED = "ignored", "ignored (a failure after this payment succeeded)"
-        UNKNOWN_ORDER = "unknown_order", "unknown order number"
+        PAID = "paid", _("paid (the order is paid now)")
+        FAILED = "failed", _("failed (attempt recorded, the order stays pending)")
+        FLAGGED = "flagged", _("flagged (money to refund)")
+        REPLAYED = "replayed", _("replayed (seen before, nothing changed)")
+        IGNORED = "ignored", _("ignored (a failure after this payment succeeded)")
+        UNKNOWN_ORDER = "unknown_order", _("unknown order number")
 
-    received_at = models.DateTimeField()
-    provider = models.CharField(max_length=30)
-    event = models.CharField(max_length=20, choices=Event.choices)
-    payment_id = models.CharField(max_length=100)
-    order_number = models.CharField(max_length=32)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    outcome = models.CharField(max_length=15, choices=Outcome.choices)
-    note = models.CharField(max_length=200, blank=True, default="")
+    received_at = models.DateTimeField(verbose_name=_("received at"))
+    provider = models.CharField(max_length=30, verbose_name=_("provider"))
+    event = models.CharField(max_length=20, choices=Event.choices, verbose_name=_("event"))
+    payment_id = models.CharField(max_length=100, verbose_name=_("payment id"))
+    order_number = models.CharField(max_length=32, verbose_name=_("order number"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    outcome = models.CharField(max_length=15, choices=Outcome.choices, verbose_name=_("outcome"))
+    note = models.CharField(max_length=200, blank=True, default="", verbose_name=_("note"))
     order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_events"
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_events",
+        verbose_name=_("order"),
     )
     payment_record = models.ForeignKey(
-        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("payment record"),
     )
 
     class Meta:
         ordering = ["received_at", "id"]
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
         indexes = [models.Index(fields=["provider", "payment_id"], name="payment_event_id_idx")]
 
     def __str__(self):
@@ -180,16 +236,24 @@ class IdempotencyKey(models.Model):
     order creation once.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(
-        max_length=64, help_text="SHA-256 of the canonical request body."
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
     )
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    fingerprint = models.CharField(
+        max_length=64,
+        help_text=_("SHA-256 of the canonical request body."),
+        verbose_name=_("fingerprint"),
+    )
+    response_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("response status")
+    )
+    response_body = models.JSONField(null=True, blank=True, verbose_name=_("response body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
         ]
@@ -199,20 +263,33 @@ class CheckInScan(models.Model):
     """One scan at the door, whatever its result (api.md ``POST checkin/``)."""
 
     class Result(models.TextChoices):
-        OK = "ok"
-        ALREADY_USED = "already_used"
-        VOID = "void"
-        UNKNOWN = "unknown"
+        OK = "ok", _("OK")
+        ALREADY_USED = "already_used", _("already used")
+        VOID = "void", _("void")
+        UNKNOWN = "unknown", _("unknown ticket")
 
-    code = models.CharField(max_length=100)
+    code = models.CharField(max_length=100, verbose_name=_("code"))
     ticket = models.ForeignKey(
-        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scans",
+        verbose_name=_("ticket"),
     )
-    result = models.CharField(max_length=15, choices=Result.choices)
+    result = models.CharField(max_length=15, choices=Result.choices, verbose_name=_("result"))
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff"),
     )
-    at = models.DateTimeField()
+    at = models.DateTimeField(verbose_name=_("at"))
+
+    class Meta:
+        verbose_name = _("check-in scan")
+        verbose_name_plural = _("check-in scans")
 
 
 class OutboxEmail(models.Model):
@@ -229,27 +306,36 @@ class OutboxEmail(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        FAILED = "failed"
-        SENT = "sent"
-        DEAD = "dead"
+        PENDING = "pending", _("pending")
+        FAILED = "failed", _("failed")
+        SENT = "sent", _("sent")
+        DEAD = "dead", _("dead")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
-    kind = models.CharField(max_length=20)
-    to = models.EmailField()
-    subject = models.CharField(max_length=255, blank=True, default="")
-    body = models.TextField(blank=True, default="")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="emails", verbose_name=_("order")
+    )
+    kind = models.CharField(max_length=20, verbose_name=_("kind"))
+    to = models.EmailField(verbose_name=_("to"))
+    subject = models.CharField(max_length=255, blank=True, default="", verbose_name=_("subject"))
+    body = models.TextField(blank=True, default="", verbose_name=_("body"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(verbose_name=_("next attempt at"))
+    last_error = models.TextField(blank=True, default="", verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
-        verbose_name = "outbox e-mail"
+        verbose_name = _("outbox e-mail")
+        verbose_name_plural = _("outbox e-mails")
 
     def __str__(self):
-        return f"{self.kind} e-mail to {self.to} ({self.status})"
+        return gettext("%(kind)s e-mail to %(to)s (%(status)s)") % {
+            "kind": self.kind,
+            "to": self.to,
+            "status": self.get_status_display(),
+        }

@@ -1,10 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SeatsConfig(AppConfig):
     """Venues, seating plans, shows, showtimes, seat inventory and holds."""
 
     name = "seats"
+    verbose_name = _("Seats")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

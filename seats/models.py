@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .lapse import Lapsing, LapsingQuerySet
 
@@ -22,7 +24,11 @@ from .lapse import Lapsing, LapsingQuerySet
 class Venue(models.Model):
     """A place with one or more seating plans (hall, stadium, theatre, bus)."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
+
+    class Meta:
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
 
     def __str__(self):
         return self.name
@@ -34,22 +40,27 @@ class SeatingPlan(models.Model):
     ``width``/``height`` are the canvas size in plan pixels (y grows downwards).
     """
 
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="plans")
-    name = models.CharField(max_length=200)
-    width = models.PositiveIntegerField(default=0)
-    height = models.PositiveIntegerField(default=0)
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, related_name="plans", verbose_name=_("venue")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    width = models.PositiveIntegerField(default=0, verbose_name=_("width"))
+    height = models.PositiveIntegerField(default=0, verbose_name=_("height"))
     focus_x = models.FloatField(
         null=True,
         blank=True,
-        help_text=(
+        help_text=_(
             "The focal point (stage, ring, screen) in plan pixels; best available prefers seats near "
             "it. Empty: the centre of the seats."
         ),
+        verbose_name=_("focus x"),
     )
-    focus_y = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    focus_y = models.FloatField(null=True, blank=True, verbose_name=_("focus y"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("seating plan")
+        verbose_name_plural = _("seating plans")
         constraints = [
             models.UniqueConstraint(fields=["venue", "name"], name="plan_unique_name_per_venue")
         ]
@@ -61,14 +72,19 @@ class SeatingPlan(models.Model):
 class PlanCategory(models.Model):
     """A price category of a seating plan ("Ringside", "Kategorie I"), with its display colour."""
 
-    plan = models.ForeignKey(SeatingPlan, on_delete=models.CASCADE, related_name="categories")
-    name = models.CharField(max_length=100)
-    color = models.CharField(max_length=20, blank=True, default="")
-    rank = models.PositiveIntegerField(default=0, help_text="Order in the plan file (0 first).")
+    plan = models.ForeignKey(
+        SeatingPlan, on_delete=models.CASCADE, related_name="categories", verbose_name=_("plan")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    color = models.CharField(max_length=20, blank=True, default="", verbose_name=_("color"))
+    rank = models.PositiveIntegerField(
+        default=0, help_text=_("Order in the plan file (0 first)."), verbose_name=_("rank")
+    )
 
     class Meta:
         ordering = ["plan", "rank"]
-        verbose_name_plural = "plan categories"
+        verbose_name = _("plan category")
+        verbose_name_plural = _("plan categories")
         constraints = [
             models.UniqueConstraint(fields=["plan", "name"], name="category_unique_name_per_plan")
         ]
@@ -83,14 +99,20 @@ class GeneralAdmissionArea(models.Model):
     is held, ordered, ticketed and expired exactly like a seat, and capacity can never be exceeded:
     there are only ``capacity`` places to claim."""
 
-    plan = models.ForeignKey(SeatingPlan, on_delete=models.CASCADE, related_name="ga_areas")
-    name = models.CharField(max_length=100)
-    capacity = models.PositiveIntegerField()
-    category = models.ForeignKey(PlanCategory, on_delete=models.PROTECT, related_name="+")
-    x = models.FloatField(default=0)
-    y = models.FloatField(default=0)
+    plan = models.ForeignKey(
+        SeatingPlan, on_delete=models.CASCADE, related_name="ga_areas", verbose_name=_("plan")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    capacity = models.PositiveIntegerField(verbose_name=_("capacity"))
+    category = models.ForeignKey(
+        PlanCategory, on_delete=models.PROTECT, related_name="+", verbose_name=_("category")
+    )
+    x = models.FloatField(default=0, verbose_name=_("x"))
+    y = models.FloatField(default=0, verbose_name=_("y"))
 
     class Meta:
+        verbose_name = _("general-admission area")
+        verbose_name_plural = _("general-admission areas")
         constraints = [
             models.UniqueConstraint(fields=["plan", "name"], name="ga_area_unique_name_per_plan")
         ]
@@ -106,27 +128,34 @@ class Seat(models.Model):
     ``segment`` numbers the aisle-separated clusters of a row (0 when the plan has no aisle data).
     """
 
-    plan = models.ForeignKey(SeatingPlan, on_delete=models.CASCADE, related_name="seats")
-    guid = models.UUIDField()
-    label = models.CharField(max_length=100)
-    zone = models.CharField(max_length=100)
-    row = models.CharField(max_length=50)
-    number = models.CharField(max_length=20)
-    category = models.ForeignKey(PlanCategory, on_delete=models.PROTECT, related_name="seats")
-    x = models.FloatField()
-    y = models.FloatField()
-    segment = models.PositiveIntegerField(default=0)
-    wheelchair = models.BooleanField(default=False)
+    plan = models.ForeignKey(
+        SeatingPlan, on_delete=models.CASCADE, related_name="seats", verbose_name=_("plan")
+    )
+    guid = models.UUIDField(verbose_name=_("guid"))
+    label = models.CharField(max_length=100, verbose_name=_("label"))
+    zone = models.CharField(max_length=100, verbose_name=_("zone"))
+    row = models.CharField(max_length=50, verbose_name=_("row"))
+    number = models.CharField(max_length=20, verbose_name=_("number"))
+    category = models.ForeignKey(
+        PlanCategory, on_delete=models.PROTECT, related_name="seats", verbose_name=_("category")
+    )
+    x = models.FloatField(verbose_name=_("x"))
+    y = models.FloatField(verbose_name=_("y"))
+    segment = models.PositiveIntegerField(default=0, verbose_name=_("segment"))
+    wheelchair = models.BooleanField(default=False, verbose_name=_("wheelchair"))
     ga_area = models.ForeignKey(
         GeneralAdmissionArea,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="places",
-        help_text="Set for the places of a general-admission area.",
+        help_text=_("Set for the places of a general-admission area."),
+        verbose_name=_("general-admission area"),
     )
 
     class Meta:
+        verbose_name = _("seat")
+        verbose_name_plural = _("seats")
         constraints = [
             models.UniqueConstraint(fields=["plan", "guid"], name="seat_unique_guid_per_plan")
         ]
@@ -138,8 +167,12 @@ class Seat(models.Model):
 class Show(models.Model):
     """What is sold: a concert, a fight night, a film, a route."""
 
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, default="")
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, default="", verbose_name=_("description"))
+
+    class Meta:
+        verbose_name = _("show")
+        verbose_name_plural = _("shows")
 
     def __str__(self):
         return self.title
@@ -173,60 +206,76 @@ class Showtime(models.Model):
     """
 
     class Status(models.TextChoices):
-        ON_SALE = "on_sale", "On sale"
-        CLOSED = "closed", "Closed"
-        CANCELLED = "cancelled", "Cancelled"
+        ON_SALE = "on_sale", _("On sale")
+        CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="showtimes")
-    plan = models.ForeignKey(SeatingPlan, on_delete=models.PROTECT, related_name="showtimes")
-    starts_at = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ON_SALE)
-    currency = models.CharField(max_length=3, default="EUR")
+    show = models.ForeignKey(
+        Show, on_delete=models.PROTECT, related_name="showtimes", verbose_name=_("show")
+    )
+    plan = models.ForeignKey(
+        SeatingPlan, on_delete=models.PROTECT, related_name="showtimes", verbose_name=_("plan")
+    )
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.ON_SALE, verbose_name=_("status")
+    )
+    currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
     hold_ttl = models.PositiveIntegerField(
         default=default_hold_ttl,
         validators=[MinValueValidator(1)],
-        help_text="Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting).",
+        help_text=_("Seconds a hold lasts (new showtimes: the HOLD_TTL_SECONDS setting)."),
+        verbose_name=_("hold time"),
     )
     max_seats_per_order = models.PositiveIntegerField(
         default=default_max_seats_per_order,
         validators=[MinValueValidator(1)],
-        help_text="Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting).",
+        help_text=_("Seats in one hold or order (new showtimes: the MAX_SEATS_PER_ORDER setting)."),
+        verbose_name=_("max seats per order"),
     )
     max_seats_per_buyer = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text=(
+        help_text=_(
             "Seats one buyer may have held or in unpaid orders of this showtime together. "
             "Empty: the same as max seats per order."
         ),
+        verbose_name=_("max seats per buyer"),
     )
     forbid_single_seats = models.BooleanField(
         default=False,
-        help_text=(
+        help_text=_(
             "Refuse a hold that would leave a single free seat alone between taken seats in a row."
         ),
+        verbose_name=_("forbid single seats"),
     )
-    sales_start = models.DateTimeField(null=True, blank=True)
-    sales_end = models.DateTimeField(null=True, blank=True)
+    sales_start = models.DateTimeField(null=True, blank=True, verbose_name=_("sales start"))
+    sales_end = models.DateTimeField(null=True, blank=True, verbose_name=_("sales end"))
     abandon_grace_seconds = models.PositiveIntegerField(
         default=60,
-        help_text=(
+        help_text=_(
             "Seconds after a buyer's last seat map closes before their hold is released as "
             "abandoned, unless they come back. 0: holds keep their full time."
         ),
+        verbose_name=_("abandon grace seconds"),
     )
     max_hold_extensions = models.PositiveIntegerField(
-        default=2, help_text="How many times a buyer may extend a hold (0: never)."
+        default=2,
+        help_text=_("How many times a buyer may extend a hold (0: never)."),
+        verbose_name=_("max hold extensions"),
     )
     max_hold_seconds = models.PositiveIntegerField(
         default=900,
         validators=[MinValueValidator(1)],
-        help_text="Extensions never take a hold past this many seconds after it was made.",
+        help_text=_("Extensions never take a hold past this many seconds after it was made."),
+        verbose_name=_("max hold seconds"),
     )
 
     class Meta:
         ordering = ["starts_at", "id"]
+        verbose_name = _("showtime")
+        verbose_name_plural = _("showtimes")
 
     def __str__(self):
         return f"{self.show} – {self.starts_at:%Y-%m-%d %H:%M}"
@@ -247,7 +296,7 @@ class Showtime(models.Model):
         ):
             raise ValidationError(
                 {
-                    "max_seats_per_buyer": (
+                    "max_seats_per_buyer": gettext(
                         "At least max seats per order, or empty (the same as max seats per order)."
                     )
                 }
@@ -257,11 +306,17 @@ class Showtime(models.Model):
 class ShowtimePrice(models.Model):
     """The price of one plan category at one showtime, in the showtime's currency."""
 
-    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="prices")
-    category = models.ForeignKey(PlanCategory, on_delete=models.PROTECT, related_name="+")
-    price = models.DecimalField(max_digits=10, decimal_places=2)
+    showtime = models.ForeignKey(
+        Showtime, on_delete=models.CASCADE, related_name="prices", verbose_name=_("showtime")
+    )
+    category = models.ForeignKey(
+        PlanCategory, on_delete=models.PROTECT, related_name="+", verbose_name=_("category")
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("price"))
 
     class Meta:
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
         constraints = [
             models.UniqueConstraint(
                 fields=["showtime", "category"], name="price_unique_category_per_showtime"
@@ -272,11 +327,11 @@ class ShowtimePrice(models.Model):
 class SeatStatus(models.TextChoices):
     """Seat status in a showtime (domain.md, "Seat status in a showtime")."""
 
-    AVAILABLE = "available"
-    HELD = "held"
-    RESERVED = "reserved"
-    SOLD = "sold"
-    BLOCKED = "blocked"
+    AVAILABLE = "available", _("available")
+    HELD = "held", _("held")
+    RESERVED = "reserved", _("reserved")
+    SOLD = "sold", _("sold")
+    BLOCKED = "blocked", _("blocked")
 
 
 # Seat statuses that end at ``ShowtimeSeat.expires_at`` (the deadline of the hold or order).
@@ -344,14 +399,23 @@ class ShowtimeSeat(models.Model):
     exactly one, so the lazy reading and the later write agree.
     """
 
-    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="seats")
-    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(
-        max_length=10, choices=SeatStatus.choices, default=SeatStatus.AVAILABLE
+    showtime = models.ForeignKey(
+        Showtime, on_delete=models.CASCADE, related_name="seats", verbose_name=_("showtime")
     )
-    version = models.PositiveIntegerField(default=1)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    block_reason = models.CharField(max_length=200, blank=True, default="")
+    seat = models.ForeignKey(
+        Seat, on_delete=models.PROTECT, related_name="+", verbose_name=_("seat")
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=SeatStatus.choices,
+        default=SeatStatus.AVAILABLE,
+        verbose_name=_("status"),
+    )
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    block_reason = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=_("block reason")
+    )
 
     objects = ShowtimeSeatQuerySet.as_manager()
 
@@ -360,6 +424,8 @@ class ShowtimeSeat(models.Model):
     price: Decimal | None
 
     class Meta:
+        verbose_name = _("showtime seat")
+        verbose_name_plural = _("showtime seats")
         constraints = [
             models.UniqueConstraint(fields=["showtime", "seat"], name="one_inventory_row_per_seat"),
         ]
@@ -384,45 +450,66 @@ class Hold(Lapsing, models.Model):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active"
-        CONVERTED = "converted"
-        RELEASED = "released"
-        EXPIRED = "expired"
+        ACTIVE = "active", _("active")
+        CONVERTED = "converted", _("converted")
+        RELEASED = "released", _("released")
+        EXPIRED = "expired", _("expired")
 
     LIVE_STATUS = Status.ACTIVE
     LAPSED_STATUS = Status.EXPIRED
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds"
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id")
     )
-    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="holds")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="holds",
+        verbose_name=_("user"),
+    )
+    showtime = models.ForeignKey(
+        Showtime, on_delete=models.CASCADE, related_name="holds", verbose_name=_("showtime")
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
     extensions = models.PositiveIntegerField(
-        default=0, help_text="Times the buyer extended the hold (POST holds/{id}/extend/)."
+        default=0,
+        help_text=_("Times the buyer extended the hold (POST holds/{id}/extend/)."),
+        verbose_name=_("extensions"),
     )
     left_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the buyer's last seat map socket of the showtime closed; empty while "
-        "one is open, or if none ever was.",
+        help_text=_(
+            "When the buyer's last seat map socket of the showtime closed; empty while "
+            "one is open, or if none ever was."
+        ),
+        verbose_name=_("left at"),
     )
     abandon_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the hold is released as abandoned unless its buyer comes back to the "
-        "seat map; empty: it keeps its full time.",
+        help_text=_(
+            "When the hold is released as abandoned unless its buyer comes back to the "
+            "seat map; empty: it keeps its full time."
+        ),
+        verbose_name=_("abandon at"),
     )
     abandoned = models.BooleanField(
-        default=False, help_text="Released because its buyer left the seat map."
+        default=False,
+        help_text=_("Released because its buyer left the seat map."),
+        verbose_name=_("abandoned"),
     )
 
     objects = LapsingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "showtime"],
@@ -469,20 +556,34 @@ class SeatClaim(models.Model):
     ``price`` (in the showtime's currency) and ``category`` are fixed when the seat is held.
     """
 
-    showtime_seat = models.ForeignKey(ShowtimeSeat, on_delete=models.CASCADE, related_name="claims")
-    hold = models.ForeignKey(Hold, on_delete=models.CASCADE, related_name="claims")
-    order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="claims"
+    showtime_seat = models.ForeignKey(
+        ShowtimeSeat,
+        on_delete=models.CASCADE,
+        related_name="claims",
+        verbose_name=_("showtime seat"),
     )
-    price = models.DecimalField(max_digits=10, decimal_places=2)
-    category = models.CharField(max_length=100)
-    is_live = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    hold = models.ForeignKey(
+        Hold, on_delete=models.CASCADE, related_name="claims", verbose_name=_("hold")
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="claims",
+        verbose_name=_("order"),
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("price"))
+    category = models.CharField(max_length=100, verbose_name=_("category"))
+    is_live = models.BooleanField(default=True, verbose_name=_("is live"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
 
     objects = SeatClaimQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("seat claim")
+        verbose_name_plural = _("seat claims")
         constraints = [
             models.UniqueConstraint(
                 fields=["showtime_seat"], condition=Q(is_live=True), name="one_live_claim_per_seat"
@@ -494,35 +595,80 @@ class SeatEvent(models.Model):
     """The audit trail: one row per change of a showtime seat's status, append-only.
 
     ``actor_kind`` says who caused it: the ``buyer`` (``actor`` is the buyer), ``staff`` (``actor``
-    is the staff user) or the ``system`` (expiry). ``hold``/``order`` name what the seat belonged
-    to. Rows are never updated or deleted by the application; ``save()`` refuses updates.
+    is the staff user) or the ``system`` (expiry). ``reason`` is the ``seats.changed`` reason
+    (:class:`Reason`; its labels are for staff pages). ``hold``/``order`` name what the seat
+    belonged to. Rows are never updated or deleted by the application; ``save()`` refuses updates.
     """
 
     class Actor(models.TextChoices):
-        BUYER = "buyer"
-        STAFF = "staff"
-        SYSTEM = "system"
+        BUYER = "buyer", _("buyer")
+        STAFF = "staff", _("staff")
+        SYSTEM = "system", _("system")
 
-    showtime = models.ForeignKey(Showtime, on_delete=models.CASCADE, related_name="seat_events")
-    showtime_seat = models.ForeignKey(ShowtimeSeat, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=10, choices=SeatStatus.choices)
-    to_status = models.CharField(max_length=10, choices=SeatStatus.choices)
-    reason = models.CharField(max_length=20)
-    actor_kind = models.CharField(max_length=10, choices=Actor.choices)
+    class Reason(models.TextChoices):
+        """The reasons of ``seats.changed`` (realtime.md), as ``seats.audit.Change`` writes them."""
+
+        HELD = "held", _("held")
+        RELEASED = "released", _("released")
+        ABANDONED = "abandoned", _("abandoned")
+        EXPIRED = "expired", _("expired")
+        RESERVED = "reserved", _("reserved")
+        SOLD = "sold", _("sold")
+        CANCELLED = "cancelled", _("cancelled")
+        REFUNDED = "refunded", _("refunded")
+        BLOCKED = "blocked", _("blocked")
+        UNBLOCKED = "unblocked", _("unblocked")
+
+    showtime = models.ForeignKey(
+        Showtime, on_delete=models.CASCADE, related_name="seat_events", verbose_name=_("showtime")
+    )
+    showtime_seat = models.ForeignKey(
+        ShowtimeSeat,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("showtime seat"),
+    )
+    from_status = models.CharField(
+        max_length=10, choices=SeatStatus.choices, verbose_name=_("from status")
+    )
+    to_status = models.CharField(
+        max_length=10, choices=SeatStatus.choices, verbose_name=_("to status")
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices, verbose_name=_("reason"))
+    actor_kind = models.CharField(
+        max_length=10, choices=Actor.choices, verbose_name=_("actor kind")
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     hold = models.ForeignKey(
-        Hold, null=True, blank=True, on_delete=models.SET_NULL, related_name="seat_events"
+        Hold,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="seat_events",
+        verbose_name=_("hold"),
     )
     order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="seat_events"
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="seat_events",
+        verbose_name=_("order"),
     )
-    note = models.CharField(max_length=200, blank=True, default="")
-    at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True, default="", verbose_name=_("note"))
+    at = models.DateTimeField(verbose_name=_("at"))
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name = _("seat event")
+        verbose_name_plural = _("seat events")
         indexes = [models.Index(fields=["showtime", "at"], name="seatevent_showtime_at_idx")]
 
     def save(self, *args, **kwargs):

@@ -4,6 +4,7 @@ shown on the page of each showtime seat (:class:`SeatEventInline`)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyInline, ViewOnlyAdmin
 from seats.models import SeatEvent
@@ -25,8 +26,8 @@ class SeatEventInline(ReadOnlyInline):
         "order",
         "note",
     )
-    verbose_name = "audit trail entry"
-    verbose_name_plural = "audit trail"
+    verbose_name = _("audit trail entry")
+    verbose_name_plural = _("audit trail")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "order", "hold")
@@ -67,10 +68,10 @@ class SeatEventAdmin(ViewOnlyAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="seat", ordering="showtime_seat__seat__label")
+    @admin.display(description=_("seat"), ordering="showtime_seat__seat__label")
     def seat_label(self, obj: SeatEvent) -> str:
         return obj.showtime_seat.seat.label
 
-    @admin.display(description="change")
+    @admin.display(description=_("change"))
     def transition(self, obj: SeatEvent) -> str:
-        return f"{obj.from_status} → {obj.to_status}"
+        return f"{obj.get_from_status_display()} → {obj.get_to_status_display()}"

@@ -6,6 +6,8 @@ from typing import cast
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     StatusNowFilter,
@@ -13,11 +15,10 @@ from core.admin import (
     confirmation_page,
     count_column,
     count_of,
-    is_are,
     is_confirmed,
     may_change,
     name_list,
-    plural,
+    status_label,
     status_now,
 )
 from core.errors import ApplicationError
@@ -68,13 +69,13 @@ class HoldAdmin(ViewOnlyAdmin):
         """Force-releasing needs the change permission on holds."""
         return may_change(self, request)
 
-    @admin.display(description="status", ordering="effective_status")
+    @admin.display(description=_("status"), ordering="effective_status")
     def status_now(self, obj: Hold) -> str:
         return status_now(obj)
 
-    seat_count = count_column("seats_n", "live seats")
+    seat_count = count_column("seats_n", _("live seats"))
 
-    @admin.display(description="seats")
+    @admin.display(description=_("seats"))
     def seats(self, obj: Hold) -> str:
         labels = (
             SeatClaim.objects.filter(hold=obj, is_live=True)
@@ -83,23 +84,30 @@ class HoldAdmin(ViewOnlyAdmin):
         )
         return ", ".join(labels) or "—"
 
-    @admin.action(description="Force-release selected holds", permissions=["release"])
+    @admin.action(description=_("Force-release selected holds"), permissions=["release"])
     def force_release(self, request, queryset):
         holds = list(queryset.select_related("user", "showtime__show").order_by("created_at"))
+        n = len(holds)
         if not is_confirmed(request):
             return confirmation_page(
                 self,
                 request,
                 action="force_release",
-                title="Force-release holds",
-                intro=f"Release {plural(len(holds), 'hold')} on the buyers' behalf; their seats "
-                f"become available at once. Holds that are no longer active are skipped.",
+                title=gettext("Force-release holds"),
+                intro=ngettext(
+                    "Release %(n)s hold on the buyer's behalf; its seats become available at "
+                    "once. Holds that are no longer active are skipped.",
+                    "Release %(n)s holds on the buyers' behalf; their seats become available at "
+                    "once. Holds that are no longer active are skipped.",
+                    n,
+                )
+                % {"n": n},
                 items=[
                     f"{h.pk} — {h.user} — {h.showtime} — {self.status_now(h)}, "
-                    f"{plural(h.seats_n, 'live seat')}"
+                    + ngettext("%(n)s live seat", "%(n)s live seats", h.seats_n) % {"n": h.seats_n}
                     for h in holds
                 ],
-                submit_label=f"Release {plural(len(holds), 'hold')}",
+                submit_label=ngettext("Release %(n)s hold", "Release %(n)s holds", n) % {"n": n},
             )
         released, expired, skipped = [], [], []
         for hold in holds:
@@ -114,26 +122,33 @@ class HoldAdmin(ViewOnlyAdmin):
             elif was_active and after.status == Hold.Status.EXPIRED:
                 expired.append(str(hold.pk))
             else:
-                skipped.append(f"{hold.pk} ({after.status})")
+                skipped.append(f"{hold.pk} ({status_label(Hold, after.status)})")
         self.message_user(
             request,
-            f"Released {plural(len(released), 'hold')}.",
+            ngettext("Released %(n)s hold.", "Released %(n)s holds.", len(released))
+            % {"n": len(released)},
             messages.SUCCESS if released else messages.WARNING,
         )
         if expired:
             self.message_user(
                 request,
-                f"{plural(len(expired), 'hold')} had already run out and "
-                f"{'was' if len(expired) == 1 else 'were'} recorded as expired: "
-                f"{name_list(expired)}.",
+                ngettext(
+                    "%(n)s hold had already run out and was recorded as expired: %(holds)s.",
+                    "%(n)s holds had already run out and were recorded as expired: %(holds)s.",
+                    len(expired),
+                )
+                % {"n": len(expired), "holds": name_list(expired)},
                 messages.INFO,
             )
         if skipped:
             self.message_user(
                 request,
-                f"Skipped {plural(len(skipped), 'hold')} that "
-                f"{is_are(len(skipped))} no longer active: "
-                f"{name_list(skipped)}.",
+                ngettext(
+                    "Skipped %(n)s hold that is no longer active: %(holds)s.",
+                    "Skipped %(n)s holds that are no longer active: %(holds)s.",
+                    len(skipped),
+                )
+                % {"n": len(skipped), "holds": name_list(skipped)},
                 messages.WARNING,
             )
         return None

@@ -15,15 +15,15 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     ViewOnlyAdmin,
     confirmation_page,
-    is_are,
     is_confirmed,
     may_change,
     name_list,
-    plural,
     titled,
 )
 from core.errors import ApplicationError
@@ -38,8 +38,9 @@ class BlockReasonForm(forms.Form):
     """Why staff block seats; kept on the seats (``block_reason``) and in the audit trail."""
 
     reason = forms.CharField(
+        label=_("Reason"),
         max_length=200,
-        help_text="E.g. “camera platform”, “broken seat”, “held back for the artist”.",
+        help_text=_("E.g. “camera platform”, “broken seat”, “held back for the artist”."),
         widget=forms.TextInput(attrs={"size": 60, "autofocus": True}),
     )
 
@@ -54,9 +55,22 @@ def seats_around(queryset: QuerySet, scope: str) -> QuerySet:
     return ShowtimeSeat.objects.filter(match)
 
 
+def _is_free(row: ShowtimeSeat, now: datetime) -> bool:
+    """Whether the seat reads ``available`` at ``now`` (lapse rule applied)."""
+    status, _version = effective_state(row.status, row.version, row.expires_at, now)
+    return status == SeatStatus.AVAILABLE
+
+
 def _status_now(row: ShowtimeSeat, now: datetime) -> str:
-    status, _ = effective_state(row.status, row.version, row.expires_at, now)
-    return status if status == row.status else f"{status} (the {row.status} seat lapsed)"
+    """The seat's status at ``now`` for staff, in the active language: ``held``, or ``available
+    (the held seat lapsed)``."""
+    status, _version = effective_state(row.status, row.version, row.expires_at, now)
+    if status == row.status:
+        return str(SeatStatus(status).label)
+    return gettext("%(status)s (the %(stored)s seat lapsed)") % {
+        "status": SeatStatus(status).label,
+        "stored": SeatStatus(row.status).label,
+    }
 
 
 @admin.register(ShowtimeSeat)
@@ -82,8 +96,8 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
     )
     list_filter = (
         "status",
-        ("seat__zone", titled(admin.AllValuesFieldListFilter, "zone")),
-        ("seat__category__name", titled(admin.AllValuesFieldListFilter, "category")),
+        ("seat__zone", titled(admin.AllValuesFieldListFilter, _("zone"))),
+        ("seat__category__name", titled(admin.AllValuesFieldListFilter, _("category"))),
         "showtime",
     )
     list_select_related = ("seat__category", "showtime__show")
@@ -108,47 +122,63 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         """Blocking and unblocking need the change permission on showtime seats."""
         return may_change(self, request)
 
-    @admin.display(description="label", ordering="seat__label")
+    @admin.display(description=_("label"), ordering="seat__label")
     def label(self, obj: ShowtimeSeat) -> str:
         return obj.seat.label
 
-    @admin.display(description="zone", ordering="seat__zone")
+    @admin.display(description=_("zone"), ordering="seat__zone")
     def zone(self, obj: ShowtimeSeat) -> str:
         return obj.seat.zone
 
-    @admin.display(description="row", ordering="seat__row")
+    @admin.display(description=_("row"), ordering="seat__row")
     def row(self, obj: ShowtimeSeat) -> str:
         return obj.seat.row
 
-    @admin.display(description="category", ordering="seat__category__name")
+    @admin.display(description=_("category"), ordering="seat__category__name")
     def category(self, obj: ShowtimeSeat) -> str:
         return obj.seat.category.name
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_now(self, obj: ShowtimeSeat) -> str:
         return _status_now(obj, timezone.now())
 
     # Actions ------------------------------------------------------------------------------------
 
-    @admin.action(description="Block selected seats", permissions=["block"])
+    @admin.action(description=_("Block selected seats"), permissions=["block"])
     def block_seats(self, request, queryset):
         return self._block(request, queryset, scope="seat", action="block_seats")
 
-    @admin.action(description="Block the whole row(s) of the selected seats", permissions=["block"])
+    @admin.action(
+        description=_("Block the whole row(s) of the selected seats"), permissions=["block"]
+    )
     def block_rows(self, request, queryset):
         return self._block(request, queryset, scope="row", action="block_rows")
 
     @admin.action(
-        description="Block the whole zone(s) of the selected seats", permissions=["block"]
+        description=_("Block the whole zone(s) of the selected seats"), permissions=["block"]
     )
     def block_zones(self, request, queryset):
         return self._block(request, queryset, scope="zone", action="block_zones")
 
-    @admin.action(description="Unblock selected seats", permissions=["block"])
+    @admin.action(description=_("Unblock selected seats"), permissions=["block"])
     def unblock_seats(self, request, queryset):
         """Unblock the selected seats (no confirmation: it only makes seats sellable again)."""
-        results = self._per_showtime(request, queryset, "unblocked", services.seats_unblock)
-        self._report(request, results, verb="Unblocked", skipped_why="that {are} not blocked")
+        results = self._per_showtime(
+            request,
+            queryset,
+            gettext("%(showtime)s: no seats were unblocked: %(error)s"),
+            services.seats_unblock,
+        )
+        self._report(
+            request,
+            results,
+            done=lambda n: ngettext("Unblocked %(n)s seat.", "Unblocked %(n)s seats.", n),
+            skipped=lambda n: ngettext(
+                "Skipped %(n)s seat that is not blocked: %(seats)s",
+                "Skipped %(n)s seats that are not blocked: %(seats)s",
+                n,
+            ),
+        )
 
     def _block(
         self, request: HttpRequest, queryset: QuerySet[ShowtimeSeat], *, scope: str, action: str
@@ -161,35 +191,64 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             results = self._per_showtime(
                 request,
                 targets,
-                "blocked",
+                gettext("%(showtime)s: no seats were blocked: %(error)s"),
                 services.seats_block,
                 reason=form.cleaned_data["reason"],
             )
             self._report(
                 request,
                 results,
-                verb="Blocked",
-                skipped_why="that {are} held, reserved, sold or already blocked",
+                done=lambda n: ngettext("Blocked %(n)s seat.", "Blocked %(n)s seats.", n),
+                skipped=lambda n: ngettext(
+                    "Skipped %(n)s seat that is held, reserved, sold or already blocked: %(seats)s",
+                    "Skipped %(n)s seats that are held, reserved, sold or already blocked: "
+                    "%(seats)s",
+                    n,
+                ),
             )
             return None
         rows = list(
             targets.select_related("seat", "showtime__show").order_by("showtime_id", "seat_id")
         )
-        what = {
-            "seat": "the selected seats",
-            "row": "the whole row(s) of the selected seats",
-            "zone": "the whole zone(s) of the selected seats",
+        n = len(rows)
+        title, intro = {
+            "seat": (
+                gettext("Block the selected seats"),
+                ngettext(
+                    "Block the selected seats: %(n)s seat.",
+                    "Block the selected seats: %(n)s seats.",
+                    n,
+                ),
+            ),
+            "row": (
+                gettext("Block the whole row(s) of the selected seats"),
+                ngettext(
+                    "Block the whole row(s) of the selected seats: %(n)s seat.",
+                    "Block the whole row(s) of the selected seats: %(n)s seats.",
+                    n,
+                ),
+            ),
+            "zone": (
+                gettext("Block the whole zone(s) of the selected seats"),
+                ngettext(
+                    "Block the whole zone(s) of the selected seats: %(n)s seat.",
+                    "Block the whole zone(s) of the selected seats: %(n)s seats.",
+                    n,
+                ),
+            ),
         }[scope]
+        skipped_note = gettext(
+            "Seats that are held, reserved, sold or already blocked will be skipped and listed."
+        )
         return confirmation_page(
             self,
             request,
             action=action,
             form=form,
-            title=f"Block {what}",
-            intro=f"Block {what}: {plural(len(rows), 'seat')}. Seats that are held, reserved, "
-            f"sold or already blocked will be skipped and listed.",
+            title=title,
+            intro=f"{intro % {'n': n}} {skipped_note}",
             items=self._describe(rows, scope),
-            submit_label=f"Block {plural(len(rows), 'seat')}",
+            submit_label=ngettext("Block %(n)s seat", "Block %(n)s seats", n) % {"n": n},
         )
 
     @staticmethod
@@ -208,12 +267,17 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             groups[key].append(r)
         lines = []
         for key, seats in groups.items():
-            free = sum(1 for r in seats if _status_now(r, now).startswith(SeatStatus.AVAILABLE))
-            where = f"{key[1]}, row {key[2]}" if scope == "row" else f"zone {key[1]}"
-            lines.append(
-                f"{where} — {plural(len(seats), 'seat')}, {free} available now"
-                + (f" — {key[0]}" if several else "")
-            )
+            free = sum(1 for r in seats if _is_free(r, now))
+            if scope == "row":
+                where = gettext("%(zone)s, row %(row)s") % {"zone": key[1], "row": key[2]}
+            else:
+                where = gettext("zone %(zone)s") % {"zone": key[1]}
+            counts = ngettext(
+                "%(n)s seat, %(free)s available now",
+                "%(n)s seats, %(free)s available now",
+                len(seats),
+            ) % {"n": len(seats), "free": free}
+            lines.append(f"{where} — {counts}" + (f" — {key[0]}" if several else ""))
         return lines
 
     @staticmethod
@@ -228,13 +292,14 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         self,
         request: HttpRequest,
         queryset: QuerySet,
-        verb: str,
+        failure: str,
         service: Callable[..., Any],
         **kwargs: Any,
     ) -> list[tuple[int, list[str], list[str]]]:
         """Call ``service`` (block or unblock) once per showtime of the selection, as the staff
         user: ``[(showtime_id, changed labels, skipped labels)]``. A showtime whose call fails (a
-        lost race, say) is reported as an error message and left out."""
+        lost race, say) is reported as an error message (``failure``, translated, with
+        ``%(showtime)s`` and ``%(error)s``) and left out."""
         results = []
         for showtime_id, pks in self._by_showtime(queryset):
             try:
@@ -244,7 +309,7 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
             except ApplicationError as err:
                 showtime = Showtime.objects.select_related("show").filter(pk=showtime_id).first()
                 self.message_user(
-                    request, f"{showtime}: no seats were {verb}: {err.message}", messages.ERROR
+                    request, failure % {"showtime": showtime, "error": err.message}, messages.ERROR
                 )
                 continue
             results.append((showtime_id, changed, skipped))
@@ -255,28 +320,28 @@ class ShowtimeSeatAdmin(ViewOnlyAdmin):
         request: HttpRequest,
         results: Iterable[tuple[int, list[str], list[str]]],
         *,
-        verb: str,
-        skipped_why: str,
+        done: Callable[[int], str],
+        skipped: Callable[[int], str],
     ) -> None:
         """One message for the seats changed, one listing the skipped seats by label (grouped by
-        showtime when the selection spans several)."""
+        showtime when the selection spans several). ``done(n)`` and ``skipped(n)`` give the
+        translated messages for ``n`` seats (``%(n)s``; ``skipped``'s also ``%(seats)s``)."""
         results = list(results)
-        done = sum(len(changed) for _, changed, _ in results)
+        changed_n = sum(len(changed) for _, changed, _ in results)
         self.message_user(
             request,
-            f"{verb} {plural(done, 'seat')}.",
-            messages.SUCCESS if done else messages.WARNING,
+            done(changed_n) % {"n": changed_n},
+            messages.SUCCESS if changed_n else messages.WARNING,
         )
-        skipped = [(showtime_id, labels) for showtime_id, _, labels in results if labels]
-        if not skipped:
+        left = [(showtime_id, labels) for showtime_id, _, labels in results if labels]
+        if not left:
             return
-        count = sum(len(labels) for _, labels in skipped)
-        if len(skipped) == 1:
-            listing = name_list(skipped[0][1])
+        count = sum(len(labels) for _, labels in left)
+        if len(left) == 1:
+            listing = name_list(left[0][1])
         else:
-            names = Showtime.objects.select_related("show").in_bulk([s for s, _ in skipped])
-            listing = "; ".join(f"{names[s]}: {name_list(labels)}" for s, labels in skipped)
-        why = skipped_why.format(are=is_are(count))
+            names = Showtime.objects.select_related("show").in_bulk([s for s, _ in left])
+            listing = "; ".join(f"{names[s]}: {name_list(labels)}" for s, labels in left)
         self.message_user(
-            request, f"Skipped {plural(count, 'seat')} {why}: {listing}", messages.WARNING
+            request, skipped(count) % {"n": count, "seats": listing}, messages.WARNING
         )

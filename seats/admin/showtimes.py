@@ -15,8 +15,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-from core.admin import count_column, count_of, name_list, plural
+from core.admin import count_column, count_of, name_list
 from core.errors import ApplicationError
 from seats import services
 from seats.models import (
@@ -45,7 +47,7 @@ class ShowAdmin(admin.ModelAdmin):
             .annotate(showtimes_n=count_of(Showtime.objects.all(), "show"))
         )
 
-    showtime_count = count_column("showtimes_n", "showtimes")
+    showtime_count = count_column("showtimes_n", _("showtimes"))
 
 
 class ShowtimePriceFormSet(BaseInlineFormSet):
@@ -88,9 +90,8 @@ class ShowtimePriceFormSet(BaseInlineFormSet):
         ]
         if foreign:
             raise ValidationError(
-                "These categories belong to another seating plan: "
-                + name_list([f"{c.name} ({c.plan})" for c in foreign])
-                + "."
+                gettext("These categories belong to another seating plan: %(categories)s.")
+                % {"categories": name_list([f"{c.name} ({c.plan})" for c in foreign])}
             )
         try:
             services.showtime_prices_check(plan=self.instance.plan, prices=self.prices())
@@ -112,7 +113,7 @@ class ShowtimePriceInline(admin.TabularInline):
     formset = ShowtimePriceFormSet
     fields = ("category", "price")
     min_num = 1
-    verbose_name = "price"
+    verbose_name = _("price")
     template = "admin/edit_inline/tabular_plain.html"
 
     def get_extra(self, request, obj=None, **kwargs):
@@ -175,7 +176,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("show", "plan", "starts_at", "status")}),
         (
-            "Sales",
+            _("Sales"),
             {
                 "fields": (
                     "currency",
@@ -189,12 +190,12 @@ class ShowtimeAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Holds",
+            _("Holds"),
             {"fields": ("abandon_grace_seconds", "max_hold_extensions", "max_hold_seconds")},
         ),
     )
     change_fieldsets = (
-        ("Seats", {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),
+        (_("Seats"), {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),
     )
 
     def get_queryset(self, request):
@@ -263,7 +264,12 @@ class ShowtimeAdmin(admin.ModelAdmin):
         form.instance._state.adding = False
         seats = ShowtimeSeat.objects.filter(showtime=showtime).count()
         self.message_user(
-            request, f"Created the inventory: {plural(seats, 'seat')}.", messages.SUCCESS
+            request,
+            ngettext(
+                "Created the inventory: %(n)s seat.", "Created the inventory: %(n)s seats.", seats
+            )
+            % {"n": seats},
+            messages.SUCCESS,
         )
 
     def construct_change_message(self, request, form, formsets, add=False):
@@ -271,30 +277,33 @@ class ShowtimeAdmin(admin.ModelAdmin):
         says "added" alone."""
         return super().construct_change_message(request, form, () if add else formsets, add)
 
-    @admin.display(description="venue", ordering="plan__venue__name")
+    @admin.display(description=_("venue"), ordering="plan__venue__name")
     def venue(self, obj: Showtime) -> Venue:
         return obj.plan.venue
 
-    sold_count = count_column("sold_n", "sold")
-    held_count = count_column("held_n", "held")
-    available_count = count_column("available_n", "available")
+    sold_count = count_column("sold_n", _("sold"))
+    held_count = count_column("held_n", _("held"))
+    available_count = count_column("available_n", _("available"))
 
-    @admin.display(description="seats now")
+    @admin.display(description=_("seats now"))
     def seat_counts(self, obj: Showtime) -> str:
         counts = showtime_counts(obj.pk)
-        return ", ".join(f"{status}: {n}" for status, n in counts.items())
+        return ", ".join(f"{SeatStatus(status).label}: {n}" for status, n in counts.items())
 
-    @admin.display(description="seat list")
+    @admin.display(description=_("seat list"))
     def seats_link(self, obj: Showtime) -> str:
         url = reverse("admin:seats_showtimeseat_changelist") + f"?showtime__id__exact={obj.pk}"
-        return format_html('<a href="{}">Seats of this showtime (block, unblock)</a>', url)
+        return format_html(
+            '<a href="{}">{}</a>', url, gettext("Seats of this showtime (block, unblock)")
+        )
 
-    @admin.display(description="audit trail")
+    @admin.display(description=_("audit trail"))
     def audit_trail_link(self, obj: Showtime) -> str:
         url = reverse("admin:seats_seatevent_changelist") + f"?showtime__id__exact={obj.pk}"
-        return format_html('<a href="{}">Audit trail ({})</a>', url, obj.seat_events.count())
+        text = gettext("Audit trail (%(n)s)") % {"n": obj.seat_events.count()}
+        return format_html('<a href="{}">{}</a>', url, text)
 
-    @admin.display(description="sales")
+    @admin.display(description=_("sales"))
     def sales_link(self, obj: Showtime) -> str:
         url = reverse("sales-page", kwargs={"showtime_id": obj.pk})
-        return format_html('<a href="{}">Live sales overview</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("Live sales overview"))

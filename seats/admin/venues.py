@@ -11,8 +11,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyInline, count_column, count_of, plural
+from core.admin import ReadOnlyInline, count_column, count_of
 from seats.importer import PlanError, plan_import
 from seats.models import PlanCategory, Seat, SeatingPlan, Showtime, Venue
 
@@ -31,7 +33,7 @@ class VenueAdmin(admin.ModelAdmin):
             .annotate(plans_n=count_of(SeatingPlan.objects.all(), "venue"))
         )
 
-    plan_count = count_column("plans_n", "seating plans")
+    plan_count = count_column("plans_n", _("seating plans"))
 
 
 class SeatingPlanImportForm(forms.ModelForm):
@@ -44,16 +46,18 @@ class SeatingPlanImportForm(forms.ModelForm):
     (e.g. ``zones[0].rows[1].seats[3]: missing key 'seat_guid'.``), and nothing is written.
     """
 
-    venue = forms.ModelChoiceField(queryset=Venue.objects.order_by("name"))
+    venue = forms.ModelChoiceField(queryset=Venue.objects.order_by("name"), label=_("Venue"))
     name = forms.CharField(
         max_length=200,
         required=False,
-        label="Plan name",
-        help_text="Leave empty to use the name in the file.",
+        label=_("Plan name"),
+        help_text=_("Leave empty to use the name in the file."),
     )
     plan_file = forms.FileField(
-        label="Seating plan (pretix JSON)",
-        help_text="A pretix seating-plan export: zones → rows → seats with seat_guid and category.",
+        label=_("Seating plan (pretix JSON)"),
+        help_text=_(
+            "A pretix seating-plan export: zones → rows → seats with seat_guid and category."
+        ),
     )
 
     class Meta:
@@ -74,8 +78,9 @@ class SeatingPlanImportForm(forms.ModelForm):
                 raw=raw, venue_name=cleaned["venue"].name, plan_name=cleaned.get("name") or None
             )
         except PlanError as exc:
+            message = gettext("%(file)s: %(error)s Nothing was imported.")
             raise ValidationError(
-                {"plan_file": f"{upload.name}: {exc} Nothing was imported."}
+                {"plan_file": message % {"file": upload.name, "error": exc}}
             ) from exc
         return cleaned
 
@@ -104,7 +109,7 @@ class PlanCategoryInline(ReadOnlyInline):
             super().get_queryset(request).annotate(seats_n=count_of(Seat.objects.all(), "category"))
         )
 
-    seat_count = count_column("seats_n", "seats")
+    seat_count = count_column("seats_n", _("seats"))
 
 
 @admin.register(SeatingPlan)
@@ -178,21 +183,34 @@ class SeatingPlanAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         """Say what the upload imported, then continue as usual (to the plan's page)."""
         zones = obj.seats.values("zone").distinct().count()
+        seats, categories = obj.seats.count(), obj.categories.count()
+        # One sentence from three counted phrases: each phrase is translated whole (with its own
+        # plural), the sentence around them too.
         self.message_user(
             request,
-            f"Imported {plural(obj.seats.count(), 'seat')} in {plural(zones, 'zone')} and "
-            f"{plural(obj.categories.count(), 'category', 'categories')} "
-            f"as plan “{obj.name}” of {obj.venue}.",
+            gettext(
+                "Imported %(seats)s in %(zones)s and %(categories)s as plan “%(plan)s” of "
+                "%(venue)s."
+            )
+            % {
+                "seats": ngettext("%(n)s seat", "%(n)s seats", seats) % {"n": seats},
+                "zones": ngettext("%(n)s zone", "%(n)s zones", zones) % {"n": zones},
+                "categories": ngettext("%(n)s category", "%(n)s categories", categories)
+                % {"n": categories},
+                "plan": obj.name,
+                "venue": obj.venue,
+            },
             messages.SUCCESS,
         )
         return super().response_add(request, obj, post_url_continue)
 
-    seat_count = count_column("seats_n", "seats")
-    zone_count = count_column("zones_n", "zones")
-    category_count = count_column("categories_n", "categories")
-    showtime_count = count_column("showtimes_n", "showtimes")
+    seat_count = count_column("seats_n", _("seats"))
+    zone_count = count_column("zones_n", _("zones"))
+    category_count = count_column("categories_n", _("categories"))
+    showtime_count = count_column("showtimes_n", _("showtimes"))
 
-    @admin.display(description="new showtime")
+    @admin.display(description=_("new showtime"))
     def new_showtime_link(self, obj: SeatingPlan) -> str:
         url = reverse("admin:seats_showtime_add") + f"?plan={obj.pk}"
-        return format_html('<a href="{}">Add a showtime on this plan (prices pre-filled)</a>', url)
+        text = gettext("Add a showtime on this plan (prices pre-filled)")
+        return format_html('<a href="{}">{}</a>', url, text)
