@@ -69,6 +69,18 @@ def _test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in ``LANGUAGE_CODE``: a request answered in Thai leaves Thai active in
+    the thread (the test client runs requests in it), and the services' messages follow the
+    active language (issue #17)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_redis_state():
     """Each test starts with the Redis circuit breaker closed, no local seq numbering left
     by an earlier test that stopped its own Redis, and the counters of ``GET stats/`` at zero

@@ -37,7 +37,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -77,7 +77,7 @@ def _scanned_codes() -> dict[str, set[str]]:
 def _schema_codes(openapi: dict) -> set[str]:
     """The codes the OpenAPI document names in the descriptions of its error responses
     (``code (note), code, ...``: core/schema.py)."""
-    codes = set()
+    codes: set[str] = set()
     for operations in openapi["paths"].values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
@@ -697,13 +697,6 @@ def _a_bug(ctx, language):
 # --- The tests ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _english_afterwards():
-    """The test client activates each request's language in this thread; leave it as found."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def ctx(make_user, make_showtime, settings, monkeypatch) -> Ctx:
     return Ctx(make_user, make_showtime, settings, monkeypatch)
@@ -749,3 +742,21 @@ def test_every_error_code_answers_in_thai(code, way, ctx):
         for en_message, th_message in zip(en_details, th_details, strict=True):
             assert not _is_thai(en_message), en
             assert _is_thai(th_message) and th_message != en_message, th
+
+
+@pytest.mark.django_db
+def test_the_schema_says_how_the_language_is_chosen_and_names_it(openapi):
+    """Every operation takes ``Accept-Language`` and ``?lang=``; every answer, errors included,
+    carries ``Content-Language`` (core.schema.add_language)."""
+    assert "Content-Language" in openapi["info"]["description"]
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            named = {(p["in"], p["name"]) for p in operation["parameters"]}
+            assert {("header", "Accept-Language"), ("query", "lang")} <= named, (method, path)
+            for status, response in operation["responses"].items():
+                header = response["headers"]["Content-Language"]
+                assert header["required"] and header["schema"]["enum"] == ["en", "th"], (
+                    method,
+                    path,
+                    status,
+                )
