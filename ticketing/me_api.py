@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.utils import translation
 from drf_spectacular.utils import extend_schema
@@ -34,7 +36,7 @@ class MeUpdateSerializer(serializers.Serializer):
     language = serializers.ChoiceField(LANGUAGE_CODES)
 
 
-def _me(user) -> dict:
+def _me(user: Any) -> dict[str, Any]:
     return {
         "id": user.pk,
         "username": user.get_username(),
