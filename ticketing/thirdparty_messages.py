@@ -58,6 +58,8 @@ DRF = (
     gettext_noop("Invalid input."),
     gettext_noop("Could not satisfy the request Accept header."),
     # rest_framework: in DRF's Thai catalog, with a typo or an awkward wording
+    gettext_noop("Authentication credentials were not provided."),
+    gettext_noop("You do not have permission to perform this action."),
     gettext_noop('Method "{method}" not allowed.'),
     gettext_noop('Unsupported media type "{media_type}" in request.'),
     gettext_noop("Ensure this field has at least {min_length} characters."),

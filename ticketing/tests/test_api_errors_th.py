@@ -764,3 +764,15 @@ def test_the_schema_says_how_the_language_is_chosen_and_names_it(openapi):
                     path,
                     status,
                 )
+
+
+@pytest.mark.django_db
+def test_lang_and_the_language_cookie_choose_the_errors_language_too():
+    """``?lang=th`` (which also sets the cookie, as the pages' switcher does) beats
+    ``Accept-Language`` for error messages; the seat map's own API calls send the cookie."""
+    client = APIClient()
+    first = client.get("/api/v1/no-such-thing/?lang=th", HTTP_ACCEPT_LANGUAGE="en")
+    later = client.get("/api/v1/orders/", HTTP_ACCEPT_LANGUAGE="en")  # the cookie
+    for response in (first, later):
+        assert response.headers["Content-Language"] == "th"
+        assert _is_thai(response.json()["error"]["message"]), response.json()
