@@ -70,12 +70,12 @@ def _test_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _default_language():
-    """Each test ends in the default language: a request of the test client activates its
-    language in the test's thread and leaves it active (as Django's LocaleMiddleware does), and
-    services called directly afterwards (an order keeps the active language) must not inherit a
-    previous test's Thai."""
+    """Each test starts in ``LANGUAGE_CODE``: a request answered in Thai leaves Thai active in
+    the thread (the test client runs requests in it), and the services' messages follow the
+    active language (issue #17)."""
     from django.utils import translation
 
+    translation.deactivate()
     yield
     translation.deactivate()
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,8 +29,11 @@ class ApplicationError(Exception):
     """A business-rule failure that the API answers with a 4xx.
 
     Args:
-        code: the machine-readable code of api.md ("seat_unavailable", "hold_expired", ...).
-        message: a sentence for people.
+        code: the machine-readable code of api.md ("seat_unavailable", "hold_expired", ...); the
+            same in every language.
+        message: a sentence for people, in the request's language (``gettext`` at the raise,
+            named placeholders; ``ticketing/tests/test_api_errors_th.py`` asserts every code
+            answers in Thai).
         details: extra data (e.g. ``{"seats": ["B-12"]}``).
         status: the HTTP status (default 409 Conflict).
         headers: extra response headers (e.g. ``{"Retry-After": "1"}``).
@@ -72,12 +77,14 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
-_DRF_CODES = {
-    exceptions.ParseError: ("malformed_json", "The request body is not valid JSON."),
+# DRF's exceptions → (code, message); a message of None keeps the exception's own text (DRF's and
+# simplejwt's, translated by their catalogs and ours: ticketing/thirdparty_messages.py).
+_DRF_CODES: dict[type[exceptions.APIException], tuple[str, Any]] = {
+    exceptions.ParseError: ("malformed_json", _("The request body is not valid JSON.")),
     exceptions.NotAuthenticated: ("not_authenticated", None),
     exceptions.AuthenticationFailed: ("token_invalid", None),
     exceptions.PermissionDenied: ("permission_denied", None),
-    exceptions.NotFound: ("not_found", "Not found."),
+    exceptions.NotFound: ("not_found", _("Not found.")),
     exceptions.MethodNotAllowed: ("method_not_allowed", None),
     exceptions.NotAcceptable: ("not_acceptable", None),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
@@ -96,13 +103,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return error_response(exc)
     if isinstance(exc, Ratelimited):
         return Response(
-            error_body("rate_limited", "Too many requests; slow down."),
+            error_body("rate_limited", gettext("Too many requests; slow down.")),
             status=429,
             headers={"Retry-After": "60"},
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            error_body("payload_too_large", "The request body is too large."), status=413
+            error_body("payload_too_large", gettext("The request body is too large.")), status=413
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -115,18 +122,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         details = _flatten(exc.detail)
         if not isinstance(details, dict):
             details = {"non_field_errors": details}
-        response.data = error_body("validation_error", "The request is not valid.", details)
+        response.data = error_body(
+            "validation_error", gettext("The request is not valid."), details
+        )
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     code, message = "error", None
     for klass, (known_code, known_message) in _DRF_CODES.items():
         if isinstance(exc, klass):
-            code, message = known_code, known_message
+            code, message = known_code, (str(known_message) if known_message else None)
             break
     if getattr(exc, "default_code", None) == "token_not_valid":
         code = "token_invalid"
     if isinstance(exc, exceptions.APIException) and message is None:
         detail = exc.detail
         message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
-    response.data = error_body(code, message or "Request failed.")
+        if code == "permission_denied" and message.startswith("CSRF Failed"):
+            # DRF's SessionAuthentication: "CSRF Failed: <Django's reason>", not translatable.
+            message = gettext("The CSRF token is missing or wrong; reload the page and try again.")
+    response.data = error_body(code, message or gettext("Request failed."))
     return response

@@ -7,6 +7,7 @@ than 3 levels (an order's ``customer`` object).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -29,6 +30,10 @@ def nesting_depth(value: object) -> int:
     return deepest
 
 
+def _too_deep() -> str:
+    return _("JSON nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
+
+
 class JSONParser(parsers.JSONParser):
     """``rest_framework.parsers.JSONParser`` that refuses JSON nested deeper than
     :data:`MAX_DEPTH` (32) arrays/objects with ``ParseError``, which the exception handler answers
@@ -38,7 +43,7 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:  # deeper than the interpreter's recursion limit
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+            raise ParseError(_too_deep()) from None
         if nesting_depth(data) > MAX_DEPTH:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
+            raise ParseError(_too_deep())
         return data

@@ -147,3 +147,50 @@ def add_common_errors(result, generator, request, public):  # noqa: ARG001 (a sp
             if "503" not in responses:  # health/ documents its own 503
                 responses["503"] = {"content": error, "description": COMMON_503, "headers": retry}
     return result
+
+
+# The language of the answers (issue #17; ticketing/i18n.py, docs/api.md "Languages").
+LANGUAGE_PARAMETERS = [
+    {
+        "in": "header",
+        "name": "Accept-Language",
+        "required": False,
+        "schema": {"type": "string"},
+        "example": "th-TH,th;q=0.9,en;q=0.5",
+        "description": "The language of the human-readable texts of the answer (error.message and "
+        "the messages in error.details): `th` (Thai, `th-TH` too) or `en`. A signed-in buyer's "
+        "saved language and `lang` come first. Codes and field names never change.",
+    },
+    {
+        "in": "query",
+        "name": "lang",
+        "required": False,
+        "schema": {"type": "string", "enum": ["en", "th"]},
+        "description": "The language of the answer, before `Accept-Language` (it also sets the "
+        "language cookie for later requests).",
+    },
+]
+CONTENT_LANGUAGE = {
+    "schema": {"type": "string", "enum": ["en", "th"]},
+    "required": True,
+    "description": "The language of the answer's human-readable texts (RFC 9110 §8.5).",
+}
+
+
+def add_language(result, generator, request, public):  # noqa: ARG001 (a spectacular hook)
+    """drf-spectacular post-processing hook: every operation takes ``Accept-Language`` and
+    ``?lang=`` (``ticketing.i18n``), and every answer says its language in ``Content-Language``."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            named = {(p.get("in"), p.get("name")) for p in parameters}
+            parameters.extend(
+                dict(p) for p in LANGUAGE_PARAMETERS if (p["in"], p["name"]) not in named
+            )
+            for response in operation["responses"].values():
+                response.setdefault("headers", {}).setdefault(
+                    "Content-Language", dict(CONTENT_LANGUAGE)
+                )
+    return result

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import counters
 from core.errors import ApplicationError
@@ -172,7 +173,7 @@ class KeyInTransaction:
 def _in_progress() -> ApplicationError:
     return ApplicationError(
         "idempotency_in_progress",
-        "A request with this Idempotency-Key is still running.",
+        gettext("A request with this Idempotency-Key is still running."),
         headers={"Retry-After": "1"},
     )
 
@@ -206,8 +207,8 @@ def run_idempotent(
     if not key or len(key) > 255:
         raise ApplicationError(
             "validation_error",
-            "Idempotency-Key must have 1 to 255 characters.",
-            details={"Idempotency-Key": ["1 to 255 characters"]},
+            gettext("Idempotency-Key must have 1 to 255 characters."),
+            details={"Idempotency-Key": [gettext("1 to 255 characters")]},
             status=400,
         )
     step = KeyInTransaction(user_id=user.pk, key=key, digest=fingerprint(body), render=render)
@@ -240,7 +241,7 @@ def run_idempotent(
         if existing.fingerprint != step.digest:
             raise ApplicationError(
                 "idempotency_key_reuse",
-                "This Idempotency-Key was used with a different request body.",
+                gettext("This Idempotency-Key was used with a different request body."),
                 status=422,
             )
         counters.bump("idempotent_replays")

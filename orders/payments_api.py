@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -74,17 +75,19 @@ class PaymentWebhookView(APIView):
         raw = request.body  # the exact bytes that were signed
         if not verify_signature(raw, request.headers.get("X-Signature")):
             raise ApplicationError(
-                "signature_invalid", "The webhook signature is not valid.", status=401
+                "signature_invalid", _("The webhook signature is not valid."), status=401
             )
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ApplicationError(
-                "malformed_json", "The request body is not valid JSON.", status=400
+                "malformed_json", _("The request body is not valid JSON."), status=400
             ) from exc
         if nesting_depth(body) > MAX_DEPTH:  # the API's cap (core/parsers.py)
             raise ApplicationError(
-                "malformed_json", f"JSON nested deeper than {MAX_DEPTH} levels.", status=400
+                "malformed_json",
+                _("JSON nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH},
+                status=400,
             )
         data = WebhookSerializer(data=body if isinstance(body, dict) else {})
         data.is_valid(raise_exception=True)

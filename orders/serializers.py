@@ -1,6 +1,7 @@
 """Request and response serializers of the order endpoints (api.md "Orders")."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from seats.serializers import MAX_LIST, SEATS_HELP
@@ -35,10 +36,10 @@ class OrderCreateSerializer(serializers.Serializer):
         has_seats = "showtime" in attrs or "seats" in attrs
         if has_hold == has_seats:
             raise serializers.ValidationError(
-                "Give either a hold or a showtime with seats, not both."
+                _("Give either a hold or a showtime with seats, not both.")
             )
         if has_seats and not ("showtime" in attrs and "seats" in attrs):
-            raise serializers.ValidationError("Give both showtime and seats.")
+            raise serializers.ValidationError(_("Give both showtime and seats."))
         return attrs
 
 

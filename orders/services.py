@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core import events
 from core.errors import ApplicationError
@@ -48,6 +49,7 @@ from seats.services import (
     seats_write,
     showtime_for_sale,
 )
+from seats.services.statuses import hold_status_message
 
 from . import emails
 from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
@@ -131,7 +133,7 @@ def _convert(
     """
     claims = live_claims(hold=hold) if claims is None else claims
     if not claims:
-        raise ApplicationError("hold_not_active", "This hold has no seats.")
+        raise ApplicationError("hold_not_active", _("This hold has no seats."))
     showtime = hold.showtime
     order = Order.objects.create(
         user_id=hold.user_id,
@@ -201,10 +203,10 @@ def order_create(
         lock_buyer(user.pk)
         hold = lock_first(Hold.objects.select_related("showtime").filter(pk=hold_id, user=user))
         if hold is None:
-            raise ApplicationError("not_found", "No such hold.", status=404)
+            raise ApplicationError("not_found", _("No such hold."), status=404)
         if hold.status != Hold.Status.ACTIVE:
             code = "hold_expired" if hold.status == Hold.Status.EXPIRED else "hold_not_active"
-            raise ApplicationError(code, f"This hold is {hold.status}.")
+            raise ApplicationError(code, hold_status_message(hold.status))
         if hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
             return hold  # committed, then answered 409 below
@@ -213,7 +215,7 @@ def order_create(
 
     result = run_in_transaction(_keyed(txn, idempotency))
     if isinstance(result, Hold):
-        raise ApplicationError("hold_expired", "The hold expired; its seats were released.")
+        raise ApplicationError("hold_expired", _("The hold expired; its seats were released."))
     return result
 
 
@@ -275,7 +277,7 @@ def _locked_order(user: User | None, order_id: int) -> Order:
         where["user_id"] = user.pk
     order = lock_one(Order, where)
     if order is None:
-        raise ApplicationError("not_found", "No such order.", status=404)
+        raise ApplicationError("not_found", _("No such order."), status=404)
     return order
 
 
@@ -305,6 +307,34 @@ def order_end(
     events.order_updated(order.user_id, order.showtime_id, order_brief(order))
 
 
+def order_status_message(status: str, *, cancel: bool = False) -> str:
+    """The sentence of a 409 for an order that cannot be paid (or, with ``cancel``, cancelled)
+    in its ``status``, in the request's language: one whole sentence per status, so that the
+    translation says the status in its own words (the code stays in ``details.status``)."""
+    messages: dict[str, str]
+    if cancel:
+        messages = {
+            Order.Status.PAID: _("This order is paid; only pending orders can be cancelled."),
+            Order.Status.CANCELLED: _(
+                "This order is cancelled; only pending orders can be cancelled."
+            ),
+            Order.Status.EXPIRED: _("This order is expired; only pending orders can be cancelled."),
+            Order.Status.REFUNDED: _(
+                "This order is refunded; only pending orders can be cancelled."
+            ),
+        }
+        fallback = _("This order is %(status)s; only pending orders can be cancelled.")
+    else:
+        messages = {
+            Order.Status.PAID: _("This order is paid."),
+            Order.Status.CANCELLED: _("This order is cancelled."),
+            Order.Status.EXPIRED: _("This order is expired."),
+            Order.Status.REFUNDED: _("This order is refunded."),
+        }
+        fallback = _("This order is %(status)s.")
+    return messages.get(status) or fallback % {"status": status}
+
+
 def order_cancel(*, user: User, order_id: int) -> Order:
     """Cancel a pending order (api.md ``POST orders/{id}/cancel/``): its seats become available.
 
@@ -327,7 +357,7 @@ def order_cancel(*, user: User, order_id: int) -> Order:
     if not cancelled:
         raise ApplicationError(
             "order_not_cancellable",
-            f"This order is {order.status}; only pending orders can be cancelled.",
+            order_status_message(order.status, cancel=True),
             details={"status": order.status},
         )
     return order
@@ -376,12 +406,14 @@ def order_pay(*, user: User, order_id: int) -> OrderResult:
     if order.status == Order.Status.EXPIRED:
         raise ApplicationError(
             "order_expired",
-            "The payment deadline passed; the seats were released.",
+            _("The payment deadline passed; the seats were released."),
             details={"status": order.status},
         )
     if order.status not in (Order.Status.PAID, Order.Status.PENDING):
         raise ApplicationError(
-            "order_not_payable", f"This order is {order.status}.", details={"status": order.status}
+            "order_not_payable",
+            order_status_message(order.status),
+            details={"status": order.status},
         )
     return paid
 
@@ -475,7 +507,7 @@ def order_detail_for(user: User, order_id: int) -> Order:
     """The buyer's own order, or 404 ``not_found`` (also for another buyer's order)."""
     order = Order.objects.filter(pk=order_id, user=user).first()
     if order is None:
-        raise ApplicationError("not_found", "No such order.", status=404)
+        raise ApplicationError("not_found", _("No such order."), status=404)
     return order
 
 
@@ -559,7 +591,7 @@ def payment_confirm(
     if payment is None:
         raise ApplicationError(
             "not_found",
-            "No order with this number.",
+            _("No order with this number."),
             status=404,
             details={"order_number": order_number},
         )

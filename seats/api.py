@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 from django.conf import settings
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -128,6 +129,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
         )
         params = self.request.query_params
         filters = Q()
+        current = "show"  # the parameter being read, named in the 400 answer
         try:
             if params.get("show"):
                 show_id = int(params["show"])
@@ -138,6 +140,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
                 ("starts_after", "starts_at__gte"),
                 ("starts_before", "starts_at__lt"),
             ):
+                current = name
                 if params.get(name):
                     when = parse_datetime(params[name])
                     if when is None:
@@ -148,7 +151,10 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
                     filters &= Q(**{lookup: when})
         except (ValueError, OverflowError) as exc:  # OverflowError: out of years 1–9999 in UTC
             raise ApplicationError(
-                "validation_error", "Bad filter value.", details={"filter": [str(exc)]}, status=400
+                "validation_error",
+                gettext("Bad filter value."),
+                details={"filter": [gettext("%(name)s: not a valid value.") % {"name": current}]},
+                status=400,
             ) from exc
         return query.filter(filters).order_by("starts_at", "id")
 
@@ -279,7 +285,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             .first()
         )
         if hold is None:
-            raise ApplicationError("not_found", "No such hold.", status=404)
+            raise ApplicationError("not_found", gettext("No such hold."), status=404)
         return hold
 
     def list(self, request, *args, **kwargs):

@@ -30,6 +30,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import OperationalError, connection, models, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
 
@@ -222,7 +223,7 @@ def _sqlstate(exc: BaseException) -> str | None:
 def _busy() -> ApplicationError:
     return ApplicationError(
         "busy",
-        "These seats are being changed by other buyers right now; please try again.",
+        _("These seats are being changed by other buyers right now; please try again."),
         status=409,
         headers={"Retry-After": "1"},
     )

@@ -1,5 +1,6 @@
 """Request and response serializers of the catalog and hold endpoints (api.md)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .models import Show
@@ -40,7 +41,7 @@ class HoldRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("seats") and not attrs.get("ga"):
-            raise serializers.ValidationError({"seats": ["Give seats, ga places, or both."]})
+            raise serializers.ValidationError({"seats": [_("Give seats, ga places, or both.")]})
         return attrs
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -34,7 +35,7 @@ class RegisterSerializer(serializers.Serializer):
 
     def validate_username(self, value):
         if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("This username is taken.")
+            raise serializers.ValidationError(_("This username is taken."))
         return value
 
     def validate(self, attrs):
@@ -73,7 +74,9 @@ class RegisterView(APIView):
             with transaction.atomic():
                 user = User.objects.create_user(**data.validated_data)
         except IntegrityError:  # the same username registered at the same moment
-            raise serializers.ValidationError({"username": ["This username is taken."]}) from None
+            raise serializers.ValidationError(
+                {"username": [_("This username is taken.")]}
+            ) from None
         return Response(
             {"id": user.pk, "username": user.username, "email": user.email},
             status=status.HTTP_201_CREATED,

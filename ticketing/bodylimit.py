@@ -37,8 +37,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, QueryDict
+from django.http.cookie import parse_cookie
+from django.utils import translation
+from django.utils.translation import gettext
 
 from core.errors import error_body
+
+from .i18n import request_language
 
 
 def body_limit(path: str) -> int:
@@ -57,7 +63,7 @@ def too_large_body(limit: int) -> bytes:
     return json.dumps(
         error_body(
             "payload_too_large",
-            f"The request body is over the limit of {limit} bytes.",
+            gettext("The request body is over the limit of %(limit)s bytes.") % {"limit": limit},
             {"limit_bytes": limit},
         )
     ).encode()
@@ -75,8 +81,26 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
-async def _send_too_large(send: Callable[[dict[str, Any]], Awaitable[None]], limit: int) -> None:
-    body = too_large_body(limit)
+def scope_language(scope: dict[str, Any]) -> str:
+    """The language of an ASGI HTTP ``scope`` by :func:`ticketing.i18n.request_language`
+    (``?lang=``, the language cookie, ``Accept-Language``): this answer is given before Django
+    has made a request of it."""
+    request = HttpRequest()
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+        elif name.lower() == b"cookie":
+            request.COOKIES.update(parse_cookie(value.decode("latin-1")))
+    request.GET = QueryDict(scope.get("query_string", b"").decode("latin-1"))
+    return request_language(request)
+
+
+async def _send_too_large(
+    send: Callable[[dict[str, Any]], Awaitable[None]], limit: int, scope: dict[str, Any]
+) -> None:
+    language = scope_language(scope)
+    with translation.override(language):
+        body = too_large_body(limit)
     await send(
         {
             "type": "http.response.start",
@@ -84,6 +108,7 @@ async def _send_too_large(send: Callable[[dict[str, Any]], Awaitable[None]], lim
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (b"content-language", language.encode()),
                 (b"connection", b"close"),
             ],
         }
@@ -112,7 +137,7 @@ class BodyLimitMiddleware:
         limit = body_limit(scope["path"])
         declared = _declared_length(scope.get("headers", ()))
         if declared is not None and declared > limit:
-            await _send_too_large(send, limit)
+            await _send_too_large(send, limit, scope)
             return
         received = 0
         refused = False
@@ -140,4 +165,4 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited_receive, guarded_send)
         if refused and not started:
-            await _send_too_large(send, limit)
+            await _send_too_large(send, limit, scope)

@@ -20,7 +20,9 @@ import io
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .bodylimit import body_limit, too_large_body
+from django.utils import translation
+
+from .bodylimit import body_limit, scope_language, too_large_body
 
 
 def _largest_limit() -> int:
@@ -85,12 +87,22 @@ def limited_request_class():
         def _refuse(self):
             self._refused = True
             self.content = io.BytesIO()
-            body = too_large_body(self._limit or 0)  # set by gotLength before any refusal
+            # In the language the request asks for (its headers are in: gotLength has run).
+            headers = [
+                (name, value)
+                for name, values in self.requestHeaders.getAllRawHeaders()
+                for value in values
+            ]
+            language = scope_language({"headers": headers})
+            with translation.override(language):
+                body = too_large_body(self._limit or 0)  # set by gotLength before any refusal
             transport = self.channel.transport
             transport.write(
                 b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
                 b"Content-Length: "
                 + str(len(body)).encode()
+                + b"\r\nContent-Language: "
+                + language.encode()
                 + b"\r\nConnection: close\r\n\r\n"
                 + body
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from django.http import JsonResponse
+from django.utils.translation import gettext
 from django.views import defaults
 
 from core.errors import error_body
@@ -13,15 +14,11 @@ from core.errors import error_body
 from .overload import overload_kind, overload_response
 
 
-def _json_error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status)
-
-
 def handler404(request, exception=None):
     """404 for URLs that match no route: the api.md error body under ``/api/``, Django's page
     elsewhere."""
     if request.path.startswith("/api/"):
-        return _json_error(404, "not_found", "Not found.")
+        return JsonResponse(error_body("not_found", gettext("Not found.")), status=404)
     return defaults.page_not_found(request, exception)
 
 
@@ -35,5 +32,5 @@ def handler500(request):
     if kind:
         return overload_response(request, kind)
     if request.path.startswith("/api/"):
-        return _json_error(500, "server_error", "Internal error.")
+        return JsonResponse(error_body("server_error", gettext("Internal error.")), status=500)
     return defaults.server_error(request)

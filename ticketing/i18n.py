@@ -69,6 +69,14 @@ def save_language(user: Any, language: str) -> None:
     user._saved_language = language
 
 
+def request_language(request: HttpRequest) -> str:
+    """The language rules 2–4 of the module docstring choose for ``request`` (``?lang=``, cookie,
+    ``Accept-Language``, ``LANGUAGE_CODE``): what a signed-in buyer's saved preference does not
+    override. Also for the answers given before the user is known (``ticketing.middleware``,
+    ``ticketing.bodylimit``)."""
+    return supported(request.GET.get("lang")) or translation.get_language_from_request(request)
+
+
 class LanguageMiddleware:
     """Activate the request's language (module docstring) and say it in ``Content-Language``.
     Replaces Django's ``LocaleMiddleware`` (no language prefixes in URLs here); sits after the
@@ -80,7 +88,7 @@ class LanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         asked = supported(request.GET.get("lang"))
         user = getattr(request, "user", None)
-        language = saved_language(user) or asked or translation.get_language_from_request(request)
+        language = saved_language(user) or request_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)

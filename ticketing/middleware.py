@@ -4,10 +4,13 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import error_body
 
 from .bodylimit import body_limit, too_large_body
+from .i18n import request_language
 from .overload import overload_kind, overload_response
 
 
@@ -30,7 +33,13 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > limit:
-            return HttpResponse(too_large_body(limit), status=413, content_type="application/json")
+            # Before LanguageMiddleware: the answer is in the request's language all the same.
+            language = request_language(request)
+            with translation.override(language):
+                body = too_large_body(limit)
+            response = HttpResponse(body, status=413, content_type="application/json")
+            response["Content-Language"] = language
+            return response
         return self.get_response(request)
 
 
@@ -78,6 +87,15 @@ def malformed_part(request: HttpRequest) -> str | None:
     return None
 
 
+# The 400 sentence for each part :func:`malformed_part` names.
+_MALFORMED = {
+    "path": _("The request's path holds a NUL byte or bytes that are not UTF-8."),
+    "query": _("The request's query holds a NUL byte or bytes that are not UTF-8."),
+    "cookie": _("The request's cookie holds a NUL byte or bytes that are not UTF-8."),
+    "header": _("The request's header holds a NUL byte or bytes that are not UTF-8."),
+}
+
+
 class MalformedRequestMiddleware:
     """Answer 400 to a request with a NUL byte or undecodable bytes in its path or query string, or
     a NUL in a cookie or header (:func:`malformed_part`), before any view or database query sees
@@ -92,12 +110,19 @@ class MalformedRequestMiddleware:
         part = malformed_part(request)
         if part is None:
             return self.get_response(request)
-        message = f"The request's {part} holds a NUL byte or bytes that are not UTF-8."
+        # Before LanguageMiddleware: the answer is in the request's language all the same.
+        language = request_language(request)
+        with translation.override(language):
+            message = str(_MALFORMED[part])
+        response: HttpResponse
         if request.path.startswith("/api/"):
-            return JsonResponse(
+            response = JsonResponse(
                 error_body("malformed_request", message, {"part": part}), status=400
             )
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        else:
+            response = HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        response["Content-Language"] = language
+        return response
 
 
 class OverloadMiddleware:

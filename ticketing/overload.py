@@ -30,9 +30,13 @@ from __future__ import annotations
 import sqlite3
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 from prometheus_client import Counter
 
 from core.errors import error_body
+
+from .i18n import request_language
 
 RETRY_AFTER_SECONDS = {
     "pool_timeout": 1,
@@ -94,11 +98,15 @@ def overload_response(request: HttpRequest, kind: str) -> HttpResponse:
     ...}}`` (api.md "Errors") under ``/api/``, plain text elsewhere."""
     responses.labels(kind).inc()
     wait = RETRY_AFTER_SECONDS[kind]
-    message = "The service is overloaded right now; please try again shortly."
+    # LanguageMiddleware may not have run (an overload met in an earlier middleware).
+    language = getattr(request, "LANGUAGE_CODE", None) or request_language(request)
+    with translation.override(language):
+        message = gettext("The service is overloaded right now; please try again shortly.")
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(error_body("unavailable", message, {"kind": kind}), status=503)
     else:
         response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(wait)
+    response["Content-Language"] = language
     return response

@@ -302,6 +302,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Shows, showtimes, holds, orders and tickets (see shared/spec/api.md). Every 4xx answer "
         'has the body {"error": {"code", "message", "details"}}; each response lists its codes.'
+        "\n\nLanguages: English (`en`) and Thai (`th`). `error.message` and the messages in "
+        "`error.details` come in the language asked for: a signed-in buyer's saved language "
+        "first, then `?lang=th` (also kept in a cookie), then `Accept-Language: th`, else "
+        "English. Codes, field names and status values never change with the language. Every "
+        "answer names its language in `Content-Language`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -315,6 +320,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.add_common_errors",
+        "core.schema.add_language",
         "ticketing.schema_links.add_links",
     ],
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package (served as static files, works

@@ -27,6 +27,7 @@ from seats.views import showtime_detail, showtime_list
 
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
 from .i18n import set_language
+from .me_api import MeView
 from .ops import HealthView, SalesView, StatsView
 
 
@@ -92,6 +93,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefresh.as_view(), name="token-refresh"),
+    path("auth/me/", MeView.as_view(), name="me"),
     path("health/", HealthView.as_view(), name="health"),
     path("realtime/tickets/", SocketTicketView.as_view(), name="socket-ticket"),
     path("payments/webhook/", PaymentWebhookView.as_view(), name="payment-webhook"),

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 
 from core import counters
 from core.errors import ApplicationError
@@ -119,7 +120,7 @@ def claims_take(
     if taken:
         raise ApplicationError(
             "seat_unavailable",
-            f"{len(taken)} of the requested seats are not available.",
+            _("%(count)s of the requested seats are not available.") % {"count": len(taken)},
             details={"seats": taken},
         )
     claims_end_lapsed(rows, now)
@@ -139,7 +140,7 @@ def claims_take(
     except IntegrityError as exc:  # the database's own guard (invariant 1) caught a double claim
         raise ApplicationError(
             "seat_unavailable",
-            "The requested seats are not available.",
+            _("The requested seats are not available."),
             details={"seats": [row.seat.label for row in rows]},
         ) from exc
     states = seats_write(

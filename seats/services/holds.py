@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import events
 from core.errors import ApplicationError
@@ -38,6 +39,7 @@ from .ids import resolve_seats, seat_ids_parse
 from .inventory import showtime_for_sale
 from .limits import buyer_limits_check, seats_per_request_check
 from .picks import best_check, best_pick, ga_pick, ga_places, orphans_check
+from .statuses import hold_status_message
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -110,7 +112,7 @@ def _locked_hold(user: User, hold_id: uuid.UUID) -> Hold:
     # With its showtime (read, not locked): its caps go into every hold answer (hold_detail).
     hold = lock_one(Hold, {"pk": hold_id, "user_id": user.pk}, related="showtime")
     if hold is None:
-        raise ApplicationError("not_found", "No such hold.", status=404)
+        raise ApplicationError("not_found", _("No such hold."), status=404)
     return hold
 
 
@@ -259,7 +261,9 @@ def hold_release(
         hold = _locked_hold(user, hold_id)
         if hold.status != Hold.Status.ACTIVE:
             raise ApplicationError(
-                "hold_not_active", f"This hold is {hold.status}.", details={"status": hold.status}
+                "hold_not_active",
+                hold_status_message(hold.status),
+                details={"status": hold.status},
             )
         if hold.is_lapsed(now):
             return HoldResult(hold, hold_end(hold, status=Hold.Status.EXPIRED, now=now))
@@ -274,7 +278,7 @@ def hold_release(
             if unknown:
                 raise ApplicationError(
                     "unknown_seats",
-                    "Some of these seats are not in the hold.",
+                    _("Some of these seats are not in the hold."),
                     details={"seats": unknown},
                     status=400,
                 )
@@ -315,7 +319,7 @@ def hold_force_release(*, hold_id: uuid.UUID, staff: User | None) -> Hold:
     def txn() -> Hold:
         hold = lock_first(Hold.objects.select_related("showtime").filter(pk=hold_id))
         if hold is None:
-            raise ApplicationError("not_found", "No such hold.", status=404)
+            raise ApplicationError("not_found", _("No such hold."), status=404)
         if hold.status == Hold.Status.ACTIVE:
             now = timezone.now()
             expired = hold.is_lapsed(now)

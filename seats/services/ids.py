@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from core.errors import ApplicationError
 
 from ..models import Showtime
@@ -39,10 +41,11 @@ def seat_ids_parse(seat_ids: Sequence[Any]) -> list[uuid.UUID | None]:
     if duplicates:
         raise ApplicationError(
             "validation_error",
-            "A seat is listed more than once.",
+            _("A seat is listed more than once."),
             details={
                 "seats": [
-                    f"{key} is listed {len(raws)} times (as {', '.join(repr(r) for r in raws)})"
+                    _("%(seat)s is listed %(count)s times (as %(spellings)s)")
+                    % {"seat": key, "count": len(raws), "spellings": ", ".join(map(repr, raws))}
                     for key, raws in duplicates
                 ]
             },
@@ -68,7 +71,8 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
     if unknown:
         raise ApplicationError(
             "unknown_seats",
-            f"{len(unknown)} of the requested seats do not exist in this showtime.",
+            _("%(count)s of the requested seats do not exist in this showtime.")
+            % {"count": len(unknown)},
             details={"seats": unknown},
             status=400,
         )

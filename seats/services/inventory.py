@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import events
 from core.errors import ApplicationError
@@ -99,7 +100,7 @@ def showtime_create(
         showtime.full_clean()
     except ValidationError as exc:
         raise ApplicationError(
-            "validation_error", "Invalid showtime.", details=exc.message_dict, status=400
+            "validation_error", _("Invalid showtime."), details=exc.message_dict, status=400
         ) from exc
     with transaction.atomic():
         showtime.save()
@@ -124,18 +125,18 @@ def showtime_prices_check(*, plan: SeatingPlan, prices: dict[str, Decimal]) -> l
     unknown = sorted(set(prices) - set(categories))
     negative = sorted(name for name, price in prices.items() if Decimal(price) < 0)
     problems = [
-        f"{what}: {', '.join(names)}."
-        for what, names in [
-            ("No price for", missing),
-            ("Not a category of this seating plan", unknown),
-            ("Prices cannot be negative", negative),
+        message % {"names": ", ".join(names)}
+        for message, names in [
+            (_("No price for: %(names)s."), missing),
+            (_("Not a category of this seating plan: %(names)s."), unknown),
+            (_("Prices cannot be negative: %(names)s."), negative),
         ]
         if names
     ]
     if problems:
         raise ApplicationError(
             "validation_error",
-            "Every category of the seating plan needs exactly one price, not below zero.",
+            _("Every category of the seating plan needs exactly one price, not below zero."),
             details={"prices": problems},
             status=400,
         )
@@ -169,7 +170,7 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
     """
     showtime = fetch_one(Showtime, {"id": showtime_id})
     if showtime is None:
-        raise ApplicationError("not_found", "No such showtime.", status=404)
+        raise ApplicationError("not_found", _("No such showtime."), status=404)
     now = timezone.now()
     if (
         showtime.status != Showtime.Status.ON_SALE
@@ -177,7 +178,7 @@ def showtime_for_sale(showtime_id: int) -> Showtime:
         or (showtime.sales_end and now >= showtime.sales_end)
     ):
         raise ApplicationError(
-            "sales_closed", "Tickets for this showtime are not on sale.", status=409
+            "sales_closed", _("Tickets for this showtime are not on sale."), status=409
         )
     return showtime
 
@@ -201,7 +202,7 @@ def seats_block(
         free: list[ShowtimeSeat] = []
         skipped: list[ShowtimeSeat] = []
         for row in rows:
-            status, _ = effective_state(row.status, row.version, row.expires_at, now)
+            status = effective_state(row.status, row.version, row.expires_at, now)[0]
             (free if status == SeatStatus.AVAILABLE else skipped).append(row)
         claims_end_lapsed(free, now)
         change = Change.staff("blocked", getattr(staff, "pk", None), note=reason[:200])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
 
@@ -27,7 +28,7 @@ def seats_per_request_check(showtime: Showtime, count: int) -> None:
     if count > limit:
         raise ApplicationError(
             "too_many_seats",
-            f"At most {limit} seats can be bought at once.",
+            _("At most %(limit)s seats can be bought at once.") % {"limit": limit},
             details={"max_seats_per_order": limit},
             status=400,
         )
@@ -59,21 +60,26 @@ def buyer_limits_check(
             showtime.seats_per_buyer,
             usage.seats,
             seats,
-            "seats held or in unpaid orders",
+            _(
+                "One buyer can have at most %(limit)s seats held or in unpaid orders for this "
+                "showtime; you have %(current)s. Pay or cancel an order, or release seats, first."
+            ),
         ),
         (
             "max_pending_orders_per_buyer",
             settings.MAX_PENDING_ORDERS_PER_BUYER,
             usage.pending_orders,
             orders,
-            "unpaid orders",
+            _(
+                "One buyer can have at most %(limit)s unpaid orders for this showtime; you have "
+                "%(current)s. Pay or cancel an order, or release seats, first."
+            ),
         ),
     )
-    for cap, limit, current, requested, what in caps:
+    for cap, limit, current, requested, message in caps:
         if requested and current + requested > limit:
             raise ApplicationError(
                 "buyer_limit",
-                f"One buyer can have at most {limit} {what} for this showtime; you have "
-                f"{current}. Pay or cancel an order, or release seats, first.",
+                message % {"limit": limit, "current": current},
                 details={"cap": cap, "limit": limit, "current": current, "requested": requested},
             )

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from core.errors import ApplicationError
 
 from ..locks import lock_free_seats
@@ -35,7 +37,7 @@ def ga_places(showtime: Showtime, ga: Sequence[dict[str, Any]]) -> list[tuple[in
     if unknown:
         raise ApplicationError(
             "unknown_seats",
-            "These general-admission zones do not exist in this showtime.",
+            _("These general-admission zones do not exist in this showtime."),
             details={"zones": unknown},
             status=400,
         )
@@ -65,7 +67,8 @@ def ga_pick(showtime: Showtime, area_id: int, quantity: int, now: datetime) -> l
         area = GeneralAdmissionArea.objects.get(pk=area_id)
         raise ApplicationError(
             "seat_unavailable",
-            f"Only {len(places)} of the {quantity} places requested in {area.name} are free.",
+            _("Only %(free)s of the %(requested)s places requested in %(zone)s are free.")
+            % {"free": len(places), "requested": quantity, "zone": area.name},
             details={
                 "seats": [],
                 "ga": {"zone": area.name, "requested": quantity, "available": len(places)},
@@ -88,7 +91,8 @@ def orphans_check(showtime: Showtime, wanted: Sequence[int], now: datetime) -> N
     if alone:
         raise ApplicationError(
             "orphan_seat",
-            f"This choice would leave {', '.join(alone)} alone between taken seats.",
+            _("This choice would leave %(seats)s alone between taken seats.")
+            % {"seats": ", ".join(alone)},
             details={"seats": alone},
         )
 
@@ -100,13 +104,16 @@ def best_check(showtime: Showtime, category: str | None, zone: str | None) -> No
         ApplicationError: 400 ``validation_error`` (details.category or details.zone).
     """
     plan_seats = Seat.objects.filter(plan_id=showtime.plan_id, ga_area=None)
-    for field, value in (("category__name", category), ("zone", zone)):
+    checks = (
+        ("category__name", category, _('No seats in category "%(value)s".'), _("unknown category")),
+        ("zone", zone, _('No seats in zone "%(value)s".'), _("unknown zone")),
+    )
+    for field, value, message, problem in checks:
         if value and not plan_seats.filter(**{field: value}).exists():
-            name = field.split("__")[0]
             raise ApplicationError(
                 "validation_error",
-                f"No seats in {name} {value!r}.",
-                details={name: [f"unknown {name}"]},
+                message % {"value": value},
+                details={field.split("__")[0]: [problem]},
                 status=400,
             )
 
@@ -140,11 +147,19 @@ def best_pick(
         if len(states) == quantity and all(s == SeatStatus.AVAILABLE for s in states):
             return block
     together = found.max_together
+    if together:
+        message = _(
+            "No %(quantity)s seats together are free; at most %(together)s together, "
+            "%(available)s free in all. Choose fewer seats, or pick them apart."
+        )
+    else:
+        message = _(
+            "No %(quantity)s seats together are free, %(available)s free in all. Choose fewer "
+            "seats, or pick them apart."
+        )
     raise ApplicationError(
         "seat_unavailable",
-        f"No {quantity} seats together are free"
-        + (f"; at most {together} together" if together else "")
-        + f", {found.available} free in all. Choose fewer seats, or pick them apart.",
+        message % {"quantity": quantity, "together": together, "available": found.available},
         details={
             "seats": [],
             "suggestion": {"max_together": together, "available": found.available},

@@ -129,7 +129,8 @@ def test_a_gigabyte_is_refused_while_it_streams_in(asgi_server, server):
     pid = asgi_server.processes[-1][0].pid
     before = _write_bytes(pid)
 
-    chunked = send_body(url, HOLDS, total=GIB, chunked=True)  # no token: 413 comes before 401
+    # No token: 413 comes before 401. In the language asked for (issue #17).
+    chunked = send_body(url, HOLDS, total=GIB, chunked=True, headers={"Accept-Language": "th"})
     declared = send_body(
         url,
         HOLDS,
@@ -150,6 +151,9 @@ def test_a_gigabyte_is_refused_while_it_streams_in(asgi_server, server):
         assert answer["headers"]["connection"] == "close"
         assert json.loads(answer["body"])["error"]["code"] == "payload_too_large"
     assert json.loads(chunked["body"])["error"]["details"] == {"limit_bytes": 64 * 1024}
+    assert chunked["headers"]["content-language"] == "th"
+    assert "ไบต์" in json.loads(chunked["body"])["error"]["message"]
+    assert declared["headers"]["content-language"] == "en"
     assert json.loads(admin["body"])["error"]["details"] == {"limit_bytes": 10 * MIB}
     assert chunked["sent"] < 64 * MIB and admin["sent"] < 128 * MIB
     assert written < MIB, f"{server} wrote {written} bytes"
