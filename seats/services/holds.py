@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import events
 from core.errors import ApplicationError
@@ -363,7 +364,7 @@ def hold_extend(*, user: User, hold_id: uuid.UUID) -> HoldResult:
         if hold.status != Hold.Status.ACTIVE:  # the codes of order_create
             code = "hold_expired" if hold.status == Hold.Status.EXPIRED else "hold_not_active"
             raise ApplicationError(
-                code, f"This hold is {hold.status}.", details={"status": hold.status}
+                code, hold_status_message(hold.status), details={"status": hold.status}
             )
         if hold.is_lapsed(now):
             hold_end(hold, status=Hold.Status.EXPIRED, now=now)
@@ -375,9 +376,14 @@ def hold_extend(*, user: User, hold_id: uuid.UUID) -> HoldResult:
         if hold.extensions >= showtime.max_hold_extensions or gain < EXTENSION_MIN_GAIN:
             raise ApplicationError(
                 "extension_limit",
-                "This hold cannot be extended any further."
+                _("This hold cannot be extended any further.")
                 if hold.extensions < showtime.max_hold_extensions
-                else f"No more extensions: the limit is {showtime.max_hold_extensions} per hold.",
+                else ngettext(
+                    "No more extensions: the limit is %(n)s extension per hold.",
+                    "No more extensions: the limit is %(n)s extensions per hold.",
+                    showtime.max_hold_extensions,
+                )
+                % {"n": showtime.max_hold_extensions},
                 details={
                     "extensions": hold.extensions,
                     "max_extensions": showtime.max_hold_extensions,
@@ -401,7 +407,7 @@ def hold_extend(*, user: User, hold_id: uuid.UUID) -> HoldResult:
     if result is None:
         raise ApplicationError(
             "hold_expired",
-            "The hold expired; its seats were released.",
+            _("The hold expired; its seats were released."),
             details={"status": Hold.Status.EXPIRED},
         )
     return result

@@ -556,6 +556,31 @@ def _release_a_released_hold(ctx, language):
     return client.post(f"/api/v1/holds/{hold_id}/release/", {}, format="json")
 
 
+@case("extension_limit")
+def _extend_past_the_cap(ctx, language):
+    showtime = ctx.make_showtime(max_hold_extensions=0)
+    client = ctx.buyer(language)
+    hold_id = ctx.hold(client, showtime, seat_guids(showtime, 1)).json()["id"]
+    return client.post(f"/api/v1/holds/{hold_id}/extend/", {}, format="json")
+
+
+@case("extension_limit")
+def _extend_past_max_hold_seconds(ctx, language):
+    showtime = ctx.make_showtime(hold_ttl=300, max_hold_seconds=300)
+    client = ctx.buyer(language)
+    hold_id = ctx.hold(client, showtime, seat_guids(showtime, 1)).json()["id"]
+    return client.post(f"/api/v1/holds/{hold_id}/extend/", {}, format="json")
+
+
+@case("hold_not_active")
+def _extend_a_released_hold(ctx, language):
+    showtime = ctx.make_showtime()
+    client = ctx.buyer(language)
+    hold_id = ctx.hold(client, showtime, seat_guids(showtime, 1)).json()["id"]
+    assert client.delete(f"/api/v1/holds/{hold_id}/").status_code == 204
+    return client.post(f"/api/v1/holds/{hold_id}/extend/", {}, format="json")
+
+
 @case("hold_not_active")
 def _order_a_released_hold(ctx, language):
     showtime = ctx.make_showtime()
