@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .lapse import Lapsing, LapsingQuerySet
@@ -208,7 +208,7 @@ class Showtime(models.Model):
     class Status(models.TextChoices):
         ON_SALE = "on_sale", _("On sale")
         CLOSED = "closed", _("Closed")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("showtime status", "Cancelled")
 
     show = models.ForeignKey(
         Show, on_delete=models.PROTECT, related_name="showtimes", verbose_name=_("show")

@@ -21,12 +21,14 @@ def merge(root: Path) -> dict[str, int]:
         language = po.parts[-3]
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=language)
-        known: dict[Any, Any] = {}  # msgid (str, or a tuple with plurals) → msgstr
+        # (msgctxt, msgid) → msgstr; msgid is a str, or a tuple with plurals
+        known: dict[tuple[Any, Any], Any] = {}
         for fragment in sorted((root / language / "fragments").glob(f"{po.stem}-*.po")):
             with fragment.open("rb") as handle:
                 for message in read_po(handle, locale=language):
-                    if message.id and message.string and message.id not in known:
-                        known[message.id] = message.string
+                    key = (message.context, message.id)
+                    if message.id and message.string and key not in known:
+                        known[key] = message.string
         n = 0
         for message in catalog:
             if not message.id:
@@ -34,11 +36,12 @@ def merge(root: Path) -> dict[str, int]:
             empty = not message.string or (
                 isinstance(message.string, tuple) and not all(message.string)
             )
-            if empty and message.id in known:
-                message.string = known[message.id]
+            key = (message.context, message.id)
+            if empty and key in known:
+                message.string = known[key]
                 n += 1
-            if message.string and message.fuzzy and message.id in known:
-                message.string = known[message.id]
+            if message.string and message.fuzzy and key in known:
+                message.string = known[key]
                 message.flags.discard("fuzzy")
         catalog.fuzzy = False
         with po.open("wb") as handle:
