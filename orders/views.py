@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from seats.selectors import hold_details, holds_live_of
 
 from . import services
 from .models import Ticket
@@ -125,7 +126,8 @@ ORDERS_PER_PAGE = 20
 
 @login_required
 def account_orders(request: HttpRequest) -> HttpResponse:
-    """``/account/orders/``: the signed-in buyer's orders and tickets, newest first,
+    """``/account/orders/``: the signed-in buyer's live holds (seats, time left, a link back to
+    the seat map to check out), then their orders and tickets, newest first,
     ``ORDERS_PER_PAGE`` a page (``?page=``; a page that is not a number reads as the first, one
     past the end as the last). Each order with its status now (the lapse rule), seats, payment
     deadline while pending (with a cancel button) and, once paid, its tickets with their printable
@@ -133,10 +135,21 @@ def account_orders(request: HttpRequest) -> HttpResponse:
     buyer = cast("User", request.user)  # login_required
     page = Paginator(buyer_orders(buyer), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
+    holds = list(
+        holds_live_of(buyer, now).select_related("showtime__show", "showtime__plan__venue")
+    )
     return render(
         request,
         "orders/account_orders.html",
-        {"page": page, "orders": [buyer_order_view(o, now) for o in page.object_list]},
+        {
+            "page": page,
+            "orders": [buyer_order_view(o, now) for o in page.object_list],
+            # The buyer's live holds (GET holds/), with a way back to each seat map.
+            "holds": [
+                (hold, detail, -(-detail["expires_in"] // 60))  # whole minutes left, rounded up
+                for hold, detail in zip(holds, hold_details(holds, now), strict=True)
+            ],
+        },
     )
 
 

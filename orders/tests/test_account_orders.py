@@ -271,6 +271,34 @@ def test_anonymous_visitors_are_sent_to_sign_in(api, showtime):
 
 
 @pytest.mark.django_db
+def test_the_page_lists_the_buyers_live_holds_with_the_way_back(
+    buyer, api, other_api, make_showtime, clock
+):
+    showtime, later = make_showtime(hold_ttl=300), make_showtime(hold_ttl=60)
+    mine = api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": seat_guids(showtime, 2)}, format="json"
+    ).json()
+    lapsing = api.post(
+        f"/api/v1/showtimes/{later.pk}/holds/", {"seats": seat_guids(later, 1)}, format="json"
+    ).json()
+    other_api.post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/",
+        {"seats": seat_guids(showtime)[5:6]},
+        format="json",
+    )
+    clock.advance(61)  # the second hold has lapsed: no longer listed
+    html = signed_in(buyer).get("/account/orders/").content.decode()
+    assert html.count('class="account-hold"') == 1
+    assert f'data-hold="{mine["id"]}"' in html and lapsing["id"] not in html
+    for seat in mine["seats"]:
+        assert seat["label"] in html
+    assert "Held for about 4 more minutes." in html
+    assert f'href="/showtimes/{showtime.pk}/"' in html
+    thai = signed_in(buyer).get("/account/orders/", HTTP_ACCEPT_LANGUAGE="th").content.decode()
+    assert "ที่นั่งที่จองไว้ให้คุณ" in thai and "จองไว้ให้อีกประมาณ 4 นาที" in thai
+
+
+@pytest.mark.django_db
 def test_a_buyer_without_orders_sees_an_empty_state(buyer):
     response = signed_in(buyer).get(PAGE)
     assert response.status_code == 200
@@ -370,7 +398,7 @@ def test_a_buyer_sees_the_ticket_opens_it_and_cancels_a_pending_order_in_the_bro
     buyer,
     showtime,
 ):
-    a, b, c = seat_guids(showtime, 3)
+    a, b, c, d = seat_guids(showtime, 4)
     form_login_ready(buyer)
     token = jwt_for(buyer)  # database work before the browser's event loop
     base_url = asgi_server()
@@ -387,11 +415,22 @@ def test_a_buyer_sees_the_ticket_opens_it_and_cancels_a_pending_order_in_the_bro
     pending = order_through_the_api([c])
     code = get_json(f"{api}/orders/{paid['id']}/tickets/", token)[0]["code"]
     label = paid["tickets"][0]["seat"]["label"]
+    _, held = post_json(f"{api}/showtimes/{showtime.pk}/holds/", {"seats": [d]}, token)
 
     with open_browser(chromium) as browser:
         page = browser.new_context(viewport=DESKTOP).new_page()
         sign_in_with_form(page, base_url, buyer.username, PAGE)
         assert page.locator(".account a", has_text="My orders").get_attribute("href") == PAGE
+
+        # The seats still held for the buyer, with the way back to the seat map to pay.
+        hold = page.locator(f'.account-hold[data-hold="{held["id"]}"]')
+        assert held["seats"][0]["label"] in hold.inner_text()
+        assert "Held for about 5 more minutes." in hold.inner_text()
+        with page.expect_navigation():
+            hold.get_by_role("link", name="Continue to checkout").click()
+        assert urlparse(page.url).path == f"/showtimes/{showtime.pk}/"
+        page.go_back()
+        page.wait_for_url(f"{base_url}{PAGE}", timeout=10000)
 
         # The paid order's ticket: seat, code, QR image (loaded), printable-ticket link.
         ticket = page.locator(f'#order-{paid["id"]} li.order-ticket[data-code="{code}"]')
