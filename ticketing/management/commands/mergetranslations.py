@@ -1,9 +1,10 @@
-"""``manage.py mergetranslations``: fill the empty entries of the catalogs
-(``locale/<lang>/LC_MESSAGES/{django,djangojs}.po``) from translation fragments
-(``locale/<lang>/fragments/{django,djangojs}-*.po``), then drop their ``fuzzy`` marks and set the
-header's ``Language``. ``./dev messages`` runs it after ``makemessages``: people working on
-separate parts each keep their translations in a fragment, so their work merges without conflicts
-in the catalog, which is regenerated from the code."""
+"""``manage.py mergetranslations``: write the translations of the fragments
+(``locale/<lang>/fragments/{django,djangojs}-*.po``, one file per area of the project) into the
+catalogs (``locale/<lang>/LC_MESSAGES/{django,djangojs}.po``) and drop their ``fuzzy`` marks.
+``./dev messages`` runs it after ``makemessages``. The fragments are where translations are
+written: people working on separate areas each edit their own file, so their work merges
+without conflicts, and the catalogs are regenerated from the code and the fragments. An entry is
+matched by its context and msgid; the first fragment (by file name) that translates it wins."""
 
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from django.core.management.base import BaseCommand
 
 
 def merge(root: Path) -> dict[str, int]:
-    """Fill the catalogs under ``root`` (one ``<lang>`` directory each); return entries filled per
-    catalog file name."""
+    """Write the fragments' translations into the catalogs under ``root`` (one ``<lang>``
+    directory each); return the entries changed per catalog file name."""
     filled: dict[str, int] = {}
     for po in sorted(root.glob("*/LC_MESSAGES/*.po")):
         language = po.parts[-3]
@@ -37,10 +38,9 @@ def merge(root: Path) -> dict[str, int]:
                 isinstance(message.string, tuple) and not all(message.string)
             )
             key = (message.context, message.id)
-            if empty and key in known:
-                message.string = known[key]
-                n += 1
-            if message.string and message.fuzzy and key in known:
+            if key in known:  # the fragments are the translations' source: they win
+                if empty or message.string != known[key]:
+                    n += 1
                 message.string = known[key]
                 message.flags.discard("fuzzy")
         catalog.fuzzy = False
@@ -51,7 +51,7 @@ def merge(root: Path) -> dict[str, int]:
 
 
 class Command(BaseCommand):
-    help = "Fill the message catalogs' empty entries from locale/<lang>/fragments/*.po."
+    help = "Write the translations of locale/<lang>/fragments/*.po into the message catalogs."
 
     def handle(self, *args, **options):
         for root in settings.LOCALE_PATHS:
