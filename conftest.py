@@ -19,6 +19,14 @@ from rest_framework.test import APIClient
 SHARED_VENUES = Path(__file__).resolve().parent.parent / "shared" / "venues"
 
 
+# Thai month and day names as Django's Thai formats write them (issue #17's tests of dates).
+THAI_MONTHS = [
+    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+]  # fmt: skip
+THAI_DAYS = ["จันทร์", "อังคาร", "พุธ", "พฤหัสบดี", "ศุกร์", "เสาร์", "อาทิตย์"]  # Monday first
+
+
 def small_plan(rows: int = 2, seats_per_row: int = 5, categories=("Front", "Back")) -> dict:
     """A pretix plan: one zone "Hall", ``rows`` rows "A", "B", … of ``seats_per_row`` seats;
     row i uses category ``categories[i % len]``. Seat guids are deterministic."""

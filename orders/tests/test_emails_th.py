@@ -11,26 +11,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import translation
 
-from conftest import seat_guids
+from conftest import THAI_MONTHS, seat_guids
 from orders import emails
 from orders.models import Order, Ticket
 from ticketing.i18n import save_language
 
 CUSTOMER = {"name": "Somchai Jaidee", "email": "somchai@example.com", "phone": ""}
-THAI_MONTHS = [
-    "มกราคม",
-    "กุมภาพันธ์",
-    "มีนาคม",
-    "เมษายน",
-    "พฤษภาคม",
-    "มิถุนายน",
-    "กรกฎาคม",
-    "สิงหาคม",
-    "กันยายน",
-    "ตุลาคม",
-    "พฤศจิกายน",
-    "ธันวาคม",
-]
 
 
 @pytest.fixture

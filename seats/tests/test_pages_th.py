@@ -8,11 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-THAI_MONTHS = [
-    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
-]  # fmt: skip
-THAI_DAYS = ["จันทร์", "อังคาร", "พุธ", "พฤหัสบดี", "ศุกร์", "เสาร์", "อาทิตย์"]  # Monday first
+from conftest import THAI_DAYS, THAI_MONTHS
 
 
 @pytest.mark.django_db

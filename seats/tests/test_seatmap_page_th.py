@@ -5,6 +5,8 @@ browser: the server-rendered parts (legend, buttons, status badge, Thai month na
 import pytest
 from django.test import Client
 
+from conftest import THAI_MONTHS
+
 pytestmark = pytest.mark.django_db
 
 
@@ -17,20 +19,7 @@ def test_the_page_is_rendered_in_thai_and_loads_the_script_catalog_first(make_sh
     assert "ปิดการขายแล้ว" in html  # the closed showtime's badge
     assert "จองไว้ให้คุณอีก" in html and 'id="countdown-time"' in html
     assert "Your seats" not in html and "Extend<" not in html
-    month = [
-        "มกราคม",
-        "กุมภาพันธ์",
-        "มีนาคม",
-        "เมษายน",
-        "พฤษภาคม",
-        "มิถุนายน",
-        "กรกฎาคม",
-        "สิงหาคม",
-        "กันยายน",
-        "ตุลาคม",
-        "พฤศจิกายน",
-        "ธันวาคม",
-    ][showtime.starts_at.month - 1]
+    month = THAI_MONTHS[showtime.starts_at.month - 1]
     assert month in html
     assert html.index('src="/jsi18n/"') < html.index("js/seatmap.js")
 
