@@ -121,7 +121,7 @@ class TokenRefresh(TokenRefreshView):
 
 class SignupForm(UserCreationForm):
     """Username, e-mail address, password twice. Labels, help texts and errors are Django's
-    (translated by its catalog and ours: ``ticketing/auth_messages.py``) but the e-mail's."""
+    (translated by its catalog and ours: ``ticketing/thirdparty_messages.py``) but the e-mail's."""
 
     email = forms.EmailField(
         label=gettext_lazy("Email"),

@@ -9,8 +9,9 @@ so an entry here translates:
   ``Authorization: Bearer`` header;
 - what DRF's Thai catalog leaves out or gets wrong among the messages our API can return
   (validation of lists, UUIDs and strings; 405; 406; 415);
-- Django's password validators (``AUTH_PASSWORD_VALIDATORS``), which Django's Thai catalog leaves
-  untranslated: the 400 of ``auth/register/``.
+- Django's sign-in and sign-up texts and password validators (``AUTH_PASSWORD_VALIDATORS``), which
+  Django's Thai catalog leaves untranslated or translates poorly: the sign-in and sign-up pages
+  and the 400 of ``auth/register/`` (``ticketing/tests/test_auth_pages_th.py``).
 
 The texts are the packages' own msgids, copied exactly (placeholders included): a package update
 that changes one shows here as an English message in a Thai answer
@@ -65,14 +66,36 @@ DRF = (
     gettext_noop("Ensure this field has at least {min_length} characters."),
 )
 
-PASSWORD_VALIDATORS = (
-    # django/contrib/auth/password_validation.py: not in Django's Thai catalog
+DJANGO_AUTH = (
+    # django.contrib.auth.forms (the sign-in and sign-up pages)
+    gettext_noop(
+        "Please enter a correct %(username)s and password. Note that both fields may be "
+        "case-sensitive."
+    ),
+    gettext_noop("The two password fields didn’t match."),
+    gettext_noop("Enter the same password as before, for verification."),
+    # contrib.auth.models.User.username, contrib.auth.validators
+    gettext_noop("Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."),
+    gettext_noop(
+        "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ "
+        "characters."
+    ),
+    # contrib.auth.password_validation (the validators of AUTH_PASSWORD_VALIDATORS): sign-up
+    # page and the 400 of auth/register/
+    gettext_noop("The password is too similar to the %(verbose_name)s."),
+    gettext_noop("Your password can’t be too similar to your other personal information."),
+    gettext_noop("This password is too common."),
+    gettext_noop("Your password can’t be a commonly used password."),
+    gettext_noop("This password is entirely numeric."),
+    gettext_noop("Your password can’t be entirely numeric."),
     ngettext_lazy(
         "This password is too short. It must contain at least %d character.",
         "This password is too short. It must contain at least %d characters.",
-        0,
+        "min_length",
     ),
-    gettext_noop("The password is too similar to the %(verbose_name)s."),
-    gettext_noop("This password is too common."),
-    gettext_noop("This password is entirely numeric."),
+    ngettext_lazy(
+        "Your password must contain at least %(min_length)d character.",
+        "Your password must contain at least %(min_length)d characters.",
+        "min_length",
+    ),
 )

@@ -1,6 +1,6 @@
 """Sign-in, sign-up and the 404/500 pages in Thai (issue #17): the pages' own text, the forms'
 labels and help texts, and their errors, including Django's that its Thai catalog leaves
-untranslated (filled by ``ticketing/auth_messages.py``); English when no language is asked for."""
+untranslated (filled by ``ticketing/thirdparty_messages.py``); English when no language is asked for."""
 
 from __future__ import annotations
 
