@@ -130,9 +130,9 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_converter = "id64"
 
     def get_queryset(self):
-        query = Showtime.objects.select_related("show", "plan__venue").prefetch_related(
-            "plan__categories"
-        )
+        query = Showtime.objects.select_related("show", "plan__venue")
+        if self.action in ("list", "retrieve"):  # showtime_detail lists the categories
+            query = query.prefetch_related("plan__categories")
         params = self.request.query_params
         filters = Q()
         current = "show"  # the parameter being read, named in the 400 answer

@@ -28,6 +28,7 @@ from typing import Any
 from cachetools import LRUCache
 from django.db import transaction
 
+from .locks import lock_one
 from .models import GeneralAdmissionArea, PlanCategory, Seat, SeatingPlan
 
 # Layouts kept per process (the least recently used goes first). A 20,000-seat layout takes a
@@ -243,7 +244,9 @@ def plan_layout(plan_id: int, version: str | None = None) -> Layout:
         if hit is not None:
             return hit
     with transaction.atomic():
-        plan = SeatingPlan.objects.select_for_update().select_related("venue").get(pk=plan_id)
+        plan = lock_one(SeatingPlan, {"id": plan_id}, related="venue")
+        if plan is None:
+            raise SeatingPlan.DoesNotExist(plan_id)
         data, ids = _build(plan)
         version = hashlib.sha256(_canonical(data)).hexdigest()[:16]
         if plan.layout_version != version:

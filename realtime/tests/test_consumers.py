@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from conftest import seat_guids, seat_labels
+from conftest import seat_guids, seat_labels, snapshot_states
 from core.errors import ApplicationError
 from orders.services import order_create, order_pay
 from seats.services import hold_create, hold_release
@@ -49,12 +49,9 @@ async def test_snapshot_on_connect_matches_the_rest_snapshot(showtime):
     frame = await receive(ws)
     assert frame["type"] == "snapshot" and frame["showtime"] == showtime.pk
     assert isinstance(frame["seq"], int) and frame["as_of"]
-    assert len(frame["seats"]) == 10
-    assert frame["seats"][0] == {
-        "id": (await aguids(showtime, 1))[0],
-        "status": "available",
-        "version": 1,
-    }
+    states = snapshot_states(frame)  # the live form, decoded through the plan's layout
+    assert len(states) == 10
+    assert states[(await aguids(showtime, 1))[0]] == ("available", 1)
     await ws.disconnect()
 
 
@@ -178,7 +175,7 @@ async def test_ping_resync_and_bad_frames(showtime, buyer):
     await ws.send_to(text_data=json.dumps({"type": "resync"}))
     snapshot = await receive(ws)
     assert snapshot["type"] == "snapshot" and snapshot["seq"] >= changed["seq"]
-    assert snapshot["seats"][0]["status"] == "held"
+    assert snapshot_states(snapshot)[(await aguids(showtime, 1))[0]][0] == "held"
 
     await ws.send_to(text_data="{nope")
     assert (await receive(ws)) == {
@@ -340,6 +337,6 @@ async def test_a_gap_in_seq_is_repaired_by_the_server_with_a_fresh_snapshot(
     fresh = await receive(ws, timeout=5)
     assert fresh["type"] == "snapshot" and fresh["seq"] == first["seq"] + 2
     assert fresh["epoch"] == first["epoch"]
-    states = {s["id"]: s["status"] for s in fresh["seats"]}
-    assert states[a] == "held" and states[b] == "held"
+    states = snapshot_states(fresh)
+    assert states[a][0] == "held" and states[b][0] == "held"
     await ws.disconnect()

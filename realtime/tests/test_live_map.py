@@ -17,7 +17,7 @@ import websockets
 from channels.db import database_sync_to_async
 from websockets.typing import Origin
 
-from conftest import seat_guids
+from conftest import seat_guids, snapshot_states
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,10 +53,13 @@ class Watcher:
     ``seats.changed`` frame only when its ``seq`` is the next one of the same ``epoch`` (each
     seat only when its ``version`` is newer), counts
     what would make the page resync (a gap, a new epoch, an older seq), and takes any snapshot,
-    asked for or sent by the server, as its new map."""
+    asked for or sent by the server, as its new map: the live form, decoded through the plan's
+    layout, fetched from the server once per version as the page does."""
 
-    def __init__(self, ws):
+    def __init__(self, ws, base):
         self.ws = ws
+        self.base = base
+        self.layouts: dict[str, dict] = {}  # layout url → layout
         self.map: dict[str, str] = {}
         self.versions: dict[str, int] = {}
         self.epoch = None
@@ -77,8 +80,14 @@ class Watcher:
             frame = json.loads(raw)
             if frame["type"] == "snapshot":
                 self.snapshots += 1
-                self.map = {s["id"]: s["status"] for s in frame["seats"]}
-                self.versions = {s["id"]: s["version"] for s in frame["seats"]}
+                url = frame["layout"]["url"]
+                if url not in self.layouts:
+                    status, layout, _ = await asyncio.to_thread(call, "GET", self.base + url)
+                    assert status == 200, layout
+                    self.layouts[url] = layout
+                states = snapshot_states(frame, self.layouts[url])
+                self.map = {guid: status for guid, (status, _) in states.items()}
+                self.versions = {guid: version for guid, (_, version) in states.items()}
                 self.epoch, self.seq = frame.get("epoch"), frame["seq"]
                 self.highest = self.seq
                 self.got_snapshot.set()
@@ -121,7 +130,7 @@ async def watch(base, showtime_id) -> Watcher:
         max_size=None,
         origin=Origin("http://localhost"),
     )
-    watcher = Watcher(ws)
+    watcher = Watcher(ws, base)
     await asyncio.wait_for(watcher.got_snapshot.wait(), 10)
     return watcher
 

@@ -173,8 +173,9 @@ def test_catalog_is_public(client, showtime):
     assert [s["id"] for s in listing["results"]] == [showtime.pk]
     detail = client.get(f"/api/v1/showtimes/{showtime.pk}/").json()
     assert detail["categories"] == [
-        {"name": "Front", "price": "80.00", "color": "#123456"},
-        {"name": "Back", "price": "40.00", "color": "#123456"},
+        # the plan's dark navy, twice: drawn in two colours a seat state never has
+        {"name": "Front", "price": "80.00", "color": "#123456", "display_color": "#0072b2"},
+        {"name": "Back", "price": "40.00", "color": "#123456", "display_color": "#d55e00"},
     ]
     assert detail["hold_ttl_seconds"] == 300 and detail["max_seats_per_order"] == 10
     assert client.get("/api/v1/showtimes/?starts_after=yesterday").status_code == 400

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from seats.layout import plan_layout
 from seats.selectors import seat_snapshot, seat_states
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +30,12 @@ def test_api_snapshot_and_showtime_use_few_queries(
     showtime = make_showtime(rows=10, seats_per_row=30)
     with django_assert_max_num_queries(5):  # showtime + categories + prices + seats + GA
         assert client.get(f"/api/v1/showtimes/{showtime.pk}/seats/").status_code == 200
+    # The first read of a plan's layout builds it (once per version and process: seats.layout).
+    plan_layout(showtime.plan_id)
     with django_assert_max_num_queries(5):
         assert client.get(f"/api/v1/showtimes/{showtime.pk}/").status_code == 200
+    with django_assert_max_num_queries(3):  # showtime (with its plan's layout version) + seats + GA
+        assert client.get(f"/api/v1/showtimes/{showtime.pk}/live/").status_code == 200
 
 
 def test_frame_seats_are_compact(make_showtime):
