@@ -122,8 +122,7 @@ class Snapshot:
     read_at: float
 
 
-@database_sync_to_async
-def _snapshot(showtime_id: int, form: str = SNAPSHOT_LIVE) -> Snapshot:
+def snapshot_frame(showtime_id: int, form: str = SNAPSHOT_LIVE) -> Snapshot:
     """Read and encode a ``snapshot`` frame of ``form`` (:data:`SNAPSHOT_FORMS`): the live form
     (``layout`` and ``live``: seats.selectors.seat_live) or the full list (``seats``)."""
     # epoch and seq first, then seats: every frame numbered up to seq is in the seats read after.
@@ -144,6 +143,9 @@ def _snapshot(showtime_id: int, form: str = SNAPSHOT_LIVE) -> Snapshot:
         )
     frame["ga"] = ga_availability(showtime_id)
     return Snapshot(events.encode(frame), epoch, seq, read_at)
+
+
+_snapshot = database_sync_to_async(snapshot_frame)
 
 
 class ShowtimeConsumer:
