@@ -4,6 +4,7 @@ scripts' text from Django's JavaScriptCatalog (``/jsi18n/``) in the request's la
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -106,4 +107,8 @@ def test_check_in_and_sales_in_thai_in_the_browser(
         page.wait_for_function("document.getElementById('card-sold').textContent === '1'")
         assert page.inner_text("#card-revenue") == "฿80.00"
         assert page.inner_text("#sales-table tfoot td:first-child") == "รวม"
+        when = r"วัน\S+ที่ \d{1,2} \S+ \d{4} เวลา \d{2}:\d{2}:\d{2} UTC"  # Gregorian years
+        starts = page.inner_text("#sales-starts")
+        assert re.fullmatch(when, starts) and THAI_MONTHS[showtime.starts_at.month - 1] in starts
+        assert re.fullmatch(when, page.inner_text("#sales-asof"))
         page.screenshot(path=str(ARTIFACTS / "sales-th.png"), full_page=True)
