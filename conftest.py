@@ -275,6 +275,26 @@ def seat_guids(showtime, n=None) -> list[str]:
     return guids if n is None else guids[:n]
 
 
+def snapshot_states(frame: dict, layout: dict | None = None) -> dict[str, tuple[str, int]]:
+    """``{guid: (status, version)}`` of a ``snapshot`` frame (WebSocket) or a live snapshot
+    (``GET showtimes/{id}/live/``), either form: a full frame's ``seats`` list as it is, a live
+    form decoded through its layout (``layout``: the layout JSON, e.g. fetched from a server
+    process; else this process's cached layout of the frame's version, which the in-process
+    server built to encode the frame, so no query is made)."""
+    from seats.layout import plan_layout
+    from seats.livecodec import decode_live
+
+    if "seats" in frame:
+        return {s["id"]: (s["status"], s["version"]) for s in frame["seats"]}
+    live = frame["live"]
+    if layout is None:
+        plan_id = int(frame["layout"]["url"].strip("/").split("/")[-3])
+        layout = plan_layout(plan_id, live["layout"]).data()
+    assert layout["version"] == live["layout"] == frame["layout"]["version"], (layout, live)
+    assert live["encoding"] == "varint-base64" and live["count"] == layout["seats"]["count"]
+    return dict(zip(layout["seats"]["id"], decode_live(live["data"], live["count"]), strict=True))
+
+
 @pytest.fixture
 def clock(monkeypatch):
     """Move the application's clock: ``clock.advance(seconds)``. Patches ``timezone.now``, which

@@ -30,7 +30,12 @@ copies), later ones are dropped, and the client notices the ``seq`` gap and resy
 (snapshot, pong, events) goes through this one queue, so they leave in order. ``send`` is the
 server's own: no session wrapper sits between (``realtime.middleware``).
 
-Close codes (docs/realtime.md "Close codes"): 4401 ticket invalid, used or expired; 4404 unknown
+Snapshot forms (docs/realtime.md "Snapshot forms"): by default the ``snapshot`` frame carries the
+live form (``layout`` and ``live``: a few bytes per seat, aligned with the plan's layout, which the
+client fetches once per version); ``?snapshot=full`` gets the full list ``seats`` instead.
+
+Close codes (docs/realtime.md "Close codes"): 4400 a ``?snapshot=`` value other than ``full``;
+4401 ticket invalid, used or expired; 4404 unknown
 showtime (unmatched paths: :func:`unknown_path`); 4009 client frame over 4 KiB; 4429 a socket that
 floods; 1011 server error (also: joining the channel layer failed). Not 1009: daphne lets an
 application close only with 1000 or 3000–4999 (any other code raises inside the consumer and the
@@ -63,7 +68,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from seats.models import Showtime
-from seats.selectors import ga_availability, seat_states
+from seats.selectors import ga_availability, seat_live, seat_states
 
 from . import events, presence, sequence
 from .compat import start_now
@@ -77,6 +82,11 @@ CLOSE_TICKET_INVALID = 4401
 CLOSE_UNKNOWN_SHOWTIME = 4404  # also unmatched paths (unknown_path)
 CLOSE_TOO_BIG = 4009  # not 1009: daphne refuses 1xxx codes other than 1000 from an application
 CLOSE_FLOOD = 4429
+CLOSE_BAD_QUERY = 4400  # a ?snapshot= value other than "full"
+# The snapshot forms a socket can ask for with ?snapshot= (docs/realtime.md "Snapshot forms"):
+# the live form by default, the full seat list with ?snapshot=full.
+SNAPSHOT_LIVE = "live"
+SNAPSHOT_FULL = "full"
 CLOSE_SERVER_ERROR = 1011
 # Per-socket limits (docs/realtime.md "Per-socket limits"). The seat map page sends a ping every
 # 25 s and one resync per gap it sees; these leave it far inside them.
@@ -113,23 +123,27 @@ class Snapshot:
 
 
 @database_sync_to_async
-def _snapshot(showtime_id: int) -> Snapshot:
+def _snapshot(showtime_id: int, form: str = SNAPSHOT_LIVE) -> Snapshot:
+    """Read and encode a ``snapshot`` frame of ``form`` (:data:`SNAPSHOT_FORMS`): the live form
+    (``layout`` and ``live``: seats.selectors.seat_live) or the full list (``seats``)."""
     # epoch and seq first, then seats: every frame numbered up to seq is in the seats read after.
     read_at = time.monotonic()
     epoch, seq = sequence.current(showtime_id)
-    as_of, seats = seat_states(showtime_id)
-    text = events.encode(
-        {
-            "type": "snapshot",
-            "showtime": showtime_id,
-            "as_of": as_of.isoformat(),
-            "epoch": epoch,
-            "seq": seq,
-            "seats": seats,
-            "ga": ga_availability(showtime_id),
-        }
-    )
-    return Snapshot(text, epoch, seq, read_at)
+    frame: dict[str, Any] = {"type": "snapshot", "showtime": showtime_id}
+    if form == SNAPSHOT_FULL:
+        as_of, seats = seat_states(showtime_id)
+        frame.update(as_of=as_of.isoformat(), epoch=epoch, seq=seq, seats=seats)
+    else:
+        live = seat_live(showtime_id)
+        frame.update(
+            as_of=live.as_of.isoformat(),
+            epoch=epoch,
+            seq=seq,
+            layout=live.layout.ref(),
+            live=live.live,
+        )
+    frame["ga"] = ga_availability(showtime_id)
+    return Snapshot(events.encode(frame), epoch, seq, read_at)
 
 
 class ShowtimeConsumer:
@@ -145,6 +159,7 @@ class ShowtimeConsumer:
         self.counted = False
         self.expiring_task: asyncio.Task | None = None
         self.showtime_id = 0
+        self.snapshot_form = SNAPSHOT_LIVE  # ?snapshot=full: SNAPSHOT_FULL
         # Presence (realtime.presence): the loop's registry and this socket's token, while a
         # signed-in socket counts as its buyer being on the seat map.
         self.presence: presence.PresenceLoop | None = None
@@ -213,7 +228,15 @@ class ShowtimeConsumer:
         global connections
         self.showtime_id = int(self.scope["url_route"]["kwargs"]["showtime_id"])
         self.user = self.scope.get("user")
-        ticket = parse_qs(self.scope.get("query_string", b"").decode()).get("ticket")
+        query = parse_qs(self.scope.get("query_string", b"").decode(), keep_blank_values=True)
+        forms = query.get("snapshot")
+        if forms is not None:
+            if any(form != SNAPSHOT_FULL for form in forms):  # checked before a ticket is used
+                await self.accept()
+                await self._close(CLOSE_BAD_QUERY)
+                return
+            self.snapshot_form = SNAPSHOT_FULL
+        ticket = query.get("ticket")
         if ticket:
             self.user = await database_sync_to_async(socket_ticket_redeem)(ticket[0])
             if self.user is None:
@@ -251,7 +274,7 @@ class ShowtimeConsumer:
         await self.accept()
         connections += 1
         self.counted = True
-        self._sent_snapshot(await self.hub.snapshot(group, lambda: _snapshot(self.showtime_id)))
+        self._sent_snapshot(await self._read_snapshot())
         if signed_in:
             # The buyer is on the seat map: their hold here stops counting down to an
             # abandonment (docs/realtime.md "Presence").
@@ -411,6 +434,17 @@ class ShowtimeConsumer:
 
     # --- snapshots and numbering (docs/realtime.md "Ordering") -----------------------------------
 
+    async def _read_snapshot(self) -> Snapshot:
+        """This socket's form of the showtime's snapshot, through the hub's cache (one per
+        form)."""
+        assert self.hub is not None  # set on connect, before any snapshot
+        form = self.snapshot_form
+        return await self.hub.snapshot(
+            events.showtime_group(self.showtime_id),
+            lambda: _snapshot(self.showtime_id, form),
+            form=form,
+        )
+
     def _sent_snapshot(self, snapshot: Snapshot) -> None:
         self._write(snapshot.text)
         self._snapshot_sent = time.monotonic()
@@ -423,11 +457,7 @@ class ShowtimeConsumer:
             self._held = []
         assert self.hub is not None  # set on connect, before any snapshot
         try:
-            self._sent_snapshot(
-                await self.hub.snapshot(
-                    events.showtime_group(self.showtime_id), lambda: _snapshot(self.showtime_id)
-                )
-            )
+            self._sent_snapshot(await self._read_snapshot())
         finally:
             self._release_held()
 

@@ -112,18 +112,16 @@ class Subscription:
         self.generation = 0
         self.received = 0  # messages received since the subscription was made
         self.teardown: asyncio.Task | None = None
-        # snapshot cache: the encoded frame, the generation and loop time its read started
-        self.snapshot: Any = None  # what the reader returned (the consumer's Snapshot)
-        self.snapshot_generation = -1
-        self.snapshot_started = 0.0
-        self.reading: asyncio.Task | None = None  # a read in flight others may share
-        self.reading_generation = -1
-        self.reading_started = 0.0
+        # snapshot cache, per form (the consumer's snapshot forms): what the reader returned
+        # (the consumer's Snapshot) with the generation and loop time its read started, and a
+        # read in flight others may share, with the same two
+        self.snapshots: dict[str, tuple[Any, int, float]] = {}
+        self.reading: dict[str, tuple[asyncio.Task, int, float]] = {}
         self.order = _Order()
 
     def invalidate(self) -> None:
         self.generation += 1
-        self.snapshot = None
+        self.snapshots.clear()
 
 
 def _showtime_of(group: str) -> int | None:
@@ -474,9 +472,12 @@ class Hub:
 
     # --- snapshot cache -----------------------------------------------------------------------
 
-    async def snapshot(self, group: str, read: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
-        """The encoded ``snapshot`` frame of the showtime of ``group``: cached, or ``await
-        read()`` (which reads ``seq`` before the seats; realtime.md).
+    async def snapshot(
+        self, group: str, read: Callable[[], Coroutine[Any, Any, _T]], form: str = ""
+    ) -> _T:
+        """The encoded ``snapshot`` frame of the showtime of ``group`` in ``form`` (each form is
+        cached on its own: sockets of one showtime may ask for different forms): cached, or
+        ``await read()`` (which reads ``seq`` before the seats; realtime.md).
 
         The caller must have joined ``group`` first. A snapshot is stored only when no message
         of the group arrived (and no receive failed) between the start of its read and its end;
@@ -495,25 +496,20 @@ class Hub:
         if ttl <= 0 or sub is None or not sub.healthy:
             return await read()
         now = self.loop.time()
-        if (
-            sub.snapshot is not None
-            and sub.snapshot_generation == sub.generation
-            and now - sub.snapshot_started < ttl
-        ):
-            return sub.snapshot
-        if (
-            sub.reading is not None
-            and sub.reading_generation == sub.generation
-            and now - sub.reading_started < ttl
-        ):
-            return await asyncio.shield(sub.reading)
+        stored = sub.snapshots.get(form)
+        if stored is not None and stored[1] == sub.generation and now - stored[2] < ttl:
+            return stored[0]
+        flight = sub.reading.get(form)
+        if flight is not None and flight[1] == sub.generation and now - flight[2] < ttl:
+            return await asyncio.shield(flight[0])
         generation, started = sub.generation, now
         reading = self.loop.create_task(read())
-        sub.reading, sub.reading_generation, sub.reading_started = reading, generation, started
+        sub.reading[form] = (reading, generation, started)
 
         def store(task: asyncio.Task) -> None:
-            if sub.reading is task:
-                sub.reading = None
+            flight = sub.reading.get(form)
+            if flight is not None and flight[0] is task:
+                del sub.reading[form]
             if (
                 not task.cancelled()
                 and task.exception() is None
@@ -521,8 +517,7 @@ class Hub:
                 and sub.healthy
                 and self.subscriptions.get(group) is sub
             ):
-                sub.snapshot = task.result()
-                sub.snapshot_generation, sub.snapshot_started = generation, started
+                sub.snapshots[form] = (task.result(), generation, started)
 
         reading.add_done_callback(store)
         return await asyncio.shield(reading)

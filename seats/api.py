@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db.models import Q
+from django.http import HttpResponse, HttpResponseBase
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
@@ -28,11 +29,14 @@ from core.ratelimits import limited
 from core.schema import AUTH, BAD_TOKEN, CSRF, errors, path_id, retry_after
 
 from . import selectors, services
-from .models import Hold, Show, Showtime
+from .layout import plan_layout
+from .models import Hold, SeatingPlan, Show, Showtime
 from .serializers import (
     BestAvailableSerializer,
     HoldRequestSerializer,
     HoldSerializer,
+    LayoutSerializer,
+    LiveSnapshotSerializer,
     SeatReleaseSerializer,
     ShowSerializer,
     ShowtimeSerializer,
@@ -54,7 +58,8 @@ HOLD_ID = path_id(OpenApiTypes.UUID, "The hold's id.")
 
 
 def showtime_detail(showtime: Showtime) -> dict:
-    """The api.md showtime shape (two queries beyond the showtime row and its joins), with the
+    """The api.md showtime shape (two queries beyond the showtime row and its joins, and the
+    plan's layout when this process has not built its current version yet), with the
     per-buyer caps in force (``max_seats_per_buyer``: the showtime's, else its
     ``max_seats_per_order``; ``max_pending_orders_per_buyer``: the setting) and the hold rules
     (``abandon_grace_seconds``, ``max_hold_extensions``, ``max_hold_seconds``: seconds)."""
@@ -74,6 +79,7 @@ def showtime_detail(showtime: Showtime) -> dict:
         "max_hold_seconds": showtime.max_hold_seconds,
         "categories": selectors.showtime_categories(showtime),
         "counts": selectors.showtime_counts(showtime.pk),
+        "layout": plan_layout(showtime.plan_id, showtime.plan.layout_version).ref(),
     }
 
 
@@ -174,6 +180,98 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
         """The seat map snapshot: every seat with its status and version (api.md)."""
         showtime = self.get_object()
         return Response(selectors.seat_snapshot(showtime.pk))
+
+    @extend_schema(
+        parameters=[SHOWTIME_ID],
+        responses={200: LiveSnapshotSerializer, **errors(BAD_TOKEN, 404)},
+        description="Every seat's status and version in the live form (api.md \"Live form\"), "
+        "aligned with the plan's layout (`layout.url`, fetched once per version).",
+    )
+    @action(detail=True, methods=["get"])
+    def live(self, request, pk=None):
+        """The seat map's states in the live form, with the layout they are aligned with."""
+        showtime = self.get_object()
+        seats = selectors.seat_live(
+            showtime.pk, plan=(showtime.plan_id, showtime.plan.layout_version)
+        )
+        return Response(
+            {
+                "showtime": showtime.pk,
+                "as_of": seats.as_of,
+                "layout": seats.layout.ref(),
+                "live": seats.live,
+                "ga": selectors.ga_availability(showtime.pk),
+            }
+        )
+
+
+# A layout never changes under its URL (a new geometry has a new version): cache it for good.
+LAYOUT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag`` (weak comparison: RFC 9110 §13.1.2;
+    ``W/`` because Django's GZipMiddleware weakens the ETag of what it compresses)."""
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+
+
+class LayoutView(APIView):
+    """``GET plans/{plan_id}/layouts/{version}/``: the plan's layout, the geometry of its seat
+    map (api.md "Plan layout"). Immutable under its URL: ``Cache-Control: public,
+    max-age=31536000, immutable`` and ``ETag: "<version>"`` (304 to a matching
+    ``If-None-Match``). A version that is not the plan's current one answers 404 ``not_found``:
+    the current URL is in the showtime (``layout.url``). No authentication needed."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "plan_id",
+                OpenApiTypes.INT64,
+                OpenApiParameter.PATH,
+                description="The seating plan's id.",
+            ),
+            OpenApiParameter(
+                "version",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="The layout version (`layout.version` of a showtime).",
+            ),
+        ],
+        responses={
+            200: OpenApiResponse(
+                LayoutSerializer,
+                description="The layout. `ETag: \"<version>\"` (`W/\"<version>\"` when gzipped); "
+                "`Cache-Control: public, max-age=31536000, immutable`.",
+            ),
+            304: OpenApiResponse(description="`If-None-Match` names this version: not modified."),
+            **errors(BAD_TOKEN, 404),
+        },
+    )
+    def get(self, request: Request, plan_id: int, version: str) -> HttpResponseBase:
+        try:
+            layout = plan_layout(plan_id)
+        except SeatingPlan.DoesNotExist:
+            raise ApplicationError("not_found", gettext("Not found."), status=404) from None
+        if version != layout.version:
+            raise ApplicationError(
+                "not_found",
+                gettext(
+                    "No such layout: the plan has another version now (see the showtime's "
+                    "layout.url)."
+                ),
+                status=404,
+            )
+        etag = f'"{layout.version}"'
+        if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(layout.body, content_type="application/json")
+        response["ETag"] = etag
+        response["Cache-Control"] = LAYOUT_CACHE_CONTROL
+        return response
 
 
 class HoldCreateView(APIView):

@@ -38,6 +38,8 @@ class SeatingPlan(models.Model):
     """The physical layout of a venue: zones → rows → seats, imported from pretix JSON.
 
     ``width``/``height`` are the canvas size in plan pixels (y grows downwards).
+    ``layout_version`` names the plan's current layout (:mod:`seats.layout`, the geometry seat maps
+    download once per version): computed on first use, emptied by any change of the geometry.
     """
 
     venue = models.ForeignKey(
@@ -56,6 +58,13 @@ class SeatingPlan(models.Model):
         verbose_name=_("focus x"),
     )
     focus_y = models.FloatField(null=True, blank=True, verbose_name=_("focus y"))
+    layout_version = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        verbose_name=_("layout version"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:

@@ -16,7 +16,8 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from . import rawsql
+from . import livecodec, rawsql
+from .layout import Layout, display_colors, plan_layout
 from .models import (
     EXPIRING_STATUSES,
     Hold,
@@ -60,6 +61,58 @@ def seat_states(showtime_id: int) -> tuple[datetime, list[dict[str, Any]]]:
         status, version = effective_state(status, version, expires_at, now)
         seats.append({"id": str(guid), "status": status, "version": version})
     return now, seats
+
+
+@dataclass(frozen=True)
+class LiveSeats:
+    """The live form of a showtime's seats (docs/api.md "Live form"): ``live`` is ``{"layout":
+    version, "count", "encoding": "varint-base64", "data"}``, aligned with ``layout``'s seats."""
+
+    as_of: datetime
+    layout: Layout
+    live: dict[str, Any]
+
+
+def seat_live(showtime_id: int, plan: tuple[int, str] | None = None) -> LiveSeats:
+    """Every seat's status and version at now (lazy expiry: :func:`effective_state`), in the
+    order of the plan's current layout (:func:`seats.layout.plan_layout`), encoded
+    (:mod:`seats.livecodec`). A layout seat without an inventory row reads ``blocked`` at version
+    0. ``plan``: ``(plan id, layout_version)`` when the caller has the showtime's plan row.
+
+    Queries: the plan's id and layout version (unless given), the states (one), and the layout's
+    when it is not cached in this process.
+
+    Raises:
+        Showtime.DoesNotExist: no such showtime.
+    """
+    if plan is None:
+        plan = (
+            Showtime.objects.filter(pk=showtime_id)
+            .values_list("plan_id", "plan__layout_version")
+            .first()
+        )
+        if plan is None:
+            raise Showtime.DoesNotExist(showtime_id)
+    layout = plan_layout(*plan)
+    index = layout.index
+    values = [livecodec.BLOCKED] * layout.count  # version 0
+    now = timezone.now()
+    codes = livecodec.CODE_OF
+    for seat_id, status, version, expires_at in ShowtimeSeat.objects.filter(
+        showtime_id=showtime_id
+    ).values_list("seat_id", "status", "version", "expires_at"):
+        i = index.get(seat_id)
+        if i is None:  # a general-admission place (or a seat newer than the layout)
+            continue
+        status, version = effective_state(status, version, expires_at, now)
+        values[i] = version * 8 + codes[status]
+    live = {
+        "layout": layout.version,
+        "count": layout.count,
+        "encoding": livecodec.ENCODING,
+        "data": livecodec.encode_values(values),
+    }
+    return LiveSeats(now, layout, live)
 
 
 def seat_snapshot(showtime_id: int) -> dict[str, Any]:
@@ -176,15 +229,21 @@ def showtime_counts(showtime_id: int) -> dict[str, int]:
 
 
 def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:
-    """``[{"name", "price", "color"}]`` of a showtime's plan, in plan order; price as a string."""
+    """``[{"name", "price", "color", "display_color"}]`` of a showtime's plan, in plan order;
+    price as a string; ``display_color`` as in the plan's layout
+    (:func:`seats.layout.display_colors`)."""
     prices = showtime_prices(showtime.pk)
+    categories = list(showtime.plan.categories.all())
     return [
         {
             "name": c.name,
             "price": None if c.pk not in prices else str(prices[c.pk]),
             "color": c.color,
+            "display_color": shown,
         }
-        for c in showtime.plan.categories.all()
+        for c, shown in zip(
+            categories, display_colors([c.color for c in categories]), strict=True
+        )
     ]
 
 

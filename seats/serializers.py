@@ -74,7 +74,22 @@ class ShowSerializer(serializers.ModelSerializer):
 class CategorySerializer(serializers.Serializer):
     name = serializers.CharField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
-    color = serializers.CharField()
+    color = serializers.CharField(help_text="The plan's colour, as the plan file gives it.")
+    display_color = serializers.CharField(
+        help_text="#rrggbb: the colour a seat map draws the category in: the plan's colour "
+        "unless it could be mistaken for a seat state (greys, greens, very dark or light) or "
+        "another category (docs/api.md \"Plan layout\")."
+    )
+
+
+class LayoutRefSerializer(serializers.Serializer):
+    """How a showtime, a live form or a snapshot frame names the plan's current layout."""
+
+    version = serializers.CharField(help_text="16 hex digits; changes with the plan's geometry.")
+    url = serializers.CharField(
+        help_text="Path of GET plans/{id}/layouts/{version}/ on this host (cacheable for good)."
+    )
+    seats = serializers.IntegerField(help_text="Seats in the layout (and in its live forms).")
 
 
 class CountsSerializer(serializers.Serializer):
@@ -123,6 +138,7 @@ class ShowtimeSerializer(serializers.Serializer):
     )
     categories = CategorySerializer(many=True)
     counts = CountsSerializer()
+    layout = LayoutRefSerializer(help_text="The plan's current layout (the seat map's geometry).")
 
 
 class SnapshotSeatSerializer(serializers.Serializer):
@@ -194,3 +210,108 @@ class HoldSerializer(serializers.Serializer):
     total = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="The sum of `seats`' prices."
     )
+
+
+class SnapshotGASerializer(serializers.Serializer):
+    """A general-admission area with its free places now."""
+
+    zone = serializers.CharField()
+    capacity = serializers.IntegerField()
+    available = serializers.IntegerField()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+
+
+class LiveFormSerializer(serializers.Serializer):
+    """The live form: every layout seat's status and version, encoded (docs/api.md "Live
+    form")."""
+
+    layout = serializers.CharField(help_text="The layout version the seats are aligned with.")
+    count = serializers.IntegerField(help_text="Seats encoded (the layout's seats.count).")
+    encoding = serializers.ChoiceField(["varint-base64"])
+    data = serializers.CharField(
+        help_text="base64 (standard, padded) of one unsigned LEB128 varint per layout seat, in "
+        "layout order: version * 8 + code (0 available, 1 held, 2 reserved, 3 sold, 4 blocked)."
+    )
+
+
+class LiveSnapshotSerializer(serializers.Serializer):
+    """``GET showtimes/{id}/live/``: the seat map's states in the live form."""
+
+    showtime = serializers.IntegerField()
+    as_of = serializers.DateTimeField()
+    layout = LayoutRefSerializer()
+    live = LiveFormSerializer()
+    ga = SnapshotGASerializer(many=True)
+
+
+class BoundsSerializer(serializers.Serializer):
+    min_x = serializers.FloatField()
+    min_y = serializers.FloatField()
+    max_x = serializers.FloatField()
+    max_y = serializers.FloatField()
+
+
+class SizeSerializer(serializers.Serializer):
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class PointSerializer(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+
+class LayoutCategorySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField(help_text="The plan's colour.")
+    display_color = serializers.CharField(help_text="#rrggbb the seat map draws it in.")
+
+
+class LayoutZoneSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    seats = serializers.IntegerField()
+    bounds = BoundsSerializer()
+
+
+class LayoutSeatsSerializer(serializers.Serializer):
+    """Column lists, one entry per seat, all in the layout's seat order."""
+
+    count = serializers.IntegerField()
+    id = serializers.ListField(child=serializers.UUIDField(), help_text="Seat GUIDs.")
+    label = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # a field named like Field.label
+    zone = serializers.ListField(child=serializers.IntegerField(), help_text="Index in zones.")
+    row = serializers.ListField(child=serializers.CharField())
+    number = serializers.ListField(child=serializers.CharField())
+    category = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Index in categories, -1 for none."
+    )
+    x = serializers.ListField(child=serializers.FloatField())
+    y = serializers.ListField(child=serializers.FloatField())
+    wheelchair = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Indexes of the wheelchair spaces."
+    )
+
+
+class LayoutGASerializer(serializers.Serializer):
+    zone = serializers.CharField()
+    capacity = serializers.IntegerField()
+    category = serializers.IntegerField(help_text="Index in categories.")
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+
+class LayoutSerializer(serializers.Serializer):
+    """``GET plans/{id}/layouts/{version}/``: a plan's geometry, immutable per version."""
+
+    plan = serializers.IntegerField()
+    version = serializers.CharField()
+    venue = serializers.CharField()
+    name = serializers.CharField()
+    size = SizeSerializer()
+    bounds = BoundsSerializer(help_text="Of the seats; zeros when there are none.")
+    focus = PointSerializer(allow_null=True, help_text="The stage or ring; null: none set.")
+    categories = LayoutCategorySerializer(many=True)
+    zones = LayoutZoneSerializer(many=True, help_text="In order of first appearance.")
+    seats = LayoutSeatsSerializer()
+    ga = LayoutGASerializer(many=True)

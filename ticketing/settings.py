@@ -120,6 +120,11 @@ MIDDLEWARE = [
     "ticketing.middleware.BodySizeLimitMiddleware",
     "ticketing.middleware.MalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gzip for API answers and pages when the client accepts it (docs/api.md "Compression";
+    # Django's, with its BREACH mitigation). Below WhiteNoise, which answers static files itself
+    # (precompressed .gz/.br), so they never reach it; above every middleware that reads or
+    # writes the body. It skips bodies under 200 bytes, 304s and answers already encoded.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

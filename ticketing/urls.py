@@ -22,7 +22,14 @@ from orders.views import (
     ticket_qr,
 )
 from realtime.api import SocketTicketView
-from seats.api import BestAvailableView, HoldCreateView, HoldViewSet, ShowtimeViewSet, ShowViewSet
+from seats.api import (
+    BestAvailableView,
+    HoldCreateView,
+    HoldViewSet,
+    LayoutView,
+    ShowtimeViewSet,
+    ShowViewSet,
+)
 from seats.views import showtime_detail, showtime_list
 
 from .accounts import RegisterView, TokenRefresh, TokenView, signup
@@ -102,6 +109,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<id64:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
     path("showtimes/<id64:showtime_id>/holds/best/", BestAvailableView.as_view(), name="hold-best"),
+    path(
+        "plans/<id64:plan_id>/layouts/<str:version>/", LayoutView.as_view(), name="plan-layout"
+    ),
     path("", include(router.urls)),
 ]
 
