@@ -324,12 +324,12 @@
       choose: (i) => onSeat(entries[i].seat.id),
       focused: (i) => { ui.mapFocus.textContent = seatText(entries[i].seat, shownOf(entries[i])); },
       hover: (i, ev) => showTip(i, ev),
-      zoomed: (zone) => { ui.mapWhere.textContent = zone ? zone.name : gettext('Whole venue'); },
+      zoomed: (zone) => { ui.mapWhere.textContent = zone ? zone.name : ''; },
       label: gettext('Seat map'),
       describedBy: 'map-help',
     });
     for (const e of entries) e.shown = null;
-    ui.mapWhere.textContent = gettext('Whole venue');
+    ui.mapWhere.textContent = '';
     ui.seatList.replaceChildren();
     state.listZones = null;
     if (!ui.seatList.hidden) renderList();
