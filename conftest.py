@@ -115,6 +115,41 @@ def shared_venues() -> Path:
     return SHARED_VENUES
 
 
+@pytest.fixture(scope="session")
+def arena_plan() -> dict:
+    """The 20,000-seat Seatline Arena plan (``seats/arena_plan.py``), built once per session;
+    shared, so a test that changes it works on ``copy.deepcopy(arena_plan)``."""
+    from seats.arena_plan import build_arena_plan
+
+    return build_arena_plan()
+
+
+@pytest.fixture
+def arena_showtime(request, arena_plan):
+    """An on-sale showtime in three days on the imported :func:`arena_plan` (20,000 seats and
+    the standing floor), a price in EUR per category. Works with ``db`` and with
+    ``transactional_db`` (e.g. through ``asgi_server``): it requests ``transactional_db`` when
+    the test uses it, ``live_server`` or ``django_db(transaction=True)``, else ``db``."""
+    from seats.importer import plan_import
+    from seats.models import Show
+    from seats.services import showtime_create
+
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+        or (marker and marker.kwargs.get("transaction", marker.args[0] if marker.args else False))
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    plan = plan_import(raw=arena_plan, venue_name="Arena test venue")
+    prices = {c["name"]: Decimal(150 - 20 * i) for i, c in enumerate(arena_plan["categories"])}
+    return showtime_create(
+        show=Show.objects.create(title="Arena Test Night"),
+        plan=plan,
+        starts_at=timezone.now() + timedelta(days=3),
+        prices=prices,
+    )
+
+
 @pytest.fixture
 def make_user(db):
     counter = iter(range(1, 10_000))

@@ -4,6 +4,7 @@ scripts' text from Django's JavaScriptCatalog (``/jsi18n/``) in the request's la
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -20,6 +21,7 @@ from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
 )
 from seats.services import hold_create
 from seats.tests.test_pages_th import THAI_MONTHS
+from ticketing.tests.axe import assert_no_serious_violations
 
 
 def js(text: str) -> str:
@@ -99,6 +101,7 @@ def test_check_in_and_sales_in_thai_in_the_browser(
         again = page.inner_text("#checkin-result")
         assert again.startswith("บัตรนี้ใช้ไปแล้ว — ที่นั่ง") and "สแกนไปแล้วเมื่อ" in again, again
         page.screenshot(path=str(ARTIFACTS / "checkin-th.png"), full_page=True)
+        assert_no_serious_violations(page, "the check-in page in Thai, refused")
 
         page.goto(f"{base_url}/staff/showtimes/{showtime.pk}/sales/")
         page.wait_for_selector("#sales-live[data-state=live]", timeout=5000)
@@ -106,4 +109,9 @@ def test_check_in_and_sales_in_thai_in_the_browser(
         page.wait_for_function("document.getElementById('card-sold').textContent === '1'")
         assert page.inner_text("#card-revenue") == "฿80.00"
         assert page.inner_text("#sales-table tfoot td:first-child") == "รวม"
+        when = r"วัน\S+ที่ \d{1,2} \S+ \d{4} เวลา \d{2}:\d{2}:\d{2} UTC"  # Gregorian years
+        starts = page.inner_text("#sales-starts")
+        assert re.fullmatch(when, starts) and THAI_MONTHS[showtime.starts_at.month - 1] in starts
+        assert re.fullmatch(when, page.inner_text("#sales-asof"))
         page.screenshot(path=str(ARTIFACTS / "sales-th.png"), full_page=True)
+        assert_no_serious_violations(page, "the sales overview in Thai")

@@ -144,13 +144,54 @@ def post_json(url: str, body: dict, token: str) -> tuple[int, dict]:
         return response.status, json.loads(response.read())
 
 
-def seat(guid: str, status: str | None = None) -> str:
-    where = f'#map circle.seat[data-seat-id="{guid}"]'
-    return f'{where}[data-status="{status}"]' if status else where
+def seat_status(page, guid: str) -> str | None:
+    """How the page shows seat ``guid`` now (``window.seatmap.status``): available | mine | held |
+    reserved | sold | blocked; None for a seat not on the map."""
+    return page.evaluate("(id) => window.seatmap.status(id)", guid)
+
+
+def seat_text(page, guid: str) -> str | None:
+    """The seat's text as a screen reader and the tooltip give it (label, category, price, state)."""
+    return page.evaluate("(id) => window.seatmap.text(id)", guid)
 
 
 def wait_status(page, guid: str, status: str, timeout: float = 5000):
-    page.wait_for_selector(seat(guid, status), state="attached", timeout=timeout)
+    """Wait until the page shows seat ``guid`` as ``status``."""
+    page.wait_for_function(
+        "([id, status]) => window.seatmap && window.seatmap.status(id) === status",
+        arg=[guid, status],
+        timeout=timeout,
+        polling="raf",
+    )
+
+
+def click_seat(page, guid: str):
+    """Click the seat on the canvas with the mouse, as a buyer would: the map first zooms and
+    pans (``seatmap.reveal``) until the seat is in view and big enough to aim at."""
+    point = page.evaluate("(id) => window.seatmap.reveal(id, 'mouse')", guid)
+    page.mouse.click(point["x"], point["y"])
+
+
+def tap_seat(page, guid: str):
+    """Tap the seat with a finger (the context needs ``has_touch``), revealed like
+    :func:`click_seat` but at a size a finger can aim at."""
+    point = page.evaluate("(id) => window.seatmap.reveal(id, 'touch')", guid)
+    page.touchscreen.tap(point["x"], point["y"])
+
+
+def mark_when(page, guid: str, status: str, name: str):
+    """Set ``window[name]`` to ``Date.now()`` once the page shows seat ``guid`` as ``status``
+    (checked every animation frame: within one frame of the change)."""
+    page.evaluate(
+        """([id, status, name]) => {
+            const check = () => {
+                if (window.seatmap.status(id) === status) window[name] = Date.now();
+                else requestAnimationFrame(check);
+            };
+            check();
+        }""",
+        [guid, status, name],
+    )
 
 
 def open_seatmap(page, base_url: str, showtime_id: int, timeout: float = 15000) -> float:

@@ -1,6 +1,8 @@
 /* The staff sales overview (/staff/showtimes/{id}/sales/): GET .../sales/ again (debounced) on
    every seats.changed frame of the showtime. Text from Django's JavaScriptCatalog (/jsi18n/);
-   money, counts, percentages and times formatted by Intl in the page's language. */
+   money, counts, percentages and times formatted by Intl in the page's language. Times: the
+   showtime's start and the "updated" time through one Intl.DateTimeFormat, in UTC (as every time
+   on the site, "UTC" written after it), on the Gregorian calendar (as Django's Thai dates). */
 (function () {
   'use strict';
   const root = document.getElementById('sales');
@@ -9,6 +11,15 @@
   const cols = ['available', 'held', 'reserved', 'sold', 'blocked'];
   const count = new Intl.NumberFormat(lang);
   const percent = new Intl.NumberFormat(lang, {style: 'percent'});
+  const when = new Intl.DateTimeFormat(lang, {
+    weekday: 'long', year: 'numeric', month: 'long', day: 'numeric',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    timeZone: 'UTC', calendar: 'gregory',
+  });
+  function showTime(el, iso) {
+    el.dateTime = iso;
+    el.textContent = when.format(new Date(iso)) + ' UTC';  // Thai's own zone name is long-winded
+  }
   let pending = null;
   function money(amount, currency) {
     if (amount === '' || amount == null) return '';
@@ -40,7 +51,7 @@
     document.getElementById('card-held').textContent = count.format(s.seats_held);
     const ratio = s.conversion.holds_converted_ratio;
     document.getElementById('card-conversion').textContent = ratio == null ? '—' : percent.format(ratio);
-    document.getElementById('sales-asof').textContent = new Date(s.as_of).toLocaleTimeString(lang);
+    showTime(document.getElementById('sales-asof'), s.as_of);
     root.dataset.version = String((Number(root.dataset.version) || 0) + 1);
   }
   function schedule() { if (!pending) pending = setTimeout(refresh, 250); }
@@ -55,6 +66,8 @@
       setTimeout(connect, delay + Math.random() * delay); delay = Math.min(delay * 2, 15000);
     };
   }
+  const starts = document.getElementById('sales-starts');
+  showTime(starts, starts.dateTime);
   refresh();
   connect();
 })();

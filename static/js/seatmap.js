@@ -2,14 +2,17 @@
  * Seatline seat map: static/js/seatmap.js (plain ES2020, no build step, no dependencies).
  *
  * What it does
- *   Draws the seating plan of one showtime as an SVG (built once; afterwards only the class and
- *   data-status of changed seats are touched), keeps it live over a WebSocket, lets a signed-in buyer
- *   hold a seat by clicking it (or Enter/Space) and release it by clicking again, shows the held seats
- *   with prices, a countdown to the hold's expiry, and checks out (order, pay, tickets).
+ *   Shows the seating plan of one showtime on a canvas (static/js/seatcanvas.js: zoom, pan,
+ *   taps, keyboard) and as a list (sections → rows → seats), keeps both live over a WebSocket,
+ *   lets a signed-in buyer hold a seat by choosing it and release it by choosing it again, shows
+ *   the held seats with prices, a countdown to the hold's expiry, and checks out (order, pay,
+ *   tickets).
  *
- * What it calls (contract: shared/spec/api.md and realtime.md)
- *   GET  /api/v1/showtimes/ID/             categories + prices, currency, hold TTL, max seats
- *   GET  /api/v1/showtimes/ID/seats/       snapshot with geometry: id, label, zone, category, price, x, y, status, version
+ * What it calls (contract: docs/api.md and docs/realtime.md)
+ *   GET  /api/v1/showtimes/ID/             categories (price, display_color), currency, hold TTL, max
+ *                                          seats, layout {version, url, seats}
+ *   GET  layout.url                        the plan layout (geometry; immutable, cached by the browser)
+ *   GET  /api/v1/showtimes/ID/live/        the live form: status and version per seat, in layout order
  *   GET  /api/v1/holds/HOLD/               restore the hold named by data-hold (a 404 is ignored)
  *   POST /api/v1/showtimes/ID/holds/       {"seats": [guid]}  hold a seat (adds to my active hold)
  *   POST /api/v1/holds/HOLD/release/       {"seats": [guid]}  release a seat
@@ -18,8 +21,9 @@
  *   POST /api/v1/orders/                   Idempotency-Key header; {"hold", "customer", "payment_method"}
  *   POST /api/v1/orders/ORDER/pay/         {}
  *   GET  /api/v1/orders/ORDER/tickets/
- *   WS   /ws/showtimes/ID/                 in: snapshot, seats.changed, hold.updated, hold.expiring,
- *                                          hold.expired, order.updated, pong, error; out: ping (25 s), resync
+ *   WS   /ws/showtimes/ID/                 in: snapshot (the live form), seats.changed, hold.updated,
+ *                                          hold.expiring, hold.expired, order.updated, pong, error;
+ *                                          out: ping (25 s), resync
  *
  * Rules it follows
  *   - A frame's seat is applied only when its version is greater than the one held; a snapshot replaces all.
@@ -38,11 +42,14 @@
  *     409 extension_limit (its message is said, and the hold is taken as having none left).
  *
  * DOM (templates/seats/showtime_detail.html): #seatmap-app[data-showtime, data-authenticated, data-hold,
- *   data-login-url] and #connection, #message, #prices, #legend, #map, #my-seats, #total, #countdown,
- *   #extend-hold, #limits, #checkout-form, #checkout-fields, #checkout-errors, #tickets.
- *   Seats: <circle class="seat s-STATUS" data-seat-id="GUID" data-status="STATUS">, STATUS one of
+ *   data-login-url] and #connection, #message, #prices, #legend, #map (the canvas goes in), #map-tip,
+ *   #map-where, #map-focus (says the seat the keyboard is on), #zoom-in, #zoom-out, #zoom-reset,
+ *   #list-toggle, #seat-list, #my-seats, #total, #countdown, #extend-hold, #limits, #checkout-form,
+ *   #checkout-fields, #checkout-errors, #tickets. In the list view a seat is
+ *   <button class="list-seat s-STATUS" data-seat-id="GUID" data-status="STATUS">, STATUS one of
  *   available | mine | held | reserved | sold | blocked. #seatmap-app gets data-ready="true" once drawn.
- *   window.seatmap = {state, ws} for debugging and browser tests.
+ *   window.seatmap = {state, ws, canvas, status(guid), text(guid), reveal(guid, pointer)} for
+ *   debugging and the browser tests.
  *
  * Language (docs/i18n.md): every text for people goes through Django's JavaScriptCatalog
  *   (/jsi18n/, loaded before this script: gettext, ngettext, pgettext, interpolate), so the
@@ -104,7 +111,9 @@
     form: $('checkout-form'), fields: $('checkout-fields'), formErrors: $('checkout-errors'),
     submit: $('checkout-submit'), tickets: $('tickets'),
     bestForm: $('best-form'), bestCategory: $('best-category'), gaZones: $('ga-zones'),
-    gaList: $('ga-list'),
+    gaList: $('ga-list'), mapFocus: $('map-focus'), mapWhere: $('map-where'), mapTip: $('map-tip'),
+    seatList: $('seat-list'), listToggle: $('list-toggle'), zoomIn: $('zoom-in'), zoomOut: $('zoom-out'),
+    zoomReset: $('zoom-reset'),
   };
 
   const state = {
@@ -113,7 +122,13 @@
     loginUrl: root.dataset.loginUrl || '/accounts/login/',
     showtime: null,          // GET showtimes/ID/ answer
     currency: root.dataset.currency || '',
-    seats: new Map(),        // guid → {seat, status, version, el, title, shown, busy}
+    layout: null,            // the plan layout drawn (docs/api.md "Plan layout")
+    layoutLoading: null,     // {version, promise} of a layout on its way
+    entries: [],             // per seat in the layout's order: {i, zone, seat, status, version, shown, busy, button}
+    seats: new Map(),        // guid → the same entry
+    canvas: null,            // the SeatCanvas (static/js/seatcanvas.js)
+    listZones: null,         // list view: zone → {details, summary, entries} once built
+    listDirty: null,         // zones whose summary is out of date
     hold: null,              // my active hold (API shape) or null
     holdSeats: new Set(),    // guids of state.hold.seats
     extendFor: null,         // the expires_at a hold.expiring offered "Extend" for (null: none)
@@ -259,112 +274,201 @@
       : gettext('Seat %(label)s, %(category)s, %(price)s, %(status)s'), values);
   }
 
-  /** Brings one seat element in line with its state; touches the DOM only when something changed. */
+  /** How a seat looks now: mine, or its status. */
+  const shownOf = (entry) => (state.holdSeats.has(entry.seat.id) ? 'mine' : entry.status);
+
+  /** A seat's look changed: redraw it on the map and, when its section is open, in the list. */
   function paint(entry) {
-    const shown = state.holdSeats.has(entry.seat.id) ? 'mine' : entry.status;
+    const shown = shownOf(entry);
     const key = shown + (entry.busy ? '/busy' : '');
     if (key === entry.shown) return;
-    const textChanged = !entry.shown || entry.shown.split('/')[0] !== shown;
     entry.shown = key;
-    const el = entry.el;
-    el.setAttribute('class', `seat s-${shown}${entry.seat.wheelchair ? ' wheelchair' : ''}${entry.busy ? ' busy' : ''}`);
-    el.setAttribute('data-status', shown);
-    if (entry.busy) el.setAttribute('aria-disabled', 'true'); else el.removeAttribute('aria-disabled');
-    if (textChanged) {
-      const text = seatText(entry.seat, shown);
-      el.setAttribute('aria-label', text);
-      entry.title.textContent = text;
-    }
+    if (state.canvas) state.canvas.invalidate(entry.i);
+    if (entry.button) paintButton(entry, shown);
+    if (state.listZones) state.listDirty.add(entry.zone);
+    scheduleList();
   }
 
-  function buildMap(seats) {
-    const colors = new Map((state.showtime.categories || []).map((c) => [c.name, c.color]));
-    const zones = new Map();   // zone → bounding box
-    let minX = Infinity; let minY = Infinity; let maxX = -Infinity; let maxY = -Infinity;
-    for (const seat of seats) {
-      seat.x = Number(seat.x); seat.y = Number(seat.y);   // tolerate decimals serialized as strings
-      minX = Math.min(minX, seat.x); maxX = Math.max(maxX, seat.x);
-      minY = Math.min(minY, seat.y); maxY = Math.max(maxY, seat.y);
-      const z = zones.get(seat.zone) || { minX: Infinity, minY: Infinity, maxX: -Infinity };
-      z.minX = Math.min(z.minX, seat.x); z.maxX = Math.max(z.maxX, seat.x); z.minY = Math.min(z.minY, seat.y);
-      zones.set(seat.zone, z);
-    }
-    if (!seats.length) { minX = minY = 0; maxX = maxY = 100; }
-    const margin = 24; const labelRoom = 30;
-    const svg = s('svg', {
-      class: 'seatmap', role: 'group', 'aria-label': gettext('Seat map'),
-      viewBox: `${minX - margin} ${minY - margin - labelRoom} ${maxX - minX + 2 * margin} ${maxY - minY + 2 * margin + labelRoom}`,
-      preserveAspectRatio: 'xMidYMid meet',
-    });
-    const defs = s('defs');
-    const hatch = s('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' });
-    hatch.append(s('rect', { width: 6, height: 6, fill: '#fff' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#111', 'stroke-width': 3, 'stroke-opacity': 0.35 }));
-    defs.append(hatch);
-
-    const labels = s('g', { class: 'zone-labels', 'aria-hidden': 'true' });
-    for (const [name, z] of zones) {
-      const t = s('text', { x: (z.minX + z.maxX) / 2, y: z.minY - 20, 'text-anchor': 'middle', class: 'zone-label' });
-      t.textContent = name;
-      labels.append(t);
-    }
-
-    const frag = document.createDocumentFragment();
-    const rings = s('g', { class: 'wheelchair-marks', 'aria-hidden': 'true' });
-    for (const seat of seats) {
-      const color = colors.get(seat.category) || '#6b7280';
-      const el = s('circle', {
-        cx: seat.x, cy: seat.y, r: 9, tabindex: '0', role: 'button', 'data-seat-id': seat.id,
-        fill: color, stroke: color,   // CSS overrides these for every status except "available"
+  /** The seats of a plan layout (docs/api.md "Plan layout") as entries, in the layout's order. */
+  function seatsOf(layout) {
+    const L = layout.seats;
+    const cats = layout.categories || [];
+    const prices = new Map((state.showtime.categories || []).map((c) => [c.name, c.price]));
+    const wheelchair = new Set(L.wheelchair || []);
+    const entries = [];
+    for (let i = 0; i < L.count; i++) {
+      const cat = cats[L.category[i]] || null;
+      const zone = (layout.zones[L.zone[i]] || {}).name || '';
+      entries.push({
+        i, zone,
+        seat: { id: L.id[i], label: L.label[i], zone, row: L.row[i], number: L.number[i],
+          category: cat ? cat.name : '', color: cat ? cat.display_color : '#6b7280',
+          price: cat ? prices.get(cat.name) : null, wheelchair: wheelchair.has(i) },
+        status: 'blocked', version: -1, shown: null, busy: false, button: null,
       });
-      const title = s('title');
-      el.append(title);
-      frag.append(el);
-      const entry = { seat, status: seat.status, version: seat.version, el, title, shown: null, busy: false };
-      state.seats.set(seat.id, entry);
-      paint(entry);
-      if (seat.wheelchair) rings.append(s('circle', { cx: seat.x, cy: seat.y, r: 12.5, class: 'wheelchair-ring' }));
     }
-    const seatLayer = s('g', { class: 'seats' });
-    seatLayer.append(frag);
-    svg.append(defs, labels, seatLayer, rings, s('g', { id: 'check-marks', class: 'check-marks', 'aria-hidden': 'true' }));
-    ui.map.replaceChildren(svg);
-    svg.addEventListener('click', (ev) => {
-      const el = ev.target.closest('[data-seat-id]');
-      if (el) onSeat(el.getAttribute('data-seat-id'));
+    return entries;
+  }
+
+  /** Builds the map of a layout (a new layout replaces the old map; states start as blocked at
+   * version -1 until the live form or a snapshot brings them). */
+  function buildMap(layout) {
+    state.layout = layout;
+    state.entries = seatsOf(layout);
+    state.seats = new Map(state.entries.map((e) => [e.seat.id, e]));
+    const entries = state.entries;
+    state.canvas = new window.SeatCanvas(ui.map, layout, {
+      look: (i) => shownOf(entries[i]),
+      busy: (i) => entries[i].busy,
+      color: (i) => entries[i].seat.color,
+      choose: (i) => onSeat(entries[i].seat.id),
+      focused: (i) => { ui.mapFocus.textContent = seatText(entries[i].seat, shownOf(entries[i])); },
+      hover: (i, ev) => showTip(i, ev),
+      zoomed: (zone) => { ui.mapWhere.textContent = zone ? zone.name : ''; },
+      label: gettext('Seat map'),
+      describedBy: 'map-help',
     });
-    svg.addEventListener('keydown', (ev) => {
-      const el = ev.target.closest && ev.target.closest('[data-seat-id]');
-      if (el && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); onSeat(el.getAttribute('data-seat-id')); }
+    for (const e of entries) e.shown = null;
+    ui.mapWhere.textContent = '';
+    ui.seatList.replaceChildren();
+    state.listZones = null;
+    if (!ui.seatList.hidden) renderList();
+  }
+
+  /** The seat's text beside the mouse pointer (a mouse has no other way to read it). */
+  function showTip(i, ev) {
+    if (i < 0) { ui.mapTip.hidden = true; return; }
+    const entry = state.entries[i];
+    const rect = ui.map.getBoundingClientRect();
+    ui.mapTip.textContent = seatText(entry.seat, shownOf(entry));
+    ui.mapTip.style.left = `${Math.min(ev.clientX - rect.left + 14, rect.width - 220)}px`;
+    ui.mapTip.style.top = `${ev.clientY - rect.top + 14}px`;
+    ui.mapTip.hidden = false;
+  }
+
+  /** The legend: one entry per category on the map (its colour, as an available seat), then
+   * every seat state drawn as the map draws it (shape and colour). */
+  function renderLegend() {
+    const onMap = new Set(state.entries.map((e) => e.seat.category));
+    const items = (state.layout.categories || []).filter((c) => onMap.has(c.name)).map((c) => {
+      const li = h('li', { class: 'legend__item', 'data-legend': 'available' });
+      li.append(window.SeatCanvas.icon('available', c.display_color), format(gettext('Available: %(category)s'), { category: c.name }));
+      return li;
+    });
+    const looks = [['mine', gettext('Your seats')], ['held', pgettext('seat status', 'Held')],
+      ['reserved', pgettext('seat status', 'Reserved')], ['sold', pgettext('seat status', 'Sold')],
+      ['blocked', gettext('Not for sale')]];
+    for (const [look, text] of looks) {
+      const li = h('li', { class: 'legend__item', 'data-legend': look });
+      li.append(window.SeatCanvas.icon(look, '#6b7280'), text);
+      items.push(li);
+    }
+    if (state.entries.some((e) => e.seat.wheelchair)) {
+      const li = h('li', { class: 'legend__item', 'data-legend': 'wheelchair' });
+      const first = (state.layout.categories || [])[0];
+      li.append(window.SeatCanvas.icon('available', first ? first.display_color : '#0072B2', true), gettext('Wheelchair space'));
+      items.push(li);
+    }
+    ui.legend.replaceChildren(...items);
+  }
+
+  // ---------------------------------------------------------------- list view
+
+  /** The list view (an alternative to the map for screen readers and small screens): one
+   * collapsible section per zone with its free seats and prices; rows and seats are made when
+   * the section is opened. */
+  function renderList() {
+    const zones = new Map();
+    for (const e of state.entries) {
+      if (!zones.has(e.zone)) zones.set(e.zone, []);
+      zones.get(e.zone).push(e);
+    }
+    state.listZones = new Map();
+    state.listDirty = new Set();
+    ui.seatList.replaceChildren(...[...zones].map(([zone, entries]) => {
+      const details = h('details', { class: 'seat-list__zone', 'data-zone': zone });
+      const summary = h('summary', { class: 'seat-list__summary' });
+      details.append(summary);
+      details.addEventListener('toggle', () => { if (details.open) fillZone(details, entries); });
+      state.listZones.set(zone, { details, summary, entries });
+      summarise(zone);
+      return details;
+    }));
+  }
+
+  function summarise(zone) {
+    const z = state.listZones && state.listZones.get(zone);
+    if (!z) return;
+    const free = z.entries.filter((e) => shownOf(e) === 'available');
+    const prices = [...new Set(free.map((e) => Number(e.seat.price)).filter((x) => !Number.isNaN(x)))].sort((a, b) => a - b);
+    const price = !prices.length ? '' : (prices.length === 1 ? money(prices[0])
+      : format(gettext('%(low)s to %(high)s'), { low: money(prices[0]), high: money(prices[prices.length - 1]) }));
+    z.summary.replaceChildren(h('span', { class: 'seat-list__name' }, zone),
+      h('span', { class: 'seat-list__free muted' }, [format(ngettext('%(free)s of %(total)s seat available',
+        '%(free)s of %(total)s seats available', z.entries.length), { free: free.length, total: z.entries.length }), price].filter(Boolean).join(' · ')));
+  }
+
+  let listFrame = 0;
+  function scheduleList() {
+    if (listFrame || !state.listDirty || !state.listDirty.size) return;
+    listFrame = requestAnimationFrame(() => {
+      listFrame = 0;
+      for (const zone of state.listDirty) summarise(zone);
+      state.listDirty.clear();
     });
   }
 
-  /** White check marks over my seats (a separate layer, so seats stay single <circle> elements). */
-  function renderChecks() {
-    const layer = document.getElementById('check-marks');
-    if (!layer) return;
-    layer.replaceChildren(...[...state.holdSeats].filter((id) => state.seats.has(id)).map((id) => {
-      const { x, y } = state.seats.get(id).seat;
-      return s('path', { d: `M${x - 4.5} ${y + 0.5} l3 3.5 l6 -7.5`, class: 'check' });
-    }));
+  function fillZone(details, entries) {
+    if (details.dataset.filled) return;
+    details.dataset.filled = 'true';
+    const rows = new Map();
+    for (const e of entries) {
+      if (!rows.has(e.seat.row)) rows.set(e.seat.row, []);
+      rows.get(e.seat.row).push(e);
+    }
+    const body = h('div', { class: 'seat-list__rows' });
+    for (const [row, list] of rows) {
+      const group = h('div', { class: 'seat-list__row', role: 'group' });
+      const title = h('h4', { class: 'seat-list__row-title', id: `row-${uuid()}` }, format(gettext('Row %(row)s'), { row }));
+      group.setAttribute('aria-labelledby', title.id);
+      const seats = h('div', { class: 'seat-list__seats' });
+      for (const e of list) {
+        e.button = h('button', { type: 'button', class: 'list-seat', 'data-seat-id': e.seat.id }, e.seat.number);
+        e.button.addEventListener('click', () => onSeat(e.seat.id));
+        paintButton(e, shownOf(e));
+        seats.append(e.button);
+      }
+      group.append(title, seats);
+      body.append(group);
+    }
+    details.append(body);
+  }
+
+  function paintButton(entry, shown) {
+    const b = entry.button;
+    b.className = `list-seat s-${shown}${entry.seat.wheelchair ? ' wheelchair' : ''}`;
+    b.dataset.status = shown;
+    b.setAttribute('aria-label', seatText(entry.seat, shown));
+    b.setAttribute('aria-pressed', shown === 'mine' ? 'true' : 'false');
+    if (entry.busy || (shown !== 'available' && shown !== 'mine')) b.setAttribute('aria-disabled', 'true');
+    else b.removeAttribute('aria-disabled');
+  }
+
+  function toggleList() {
+    const open = ui.seatList.hidden;
+    ui.seatList.hidden = !open;
+    ui.listToggle.setAttribute('aria-expanded', String(open));
+    if (open && !state.listZones) renderList();
   }
 
   function renderPrices() {
     const cats = state.showtime.categories || [];
     ui.prices.replaceChildren(...cats.map((c) => {
       const li = h('li', { class: 'prices__item' });
-      li.append(h('span', { class: 'swatch', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }),
+      li.append(window.SeatCanvas.icon('available', c.display_color || c.color || '#6b7280', false, 14),
         h('span', { class: 'prices__name' }, c.name), h('span', { class: 'prices__price' }, money(c.price)));
       return li;
     }));
-    // Legend: one "available" entry per category, before the fixed status entries of the template.
-    const first = ui.legend.firstChild;
-    const onMap = new Set([...state.seats.values()].map((e) => e.seat.category));
-    for (const c of cats.filter((x) => onMap.has(x.name))) {
-      const li = h('li', { class: 'legend__item', 'data-legend': 'available' });
-      li.append(h('span', { class: 'swatch swatch--available', style: `--cat: ${c.color}`, 'aria-hidden': 'true' }),
-        format(gettext('Available: %(category)s'), { category: c.name }));
-      ui.legend.insertBefore(li, first);
-    }
     const ttl = state.showtime.hold_ttl_seconds;
     const max = state.showtime.max_seats_per_order;
     const minutes = Math.round(ttl / 60);
@@ -374,6 +478,53 @@
       ttl ? format(ngettext('Seats are held for %(n)s minute.', 'Seats are held for %(n)s minutes.', minutes), { n: minutes }) : '',
       max ? format(ngettext('Up to %(n)s seat per order.', 'Up to %(n)s seats per order.', max), { n: max }) : '',
     ].filter(Boolean).map((text) => h('span', { class: 'limits__item' }, text)));
+  }
+
+  // ---------------------------------------------------------------- live form
+
+  const LIVE_STATUS = ['available', 'held', 'reserved', 'sold', 'blocked'];
+
+  /** Decodes the live form (docs/api.md "Live form"): base64 bytes holding, per seat in the
+   * layout's order, the LEB128 varint of version × 8 + status code. Calls fn(i, status, version). */
+  function decodeLive(live, fn) {
+    const bin = atob(live.data);
+    let p = 0;
+    for (let i = 0; i < live.count; i++) {
+      let v = 0; let mul = 1; let b;
+      do { b = bin.charCodeAt(p++); v += (b & 0x7f) * mul; mul *= 128; } while (b & 0x80 && p < bin.length);
+      fn(i, LIVE_STATUS[v % 8] || 'blocked', Math.floor(v / 8));
+    }
+  }
+
+  /** Applies a live form or a full seat list to the map: every seat takes the state given. */
+  function applyLive(live) {
+    if (!state.layout || live.layout !== state.layout.version) return false;
+    decodeLive(live, (i, status, version) => {
+      const entry = state.entries[i];
+      if (!entry) return;
+      entry.status = status; entry.version = version;
+      paint(entry);
+    });
+    return true;
+  }
+
+  /** Loads the layout `ref` ({version, url}) unless it is the one drawn; resolves to true when
+   * the map is drawn with it. The browser caches the layout (its URL never changes content). */
+  async function ensureLayout(ref) {
+    if (state.layout && ref && state.layout.version === ref.version) return true;
+    if (!ref || !ref.url) return false;
+    if (!state.layoutLoading || state.layoutLoading.version !== ref.version) {
+      state.layoutLoading = { version: ref.version, promise: fetch(ref.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then((res) => (res.ok ? res.json() : null)).catch(() => null) };
+    }
+    const layout = await state.layoutLoading.promise;
+    if (!layout || layout.version !== ref.version) return false;
+    if (!state.layout || state.layout.version !== layout.version) {
+      buildMap(layout);
+      renderLegend();
+      for (const id of state.holdSeats) { const e = state.seats.get(id); if (e) paint(e); }
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- seat state
@@ -416,7 +567,6 @@
       const entry = state.seats.get(id);
       if (entry) paint(entry);
     }
-    renderChecks();
     renderPanel();
     renderExtend();
     tick();
@@ -817,6 +967,12 @@
       case 'snapshot':
         if (otherShowtime) return;
         noteServerTime(msg.as_of);
+        if (msg.live && !applyLive(msg.live)) {
+          // Another plan layout than the one drawn (the plan was edited): load it, then ask for
+          // a snapshot that matches it.
+          ensureLayout(msg.layout).then((ok) => { if (ok) { state.resyncSentAt = 0; requestResync(); } });
+          break;
+        }
         for (const x of msg.seats || []) applySeat(x, true);
         if (msg.ga) setGa(msg.ga);
         state.lastSeq = typeof msg.seq === 'number' ? msg.seq : null;
@@ -946,19 +1102,24 @@
   async function init() {
     setConnection('connecting');
     const id = state.showtimeId;
-    const [st, snap] = await Promise.all([api('GET', `/showtimes/${id}/`), api('GET', `/showtimes/${id}/seats/`)]);
-    if (!st.ok || !snap.ok) {
+    const failed = (message) => {
       setConnection('offline');
       ui.map.replaceChildren();
-      say(format(gettext('The seat map could not be loaded: %(message)s %(link)s'), { message: (st.ok ? snap : st).error.message, link: LINK }),
+      say(format(gettext('The seat map could not be loaded: %(message)s %(link)s'), { message, link: LINK }),
         'error', { href: location.href, text: gettext('Try again') });
-      return;
-    }
+    };
+    const st = await api('GET', `/showtimes/${id}/`);
+    if (!st.ok) { failed(st.error.message); return; }
     state.showtime = st.data;
     state.currency = st.data.currency || state.currency;
-    setGa(snap.data.ga);
-    noteServerTime(snap.data.as_of);
-    buildMap(snap.data.seats || []);
+    // The layout (cached by the browser: its URL names its version) and the live states.
+    const [drawn, live] = await Promise.all([ensureLayout(st.data.layout), api('GET', `/showtimes/${id}/live/`)]);
+    if (!live.ok) { failed(live.error.message); return; }
+    if (!drawn) { failed(gettext('Network problem: please check your connection and try again.')); return; }
+    setGa(live.data.ga);
+    noteServerTime(live.data.as_of);
+    applyLive(live.data.live);
+    state.canvas.draw();
     renderPrices();
     renderCategories();
     connect();
@@ -966,6 +1127,10 @@
     root.dataset.ready = 'true';
   }
 
+  ui.zoomIn.addEventListener('click', () => state.canvas && state.canvas.zoomBy(1.6));
+  ui.zoomOut.addEventListener('click', () => state.canvas && state.canvas.zoomBy(1 / 1.6));
+  ui.zoomReset.addEventListener('click', () => state.canvas && state.canvas.overview());
+  ui.listToggle.addEventListener('click', toggleList);
   ui.form.addEventListener('submit', onCheckout);
   ui.bestForm.addEventListener('submit', onBest);
   ui.gaList.addEventListener('click', onGaClick);
@@ -979,6 +1144,17 @@
   });
   setInterval(tick, 500);
   updateCheckout();
-  window.seatmap = { state, get ws() { return state.ws; } };
+  /** For debugging and the browser tests: seat states and where a seat is on screen. */
+  window.seatmap = {
+    state,
+    get ws() { return state.ws; },
+    get canvas() { return state.canvas; },
+    /** How seat `id` (a guid) shows now: available | mine | held | reserved | sold | blocked. */
+    status: (id) => (state.seats.has(id) ? shownOf(state.seats.get(id)) : null),
+    /** The seat's text as read out (its label, category, price and status). */
+    text: (id) => (state.seats.has(id) ? seatText(state.seats.get(id).seat, shownOf(state.seats.get(id))) : null),
+    /** Zooms and pans so the seat can be tapped ('touch') or clicked ('mouse'); its viewport point. */
+    reveal: (id, pointer = 'touch') => state.canvas.reveal(state.seats.get(id).i, pointer === 'mouse' ? 10 : 24),
+  };
   init();
 })();
