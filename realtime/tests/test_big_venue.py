@@ -1,4 +1,4 @@
-"""A 20,000-seat showtime (issue 18): the live snapshot stays small on the wire, and a watcher
+"""A 20,000-seat showtime (issue 18; the arena plan): the live snapshot stays small on the wire, and a watcher
 gets it within a second from real daphne and uvicorn processes (a 1.58 MB snapshot frame never
 arrived under daphne: ../shared/PITFALLS.md).
 
@@ -22,7 +22,7 @@ from realtime.consumers import SNAPSHOT_FULL, snapshot_frame
 from seats.layout import plan_layout
 from seats.selectors import seat_live, seat_states
 
-ROWS, PER_ROW = 100, 200  # 20,000 seats
+SEATS = 20_000  # the arena plan (seats/arena_plan.py; conftest arena_showtime)
 LIMIT = 60 * 1024  # bytes on the wire for a live snapshot (issue 18)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -35,11 +35,6 @@ def _record(name: str, figures: dict) -> None:
     path.write_text(json.dumps(known, indent=2))
 
 
-@pytest.fixture
-def big_showtime(make_showtime):
-    return make_showtime(rows=ROWS, seats_per_row=PER_ROW)
-
-
 def _timed(fn, *args, **kwargs):
     best = float("inf")
     for _ in range(3):
@@ -50,13 +45,13 @@ def _timed(fn, *args, **kwargs):
 
 
 @pytest.mark.django_db
-def test_the_live_snapshot_of_20000_seats_is_small(client, big_showtime):
-    showtime = big_showtime
+def test_the_live_snapshot_of_20000_seats_is_small(client, arena_showtime):
+    showtime = arena_showtime
     url = f"/api/v1/showtimes/{showtime.pk}/"
     started = time.perf_counter()
     layout = plan_layout(showtime.plan_id)  # built once per plan version (and process)
     build_ms = round((time.perf_counter() - started) * 1000, 1)
-    assert layout.count == ROWS * PER_ROW
+    assert layout.count == SEATS
 
     live_plain = client.get(url + "live/")
     live_zipped = client.get(url + "live/", HTTP_ACCEPT_ENCODING="gzip")
@@ -65,7 +60,7 @@ def test_the_live_snapshot_of_20000_seats_is_small(client, big_showtime):
 
     frame = snapshot_frame(showtime.pk).text.encode()  # what the socket sends
     assert len(frame) <= LIMIT
-    assert len(snapshot_states(json.loads(frame))) == ROWS * PER_ROW
+    assert len(snapshot_states(json.loads(frame))) == SEATS
 
     full_plain = client.get(url + "seats/")
     full_zipped = client.get(url + "seats/", HTTP_ACCEPT_ENCODING="gzip")
@@ -101,12 +96,12 @@ def _get(url: str) -> dict:
 @pytest.mark.parametrize("server", ["daphne", "uvicorn"])
 @pytest.mark.django_db(transaction=True)
 def test_a_watcher_of_20000_seats_gets_its_snapshot_within_a_second(
-    asgi_server, big_showtime, server
+    asgi_server, arena_showtime, server
 ):
     """Real server processes, a fresh one each: the first watcher's snapshot includes building
     the plan's layout in that process. Also: a bad ``?snapshot=`` closes with 4400 there (daphne
     refuses most close codes)."""
-    showtime = big_showtime
+    showtime = arena_showtime
     base = asgi_server(server=server)
     ws_url = f"{base.replace('http', 'ws')}/ws/showtimes/{showtime.pk}/"
 
@@ -130,7 +125,7 @@ def test_a_watcher_of_20000_seats_gets_its_snapshot_within_a_second(
     assert frame["type"] == "snapshot" and "seats" not in frame
     layout = _get(base + frame["layout"]["url"])
     states = snapshot_states(frame, layout)
-    assert len(states) == ROWS * PER_ROW
+    assert len(states) == SEATS
     assert set(states.values()) == {("available", 1)}
     assert asyncio.run(refused()) == 4400
     _record(
