@@ -184,7 +184,7 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         parameters=[SHOWTIME_ID],
         responses={200: LiveSnapshotSerializer, **errors(BAD_TOKEN, 404)},
-        description="Every seat's status and version in the live form (api.md \"Live form\"), "
+        description='Every seat\'s status and version in the live form (api.md "Live form"), '
         "aligned with the plan's layout (`layout.url`, fetched once per version).",
     )
     @action(detail=True, methods=["get"])
@@ -243,7 +243,7 @@ class LayoutView(APIView):
         responses={
             200: OpenApiResponse(
                 LayoutSerializer,
-                description="The layout. `ETag: \"<version>\"` (`W/\"<version>\"` when gzipped); "
+                description='The layout. `ETag: "<version>"` (`W/"<version>"` when gzipped); '
                 "`Cache-Control: public, max-age=31536000, immutable`.",
             ),
             304: OpenApiResponse(description="`If-None-Match` names this version: not modified."),

@@ -179,7 +179,16 @@ def _build(plan: SeatingPlan) -> tuple[dict[str, Any], tuple[int, ...]]:
     zone_xy: dict[str, tuple[list, list]] = {}
     for i, (pk, guid, label, zone, row, number, category_id, x, y, wheelchair) in enumerate(
         rows.values_list(
-            "pk", "guid_text", "label", "zone", "row", "number", "category_id", "x", "y", "wheelchair"
+            "pk",
+            "guid_text",
+            "label",
+            "zone",
+            "row",
+            "number",
+            "category_id",
+            "x",
+            "y",
+            "wheelchair",
         )
     ):
         ids.append(pk)
@@ -224,7 +233,9 @@ def _build(plan: SeatingPlan) -> tuple[dict[str, Any], tuple[int, ...]]:
         "focus": focus,
         "categories": [
             {"name": c.name, "color": c.color, "display_color": shown}
-            for c, shown in zip(categories, display_colors([c.color for c in categories]), strict=True)
+            for c, shown in zip(
+                categories, display_colors([c.color for c in categories]), strict=True
+            )
         ],
         "zones": [
             {"name": z["name"], "seats": z["seats"], "bounds": _bounds(*zone_xy[z["name"]])}

@@ -78,7 +78,7 @@ class CategorySerializer(serializers.Serializer):
     display_color = serializers.CharField(
         help_text="#rrggbb: the colour a seat map draws the category in: the plan's colour "
         "unless it could be mistaken for a seat state (greys, greens, very dark or light) or "
-        "another category (docs/api.md \"Plan layout\")."
+        'another category (docs/api.md "Plan layout").'
     )
 
 
@@ -229,7 +229,7 @@ class LiveFormSerializer(serializers.Serializer):
     layout = serializers.CharField(help_text="The layout version the seats are aligned with.")
     count = serializers.IntegerField(help_text="Seats encoded (the layout's seats.count).")
     encoding = serializers.ChoiceField(["varint-base64"])
-    data = serializers.CharField(
+    data = serializers.CharField(  # type: ignore[assignment]  # a field named like Serializer.data (the metaclass moves it into the fields)
         help_text="base64 (standard, padded) of one unsigned LEB128 varint per layout seat, in "
         "layout order: version * 8 + code (0 available, 1 held, 2 reserved, 3 sold, 4 blocked)."
     )

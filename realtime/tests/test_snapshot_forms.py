@@ -84,7 +84,9 @@ async def test_both_forms_at_once_each_get_their_own(showtime, buyer, settings):
         await ws.disconnect()
 
 
-@pytest.mark.parametrize("query", ["snapshot=live", "snapshot=", "snapshot=FULL", "snapshot=full&snapshot=x"])
+@pytest.mark.parametrize(
+    "query", ["snapshot=live", "snapshot=", "snapshot=FULL", "snapshot=full&snapshot=x"]
+)
 async def test_another_snapshot_value_is_closed_with_4400(showtime, query):
     ws = await connect(f"/ws/showtimes/{showtime.pk}/?{query}")
     assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4400}

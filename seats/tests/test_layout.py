@@ -140,7 +140,7 @@ def _version(plan) -> str:
 def test_moving_a_seat_changes_the_version(staff_client):
     plan = _plan()
     before = _version(plan)
-    seat = Seat.objects.filter(plan=plan, ga_area=None).order_by("pk").first()
+    seat = Seat.objects.filter(plan=plan, ga_area=None).order_by("pk")[0]
     seat.x += 5
     seat.save()  # what any form or admin saving a seat does
     assert SeatingPlan.objects.get(pk=plan.pk).layout_version == ""
@@ -152,8 +152,8 @@ def test_moving_a_seat_changes_the_version(staff_client):
 @pytest.mark.parametrize(
     "change",
     [
-        lambda plan: PlanCategory.objects.filter(plan=plan).first().save(),  # no-op save counts too
-        lambda plan: setattr_save(PlanCategory.objects.filter(plan=plan).first(), color="#E87722"),
+        lambda plan: PlanCategory.objects.filter(plan=plan)[0].save(),  # no-op save counts too
+        lambda plan: setattr_save(PlanCategory.objects.filter(plan=plan)[0], color="#E87722"),
         lambda plan: setattr_save(plan, focus_x=60.0, focus_y=-20.0, fields=["focus_x", "focus_y"]),
         lambda plan: setattr_save(plan, width=500),
         lambda plan: plan.ga_areas.first().delete(),
@@ -229,7 +229,7 @@ def test_the_layout_gzipped_keeps_a_weak_etag_that_still_matches(client):
 
 def test_a_stale_version_is_404_and_the_showtime_names_the_current_one(client, showtime):
     old = plan_layout(showtime.plan_id)
-    seat = Seat.objects.filter(plan_id=showtime.plan_id).order_by("pk").first()
+    seat = Seat.objects.filter(plan_id=showtime.plan_id).order_by("pk")[0]
     seat.y += 1
     seat.save()
     response = client.get(old.url)
@@ -241,7 +241,9 @@ def test_a_stale_version_is_404_and_the_showtime_names_the_current_one(client, s
     assert client.get(current["url"]).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["999999/layouts/0000000000000000/", "1/layouts/x/", "abc/layouts/x/"])
+@pytest.mark.parametrize(
+    "path", ["999999/layouts/0000000000000000/", "1/layouts/x/", "abc/layouts/x/"]
+)
 def test_unknown_plans_and_versions_are_404(client, path):
     response = client.get(f"/api/v1/plans/{path}")
     assert response.status_code == 404

@@ -25,9 +25,12 @@ def test_the_live_form_decodes_to_exactly_the_full_form(api, client, make_showti
     guids = seat_guids(showtime)
     now = timezone.now()
     later, earlier = now + timedelta(minutes=5), now - timedelta(seconds=1)
-    assert api.post(
-        f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": guids[:2]}, format="json"
-    ).status_code == 201  # held, version 2
+    assert (
+        api.post(
+            f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": guids[:2]}, format="json"
+        ).status_code
+        == 201
+    )  # held, version 2
     _set(showtime, guids[2], status="reserved", version=7, expires_at=later)
     _set(showtime, guids[3], status="sold", version=9)
     _set(showtime, guids[4], status="blocked", version=3)

@@ -34,16 +34,16 @@ def test_no_seats_is_an_empty_string():
 
 
 @pytest.mark.parametrize(
-    ("data", "count"),
+    ("data", "count", "why"),
     [
-        (base64.b64encode(b"\x08\x09").decode(), 3),  # fewer seats than announced
-        (base64.b64encode(b"\x81").decode(), 1),  # ends inside a varint
-        (base64.b64encode(b"\x0d").decode(), 1),  # code 5
-        ("not base64!", 1),
+        (base64.b64encode(b"\x08\x09").decode(), 3, "2 seats in the data, 3 expected"),
+        (base64.b64encode(b"\x81").decode(), 1, "ends inside a varint"),
+        (base64.b64encode(b"\x0d").decode(), 1, "unknown status code 5"),
+        ("not base64!", 1, "base64|Non-base64|Incorrect padding"),
     ],
 )
-def test_broken_data_is_refused(data, count):
-    with pytest.raises(ValueError):
+def test_broken_data_is_refused(data, count, why):
+    with pytest.raises(ValueError, match=why):
         decode_live(data, count)
 
 
