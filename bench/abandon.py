@@ -63,6 +63,7 @@ from common import (
     percentile,
     require_loopback,
     setup_django,
+    snapshot_states,
     start_servers,
     write_results,
 )
@@ -162,13 +163,19 @@ class MapView:
         return [guid for guid, (status, _) in self.state.items() if status == "available"]
 
 
-async def read_map(ws, view: MapView, sellable: set[str]) -> None:
+async def read_map(ws, view: MapView, sellable: set[str], base: str) -> None:
     async for msg in ws:
         if msg.type != aiohttp.WSMsgType.TEXT:
             break
         frame = json.loads(msg.data)
         if frame.get("type") == "snapshot":
-            frame["seats"] = [s for s in frame["seats"] if s["id"] in sellable]
+            # the live form (the default) through its layout, fetched from ``base`` once
+            states = await asyncio.to_thread(snapshot_states, frame, base)
+            frame["seats"] = [
+                {"id": guid, "status": status, "version": version}
+                for guid, (status, version) in states.items()
+                if guid in sellable
+            ]
             view.apply(frame)
         elif frame.get("type") == "seats.changed":
             view.apply(frame)
@@ -186,7 +193,7 @@ async def buyer(run, base, ws_base, showtime_id, token, sellable, rnd, args, dea
             f"{ws_base}/ws/showtimes/{showtime_id}/?ticket={body['ticket']}", autoping=True
         )
         view = MapView()
-        reader = asyncio.create_task(read_map(ws, view, sellable))
+        reader = asyncio.create_task(read_map(ws, view, sellable, base))
         try:
             hold = None
             give_up = min(deadline, time.monotonic() + args.patience)

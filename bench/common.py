@@ -25,6 +25,35 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PROCESSES: list[subprocess.Popen] = []  # server processes started by start_servers()
 
 
+_layouts: dict[str, dict] = {}  # layout URL → layout (immutable per URL)
+
+
+def snapshot_states(frame: dict, http_base: str) -> dict[str, tuple[str, int]]:
+    """``{seat id: (status, version)}`` of a ``snapshot`` frame in either form (docs/realtime.md
+    "Snapshot forms"): the full list as it is; the live form (the default) decoded through the
+    plan's layout, fetched from ``http_base`` (``http://host:port``) once per version, as the
+    seat map page does. Blocks while it fetches a layout."""
+    if "seats" in frame:
+        return {s["id"]: (s["status"], s["version"]) for s in frame["seats"]}
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from seats.livecodec import decode_live  # the server's own decoder (no Django needed)
+
+    url = http_base + frame["layout"]["url"]
+    if url not in _layouts:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            _layouts[url] = json.loads(answer.read())
+    live = frame["live"]
+    pairs = decode_live(live["data"], live["count"])
+    return dict(zip(_layouts[url]["seats"]["id"], pairs, strict=True))
+
+
+def http_base_of(url: str) -> str:
+    """``http://host:port`` of a ``ws://`` or ``http://`` URL."""
+    scheme, _, rest = url.partition("://")
+    return ("https" if scheme in ("wss", "https") else "http") + "://" + rest.split("/", 1)[0]
+
+
 # What a browser (Chrome 131, no cookie) sends with its upgrade request: the server keeps the
 # headers for the life of the connection, so they count in its memory per connection.
 BROWSER_HEADERS = (

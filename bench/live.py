@@ -74,10 +74,12 @@ from common import (
     buyers,
     double_sales,
     free_port,
+    http_base_of,
     new_showtime,
     percentile,
     require_loopback,
     setup_django,
+    snapshot_states,
     start_servers,
     write_results,
 )
@@ -111,8 +113,9 @@ COUNTERS = (
 class Parsed:
     """Every watcher of a process gets the same bytes: each message is parsed once."""
 
-    def __init__(self) -> None:
+    def __init__(self, http_base: str) -> None:
         self.cache: dict[bytes, tuple] = {}
+        self.http_base = http_base  # where layouts are fetched (the live snapshot form)
 
     def get(self, raw: bytes) -> tuple:
         parsed = self.cache.get(raw)
@@ -123,7 +126,7 @@ class Parsed:
         msg = json.loads(raw)
         kind = msg.get("type")
         if kind == "snapshot":
-            base = {s["id"]: (s["status"], s["version"]) for s in msg.get("seats", ())}
+            base = snapshot_states(msg, self.http_base)
             parsed = ("snapshot", msg.get("seq"), msg.get("epoch"), base)
         elif kind == "seats.changed":
             at = datetime.fromisoformat(msg["at"]).timestamp() if msg.get("at") else None
@@ -246,7 +249,7 @@ async def watch(
     global SEND_RESYNC
     SEND_RESYNC = send_resync
     loop = asyncio.get_running_loop()
-    parsed, latencies, pages, failures = Parsed(), [], [], []
+    parsed, latencies, pages, failures = Parsed(http_base_of(ws_urls[0])), [], [], []
     gate = asyncio.Semaphore(concurrency)
 
     async def connect(k: int) -> None:

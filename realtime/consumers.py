@@ -238,7 +238,7 @@ class ShowtimeConsumer:
                 await self._close(CLOSE_BAD_QUERY)
                 return
             self.snapshot_form = SNAPSHOT_FULL
-        ticket = query.get("ticket")
+        ticket = [value for value in query.get("ticket", ()) if value]  # "?ticket=": none
         if ticket:
             self.user = await database_sync_to_async(socket_ticket_redeem)(ticket[0])
             if self.user is None:

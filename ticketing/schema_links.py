@@ -62,17 +62,27 @@ def _seat_map_links() -> dict[str, dict[str, Any]]:
 # (path, method, success statuses) -> links of those answers
 LINKS = {
     ("/api/v1/showtimes/", "get", ("200",)): lambda: {
-        f"SeatMapOf{n}": {
-            "operationId": "showtimes_seats_retrieve",
-            "parameters": {"id": f"$response.body#/results/{n}/id"},
-        }
-        for n in range(2)
+        **{
+            f"SeatMapOf{n}": {
+                "operationId": "showtimes_seats_retrieve",
+                "parameters": {"id": f"$response.body#/results/{n}/id"},
+            }
+            for n in range(2)
+        },
+        "LiveSeatMapOf0": {
+            "operationId": "showtimes_live_retrieve",
+            "parameters": {"id": "$response.body#/results/0/id"},
+        },
     },
     ("/api/v1/showtimes/{id}/", "get", ("200",)): lambda: {
         "SeatMap": {
             "operationId": "showtimes_seats_retrieve",
             "parameters": {"id": "$response.body#/id"},
-        }
+        },
+        "LiveSeatMap": {
+            "operationId": "showtimes_live_retrieve",
+            "parameters": {"id": "$response.body#/id"},
+        },
     },
     ("/api/v1/showtimes/{id}/seats/", "get", ("200",)): _seat_map_links,
     ("/api/v1/showtimes/{showtime_id}/holds/", "post", ("200", "201")): _hold_links,
