@@ -17,7 +17,7 @@ class SeatsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from .layout import layout_changed
-        from .models import GeneralAdmissionArea, PlanCategory, Seat, SeatingPlan, Showtime
+        from .models import GeneralAdmissionArea, PlanCategory, Seat, SeatingPlan, Showtime, Venue
         from .selection import forget_geometry
 
         post_save.connect(forget_geometry, sender=Showtime, dispatch_uid="seat-geometry-save")
@@ -26,3 +26,4 @@ class SeatsConfig(AppConfig):
             name = model._meta.model_name
             post_save.connect(layout_changed, sender=model, dispatch_uid=f"layout-{name}-save")
             post_delete.connect(layout_changed, sender=model, dispatch_uid=f"layout-{name}-delete")
+        post_save.connect(layout_changed, sender=Venue, dispatch_uid="layout-venue-save")

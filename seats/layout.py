@@ -31,7 +31,7 @@ from django.db.models import CharField
 from django.db.models.functions import Cast
 
 from .locks import lock_one
-from .models import GeneralAdmissionArea, PlanCategory, Seat, SeatingPlan
+from .models import GeneralAdmissionArea, PlanCategory, Seat, SeatingPlan, Venue
 
 # Layouts kept per process (the least recently used goes first). A 20,000-seat layout takes a
 # few MB (its JSON and the seat index).
@@ -292,12 +292,19 @@ def plan_layout(plan_id: int, version: str | None = None) -> Layout:
 def layout_changed(sender: type, instance: Any, **kwargs: Any) -> None:
     """Empty the plan's ``layout_version`` after a change of its geometry (a receiver of
     ``post_save``/``post_delete`` of :class:`Seat`, :class:`PlanCategory`,
-    :class:`GeneralAdmissionArea` and :class:`SeatingPlan`; ``SeatsConfig.ready``). A plan's own
+    :class:`GeneralAdmissionArea` and :class:`SeatingPlan`, and ``post_save`` of :class:`Venue`,
+    whose name the layout shows; ``SeatsConfig.ready``). A plan's own
     save that names only other fields in ``update_fields`` changes nothing, nor does the deletion
     of a whole plan. An ``UPDATE``, so it sends no signal itself."""
     origin = kwargs.get("origin")
     if isinstance(origin, SeatingPlan) or getattr(origin, "model", None) is SeatingPlan:
         return  # the plan itself is being deleted: its seats go with it
+    if sender is Venue:  # its name is in its plans' layouts
+        if not kwargs.get("created"):
+            SeatingPlan.objects.filter(venue_id=instance.pk).exclude(layout_version="").update(
+                layout_version=""
+            )
+        return
     if sender is SeatingPlan:
         fields = kwargs.get("update_fields")
         if kwargs.get("created") or (fields is not None and not set(fields) & PLAN_GEOMETRY):

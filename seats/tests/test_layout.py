@@ -156,7 +156,8 @@ def test_moving_a_seat_changes_the_version(staff_client):
         lambda plan: setattr_save(PlanCategory.objects.filter(plan=plan)[0], color="#E87722"),
         lambda plan: setattr_save(plan, focus_x=60.0, focus_y=-20.0, fields=["focus_x", "focus_y"]),
         lambda plan: setattr_save(plan, width=500),
-        lambda plan: plan.ga_areas.first().delete(),
+        lambda plan: plan.ga_areas.all()[0].delete(),
+        lambda plan: setattr_save(plan.venue, name="Renamed Hall"),
     ],
 )
 def test_any_change_of_the_geometry_empties_the_version(change):
@@ -259,3 +260,18 @@ def test_the_showtime_names_its_layout_and_display_colours(client, showtime):
     ]
     listed = client.get("/api/v1/showtimes/").json()["results"][0]
     assert listed["layout"] == body["layout"]
+
+
+def test_renaming_the_venue_in_the_admin_changes_the_layout(staff_client, client):
+    """The admin edits no seat (plans are imported files, read-only there); what it can change
+    that a layout shows is the venue's name."""
+    plan = _plan()
+    old = plan_layout(plan.pk)
+    response = staff_client.post(
+        f"/admin/seats/venue/{plan.venue_id}/change/", {"name": "Layout Hall II"}
+    )
+    assert response.status_code == 302, response.content
+    assert client.get(old.url).status_code == 404
+    new = plan_layout(plan.pk)
+    assert new.version != old.version and new.data()["venue"] == "Layout Hall II"
+    assert client.get(new.url).status_code == 200
