@@ -435,20 +435,20 @@ def test_a_seat_is_held_and_released_with_the_keyboard(
         # right: B-2); the seat the keyboard is on is announced (#map-focus, aria-live).
         for key in ["ArrowUp"] * 2 + ["ArrowLeft"] * 5:
             page.keyboard.press(key)
-        assert page.inner_text("#map-focus") == seat_text(page, guids[0])
-        assert seat_text(page, guids[0]).startswith("Seat Hall A-1, ")
+        said = page.inner_text("#map-focus")
+        assert said == seat_text(page, guids[0]) and said.startswith("Seat Hall A-1, "), said
         page.keyboard.press("ArrowDown")
         assert page.inner_text("#map-focus") == seat_text(page, guids[5])
         page.keyboard.press("ArrowRight")
-        assert page.inner_text("#map-focus") == seat_text(page, guid)
-        assert seat_text(page, guid) == "Seat Hall B-2, Back, €40.00, available", seat_text(page, guid)
+        said = page.inner_text("#map-focus")
+        assert said == seat_text(page, guid) == "Seat Hall B-2, Back, €40.00, available", said
         assert page.evaluate(canvas)
 
         # Enter holds the seat the keyboard is on, Space releases it.
         page.keyboard.press("Enter")
         wait_status(page, guid, "mine")
         page.wait_for_selector("#countdown", state="visible", timeout=2000)
-        assert "held by you" in seat_text(page, guid)
+        assert seat_text(page, guid) == "Seat Hall B-2, Back, €40.00, held by you"
         assert all(seat_status(page, other) == "available" for other in guids if other != guid)
         page.keyboard.press("Space")
         wait_status(page, guid, "available")
