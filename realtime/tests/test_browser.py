@@ -183,6 +183,27 @@ def wait_status(page, guid: str, status: str, timeout: float = 5000):
     )
 
 
+def wait_drawn(page, guid: str, look: str, timeout: float = 5000):
+    """Wait until the canvas draws seat ``guid`` as ``look`` (what the buyer sees, not only the
+    page's state): the pixel just above the seat's centre, inside the disc, has the look's colour
+    (static/js/seatcanvas.js "Seat looks": the category colour when available, the green disc
+    of mine, the white inside of a held ring, the dark grey of sold). The seat must be in view."""
+    page.wait_for_function(
+        """([id, look]) => {
+            const c = window.seatmap.canvas; const entry = window.seatmap.state.seats.get(id);
+            const want = {available: entry.seat.color, mine: '#15803d', held: '#ffffff',
+                          sold: '#4b5563'}[look];
+            const sx = c.x[entry.i] * c.scale + c.tx; const sy = (c.y[entry.i] - 0.55 * c.r) * c.scale + c.ty;
+            const [r, g, b] = c.ctx.getImageData(Math.round(sx * c.dpr), Math.round(sy * c.dpr), 1, 1).data;
+            const hex = (k) => parseInt(want.slice(1 + 2 * k, 3 + 2 * k), 16);
+            return Math.abs(r - hex(0)) + Math.abs(g - hex(1)) + Math.abs(b - hex(2)) < 60;
+        }""",
+        arg=[guid, look],
+        timeout=timeout,
+        polling="raf",
+    )
+
+
 def click_seat(page, guid: str):
     """Click the seat on the canvas with the mouse, as a buyer would: the map first zooms and
     pans (``seatmap.reveal``) until the seat is in view and big enough to aim at."""
@@ -296,6 +317,7 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         for page in (page1, page2):
             assert seat_count(page) == 10
             assert seat_count(page, "available") == 10
+            wait_drawn(page, a, "available")
             assert page.get_attribute("#seatmap-app", "data-authenticated") == "true"
         assert page1.locator("#countdown").is_hidden()
 
@@ -313,6 +335,8 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         held_wall_ms = (time.perf_counter() - started) * 1000  # recorded, not asserted
         held_browser_ms = page2.evaluate("window.heldAt") - page1.evaluate("window.clickedAt")
         wait_status(page1, a, "mine")
+        wait_drawn(page2, a, "held")
+        wait_drawn(page1, a, "mine")
 
         # Buyer 1: the seat is in the panel and the countdown runs (5 min hold).
         assert page1.locator(f'#my-seats [data-hold-seat="{a}"]').count() == 1
@@ -357,6 +381,8 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         assert code and code in page1.inner_text("#tickets li.ticket")
         wait_status(page2, a, "sold")
         wait_status(page1, a, "sold")
+        wait_drawn(page2, a, "sold")
+        wait_drawn(page1, a, "sold")
         assert page1.locator("#countdown").is_hidden()
         assert off_loop(
             lambda: list(Ticket.objects.filter(order__user=alice).values_list("code", flat=True))
@@ -383,6 +409,7 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         live_at = time.perf_counter()
         for page in (page1, page2):
             wait_status(page, c, "held")
+            wait_drawn(page, c, "held")
             assert seat_status(page, a) == "sold"
             assert seat_status(page, b) == "available"
             assert page.inner_text("#connection") == "Live"
@@ -393,6 +420,7 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         click_seat(page2, b)
         wait_status(page2, b, "mine")
         wait_status(page1, b, "held", timeout=1000)
+        wait_drawn(page1, b, "held")
 
     record(
         held_visible_latency_ms=round(held_browser_ms, 1),
@@ -447,11 +475,13 @@ def test_a_seat_is_held_and_released_with_the_keyboard(
         # Enter holds the seat the keyboard is on, Space releases it.
         page.keyboard.press("Enter")
         wait_status(page, guid, "mine")
+        wait_drawn(page, guid, "mine")
         page.wait_for_selector("#countdown", state="visible", timeout=2000)
         assert seat_text(page, guid) == "Seat Hall B-2, Back, €40.00, held by you"
         assert all(seat_status(page, other) == "available" for other in guids if other != guid)
         page.keyboard.press("Space")
         wait_status(page, guid, "available")
+        wait_drawn(page, guid, "available")
         page.wait_for_selector("#countdown", state="hidden", timeout=2000)
 
 
@@ -531,6 +561,7 @@ def test_the_page_fits_a_phone_and_the_map_renders(asgi_server, make_user, make_
         # A seat can be tapped (the map zooms and pans until a finger can aim at it).
         tap_seat(page, guid)
         wait_status(page, guid, "mine")
+        wait_drawn(page, guid, "mine")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         screenshot(page, "seatmap-phone.png")
 
