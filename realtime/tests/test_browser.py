@@ -333,6 +333,9 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         click_seat(page1, a)
         wait_status(page2, a, "held", timeout=1000)  # the event, awaited for at most 1 s
         held_wall_ms = (time.perf_counter() - started) * 1000  # recorded, not asserted
+        # mark_when stamps in its own animation-frame callback, which may run just after the
+        # one that ended wait_status.
+        page2.wait_for_function("() => window.heldAt", timeout=1000, polling="raf")
         held_browser_ms = page2.evaluate("window.heldAt") - page1.evaluate("window.clickedAt")
         wait_status(page1, a, "mine")
         wait_drawn(page2, a, "held")
