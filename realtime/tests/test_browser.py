@@ -155,11 +155,50 @@ def seat_text(page, guid: str) -> str | None:
     return page.evaluate("(id) => window.seatmap.text(id)", guid)
 
 
+def seat_count(page, status: str | None = None) -> int:
+    """How many seats the map has (``status`` None) or shows as ``status`` now."""
+    return page.evaluate(
+        """(status) => window.seatmap.state.entries.filter(
+            (e) => status === null || window.seatmap.status(e.seat.id) === status).length""",
+        status,
+    )
+
+
+def seats_shown_as(page, status: str) -> list[str]:
+    """The guids of the seats the page shows as ``status``, in plan order."""
+    return page.evaluate(
+        """(status) => window.seatmap.state.entries.map((e) => e.seat.id)
+            .filter((id) => window.seatmap.status(id) === status)""",
+        status,
+    )
+
+
 def wait_status(page, guid: str, status: str, timeout: float = 5000):
     """Wait until the page shows seat ``guid`` as ``status``."""
     page.wait_for_function(
         "([id, status]) => window.seatmap && window.seatmap.status(id) === status",
         arg=[guid, status],
+        timeout=timeout,
+        polling="raf",
+    )
+
+
+def wait_drawn(page, guid: str, look: str, timeout: float = 5000):
+    """Wait until the canvas draws seat ``guid`` as ``look`` (what the buyer sees, not only the
+    page's state): the pixel just above the seat's centre, inside the disc, has the look's colour
+    (static/js/seatcanvas.js "Seat looks": the category colour when available, the green disc
+    of mine, the white inside of a held ring, the dark grey of sold). The seat must be in view."""
+    page.wait_for_function(
+        """([id, look]) => {
+            const c = window.seatmap.canvas; const entry = window.seatmap.state.seats.get(id);
+            const want = {available: entry.seat.color, mine: '#15803d', held: '#ffffff',
+                          sold: '#4b5563'}[look];
+            const sx = c.x[entry.i] * c.scale + c.tx; const sy = (c.y[entry.i] - 0.55 * c.r) * c.scale + c.ty;
+            const [r, g, b] = c.ctx.getImageData(Math.round(sx * c.dpr), Math.round(sy * c.dpr), 1, 1).data;
+            const hex = (k) => parseInt(want.slice(1 + 2 * k, 3 + 2 * k), 16);
+            return Math.abs(r - hex(0)) + Math.abs(g - hex(1)) + Math.abs(b - hex(2)) < 60;
+        }""",
+        arg=[guid, look],
         timeout=timeout,
         polling="raf",
     )
@@ -276,33 +315,31 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         open_seatmap(page2, base_url, showtime.pk)
         assert "bob" in page2.inner_text(".account")
         for page in (page1, page2):
-            assert page.locator("#map circle.seat").count() == 10
-            assert page.locator('#map circle.seat[data-status="available"]').count() == 10
+            assert seat_count(page) == 10
+            assert seat_count(page, "available") == 10
+            wait_drawn(page, a, "available")
             assert page.get_attribute("#seatmap-app", "data-authenticated") == "true"
         assert page1.locator("#countdown").is_hidden()
 
         # Buyer 1 clicks seat a; buyer 2 sees it held within one second. Timestamps on the shared
-        # browser clock: the click in page 1, the attribute change in page 2.
-        page2.evaluate(
-            """(sel) => {
-            const el = document.querySelector(sel);
-            new MutationObserver(() => {
-                if (el.dataset.status === 'held' && !window.heldAt) window.heldAt = Date.now();
-            }).observe(el, {attributes: true, attributeFilter: ['data-status']});
-        }""",
-            seat(a),
-        )
+        # browser clock: the click in page 1 (the button's release, which chooses the seat), the
+        # status showing in page 2.
+        mark_when(page2, a, "held", "heldAt")
         page1.evaluate(
-            """(sel) => document.querySelector(sel).addEventListener(
-            'click', () => { window.clickedAt = Date.now(); }, {capture: true})""",
-            seat(a),
+            """() => document.addEventListener(
+            'pointerup', () => { window.clickedAt = Date.now(); }, {capture: true, once: true})"""
         )
         started = time.perf_counter()
-        page1.click(seat(a))
+        click_seat(page1, a)
         wait_status(page2, a, "held", timeout=1000)  # the event, awaited for at most 1 s
         held_wall_ms = (time.perf_counter() - started) * 1000  # recorded, not asserted
+        # mark_when stamps in its own animation-frame callback, which may run just after the
+        # one that ended wait_status.
+        page2.wait_for_function("() => window.heldAt", timeout=1000, polling="raf")
         held_browser_ms = page2.evaluate("window.heldAt") - page1.evaluate("window.clickedAt")
         wait_status(page1, a, "mine")
+        wait_drawn(page2, a, "held")
+        wait_drawn(page1, a, "mine")
 
         # Buyer 1: the seat is in the panel and the countdown runs (5 min hold).
         assert page1.locator(f'#my-seats [data-hold-seat="{a}"]').count() == 1
@@ -314,10 +351,10 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         screenshot(page1, "seatmap-buyer1.png")
 
         # Buyer 2 clicks the held seat: "just taken", and it stays held.
-        page2.click(seat(a))
+        click_seat(page2, a)
         page2.wait_for_selector('#message[data-kind="error"]', timeout=2000)
         assert "just taken by someone else" in message(page2), message(page2)
-        assert page2.get_attribute(seat(a), "data-status") == "held"
+        assert seat_status(page2, a) == "held"
 
         # The race: buyer 2's view is a moment behind (seat a still available there) and the
         # click reaches the server, which answers seat_unavailable: the same message.
@@ -327,12 +364,12 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         with page2.expect_response(
             lambda r: r.request.method == "POST" and r.url == holds_url
         ) as answer:
-            page2.click(seat(a))
+            click_seat(page2, a)
         assert answer.value.status == 409
         assert answer.value.json()["error"]["code"] == "seat_unavailable"
         page2.wait_for_selector('#message[data-kind="error"]', timeout=2000)
         assert "just taken by someone else" in message(page2), message(page2)
-        assert page2.get_attribute(seat(a), "data-status") == "held"
+        assert seat_status(page2, a) == "held"
         assert page2.locator("#countdown").is_hidden()
 
         # Buyer 1 checks out and pays; buyer 2 sees the seat sold.
@@ -347,6 +384,8 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         assert code and code in page1.inner_text("#tickets li.ticket")
         wait_status(page2, a, "sold")
         wait_status(page1, a, "sold")
+        wait_drawn(page2, a, "sold")
+        wait_drawn(page1, a, "sold")
         assert page1.locator("#countdown").is_hidden()
         assert off_loop(
             lambda: list(Ticket.objects.filter(order__user=alice).values_list("code", flat=True))
@@ -373,16 +412,18 @@ def test_two_buyers_hold_taken_sold_and_both_reconnect_after_a_restart(
         live_at = time.perf_counter()
         for page in (page1, page2):
             wait_status(page, c, "held")
-            assert page.get_attribute(seat(a), "data-status") == "sold"
-            assert page.get_attribute(seat(b), "data-status") == "available"
+            wait_drawn(page, c, "held")
+            assert seat_status(page, a) == "sold"
+            assert seat_status(page, b) == "available"
             assert page.inner_text("#connection") == "Live"
         assert "Paid" in page1.inner_text("#tickets")
         screenshot(page2, "seatmap-buyer2-after-restart.png")
 
         # The map still works after the reconnect: buyer 2 holds seat b, buyer 1 sees it.
-        page2.click(seat(b))
+        click_seat(page2, b)
         wait_status(page2, b, "mine")
         wait_status(page1, b, "held", timeout=1000)
+        wait_drawn(page1, b, "held")
 
     record(
         held_visible_latency_ms=round(held_browser_ms, 1),
@@ -397,7 +438,8 @@ def test_a_seat_is_held_and_released_with_the_keyboard(
 ):
     buyer = make_user("kim")
     showtime = make_showtime(rows=2, seats_per_row=5)
-    guid = seat_guids(showtime)[6]
+    guids = seat_guids(showtime)
+    guid = guids[6]  # row B, seat 2
     base_url = asgi_server()
     cookie = session_cookie(buyer, base_url)
 
@@ -406,17 +448,43 @@ def test_a_seat_is_held_and_released_with_the_keyboard(
         context.add_cookies([cookie])
         page = context.new_page()
         open_seatmap(page, base_url, showtime.pk)
-        circle = page.locator(seat(guid))
-        assert circle.get_attribute("tabindex") == "0"
-        assert circle.get_attribute("role") == "button"
-        circle.focus()
-        assert page.evaluate("document.activeElement.getAttribute('data-seat-id')") == guid
+
+        # The map is one tab stop (after the toolbar's last button): Tab reaches it, the next
+        # Tab leaves it, Shift+Tab comes back.
+        canvas = "document.activeElement === document.querySelector('#map canvas')"
+        assert page.get_attribute("#map canvas", "tabindex") == "0"
+        assert page.get_attribute("#map canvas", "aria-label") == "Seat map"
+        page.focus("#list-toggle")
+        page.keyboard.press("Tab")
+        assert page.evaluate(canvas)
+        page.keyboard.press("Tab")
+        assert not page.evaluate(canvas)
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(canvas)
+
+        # Arrow keys move between seats (up and left as far as they go: seat Hall A-1; then down and
+        # right: B-2); the seat the keyboard is on is announced (#map-focus, aria-live).
+        for key in ["ArrowUp"] * 2 + ["ArrowLeft"] * 5:
+            page.keyboard.press(key)
+        said = page.inner_text("#map-focus")
+        assert said == seat_text(page, guids[0]) and said.startswith("Seat Hall A-1, "), said
+        page.keyboard.press("ArrowDown")
+        assert page.inner_text("#map-focus") == seat_text(page, guids[5])
+        page.keyboard.press("ArrowRight")
+        said = page.inner_text("#map-focus")
+        assert said == seat_text(page, guid) == "Seat Hall B-2, Back, €40.00, available", said
+        assert page.evaluate(canvas)
+
+        # Enter holds the seat the keyboard is on, Space releases it.
         page.keyboard.press("Enter")
         wait_status(page, guid, "mine")
+        wait_drawn(page, guid, "mine")
         page.wait_for_selector("#countdown", state="visible", timeout=2000)
-        assert "held by you" in circle.get_attribute("aria-label")
+        assert seat_text(page, guid) == "Seat Hall B-2, Back, €40.00, held by you"
+        assert all(seat_status(page, other) == "available" for other in guids if other != guid)
         page.keyboard.press("Space")
         wait_status(page, guid, "available")
+        wait_drawn(page, guid, "available")
         page.wait_for_selector("#countdown", state="hidden", timeout=2000)
 
 
@@ -460,6 +528,7 @@ def test_a_page_closed_for_flooding_reconnects_after_a_pause_not_at_once(
 def test_the_page_fits_a_phone_and_the_map_renders(asgi_server, make_user, make_showtime, chromium):
     buyer = make_user("pat")
     showtime = make_showtime(rows=4, seats_per_row=12)
+    guid = seat_guids(showtime)[20]
     base_url = asgi_server()
     cookie = session_cookie(buyer, base_url)
 
@@ -470,23 +539,33 @@ def test_the_page_fits_a_phone_and_the_map_renders(asgi_server, make_user, make_
         context.add_cookies([cookie])
         page = context.new_page()
         open_seatmap(page, base_url, showtime.pk)
-        assert page.locator("#map circle.seat").count() == 48
+        assert seat_count(page) == 48
+        assert seat_count(page, "available") == 48
         sizes = page.evaluate("""() => {
-            const svg = document.querySelector('#map svg.seatmap').getBoundingClientRect();
+            const canvas = document.querySelector('#map canvas');
+            const box = canvas.getBoundingClientRect();
             const map = document.getElementById('map');
+            // Drawn: the canvas has painted pixels (seats), not an empty box.
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let painted = 0;
+            for (let k = 3; k < pixels.length; k += 4) if (pixels[k] > 0) painted += 1;
             return {viewport: window.innerWidth, doc: document.documentElement.scrollWidth,
-                    body: document.body.scrollWidth, svgWidth: svg.width, svgHeight: svg.height,
+                    body: document.body.scrollWidth, canvasWidth: box.width,
+                    canvasHeight: box.height, canvasRight: box.right, painted,
                     mapClient: map.clientWidth, mapRight: map.getBoundingClientRect().right};
         }""")
         assert sizes["viewport"] == PHONE["width"]
-        assert sizes["doc"] <= sizes["viewport"], sizes  # no horizontal overflow of the page
+        assert sizes["doc"] <= sizes["viewport"], sizes  # no horizontal scroll of the page
         assert sizes["body"] <= sizes["viewport"], sizes
-        assert sizes["mapRight"] <= sizes["viewport"], sizes  # the map box itself fits; it scrolls
-        assert sizes["svgWidth"] > 0 and sizes["svgHeight"] > 0, sizes
-        # A seat can be tapped (the map scrolls it into view).
-        guid = page.locator("#map circle.seat").nth(20).get_attribute("data-seat-id")
-        page.tap(seat(guid))
+        assert sizes["mapRight"] <= sizes["viewport"], sizes  # the map box itself fits
+        assert sizes["canvasRight"] <= sizes["viewport"], sizes
+        assert sizes["canvasWidth"] > 0 and sizes["canvasHeight"] > 0, sizes
+        assert sizes["painted"] > 0, sizes
+        # A seat can be tapped (the map zooms and pans until a finger can aim at it).
+        tap_seat(page, guid)
         wait_status(page, guid, "mine")
+        wait_drawn(page, guid, "mine")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         screenshot(page, "seatmap-phone.png")
 
 
@@ -522,23 +601,29 @@ def test_the_1252_seat_riethsporthalle_renders_and_shows_a_hold_made_through_the
     with open_browser(chromium) as browser:
         page = browser.new_page(viewport=DESKTOP)
         ready_ms = open_seatmap(page, base_url, showtime.pk)
-        assert page.locator("#map circle.seat").count() == 1252
-        assert page.locator('#map circle.seat[data-status="available"]').count() == 1252
+        assert seat_count(page) == 1252
+        assert seat_count(page, "available") == 1252
         assert page.locator("#prices .prices__item").count() == 3
-        assert page.locator("#map .zone-label").count() >= 1
+        assert page.evaluate("window.seatmap.canvas.labels") >= 1  # section names drawn
         # The file's zones overlap in absolute coordinates (SOURCES.md, "Caveats"); the importer
-        # moves them apart, so no circle is drawn over another and every seat can be clicked.
-        overlapping = page.evaluate("""() => {
-            const seats = [...document.querySelectorAll('#map circle.seat')].map((el) => [
-                +el.getAttribute('cx'), +el.getAttribute('cy'), +el.getAttribute('r')]);
-            let n = 0;
-            for (const [i, [x, y, r]] of seats.entries()) {
-                const hit = ([u, v, q], j) => j !== i && Math.hypot(x - u, y - v) < r + q;
-                if (seats.some(hit)) n += 1;
+        # moves them apart, so no seat is drawn over another and every seat can be clicked (a
+        # click on its centre picks that seat).
+        overlapping, unclickable = page.evaluate("""() => {
+            const c = window.seatmap.canvas;
+            let n = 0; let missed = 0;
+            for (let i = 0; i < c.n; i++) {
+                for (let j = 0; j < c.n; j++) {
+                    if (j !== i && Math.hypot(c.x[i] - c.x[j], c.y[i] - c.y[j]) < 2 * c.r) {
+                        n += 1;
+                        break;
+                    }
+                }
+                if (c.seatAt(c.x[i], c.y[i]) !== i) missed += 1;
             }
-            return n;
+            return [n, missed];
         }""")
         assert overlapping == 0
+        assert unclickable == 0
 
         wanted = [guids[100], guids[900]]
         started = time.perf_counter()
@@ -549,7 +634,7 @@ def test_the_1252_seat_riethsporthalle_renders_and_shows_a_hold_made_through_the
         for guid in wanted:
             wait_status(page, guid, "held", timeout=2000)
         hold_ms = (time.perf_counter() - started) * 1000
-        assert page.locator('#map circle.seat[data-status="held"]').count() == 2
+        assert sorted(seats_shown_as(page, "held")) == sorted(wanted)
         screenshot(page, "seatmap-riethsporthalle.png")
 
     record(

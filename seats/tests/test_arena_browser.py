@@ -271,6 +271,7 @@ def test_the_arena_renders_and_a_hold_on_one_page_shows_on_another(
         click_seat(first, guid)
         wait_status(first, guid, "mine")
         wait_status(second, guid, "held", timeout=2000)
+        second.wait_for_function("() => window.seenAt", timeout=1000, polling="raf")  # its frame
         seen_ms = second.evaluate("window.seenAt") - clicked_at
         assert_accessible(first, "the arena seat map with a hold")
         first.fill("#checkout-form [name=name]", "Ana Example")

@@ -14,12 +14,13 @@ from conftest import seat_guids
 from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
     DESKTOP,
     chromium,
+    click_seat,
     message,
     off_loop,
     open_browser,
     open_seatmap,
     screenshot,
-    seat,
+    seat_status,
     session_cookie,
     wait_status,
 )
@@ -56,7 +57,7 @@ def test_extend_appears_with_hold_expiring_and_moves_the_countdown(
         context.add_cookies([cookie])
         page = context.new_page()
         open_seatmap(page, base_url, showtime.pk)
-        page.click(seat(a))
+        click_seat(page, a)
         wait_status(page, a, "mine")
         page.wait_for_selector("#countdown", state="visible", timeout=2000)
         assert page.locator("#extend-hold").is_hidden()  # no notice yet
@@ -103,6 +104,6 @@ def test_extend_appears_with_hold_expiring_and_moves_the_countdown(
         page.wait_for_selector("#extend-hold", state="hidden", timeout=2000)
         assert "No more extensions" in message(page)
         assert page.evaluate("document.activeElement.id") == "countdown"
-        assert page.get_attribute(seat(a), "data-status") == "mine"
+        assert seat_status(page, a) == "mine"
         assert page.locator("#countdown").is_visible()
         screenshot(page, "seatmap-extend-refused.png")

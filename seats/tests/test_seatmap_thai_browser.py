@@ -19,11 +19,13 @@ from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
     DESKTOP,
     PASSWORD,
     chromium,
+    click_seat,
     form_login_ready,
     message,
     open_browser,
     screenshot,
-    seat,
+    seat_status,
+    seat_text,
     wait_status,
 )
 
@@ -105,10 +107,10 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         assert page.inner_text("#connection") == "เชื่อมต่อแล้ว"
         assert page.inner_text("#checkout-submit") == "สั่งซื้อและชำระเงิน"
         assert page.inner_text("#best-submit") == "หาที่นั่งติดกัน"
-        assert page.get_attribute(seat(a), "aria-label") == "Hall A-1, Front, ฿1,250.00, ว่าง"
+        assert seat_text(page, a) == "Hall A-1, Front, ฿1,250.00, ว่าง"
 
         # Not signed in yet: a click asks to sign in, in Thai, with the link in the sentence.
-        page.click(seat(a))
+        click_seat(page, a)
         assert message(page) == "เข้าสู่ระบบ เพื่อเลือกที่นั่ง"
         assert page.get_attribute("#message a", "href").startswith("/accounts/login/")
 
@@ -123,7 +125,7 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
 
         # Hold a seat: the message, the panel in baht, the countdown, the seat's label.
         with page.expect_request(lambda r: r.method == "POST" and r.url == holds_url) as sent:
-            page.click(seat(a))
+            click_seat(page, a)
         assert sent.value.headers["accept-language"] == "th"
         wait_status(page, a, "mine")
         page.wait_for_selector("#countdown", state="visible", timeout=2000)
@@ -133,7 +135,7 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         assert "Hall A-1" in page.inner_text("#my-seats")
         assert "฿1,250.00" in page.inner_text("#my-seats")
         assert page.inner_text("#total") == "฿1,250.00"
-        assert page.get_attribute(seat(a), "aria-label").endswith("คุณจองไว้")
+        assert (seat_text(page, a) or "").endswith("คุณจองไว้")
         assert page.get_attribute("[data-release]", "aria-label") == "นำ Hall A-1 ออก"
 
         # hold.expiring: the Extend button and the spoken notice, in Thai.
@@ -147,13 +149,13 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         with page.expect_response(
             lambda r: r.request.method == "POST" and r.url == holds_url
         ) as answer:
-            page.click(seat(b))
+            click_seat(page, b)
         assert answer.value.status == 409
         assert answer.value.json()["error"]["code"] == "seat_unavailable"
         assert answer.value.headers["content-language"] == "th"
         page.wait_for_selector('#message[data-kind="error"]', timeout=2000)
         assert message(page) == "ขออภัย Hall A-2 เพิ่งถูกผู้อื่นจองไป"
-        assert page.get_attribute(seat(b), "data-status") == "held"
+        assert seat_status(page, b) == "held"
 
         screenshot(page, "seatmap-th.png")
 

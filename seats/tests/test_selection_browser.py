@@ -14,7 +14,9 @@ from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
     open_browser,
     open_seatmap,
     screenshot,
+    seats_shown_as,
     session_cookie,
+    wait_status,
 )
 from seats.importer import plan_import
 from seats.models import Show
@@ -75,7 +77,8 @@ def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, 
         buyer.select_option("#best-category", "VIP")
         buyer.click("#best-submit")
         buyer.wait_for_function(
-            "document.querySelectorAll('#map circle.seat[data-status=\"mine\"]').length === 2",
+            """() => window.seatmap.state.entries.filter(
+                (e) => window.seatmap.status(e.seat.id) === 'mine').length === 2""",
             timeout=5000,
         )
         # the hold.updated frame may paint the seats before the API answer sets the message
@@ -84,14 +87,8 @@ def test_best_available_picker_and_ga_stepper(asgi_server, chromium, make_user, 
             timeout=5000,
         )
         assert buyer.locator("#my-seats [data-hold-seat]").count() == 5
-        mine = buyer.eval_on_selector_all(
-            '#map circle.seat[data-status="mine"]',
-            "els => els.map(e => e.getAttribute('data-seat-id'))",
-        )
+        mine = seats_shown_as(buyer, "mine")
+        assert len(mine) == 2
         for guid in mine:
-            watcher.wait_for_selector(
-                f'#map circle.seat[data-seat-id="{guid}"][data-status="held"]',
-                state="attached",
-                timeout=5000,
-            )
+            wait_status(watcher, guid, "held")
         screenshot(buyer, "seatmap-best-available-ga.png")

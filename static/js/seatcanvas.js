@@ -553,7 +553,10 @@
     onMove(e) {
       const p = this.local(e);
       if (!this.pointers.has(e.pointerId)) {
-        if (e.pointerType === 'mouse' && this.opts.hover) this.opts.hover(this.seatAt(...Object.values(this.toWorld(p.x, p.y))), e);
+        if (e.pointerType === 'mouse' && this.opts.hover) {
+          const w = this.toWorld(p.x, p.y);
+          this.opts.hover(this.seatAt(w.x, w.y), e);
+        }
         return;
       }
       this.pointers.set(e.pointerId, p);
