@@ -241,9 +241,7 @@ def showtime_categories(showtime: Showtime) -> list[dict[str, Any]]:
             "color": c.color,
             "display_color": shown,
         }
-        for c, shown in zip(
-            categories, display_colors([c.color for c in categories]), strict=True
-        )
+        for c, shown in zip(categories, display_colors([c.color for c in categories]), strict=True)
     ]
 
 

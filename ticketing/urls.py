@@ -109,9 +109,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<id64:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
     path("showtimes/<id64:showtime_id>/holds/best/", BestAvailableView.as_view(), name="hold-best"),
-    path(
-        "plans/<id64:plan_id>/layouts/<str:version>/", LayoutView.as_view(), name="plan-layout"
-    ),
+    path("plans/<id64:plan_id>/layouts/<str:version>/", LayoutView.as_view(), name="plan-layout"),
     path("", include(router.urls)),
 ]
 

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('seats', '0004_verbose_names'),
+        ("seats", "0004_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='seatingplan',
-            name='layout_version',
-            field=models.CharField(blank=True, default='', editable=False, max_length=32, verbose_name='layout version'),
+            model_name="seatingplan",
+            name="layout_version",
+            field=models.CharField(
+                blank=True, default="", editable=False, max_length=32, verbose_name="layout version"
+            ),
         ),
     ]
