@@ -43,11 +43,15 @@ _layouts_lock = threading.Lock()
 # could mistake for a seat state (states are greys with shapes; "your seats" is green #15803d).
 # Okabe–Ito-like, no greens or greys.
 PALETTE = ("#0072B2", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#8E44AD", "#B8860B", "#C2185B")
+PALETTE_RGB = tuple(
+    (int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)) for c in PALETTE
+)  # in palette order: max() keeps the first of equals
 MIN_SATURATION = 0.35
 MIN_LIGHTNESS, MAX_LIGHTNESS = 0.30, 0.75
 GREEN_HUES = (80.0, 170.0)  # degrees, inclusive
-# Two display colours closer than this (Euclidean distance of 0–255 RGB, at most 441) look alike.
-MIN_DISTANCE = 48.0
+# Two display colours closer than this (Euclidean distance of 0–255 RGB, at most 441) look alike
+# on a map (the arena's orange #F28C28 and vermillion #D55E00 are 67 apart).
+MIN_DISTANCE = 80.0
 
 
 def _rgb(color: str) -> tuple[int, int, int] | None:
@@ -81,23 +85,25 @@ def display_colors(colors: list[str]) -> list[str]:
     """The colour a seat map draws each category in, for the plan colours ``colors`` (in plan
     order): the plan colour (as ``#rrggbb``), unless it could be mistaken for a seat state
     (HSL saturation below 0.35, lightness outside 0.30–0.75, a green hue 80°–170°), is missing or
-    unparsable, or is within :data:`MIN_DISTANCE` of an earlier category's display colour; then
-    the first colour of :data:`PALETTE` not near one already used (the palette's next colour in
-    turn once all are used)."""
-    chosen: list[str] = []
-    used: list[tuple[int, int, int]] = []
-    replaced = 0
+    unparsable, or is within :data:`MIN_DISTANCE` of an earlier category's kept colour. The
+    plan colours kept, each one replaced gets the colour of :data:`PALETTE` farthest from every
+    display colour chosen so far (the palette's first when there is none)."""
+    kept: list[tuple[int, int, int] | None] = []
     for color in colors:
         rgb = _rgb(color)
-        if rgb is None or _looks_like_a_state(rgb) or _near(rgb, used):
-            free = [c for c in PALETTE if not _near(_rgb(c) or (0, 0, 0), used)]
-            pick = free[0] if free else PALETTE[replaced % len(PALETTE)]
-            replaced += 1
-            rgb = _rgb(pick)
-            assert rgb is not None
-        chosen.append("#{:02x}{:02x}{:02x}".format(*rgb))
-        used.append(rgb)
-    return chosen
+        ok = rgb is not None and not _looks_like_a_state(rgb)
+        kept.append(rgb if ok and rgb and not _near(rgb, [k for k in kept if k]) else None)
+    used = [k for k in kept if k is not None]
+    chosen: list[tuple[int, int, int]] = []
+    for rgb in kept:
+        if rgb is None:
+            rgb = max(
+                PALETTE_RGB,
+                key=lambda c: min((math.dist(c, u) for u in used), default=math.inf),
+            )
+            used.append(rgb)
+        chosen.append(rgb)
+    return ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in chosen]
 
 
 @dataclass(frozen=True)

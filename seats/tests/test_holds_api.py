@@ -175,7 +175,7 @@ def test_catalog_is_public(client, showtime):
     assert detail["categories"] == [
         # the plan's dark navy, twice: drawn in two colours a seat state never has
         {"name": "Front", "price": "80.00", "color": "#123456", "display_color": "#0072b2"},
-        {"name": "Back", "price": "40.00", "color": "#123456", "display_color": "#d55e00"},
+        {"name": "Back", "price": "40.00", "color": "#123456", "display_color": "#e69f00"},
     ]
     assert detail["hold_ttl_seconds"] == 300 and detail["max_seats_per_order"] == 10
     assert client.get("/api/v1/showtimes/?starts_after=yesterday").status_code == 400

@@ -3,6 +3,7 @@ with the geometry and with nothing else), its endpoint's caching, and the displa
 
 import gzip
 import json
+import math
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from conftest import small_plan
 from seats.importer import plan_import
-from seats.layout import PALETTE, display_colors, plan_layout
+from seats.layout import MIN_DISTANCE, PALETTE, display_colors, plan_layout
 from seats.models import PlanCategory, Seat, SeatingPlan, Show
 from seats.services import showtime_create
 
@@ -26,8 +27,9 @@ def test_a_plan_colour_a_map_could_take_for_a_seat_state_is_replaced():
     shown = display_colors(["#E87722", "#1D3557", "#8E44AD"])
     assert shown[0] == "#e87722"  # orange: kept
     assert shown[1] != "#1d3557"  # navy, as dark as the "sold" grey: replaced
-    assert shown[1] == PALETTE[0].lower()
+    assert shown[1] in [c.lower() for c in PALETTE]
     assert shown[2] == "#8e44ad"  # purple: kept
+    assert_apart(shown)
 
 
 @pytest.mark.parametrize(
@@ -47,14 +49,29 @@ def test_greys_greens_extremes_and_junk_are_replaced(color):
     assert display_colors([color]) == [PALETTE[0].lower()]
 
 
-def test_a_colour_close_to_an_earlier_category_is_replaced_by_an_unused_one():
+def assert_apart(shown: list[str]) -> None:
+    """Every two display colours at least MIN_DISTANCE apart (a buyer tells them apart)."""
+    rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in shown]
+    for i, a in enumerate(rgb):
+        for b in rgb[i + 1 :]:
+            assert math.dist(a, b) >= MIN_DISTANCE, shown
+
+
+def test_a_colour_close_to_an_earlier_category_is_replaced_by_a_distant_one():
     shown = display_colors(["#0072B2", "#0075B5", "#123456", "#8E44AD"])
     assert shown[0] == "#0072b2"
-    # near the first: the palette's first colour not near one in use (the first is in use)
-    assert shown[1] == PALETTE[1].lower()
-    assert shown[2] == PALETTE[2].lower()  # dark: replaced by the next free one
+    assert shown[1] != "#0075b5"  # near the first: replaced
+    assert shown[2] != "#123456"  # dark: replaced
     assert shown[3] == "#8e44ad"
-    assert len(set(shown)) == 4
+    assert_apart(shown)
+
+
+def test_the_arena_categories_are_drawn_in_colours_far_apart(arena_plan):
+    # Red, orange, navy, teal and purple in the plan: navy (dark) and teal (green) replaced, and
+    # no two of the five alike (orange beside vermillion was the complaint).
+    shown = display_colors([c["color"] for c in arena_plan["categories"]])
+    assert len(shown) == len(arena_plan["categories"])
+    assert_apart(shown)
 
 
 def test_short_hex_and_case_are_normalised():
@@ -88,7 +105,8 @@ def test_the_layout_lists_the_seats_in_seat_order_without_general_admission_plac
     assert data["focus"] is None
     assert data["categories"] == [
         {"name": "Front", "color": "#123456", "display_color": PALETTE[0].lower()},
-        {"name": "Back", "color": "#123456", "display_color": PALETTE[1].lower()},
+        # the same dark navy again: the palette's colour farthest from the first one's blue
+        {"name": "Back", "color": "#123456", "display_color": "#e69f00"},
     ]
     assert data["seats"]["count"] == 6 == layout.count
     assert data["seats"]["id"] == [str(s.guid) for s in seats]
