@@ -1,12 +1,14 @@
 """Catalog and hold endpoints (shared/spec/api.md "Catalog", "Holds"). Views stay thin: validate,
 call one service or selector, render."""
 
+import re
 from datetime import UTC
 from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
@@ -207,6 +209,8 @@ class ShowtimeViewSet(viewsets.ReadOnlyModelViewSet):
 
 # A layout never changes under its URL (a new geometry has a new version): cache it for good.
 LAYOUT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+# The Accept-Encoding test of Django's GZipMiddleware (a "gzip" token).
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -264,13 +268,21 @@ class LayoutView(APIView):
                 ),
                 status=404,
             )
-        etag = f'"{layout.version}"'
-        if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        # Gzipped here, once per process and version (Layout.gzipped), when the client takes
+        # gzip: GZipMiddleware leaves an answer with a Content-Encoding alone. The gzipped
+        # representation has its own, weak, ETag, as GZipMiddleware would give it.
+        gzipped = bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+        etag = f'W/"{layout.version}"' if gzipped else f'"{layout.version}"'
+        if _etag_matches(request.headers.get("If-None-Match", ""), f'"{layout.version}"'):
             response = HttpResponse(status=304)
+        elif gzipped:
+            response = HttpResponse(layout.gzipped, content_type="application/json")
+            response["Content-Encoding"] = "gzip"
         else:
             response = HttpResponse(layout.body, content_type="application/json")
         response["ETag"] = etag
         response["Cache-Control"] = LAYOUT_CACHE_CONTROL
+        patch_vary_headers(response, ["Accept-Encoding"])
         return response
 
 
