@@ -123,7 +123,8 @@ class Snapshot:
 
 
 def snapshot_frame(showtime_id: int, form: str = SNAPSHOT_LIVE) -> Snapshot:
-    """Read and encode a ``snapshot`` frame of ``form`` (:data:`SNAPSHOT_FORMS`): the live form
+    """Read and encode a ``snapshot`` frame of ``form`` (:data:`SNAPSHOT_LIVE` or
+    :data:`SNAPSHOT_FULL`): the live form
     (``layout`` and ``live``: seats.selectors.seat_live) or the full list (``seats``)."""
     # epoch and seq first, then seats: every frame numbered up to seq is in the seats read after.
     read_at = time.monotonic()

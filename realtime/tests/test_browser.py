@@ -243,6 +243,17 @@ def open_seatmap(page, base_url: str, showtime_id: int, timeout: float = 15000) 
     return ready_ms
 
 
+def signed_in_seatmap(browser, cookie: dict, base_url: str, showtime_id: int, **context):
+    """A new browser context (``context``: Playwright's new_context options; the desktop size
+    by default) signed in with ``cookie`` (:func:`session_cookie`), on the showtime's seat map,
+    drawn and live: ``(page, milliseconds until drawn)``."""
+    context.setdefault("viewport", DESKTOP)
+    ctx = browser.new_context(**context)
+    ctx.add_cookies([cookie])
+    page = ctx.new_page()
+    return page, open_seatmap(page, base_url, showtime_id)
+
+
 def sign_in_with_form(page, base_url: str, username: str, next_path: str):
     page.goto(f"{base_url}/accounts/login/?next={next_path}")
     page.fill("#id_username", username)

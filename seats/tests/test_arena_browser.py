@@ -3,14 +3,13 @@ against a real server process (``asgi_server``), as a buyer uses it:
 
 - on a 390 px phone with taps only: the whole venue first, a tap on a section zooms into it, a tap
   on a seat holds it; the page never scrolls sideways;
-- with the keyboard only: the map is one tab stop, arrow keys move between neighbouring seats,
-  Enter holds the seat, and the seat is said (``#map-focus``);
 - the list view (section → row → seat): a seat held from it, another buyer's hold seen in it live;
 - the arena drawn, a seat held on one page and seen held on a second page;
 - axe-core: no serious or critical violation on the seat map (map and list view) and the
   checkout.
 
-Screenshots go to ``test-artifacts/`` (``arena-phone-*.png``).
+Keyboard-only selection (one tab stop, arrow keys, Enter) is tested in
+``realtime/tests/test_browser.py``. Screenshots go to ``test-artifacts/`` (``arena-phone-*.png``).
 """
 
 from __future__ import annotations
@@ -19,19 +18,18 @@ import pytest
 
 from conftest import seat_guids
 from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
-    DESKTOP,
     chromium,
     click_seat,
     jwt_for,
     off_loop,
     open_browser,
-    open_seatmap,
     post_json,
     record,
     screenshot,
     seat_status,
     seat_text,
     session_cookie,
+    signed_in_seatmap,
     wait_status,
 )
 from ticketing.tests.axe import assert_no_serious_violations as assert_accessible
@@ -76,10 +74,7 @@ def test_a_phone_buyer_zooms_into_a_section_and_holds_a_seat_with_taps_only(
     cookie = session_cookie(buyer, base_url)
 
     with open_browser(chromium) as browser:
-        context = browser.new_context(**PHONE)
-        context.add_cookies([cookie])
-        page = context.new_page()
-        ready_ms = open_seatmap(page, base_url, showtime.pk)
+        page, ready_ms = signed_in_seatmap(browser, cookie, base_url, showtime.pk, **PHONE)
         facts = map_facts(page)
         assert facts["seats"] == 20000
         # The whole venue fits the phone: no sideways scrolling, seats far too small to aim at.
@@ -132,56 +127,6 @@ def test_a_phone_buyer_zooms_into_a_section_and_holds_a_seat_with_taps_only(
     record(arena_phone_ready_ms=round(ready_ms))
 
 
-def test_keyboard_only_the_map_is_one_tab_stop_and_arrows_move_between_seats(
-    asgi_server,
-    chromium,  # noqa: F811 (the imported fixture)
-    make_user,
-    make_showtime,
-):
-    buyer = make_user("kai")
-    showtime = make_showtime(rows=3, seats_per_row=6)
-    base_url = asgi_server()
-    cookie = session_cookie(buyer, base_url)
-
-    with open_browser(chromium) as browser:
-        context = browser.new_context(viewport=DESKTOP)
-        context.add_cookies([cookie])
-        page = context.new_page()
-        open_seatmap(page, base_url, showtime.pk)
-
-        # The map is one tab stop: Tab from the list button (the control before it) lands on
-        # it, and one more Tab leaves it (18 seats, one stop).
-        page.focus("#list-toggle")
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement === seatmap.canvas.canvas")
-        first = page.evaluate("seatmap.state.entries[seatmap.canvas.focus].seat.id")
-        said = page.inner_text("#map-focus")
-        assert said == seat_text(page, first) and said.endswith("available"), said
-
-        # Right moves to the next seat of the row, Down to the row behind, Left back.
-        start = page.evaluate("seatmap.canvas.focus")
-        x0, y0 = page.evaluate(f"[seatmap.canvas.x[{start}], seatmap.canvas.y[{start}]]")
-        page.keyboard.press("ArrowRight")
-        right = page.evaluate("seatmap.canvas.focus")
-        x1, y1 = page.evaluate(f"[seatmap.canvas.x[{right}], seatmap.canvas.y[{right}]]")
-        assert x1 > x0 and y1 == y0
-        page.keyboard.press("ArrowDown")
-        below = page.evaluate("seatmap.canvas.focus")
-        x2, y2 = page.evaluate(f"[seatmap.canvas.x[{below}], seatmap.canvas.y[{below}]]")
-        assert y2 > y1 and x2 == x1
-        target = page.evaluate(f"seatmap.state.entries[{below}].seat.id")
-        assert page.inner_text("#map-focus") == seat_text(page, target)
-
-        # Enter holds the seat under the keyboard focus, Enter again releases it.
-        page.keyboard.press("Enter")
-        wait_status(page, target, "mine")
-        assert page.evaluate("document.activeElement === seatmap.canvas.canvas")
-        page.keyboard.press("Enter")
-        wait_status(page, target, "available")
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.id") == "best-quantity"  # the panel's first
-
-
 def test_the_list_view_holds_a_seat_and_shows_another_buyers_hold_live(
     asgi_server,
     chromium,  # noqa: F811 (the imported fixture)
@@ -197,10 +142,9 @@ def test_the_list_view_holds_a_seat_and_shows_another_buyers_hold_live(
     token = jwt_for(other)
 
     with open_browser(chromium) as browser:
-        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
-        context.add_cookies([cookie])
-        page = context.new_page()
-        open_seatmap(page, base_url, showtime.pk)
+        page, _ = signed_in_seatmap(
+            browser, cookie, base_url, showtime.pk, viewport={"width": 390, "height": 844}
+        )
         page.click("#list-toggle")
         assert page.get_attribute("#list-toggle", "aria-expanded") == "true"
         zone = page.evaluate("(id) => seatmap.state.seats.get(id).zone", a)
@@ -247,13 +191,9 @@ def test_the_arena_renders_and_a_hold_on_one_page_shows_on_another(
     cookies = [session_cookie(buyer, base_url), session_cookie(watcher, base_url)]
 
     with open_browser(chromium) as browser:
-        pages = []
-        for cookie in cookies:
-            context = browser.new_context(viewport=DESKTOP)
-            context.add_cookies([cookie])
-            pages.append(context.new_page())
-        ready = [open_seatmap(page, base_url, showtime.pk) for page in pages]
-        first, second = pages
+        opened = [signed_in_seatmap(browser, cookie, base_url, showtime.pk) for cookie in cookies]
+        (first, _), (second, _) = opened
+        ready = [ms for _, ms in opened]
         facts = map_facts(first)
         assert facts["seats"] == 20000 and facts["drawn"] >= 1
         assert first.evaluate("seatmap.state.entries.every(e => e.status === 'available')")
