@@ -346,9 +346,13 @@
 
     // ------------------------------------------------------------ drawing
 
-    /** Seat i's look changed. */
+    /** Seat i's look changed. Past a tenth of the plan (a snapshot that changed much), one
+     * redraw of the whole bitmap is cheaper than patching seat by seat. */
     invalidate(i) {
-      if (!this.cacheAll) this.cacheDirty.add(i);
+      if (!this.cacheAll) {
+        this.cacheDirty.add(i);
+        if (this.cacheDirty.size > this.n / 10) this.invalidateAll();
+      }
       this.request();
     }
 

@@ -499,7 +499,6 @@
   /** Applies a live form or a full seat list to the map: every seat takes the state given. */
   function applyLive(live) {
     if (!state.layout || live.layout !== state.layout.version) return false;
-    state.canvas.invalidateAll();  // one redraw of the whole plan, not 20,000 patches
     decodeLive(live, (i, status, version) => {
       const entry = state.entries[i];
       if (!entry) return;
