@@ -66,7 +66,6 @@
   if (!root) return;
 
   const API = '/api/v1';
-  const SVG_NS = 'http://www.w3.org/2000/svg';
   const PING_MS = 25000;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
@@ -235,12 +234,6 @@
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
     if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function s(tag, attrs = {}) {
-    const node = document.createElementNS(SVG_NS, tag);
-    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
     return node;
   }
 
