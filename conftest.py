@@ -74,6 +74,8 @@ def _test_settings(settings):
     # No background sweep of abandoned holds in the test process (its tests call
     # hold_abandon_due, or run server processes, which keep the default).
     settings.ABANDON_SWEEP_SECONDS = 0
+    # Nor the waiting room's admitter: its tests call the steps (server processes keep it on).
+    settings.QUEUE_ADMITTER_IN_WEB = False
 
 
 @pytest.fixture(autouse=True)
@@ -95,8 +97,10 @@ def _fresh_redis_state():
     (process-wide state)."""
     from core import counters, redisguard
     from realtime import presence, sequence
+    from seats.services import waiting
 
     redisguard.breaker.close()
+    waiting._last_progress.clear()  # the progress broadcast's per-process memory
     sequence.reset_local_state()
     presence.reset_local_state()
     counters.reset()

@@ -11,7 +11,9 @@ Shapes (all ids as the API shows them):
 - ``seats``: ``[{"id": "<seat guid>", "status": str, "version": int}]`` as committed; a
   general-admission place carries ``"ga_area": <area id>`` instead of a seat map entry;
 - ``hold``: the hold as the API shows it (``seats.selectors.hold_detail``);
-- ``order``: ``{"id", "number", "status"}`` (``orders.selectors.order_brief``).
+- ``order``: ``{"id", "number", "status"}`` (``orders.selectors.order_brief``);
+- ``progress``: the waiting room's ``{"admitted_up_to", "rate_per_minute", "active", "target",
+  "paused"}`` (``seats.services.waiting.queue_tick``; docs/waiting-room.md).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class Publisher(Protocol):
     def order_updated(self, user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
         """``order.updated`` to the order's owner."""
 
+    def queue_progress(self, showtime_id: int, progress: dict[str, Any]) -> None:
+        """``queue.progress`` to everyone watching ``showtime_id`` (one frame per admitter
+        step, whatever the queue's length)."""
+
 
 class _Silent:
     """The publisher until one is installed: every announcement is dropped."""
@@ -54,6 +60,9 @@ class _Silent:
         pass
 
     def order_updated(self, user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
+        pass
+
+    def queue_progress(self, showtime_id: int, progress: dict[str, Any]) -> None:
         pass
 
 
@@ -86,3 +95,9 @@ def hold_expired(
 def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None:
     """Announce an order's new state to its owner (see :class:`Publisher`)."""
     _publisher.order_updated(user_id, showtime_id, order)
+
+
+def queue_progress(showtime_id: int, progress: dict[str, Any]) -> None:
+    """Announce a waiting room's progress to everyone watching the showtime (see
+    :class:`Publisher`)."""
+    _publisher.queue_progress(showtime_id, progress)

@@ -21,8 +21,9 @@ def _rate(setting: str) -> Callable[[str, HttpRequest], str]:
     return lambda _group, _request: getattr(settings, setting)
 
 
-def limited(setting: str, group: str) -> Callable[[_F], _F]:
-    """Decorate a DRF view method with the POST rate limit named by ``setting``."""
+def limited(setting: str, group: str, key: str = "user_or_ip") -> Callable[[_F], _F]:
+    """Decorate a DRF view method with the POST rate limit named by ``setting``; ``key="ip"``
+    counts per client address whoever is signed in (waiting-room joins)."""
     return method_decorator(
-        ratelimit(group=group, key="user_or_ip", rate=_rate(setting), method="POST", block=True)
+        ratelimit(group=group, key=key, rate=_rate(setting), method="POST", block=True)
     )

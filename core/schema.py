@@ -54,6 +54,8 @@ AUTH = (401, "not_authenticated", "token_invalid")
 BAD_TOKEN = (401, "token_invalid")
 # The API accepts a Django session too; an unsafe request on a session needs the CSRF token.
 CSRF = (403, "permission_denied")
+# The writes that take seats, on a showtime whose waiting room is on (docs/waiting-room.md).
+CSRF_QUEUE = (403, "permission_denied", "queue_required")
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -194,3 +196,13 @@ def add_language(result, generator, request, public):  # noqa: ARG001 (a spectac
                     "Content-Language", dict(CONTENT_LANGUAGE)
                 )
     return result
+
+
+QUEUE_PASS = OpenApiParameter(
+    "X-Queue-Pass",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The buyer's waiting-room pass (`pass` of `GET showtimes/{id}/queue/`), needed "
+    "while the showtime's waiting room is on; without a valid one: 403 `queue_required`.",
+)

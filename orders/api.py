@@ -17,7 +17,8 @@ from rest_framework.response import Response
 
 from core.pagination import ListPagination
 from core.ratelimits import limited
-from core.schema import AUTH, CSRF, errors, path_id, retry_after
+from core.schema import AUTH, CSRF, CSRF_QUEUE, QUEUE_PASS, errors, path_id, retry_after
+from seats.services.waiting import PASS_HEADER
 
 from . import services
 from .idempotency import run_idempotent
@@ -93,7 +94,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
                 AUTH,
-                CSRF,
+                CSRF_QUEUE,
                 404,
                 (
                     409,
@@ -131,6 +132,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 description="Present on a replayed answer.",
             ),
             retry_after(409, 429),
+            QUEUE_PASS,
         ],
     )
     @limited("RATELIMIT_ORDERS", "orders")
@@ -138,7 +140,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Create a pending order from a hold, or from a showtime and seats in one step.
 
         Errors: 400, 404, 409 ``hold_expired``/``hold_not_active``/``buyer_limit``/
-        ``seat_unavailable``/``sales_closed``/``idempotency_in_progress``/``busy``, 422
+        ``seat_unavailable``/``sales_closed``/``idempotency_in_progress``/``busy``, 403
+        ``queue_required`` (waiting room on, no valid ``X-Queue-Pass``), 422
         ``idempotency_key_reuse``, 429.
         """
         data = OrderCreateSerializer(data=request.data)
@@ -153,6 +156,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                     customer=values["customer"],
                     payment_method=values["payment_method"],
                     idempotency=idempotency,
+                    queue_pass=request.headers.get(PASS_HEADER),
                 )
             return services.order_create_for_seats(
                 user=_buyer(request),
@@ -161,6 +165,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 customer=values["customer"],
                 payment_method=values["payment_method"],
                 idempotency=idempotency,
+                queue_pass=request.headers.get(PASS_HEADER),
             )
 
         key = request.headers.get("Idempotency-Key")

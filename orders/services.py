@@ -50,6 +50,7 @@ from seats.services import (
     showtime_for_sale,
 )
 from seats.services.statuses import hold_status_message
+from seats.services.waiting import queue_gate
 
 from . import emails
 from .models import CheckInScan, Order, Payment, PaymentEvent, Ticket
@@ -181,6 +182,7 @@ def order_create(
     customer: dict[str, str],
     payment_method: str,
     idempotency: KeyInTransaction | None = None,
+    queue_pass: str | None = None,
 ) -> OrderResult:
     """Convert the buyer's active hold into a pending order (api.md ``POST orders/``).
 
@@ -195,7 +197,8 @@ def order_create(
     Raises:
         ApplicationError: 404 ``not_found`` (another buyer's hold too); 409 ``hold_expired`` (the
             expiry is recorded and broadcast first); 409 ``hold_not_active``; 409 ``buyer_limit``
-            (``max_pending_orders_per_buyer``).
+            (``max_pending_orders_per_buyer``); 403 ``queue_required`` (the showtime's waiting
+            room is on and ``queue_pass`` does not admit the buyer: ``seats.services.queue_gate``).
     """
 
     def txn() -> OrderResult | Hold:
@@ -204,6 +207,7 @@ def order_create(
         hold = lock_first(Hold.objects.select_related("showtime").filter(pk=hold_id, user=user))
         if hold is None:
             raise ApplicationError("not_found", _("No such hold."), status=404)
+        queue_gate(hold.showtime, user, queue_pass)
         if hold.status != Hold.Status.ACTIVE:
             code = "hold_expired" if hold.status == Hold.Status.EXPIRED else "hold_not_active"
             raise ApplicationError(code, hold_status_message(hold.status))
@@ -227,6 +231,7 @@ def order_create_for_seats(
     customer: dict[str, str],
     payment_method: str,
     idempotency: KeyInTransaction | None = None,
+    queue_pass: str | None = None,
 ) -> OrderResult:
     """Hold seats and order them in one atomic step (api.md ``POST orders/`` with ``seats``).
 
@@ -238,9 +243,11 @@ def order_create_for_seats(
     Raises:
         ApplicationError: as :func:`seats.services.hold_create` (404, 400 ``unknown_seats``,
             ``too_many_seats``, ``validation_error`` for a seat listed twice in any spelling,
-            409 ``sales_closed``, ``buyer_limit``, ``seat_unavailable``, ``busy``).
+            409 ``sales_closed``, ``buyer_limit``, ``seat_unavailable``, ``busy``; 403
+            ``queue_required``).
     """
     showtime = showtime_for_sale(showtime_id)
+    queue_gate(showtime, user, queue_pass)
     wanted = resolve_seats(showtime, seat_ids)
     seats_per_request_check(showtime, len(wanted))
 

@@ -97,7 +97,7 @@ PING_PER_SECOND = 2.0  # … refilled at this rate; a ping without a token gets 
 RESYNC_INTERVAL_SECONDS = 1.0  # one snapshot per socket per interval at most; more resyncs coalesce
 MAX_QUEUED_FRAMES = 100  # per socket, behind a send that waits (like a channel's capacity)
 
-SHOWTIME_EVENTS = frozenset({"seats.changed", "availability.changed"})
+SHOWTIME_EVENTS = frozenset({"seats.changed", "availability.changed", "queue.progress"})
 PERSONAL_EVENTS = frozenset({"hold.updated", "hold.expired", "order.updated"})
 
 # Open sockets in this process (read by stats and metrics).

@@ -270,7 +270,8 @@ class ServerLoopMiddleware:
     """ASGI middleware (the outermost layer of ``ticketing.asgi.application``): records the
     running event loop in the context of each connection (HTTP request or WebSocket), where
     :func:`_server_loop` finds it from the worker thread of a sync view; and starts the loop's
-    presence task (``realtime.presence.ensure_started``: the sweep of abandoned holds). Changes
+    presence task (``realtime.presence.ensure_started``: the sweep of abandoned holds) and its
+    waiting-room admitter (``realtime.admitter.ensure_started``). Changes
     nothing else: ``scope``, ``receive`` and ``send`` are passed on as they are."""
 
     def __init__(self, app: Any) -> None:
@@ -279,9 +280,10 @@ class ServerLoopMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         bind_server_loop()
         if scope["type"] in ("http", "websocket"):
-            from . import presence
+            from . import admitter, presence
 
             presence.ensure_started()  # the sweep of abandoned holds runs from the first request
+            admitter.ensure_started()  # the waiting room's admitter (QUEUE_ADMITTER_IN_WEB)
         return await self.app(scope, receive, send)
 
 
@@ -421,3 +423,11 @@ def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None
         {"type": "order.updated", "order": order},
         showtime=showtime_id,
     )
+
+
+def queue_progress(showtime_id: int, progress: dict[str, Any]) -> None:
+    """Send ``queue.progress`` ``{"showtime", "admitted_up_to", "rate_per_minute", "active",
+    "target", "paused"}`` to everyone watching the showtime after commit: one frame per
+    admitter step, encoded once, whatever the queue's length (docs/realtime.md)."""
+    frame = {"type": "queue.progress", "showtime": showtime_id, **progress}
+    _on_commit(showtime_group(showtime_id), "queue.progress", frame, showtime=showtime_id)

@@ -28,7 +28,16 @@ from rest_framework.views import APIView
 from core.errors import ApplicationError
 from core.pagination import BIGINT_MAX, BIGINT_MIN, ListPagination
 from core.ratelimits import limited
-from core.schema import AUTH, BAD_TOKEN, CSRF, errors, path_id, retry_after
+from core.schema import (
+    AUTH,
+    BAD_TOKEN,
+    CSRF,
+    CSRF_QUEUE,
+    QUEUE_PASS,
+    errors,
+    path_id,
+    retry_after,
+)
 
 from . import selectors, services
 from .layout import plan_layout
@@ -39,11 +48,14 @@ from .serializers import (
     HoldSerializer,
     LayoutSerializer,
     LiveSnapshotSerializer,
+    QueueStatusSerializer,
     SeatReleaseSerializer,
     ShowSerializer,
     ShowtimeSerializer,
     SnapshotSerializer,
 )
+from .services import waiting
+from .services.waiting import PASS_HEADER
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -303,7 +315,7 @@ class HoldCreateView(APIView):
             **errors(
                 (400, "validation_error", "unknown_seats", "too_many_seats", "malformed_json"),
                 AUTH,
-                CSRF,
+                CSRF_QUEUE,
                 404,
                 (409, "buyer_limit", "seat_unavailable", "orphan_seat", "sales_closed", "busy"),
                 413,
@@ -311,7 +323,7 @@ class HoldCreateView(APIView):
                 429,
             ),
         },
-        parameters=[retry_after(409, 429)],
+        parameters=[retry_after(409, 429), QUEUE_PASS],
     )
     @limited("RATELIMIT_HOLDS", "holds")
     def post(self, request: Request, showtime_id: int) -> Response:
@@ -322,6 +334,7 @@ class HoldCreateView(APIView):
             showtime_id=showtime_id,
             seat_ids=data.validated_data.get("seats", []),
             ga=data.validated_data.get("ga", []),
+            queue_pass=request.headers.get(PASS_HEADER),
         )
         return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
 
@@ -343,7 +356,7 @@ class BestAvailableView(APIView):
             **errors(
                 (400, "validation_error", "too_many_seats", "malformed_json"),
                 AUTH,
-                CSRF,
+                CSRF_QUEUE,
                 404,
                 (409, "buyer_limit", "seat_unavailable", "sales_closed", "busy"),
                 413,
@@ -351,16 +364,53 @@ class BestAvailableView(APIView):
                 429,
             ),
         },
-        parameters=[retry_after(409, 429)],
+        parameters=[retry_after(409, 429), QUEUE_PASS],
     )
     @limited("RATELIMIT_HOLDS", "holds")
     def post(self, request: Request, showtime_id: int) -> Response:
         data = BestAvailableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.hold_best(
-            user=_buyer(request), showtime_id=showtime_id, **data.validated_data
+            user=_buyer(request),
+            showtime_id=showtime_id,
+            queue_pass=request.headers.get(PASS_HEADER),
+            **data.validated_data,
         )
         return Response(result.detail, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class QueueView(APIView):
+    """``POST showtimes/{id}/queue/`` (join, idempotent) and ``GET`` (status) of a showtime's
+    waiting room (docs/waiting-room.md, api.md "Waiting room"). 404 when it has no queue."""
+
+    @extend_schema(
+        request=None,
+        responses={200: QueueStatusSerializer, **errors(AUTH, 404)},
+        description="The buyer's place in the waiting room (404 when not queued or no queue).",
+    )
+    def get(self, request: Request, showtime_id: int) -> Response:
+        showtime = waiting.queued_showtime(showtime_id)
+        entry = waiting.QueueEntry.objects.filter(
+            showtime_id=showtime_id, user_id=_buyer(request).pk
+        ).first()
+        if entry is None:
+            raise ApplicationError("not_found", gettext("You are not in this queue."), status=404)
+        return Response(QueueStatusSerializer(waiting.queue_status(entry, showtime)).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(QueueStatusSerializer, description="The buyer's place."),
+            **errors(AUTH, CSRF, 404, 429),
+        },
+        parameters=[retry_after(429)],
+        description="Join the waiting room once; joining again keeps the place.",
+    )
+    @limited("RATELIMIT_QUEUE", "queue", key="ip")
+    def post(self, request: Request, showtime_id: int) -> Response:
+        entry = waiting.queue_join(_buyer(request), showtime_id)
+        showtime = waiting.queued_showtime(showtime_id)
+        return Response(QueueStatusSerializer(waiting.queue_status(entry, showtime)).data)
 
 
 @extend_schema_view(

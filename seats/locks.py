@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
 
-from .models import PlanCategory, Seat, ShowtimePrice, ShowtimeSeat
+from .models import PlanCategory, QueueState, Seat, ShowtimePrice, ShowtimeSeat
 from .rawsql import (
     column,
     connection_for,
@@ -137,6 +137,22 @@ def lock_free_seats(seats: QuerySet[ShowtimeSeat], *fields: str, limit: int | No
         .values_list(*fields, flat=len(fields) == 1)
     )
     return list(query if limit is None else query[:limit])
+
+
+def lock_queue_state(showtime_id: int, *, skip_locked: bool = False) -> QueueState | None:
+    """Lock the waiting-room row of a showtime (:class:`~seats.models.QueueState`) and return
+    it, or ``None`` when it does not exist or (``skip_locked``) another transaction holds it: the
+    admitter of a second process then does nothing this tick instead of waiting
+    (docs/waiting-room.md). ``FOR UPDATE`` of that one row; no other lock is taken while it is
+    held, so it stands outside the lock order above.
+
+    Raises:
+        RuntimeError: when called outside ``transaction.atomic()``.
+    """
+    _require_transaction("lock_queue_state")
+    return (
+        QueueState.objects.filter(pk=showtime_id).select_for_update(skip_locked=skip_locked).first()
+    )
 
 
 _SEAT_FIELDS = ("id", "showtime", "seat", "status", "version", "expires_at")

@@ -280,6 +280,42 @@ class Showtime(models.Model):
         help_text=_("Extensions never take a hold past this many seconds after it was made."),
         verbose_name=_("max hold seconds"),
     )
+    # The waiting room (docs/waiting-room.md). Off: nothing about buying changes.
+    queue_enabled = models.BooleanField(
+        default=False,
+        help_text=_("Buyers join a waiting room and may hold or order seats only once admitted."),
+        verbose_name=_("waiting room on"),
+    )
+    onsale_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Buyers who join before this time get a random place at this time; later ones are "
+            "served in order of arrival. Empty: everyone in order of arrival."
+        ),
+        verbose_name=_("on-sale time"),
+    )
+    target_active_buyers = models.PositiveIntegerField(
+        default=500,
+        validators=[MinValueValidator(1)],
+        help_text=_("How many admitted buyers may be choosing seats at once."),
+        verbose_name=_("target active buyers"),
+    )
+    admission_rate_per_minute = models.PositiveIntegerField(
+        default=1000,
+        validators=[MinValueValidator(1)],
+        help_text=_("At most this many buyers are admitted per minute."),
+        verbose_name=_("admission rate per minute"),
+    )
+    admission_window_seconds = models.PositiveIntegerField(
+        default=300,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Seconds an admitted buyer has to make a first hold before their turn passes to the "
+            "next in line."
+        ),
+        verbose_name=_("admission window seconds"),
+    )
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -684,3 +720,78 @@ class SeatEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Seat events are append-only.")
         super().save(*args, **kwargs)  # type: ignore[unreachable]  # pk is None until saved; the stubs say int
+
+
+class QueueState(models.Model):
+    """The waiting room of one showtime (docs/waiting-room.md): one row, locked by the joins
+    after the on-sale and by the admitter (``seats.locks.lock_queue_state``).
+
+    ``next_position`` is the place the next joiner after the shuffle gets; ``admitted_up_to`` the
+    highest place the admitter has let in (buyers admitted by staff out of turn do not move it);
+    ``tokens``/``tokens_at`` the token bucket of the admission rate cap.
+    """
+
+    showtime = models.OneToOneField(
+        Showtime,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="queue_state",
+        verbose_name=_("showtime"),
+    )
+    shuffled = models.BooleanField(default=False, verbose_name=_("shuffled"))
+    next_position = models.PositiveIntegerField(default=1, verbose_name=_("next position"))
+    admitted_up_to = models.PositiveIntegerField(default=0, verbose_name=_("admitted up to"))
+    paused = models.BooleanField(default=False, verbose_name=_("paused"))
+    tokens = models.FloatField(default=0.0, verbose_name=_("tokens"))
+    tokens_at = models.DateTimeField(null=True, blank=True, verbose_name=_("tokens at"))
+
+    class Meta:
+        verbose_name = _("waiting room")
+        verbose_name_plural = _("waiting rooms")
+
+
+class QueueEntry(models.Model):
+    """One buyer's place in the waiting room of one showtime (one per buyer and showtime).
+
+    ``position`` is empty in the early pool (joined before ``onsale_at``, not yet shuffled).
+    ``admitted_at``/``pass_expires_at`` are set on admission; ``finished_at``/``finish_reason``
+    when the buyer stops counting as active.
+    """
+
+    class Finish(models.TextChoices):
+        PAID = "paid", _("paid")
+        LAPSED = "lapsed", _("hold or order ended")
+        WINDOW = "window", _("no hold in time")
+
+    showtime = models.ForeignKey(
+        Showtime, on_delete=models.CASCADE, related_name="queue_entries", verbose_name=_("showtime")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="queue_entries",
+        verbose_name=_("user"),
+    )
+    joined_at = models.DateTimeField(verbose_name=_("joined at"))
+    position = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("position"))
+    admitted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("admitted at"))
+    pass_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("pass expires at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    finish_reason = models.CharField(
+        max_length=10, blank=True, default="", choices=Finish.choices, verbose_name=_("reason")
+    )
+
+    class Meta:
+        ordering = ["showtime", "position", "id"]
+        verbose_name = _("queue entry")
+        verbose_name_plural = _("queue entries")
+        constraints = [
+            models.UniqueConstraint(fields=["showtime", "user"], name="queue_one_place_per_buyer"),
+            models.UniqueConstraint(fields=["showtime", "position"], name="queue_unique_position"),
+        ]
+        indexes = [
+            models.Index(fields=["showtime", "admitted_at"], name="queue_admitted_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.showtime_id}: {self.position}"

@@ -315,3 +315,27 @@ class LayoutSerializer(serializers.Serializer):
     zones = LayoutZoneSerializer(many=True, help_text="In order of first appearance.")
     seats = LayoutSeatsSerializer()
     ga = LayoutGASerializer(many=True)
+
+
+class QueueStatusSerializer(serializers.Serializer):
+    """A buyer's place in a showtime's waiting room (docs/waiting-room.md)."""
+
+    position = serializers.IntegerField(
+        allow_null=True, help_text="The buyer's place; null in the early pool (before on-sale)."
+    )
+    admitted_up_to = serializers.IntegerField(help_text="Places up to this one were admitted.")
+    state = serializers.ChoiceField(choices=["early", "waiting", "admitted", "finished"])
+    active = serializers.IntegerField(help_text="Admitted buyers still choosing or paying.")
+    target = serializers.IntegerField(help_text="The target of active buyers.")
+    rate_per_minute = serializers.IntegerField(help_text="The admission rate cap.")
+    paused = serializers.BooleanField(help_text="Staff paused admission.")
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True, help_text="At the rate cap; null in the early pool, 0 once admitted."
+    )
+    # Field named "pass" in JSON (a Python keyword).
+    pass_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+QueueStatusSerializer._declared_fields["pass"] = serializers.CharField(
+    allow_null=True, help_text="The signed pass (header X-Queue-Pass); only when admitted."
+)

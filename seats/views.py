@@ -3,8 +3,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from .models import Showtime
+from .models import QueueEntry, Showtime
 from .selectors import active_hold_for
+from .services.waiting import entry_state, queue_pass_make
 
 
 def showtime_list(request):
@@ -14,10 +15,21 @@ def showtime_list(request):
 
 
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
-    """``/showtimes/{id}/``: the live seat map; the script draws it from the API snapshot."""
+    """``/showtimes/{id}/``: the live seat map; the script draws it from the API snapshot.
+
+    With the showtime's waiting room on (docs/waiting-room.md "The queue page"), a signed-in buyer
+    who is not admitted gets the queue page instead (``static/js/queue.js`` joins and waits); an
+    admitted one gets the map with their pass (``data-queue-pass``), which the map's script sends
+    as ``X-Queue-Pass``. A visitor not signed in sees the map, read-only as always."""
     showtime = get_object_or_404(
         Showtime.objects.select_related("show", "plan__venue"), pk=showtime_id
     )
+    queue_pass = ""
+    if showtime.queue_enabled and request.user.is_authenticated:
+        entry = QueueEntry.objects.filter(showtime=showtime, user_id=request.user.pk).first()
+        if entry is None or entry_state(entry) != "admitted":
+            return render(request, "seats/showtime_queue.html", {"showtime": showtime})
+        queue_pass = queue_pass_make(entry)
     hold = active_hold_for(request.user, showtime.pk)
     return render(
         request,
@@ -25,5 +37,6 @@ def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
         {
             "showtime": showtime,
             "active_hold_id": str(hold.pk) if hold else "",
+            "queue_pass": queue_pass,
         },
     )

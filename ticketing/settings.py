@@ -19,6 +19,8 @@ Python):
   ``REALTIME_FRAME_INTERVAL_SECONDS`` (0.05): see ``realtime.events``.
   ``PRESENCE_LEASE_SECONDS`` (30), ``PRESENCE_REFRESH_SECONDS`` (10), ``ABANDON_SWEEP_SECONDS`` (1):
   see ``realtime.presence``.
+  ``QUEUE_ADMITTER_IN_WEB`` (true), ``QUEUE_ADMITTER_SECONDS`` (1): the waiting room's admitter
+  inside the server processes (``realtime.admitter``); false when the ``admit`` process runs it.
 - ``PAYMENT_PROVIDER`` (``demo``, the default, captures at once; ``webhook`` waits for the signed
   webhook, secret ``PAYMENT_WEBHOOK_SECRET``), ``PAYMENT_WINDOW_SECONDS`` (default 900),
 - ``HTTPS`` (``true`` in production: secure cookies, HSTS, https redirect, proxy header),
@@ -395,6 +397,12 @@ DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)
 RATELIMIT_HOLDS = env("RATELIMIT_HOLDS", default="60/m")
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="20/m")
 RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")
+# Waiting-room joins (POST showtimes/{id}/queue/), per client address (docs/waiting-room.md).
+RATELIMIT_QUEUE = env("RATELIMIT_QUEUE", default="30/m")
+# The waiting room's admitter runs inside every server process (realtime/admitter.py), one round
+# every QUEUE_ADMITTER_SECONDS; off when the separate `admit` process runs it instead.
+QUEUE_ADMITTER_IN_WEB = env.bool("QUEUE_ADMITTER_IN_WEB", default=True)
+QUEUE_ADMITTER_SECONDS = env.float("QUEUE_ADMITTER_SECONDS", default=1.0)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_FAIL_OPEN = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True

@@ -27,6 +27,7 @@ from seats.api import (
     HoldCreateView,
     HoldViewSet,
     LayoutView,
+    QueueView,
     ShowtimeViewSet,
     ShowViewSet,
 )
@@ -109,6 +110,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("stats/", StatsView.as_view(), name="stats"),
     path("showtimes/<id64:showtime_id>/holds/", HoldCreateView.as_view(), name="hold-create"),
     path("showtimes/<id64:showtime_id>/holds/best/", BestAvailableView.as_view(), name="hold-best"),
+    path("showtimes/<id64:showtime_id>/queue/", QueueView.as_view(), name="showtime-queue"),
     path("plans/<id64:plan_id>/layouts/<str:version>/", LayoutView.as_view(), name="plan-layout"),
     path("", include(router.urls)),
 ]

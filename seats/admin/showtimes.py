@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import ForeignKey
+from django.db.models import ForeignKey, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -31,6 +32,7 @@ from seats.models import (
     Venue,
 )
 from seats.selectors import showtime_counts
+from seats.services import waiting
 
 
 @admin.register(Show)
@@ -173,6 +175,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
     search_fields = ("show__title", "plan__name", "plan__venue__name")
     date_hierarchy = "starts_at"
     inlines = (ShowtimePriceInline,)
+    actions = ("queue_pause", "queue_resume")
     fieldsets = (
         (None, {"fields": ("show", "plan", "starts_at", "status")}),
         (
@@ -192,6 +195,18 @@ class ShowtimeAdmin(admin.ModelAdmin):
         (
             _("Holds"),
             {"fields": ("abandon_grace_seconds", "max_hold_extensions", "max_hold_seconds")},
+        ),
+        (
+            _("Waiting room"),
+            {
+                "fields": (
+                    "queue_enabled",
+                    "onsale_at",
+                    "target_active_buyers",
+                    "admission_rate_per_minute",
+                    "admission_window_seconds",
+                )
+            },
         ),
     )
     change_fieldsets = (
@@ -214,6 +229,20 @@ class ShowtimeAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets + (self.change_fieldsets if obj is not None else ())
+
+    # Waiting-room numbers a form may leave out: the field's default then applies (a form that
+    # predates the waiting room, or a script, still adds a showtime).
+    _OPTIONAL_NUMBERS = (
+        "target_active_buyers",
+        "admission_rate_per_minute",
+        "admission_window_seconds",
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in self._OPTIONAL_NUMBERS:
+            field.required = False
+        return field
 
     def has_delete_permission(self, request, obj=None):
         """Showtimes are closed or cancelled (status), never deleted: their seats, holds and
@@ -276,6 +305,43 @@ class ShowtimeAdmin(admin.ModelAdmin):
         """A new showtime's prices were written by the service, not by the formset: its log entry
         says "added" alone."""
         return super().construct_change_message(request, form, () if add else formsets, add)
+
+    def _queue_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Showtime],
+        act: Callable[[int], None],
+        done: str,
+    ) -> None:
+        """Run ``act(showtime_id)`` on the selected showtimes whose waiting room is on."""
+        ids = list(queryset.filter(queue_enabled=True).values_list("pk", flat=True))
+        for showtime_id in ids:
+            act(showtime_id)
+        skipped = queryset.count() - len(ids)
+        self.message_user(request, done % {"n": len(ids)}, messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)s showtime has no waiting room.",
+                    "%(n)s showtimes have no waiting room.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Pause the waiting room (admit nobody)"))
+    def queue_pause(self, request, queryset):
+        self._queue_action(
+            request, queryset, waiting.queue_pause, gettext("Waiting rooms paused: %(n)s.")
+        )
+
+    @admin.action(description=_("Resume the waiting room"))
+    def queue_resume(self, request, queryset):
+        self._queue_action(
+            request, queryset, waiting.queue_resume, gettext("Waiting rooms resumed: %(n)s.")
+        )
 
     @admin.display(description=_("venue"), ordering="plan__venue__name")
     def venue(self, obj: Showtime) -> Venue:

@@ -12,6 +12,7 @@ module                 job
 ``ids``                seat ids of a request to showtime seats
 ``expiry``             the cleanup's loops over lapsed holds or orders, abandoned holds
 ``abandon``            presence leases on holds, the release of abandoned holds
+``waiting``            the waiting room: joins, the shuffle, the admitter, the pass
 =====================  ==============================================================
 """
 

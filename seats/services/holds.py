@@ -41,6 +41,7 @@ from .inventory import showtime_for_sale
 from .limits import buyer_limits_check, seats_per_request_check
 from .picks import best_check, best_pick, ga_pick, ga_places, orphans_check
 from .statuses import hold_status_message
+from .waiting import queue_gate
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -179,6 +180,7 @@ def hold_create(
     showtime_id: int,
     seat_ids: Sequence[str] = (),
     ga: Sequence[dict[str, Any]] = (),
+    queue_pass: str | None = None,
 ) -> HoldResult:
     """Hold seats, and places of general-admission zones, for a buyer (api.md ``POST
     showtimes/{id}/holds/``): all of them or none.
@@ -196,9 +198,12 @@ def hold_create(
             ``too_many_seats`` (over ``max_seats_per_order`` in total), ``validation_error``
             (e.g. a seat listed twice, in any spelling); 409 ``buyer_limit``;
             409 ``seat_unavailable`` (details.seats, or details.ga); 409 ``orphan_seat``
-            (details.seats: the seats that would be left alone); 409 ``busy``.
+            (details.seats: the seats that would be left alone); 409 ``busy``; 403
+            ``queue_required`` (:func:`~seats.services.waiting.queue_gate`: the showtime's
+            waiting room is on and ``queue_pass`` does not admit the buyer).
     """
     showtime = showtime_for_sale(showtime_id)
+    queue_gate(showtime, user, queue_pass)
     wanted = resolve_seats(showtime, seat_ids) if seat_ids else []
     areas = ga_places(showtime, ga) if ga else []
 
@@ -218,6 +223,7 @@ def hold_best(
     quantity: int,
     category: str | None = None,
     zone: str | None = None,
+    queue_pass: str | None = None,
 ) -> HoldResult:
     """Hold the best ``quantity`` seats side by side in one row (``POST
     showtimes/{id}/holds/best/``), in the quality order of :mod:`seats.selection`
@@ -229,9 +235,10 @@ def hold_best(
         ApplicationError: 404 ``not_found``; 409 ``sales_closed``; 400 ``validation_error``
             (unknown category or zone), ``too_many_seats``; 409 ``buyer_limit``; 409
             ``seat_unavailable`` with ``details.suggestion`` = ``{"max_together", "available"}``
-            when no block is free.
+            when no block is free; 403 ``queue_required`` (as :func:`hold_create`).
     """
     showtime = showtime_for_sale(showtime_id)
+    queue_gate(showtime, user, queue_pass)
     best_check(showtime, category, zone)
     return _hold_add(
         user,

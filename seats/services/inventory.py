@@ -54,6 +54,11 @@ def showtime_create(
     abandon_grace_seconds: int | None = None,
     max_hold_extensions: int | None = None,
     max_hold_seconds: int | None = None,
+    queue_enabled: bool = False,
+    onsale_at: datetime | None = None,
+    target_active_buyers: int | None = None,
+    admission_rate_per_minute: int | None = None,
+    admission_window_seconds: int | None = None,
 ) -> Showtime:
     """Create a showtime with its prices and its inventory (one ``ShowtimeSeat`` per plan seat).
 
@@ -69,6 +74,9 @@ def showtime_create(
             same as ``max_seats_per_order``, whatever it becomes (``Showtime.seats_per_buyer``).
         abandon_grace_seconds, max_hold_extensions, max_hold_seconds: how holds follow the
             buyer (``Showtime``); ``None``: the field's default (60, 2, 900).
+        queue_enabled, onsale_at, target_active_buyers, admission_rate_per_minute,
+            admission_window_seconds: the waiting room (docs/waiting-room.md); ``None``: the
+            field's default (500, 1000, 300).
 
     Raises:
         ApplicationError: 400 ``validation_error`` when the prices break
@@ -83,6 +91,9 @@ def showtime_create(
         "abandon_grace_seconds": abandon_grace_seconds,
         "max_hold_extensions": max_hold_extensions,
         "max_hold_seconds": max_hold_seconds,
+        "target_active_buyers": target_active_buyers,
+        "admission_rate_per_minute": admission_rate_per_minute,
+        "admission_window_seconds": admission_window_seconds,
     }
     showtime = Showtime(
         show=show,
@@ -94,6 +105,8 @@ def showtime_create(
         forbid_single_seats=forbid_single_seats,
         sales_start=sales_start,
         sales_end=sales_end,
+        queue_enabled=queue_enabled,
+        onsale_at=onsale_at,
         **{name: value for name, value in given.items() if value is not None},
     )
     try:

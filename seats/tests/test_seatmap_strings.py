@@ -17,6 +17,7 @@ from django.conf import settings
 SCRIPT = Path(settings.BASE_DIR) / "static" / "js" / "seatmap.js"
 # The drawing of the map (issue #18): its texts come from seatmap.js, which passes them in.
 CANVAS_SCRIPT = Path(settings.BASE_DIR) / "static" / "js" / "seatcanvas.js"
+QUEUE_SCRIPT = SCRIPT.with_name("queue.js")  # the waiting room page
 TEMPLATE = Path(settings.BASE_DIR) / "templates" / "seats" / "showtime_detail.html"
 
 # Literals that look like words but are not shown to people.
@@ -38,6 +39,7 @@ ALLOWED = {
     "ArrowRight",
     "ArrowUp",
     "ArrowDown",
+    "seatline.queuePass.",  # the sessionStorage key of the waiting room's pass
 }
 # Class lists ("btn btn--small", "my-seats__empty muted") and CSS declarations ("--cat: ").
 CSS = re.compile(r"(?=.*[a-z][-_])[a-z][a-z0-9_-]*(?: [a-z][a-z0-9_-]*)*|--[a-z-]+: ?")
@@ -145,7 +147,7 @@ def test_the_scanner_finds_hard_coded_texts_and_passes_translated_ones():
     ]
 
 
-@pytest.mark.parametrize("script", [SCRIPT, CANVAS_SCRIPT], ids=lambda p: p.name)
+@pytest.mark.parametrize("script", [SCRIPT, CANVAS_SCRIPT, QUEUE_SCRIPT], ids=lambda p: p.name)
 def test_seat_map_scripts_have_no_hard_coded_text_for_people(script):
     problems = hard_coded_texts(script.read_text(encoding="utf-8"))
     assert problems == [], "texts to wrap in gettext()/ngettext():\n" + "\n".join(problems)

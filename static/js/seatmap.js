@@ -20,6 +20,9 @@
  *                                          hold.expiring arrives while the hold has extensions_left
  *   POST /api/v1/orders/                   Idempotency-Key header; {"hold", "customer", "payment_method"}
  *   POST /api/v1/orders/ORDER/pay/         {}
+ *   Every call sends X-Queue-Pass when the showtime has a waiting room and the buyer was admitted
+ *   (data-queue-pass, or sessionStorage seatline.queuePass.ID kept by static/js/queue.js); a 403
+ *   queue_required reloads the page, which then shows the waiting room (docs/waiting-room.md).
  *   GET  /api/v1/orders/ORDER/tickets/
  *   WS   /ws/showtimes/ID/                 in: snapshot (the live form), seats.changed, hold.updated,
  *                                          hold.expiring, hold.expired, order.updated, pong, error;
@@ -42,7 +45,7 @@
  *     409 extension_limit (its message is said, and the hold is taken as having none left).
  *
  * DOM (templates/seats/showtime_detail.html): #seatmap-app[data-showtime, data-authenticated, data-hold,
- *   data-login-url] and #connection, #message, #prices, #legend, #map (the canvas goes in), #map-tip,
+ *   data-queue-pass, data-login-url] and #connection, #message, #prices, #legend, #map (the canvas goes in), #map-tip,
  *   #map-where, #map-focus (says the seat the keyboard is on), #zoom-in, #zoom-out, #zoom-reset,
  *   #list-toggle, #seat-list, #my-seats, #total, #countdown, #extend-hold, #limits, #checkout-form,
  *   #checkout-fields, #checkout-errors, #tickets. In the list view a seat is
@@ -66,6 +69,11 @@
   if (!root) return;
 
   const API = '/api/v1';
+  // The waiting room's pass (docs/waiting-room.md): rendered by the server for an admitted buyer,
+  // else the one static/js/queue.js kept; sent as X-Queue-Pass on every API call.
+  const QUEUE_PASS = (root && root.dataset.queuePass) || (() => {
+    try { return sessionStorage.getItem(`seatline.queuePass.${root && root.dataset.showtime}`) || ''; } catch (err) { return ''; }
+  })();
   const PING_MS = 25000;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
@@ -164,6 +172,7 @@
       credentials: 'same-origin',
       headers: { Accept: 'application/json', 'Accept-Language': LANG, ...headers },
     };
+    if (QUEUE_PASS) opts.headers['X-Queue-Pass'] = QUEUE_PASS;
     if (method !== 'GET') {
       opts.headers['Content-Type'] = 'application/json';
       opts.headers['X-CSRFToken'] = csrfToken();
@@ -181,6 +190,9 @@
       try { data = await res.json(); } catch (err) { data = null; }
     }
     if (res.ok) return { ok: true, status: res.status, data };
+    if (res.status === 403 && data && data.error && data.error.code === 'queue_required') {
+      window.location.reload();   // no valid pass (any more): the server shows the waiting room
+    }
     const error = Object.assign(
       { code: `http_${res.status}`, message: format(gettext('The server answered %(status)s.'), { status: res.status }) },
       data && data.error, {});

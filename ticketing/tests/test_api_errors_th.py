@@ -454,6 +454,33 @@ def _unknown_showtime(ctx, language):
 
 
 @case("not_found")
+def _no_waiting_room(ctx, language):
+    showtime = ctx.make_showtime()
+    return ctx.buyer(language).post(f"/api/v1/showtimes/{showtime.pk}/queue/")
+
+
+@case("not_found")
+def _not_in_the_queue(ctx, language):
+    showtime = ctx.make_showtime(queue_enabled=True)
+    return ctx.buyer(language).get(f"/api/v1/showtimes/{showtime.pk}/queue/")
+
+
+@case("queue_required")
+def _hold_without_a_queue_pass(ctx, language):
+    showtime = ctx.make_showtime(queue_enabled=True)
+    client = ctx.buyer(language)
+    client.post(f"/api/v1/showtimes/{showtime.pk}/queue/")
+    return ctx.hold(client, showtime, seat_guids(showtime, 1))
+
+
+@case("queue_required")
+def _order_with_a_tampered_queue_pass(ctx, language):
+    showtime = ctx.make_showtime(queue_enabled=True)
+    client = ctx.buyer(language, HTTP_X_QUEUE_PASS="forged:pass")
+    return ctx.order(client, showtime, seat_guids(showtime, 1))
+
+
+@case("not_found")
 def _unknown_order_number(ctx, language):
     from orders.payments import sign
 
