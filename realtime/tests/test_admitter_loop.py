@@ -33,7 +33,7 @@ async def test_the_server_loop_admits_and_broadcasts(make_showtime, make_user, s
             await database_sync_to_async(make_user)(), showtime.pk
         )
     ws = await connect(showtime.pk)  # the connection starts the loop's admitter
-    frame = {"admitted_up_to": 0}
+    frame: dict = {"admitted_up_to": 0}
     while frame["admitted_up_to"] < 2:  # the figures on connect may predate the first round
         frame = json.loads(await ws.receive_from(timeout=5))
     assert frame["type"] == "queue.progress" and frame["admitted_up_to"] == 2
