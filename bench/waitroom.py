@@ -57,13 +57,15 @@ import argparse
 import asyncio
 import json
 import math
+import multiprocessing
 import os
 import random
 import resource
 import secrets
+import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -715,6 +717,55 @@ class Buyers:
             self.accepted_without_pass.append(f"{kind} user {self.user_ids[i]}: {str(data)[:200]}")
 
 
+def flag(path: str) -> None:
+    """Raise a flag between the processes (an empty file)."""
+    Path(path).touch()
+
+
+def flagged(path: str) -> bool:
+    return Path(path).exists()
+
+
+class Observer(RawWebSocket):
+    """A socket of the observer process: records (receipt − at) of every ``queue.progress``."""
+
+    def __init__(self, host: str, path: str, seen: list) -> None:
+        super().__init__(host, path)
+        self.seen = seen
+
+    def message(self, message: bytes, now: float) -> None:
+        if not self.ready.done():
+            self.ready.set_result(self)
+            return  # the figures at connect
+        frame = json.loads(message)
+        if frame.get("type") == "queue.progress" and frame.get("at"):
+            self.seen.append((datetime.fromisoformat(frame["at"]).timestamp(), now))
+
+
+async def observe(ws_urls: list[str], count: int, stop_file: str) -> list[tuple[float, float]]:
+    seen: list[tuple[float, float]] = []
+    sockets = []
+    loop = asyncio.get_running_loop()
+    for i in range(count):
+        parts = urlsplit(ws_urls[i % len(ws_urls)])
+        _, sock = await loop.create_connection(
+            lambda parts=parts: Observer(parts.netloc, parts.path, seen), parts.hostname, parts.port
+        )
+        sockets.append(await asyncio.wait_for(sock.ready, HANDSHAKE_TIMEOUT))
+    flag(stop_file + ".ready")
+    while not flagged(stop_file):  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    for sock in sockets:
+        sock.close()
+    return seen
+
+
+def observer_process(ws_urls: list[str], count: int, stop_file: str) -> list[tuple[float, float]]:
+    """The observers: ``count`` sockets in a process of their own, so their receipt times do not
+    wait behind the main client process's work on the other 10,000 sockets."""
+    return asyncio.run(observe(ws_urls, count, stop_file))
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -855,6 +906,17 @@ async def live_run(args, urls, showtime_id, guids, user_ids, db, sampler_db) -> 
         by_position = sorted(clients, key=lambda c: c.position)
         waiting = [c.index for c in by_position[-max(1, n // 10) :]]  # never admitted in the run
 
+        # the observers (their own process)
+        stop_file = tempfile.mktemp(prefix="queue-bench-observers-")
+        observer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        observed = loop.run_in_executor(
+            observer, observer_process, ws_urls, args.observers, stop_file
+        )
+        while not flagged(stop_file + ".ready"):
+            if observed.done():
+                observed.result()  # raises what failed
+            await asyncio.sleep(0.1)
+
         # 4. the run
         cpu0 = sum(cpu_seconds(p.pid) for p in PROCESSES)
         own0, wall0 = own_cpu_seconds(), time.perf_counter()
@@ -900,6 +962,11 @@ async def live_run(args, urls, showtime_id, guids, user_ids, db, sampler_db) -> 
         await loop.run_in_executor(db, set_paused, showtime_id, True)
         await asyncio.sleep(1.5)  # frames of the last step
         tally.measuring = False
+        flag(stop_file)
+        seen_by_observers = await observed
+        observer.shutdown()
+        for f in (stop_file, stop_file + ".ready"):
+            os.unlink(f)
         cpu1 = sum(cpu_seconds(p.pid) for p in PROCESSES)
         own1, wall1 = own_cpu_seconds(), time.perf_counter()
         machine1 = machine_cpu()
@@ -930,7 +997,16 @@ async def live_run(args, urls, showtime_id, guids, user_ids, db, sampler_db) -> 
         if at is not None:
             first_receipt.append((tally.first_seen[key] - at) * 1000)
     frames = len(receipts_by_frame)
+    observed_ms = [(now - at) * 1000 for at, now in seen_by_observers if t0 <= at <= t1 + 1]
     result.update(
+        observers=args.observers,
+        observer_update_latency_ms={
+            "p50": percentile(observed_ms, 50),
+            "p99": percentile(observed_ms, 99),
+            "max": round(max(observed_ms), 1) if observed_ms else None,
+            "deliveries": len(observed_ms),
+        },
+        client_cpu_us_per_delivery=round((own1 - own0) / max(1, len(tally.deliveries)) * 1e6, 1),
         t0=t0,
         t1=t1,
         seconds=round(t1 - t0, 1),
@@ -1044,6 +1120,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--late-joins", type=int, default=60, help="joins through the API in the run"
     )
+    parser.add_argument(
+        "--observers", type=int, default=100, help="extra sockets in a process of their own"
+    )
     parser.add_argument("--socket", choices=["auto", "queue", "seatmap"], default="auto")
     parser.add_argument("--connect-concurrency", type=int, default=100)
     parser.add_argument("--fair-db-runs", type=int, default=100)
@@ -1055,6 +1134,7 @@ def main(argv=None) -> int:
     if args.quick:
         args.clients, args.seconds, args.target = min(args.clients, 200), min(args.seconds, 10), 40
         args.api_joins, args.late_joins = min(args.api_joins, 20), min(args.late_joins, 5)
+        args.observers = min(args.observers, 10)
         args.fair_db_runs, args.fair_pure_runs, args.fair_n = 3, 100, 200
     if not (
         10 <= args.clients <= 20_000
@@ -1170,6 +1250,12 @@ def print_summary(args, live, checks, fairness) -> None:
         f"max {spread['max']} ms; {live['frames_during_run']} frames, {live['deliveries']} "
         f"deliveries (frames carry at: {live['frames_with_at']}); first receipt − at "
         f"{live['first_receipt_after_at_ms']}; by server {live['update_latency_by_server_ms']}"
+    )
+    obs = live["observer_update_latency_ms"]
+    print(
+        f"position update latency at {live['observers']} observer sockets (own process): p50 "
+        f"{obs['p50']} p99 {obs['p99']} max {obs['max']} ms over {obs['deliveries']} deliveries; "
+        f"main client {live['client_cpu_us_per_delivery']} µs CPU per delivery"
     )
     print(f"HTTP p99 ms {live['http_p99_ms']}; answers {live['http']}")
     print(
