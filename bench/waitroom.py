@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import multiprocessing
@@ -342,6 +343,7 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
         if n > max_active:
             max_active, max_active_at = n, t
     placed = sorted(e["position"] for e in admitted)
+    gaps_ms = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(times)]
     per_10s: Counter = Counter()
     for e in admitted:
         per_10s[int((e["admitted_at"].timestamp() - t0) // 10) * 10] += 1
@@ -374,6 +376,14 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
         "admitted_places_exactly_1_to_up_to": placed == list(range(1, state.admitted_up_to + 1)),
         "places_not_admitted_below_up_to": gaps[:10],
         "admission_instants": len(times),
+        # time between two steps that admitted: a gap over 1 s loses the tokens past the
+        # bucket's one second's worth (the cap is then not reached)
+        "admission_gap_ms": {
+            "p50": percentile(gaps_ms, 50),
+            "p99": percentile(gaps_ms, 99),
+            "max": round(max(gaps_ms), 1) if gaps_ms else None,
+            "over_1s": sum(1 for g in gaps_ms if g > 1000),
+        },
         "bucket_bound_worst_excess": round(worst_excess, 3) if times else None,
         "bucket_bound_worst_window": (
             [str(worst_window[0]), str(worst_window[1]), worst_window[2], worst_window[3]]
@@ -1081,7 +1091,7 @@ async def _sample(loop, sampler_db, showtime_id, samples) -> None:
 
 def raise_open_files(clients: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 2 * clients + 2048  # this process's sockets (the servers' are theirs, inherited)
+    wanted = clients + 2048  # this process's sockets; each server inherits it and holds half
     if soft < wanted:
         new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
@@ -1235,7 +1245,8 @@ def print_summary(args, live, checks, fairness) -> None:
         f"(first 60 s: {checks['admitted_in_first_60s']}, cap+burst "
         f"{checks['cap_first_minute_with_burst']}); per 10 s {checks['admitted_per_10s']}; bucket "
         f"bound worst excess {checks['bucket_bound_worst_excess']} over "
-        f"{checks['admission_instants']} instants; places 1…{checks['admitted_up_to']} exactly: "
+        f"{checks['admission_instants']} instants (gaps {checks['admission_gap_ms']}); "
+        f"places 1…{checks['admitted_up_to']} exactly: "
         f"{checks['admitted_places_exactly_1_to_up_to']}"
     )
     print(
