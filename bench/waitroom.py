@@ -415,6 +415,27 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
     }
 
 
+def step_cost(showtime_id: int, steps: int = 5) -> dict:
+    """Time admitter steps of the live showtime after the run (servers stopped, queue paused,
+    its entries as the run left them): milliseconds per step and statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from seats.services.waiting import queue_admit
+
+    spent = []
+    for _ in range(steps):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            queue_admit(showtime_id)
+            spent.append((time.perf_counter() - started) * 1000)
+    return {
+        "ms_median": round(sorted(spent)[len(spent) // 2], 1),
+        "ms_min": round(min(spent), 1),
+        "statements": len(queries.captured_queries),
+    }
+
+
 def fairness_db(runs: int, n: int, fair: Fairness) -> float:
     """``runs`` draws of ``n`` early entries through the real shuffle on the database: the entries
     are bulk-created in arrival order, the on-sale moved to now and one admitter step of the paused
@@ -1181,6 +1202,7 @@ def main(argv=None) -> int:
             PROCESSES.remove(proc)
     checks = db_checks(showtime_id, args.target, args.rate, live["t0"], live["t1"])
     live_draw = checks.pop("live_draw")
+    checks["admitter_step_after_run"] = step_cost(showtime_id)
 
     fair_db, fair_pure, fair_live, biased = Fairness(), Fairness(), Fairness(), Fairness()
     if len(live_draw) >= 20:
@@ -1250,6 +1272,7 @@ def print_summary(args, live, checks, fairness) -> None:
         f"{checks['admitted_places_exactly_1_to_up_to']}"
     )
     print(
+        f"admitter step with {args.clients} entries: {checks['admitter_step_after_run']}\n"
         f"active: max {checks['max_active']} (exact, from the entries) / "
         f"{live['frame_active_max']} (frames) / {live['sampled_active_max']} "
         f"({live['sampled_active']} samples) against target {args.target}; finished "
