@@ -206,33 +206,45 @@ def queue_join(user: User, showtime_id: int, now: datetime | None = None) -> Que
 def _finish_done(showtime: Showtime, now: datetime) -> int:
     """Mark the admitted buyers who stopped being active; return how many.
 
-    ``paid``: an order of theirs for the showtime made since admission is paid. ``lapsed``: they
-    made a hold or an order since admission and have neither a live hold nor a live pending order
-    now (released, expired, abandoned, cancelled). ``window``: no hold or order since admission
-    and ``admission_window_seconds`` have passed.
+    ``paid``: an order of theirs for the showtime made since admission is paid (or refunded).
+    ``lapsed``: no live hold nor live pending order now, and a hold of theirs since admission
+    expired or was released as abandoned (they left the seat map), or an order expired or was
+    cancelled: they let it lapse or gave up. ``window``: no live hold nor order, and
+    ``admission_window_seconds`` have passed since admission and since the end of their last
+    hold (a buyer who releases their seats to choose others, or makes no hold at all, has the
+    window to hold again).
     """
     order_model = apps.get_model("orders", "Order")
     mine = {"showtime_id": showtime.pk, "user_id": OuterRef("user_id")}
     since = {**mine, "created_at__gte": OuterRef("admitted_at")}
     paid = order_model.objects.filter(**since, status__in=["paid", "refunded"])
-    made = Q(Exists(Hold.objects.filter(**since))) | Q(Exists(order_model.objects.filter(**since)))
     live = Q(
         Exists(Hold.objects.filter(**mine, status=Hold.Status.ACTIVE, expires_at__gt=now))
     ) | Q(Exists(order_model.objects.filter(**mine, status="pending", expires_at__gt=now)))
+    gone_hold = (
+        Q(status=Hold.Status.EXPIRED)
+        | Q(status=Hold.Status.ACTIVE, expires_at__lte=now)  # lapsed, not recorded yet
+        | Q(status=Hold.Status.RELEASED, abandoned=True)
+    )
+    gone_order = Q(status__in=["expired", "cancelled"]) | Q(status="pending", expires_at__lte=now)
+    gone = Q(Exists(Hold.objects.filter(gone_hold, **since))) | Q(
+        Exists(order_model.objects.filter(gone_order, **since))
+    )
     active = QueueEntry.objects.filter(
         showtime_id=showtime.pk, admitted_at__isnull=False, finished_at__isnull=True
     )
     done = active.filter(Exists(paid)).update(finished_at=now, finish_reason=QueueEntry.Finish.PAID)
     done += (
-        active.filter(made)
+        active.filter(gone)
         .exclude(live)
         .update(finished_at=now, finish_reason=QueueEntry.Finish.LAPSED)
     )
-    window = timedelta(seconds=showtime.admission_window_seconds)
+    window_start = now - timedelta(seconds=showtime.admission_window_seconds)
+    recent_hold = Hold.objects.filter(**since, ended_at__gt=window_start)
     done += (
-        active.exclude(made)
-        .exclude(live)
-        .filter(admitted_at__lte=now - window)
+        active.exclude(live)
+        .filter(admitted_at__lte=window_start)
+        .exclude(Exists(recent_hold))
         .update(finished_at=now, finish_reason=QueueEntry.Finish.WINDOW)
     )
     return done

@@ -425,8 +425,57 @@ def test_a_buyer_who_pays_or_releases_frees_the_slot_and_loses_the_pass(make_sho
     assert b_hold.status_code == 201
     assert b_client.delete(f"/api/v1/holds/{b_hold.json()['id']}/").status_code in (200, 204)
     assert Hold.objects.get(pk=b_hold.json()["id"]).status == Hold.Status.RELEASED
-    assert queue_admit(showtime.pk).admitted == [c.pk]
-    assert QueueEntry.objects.get(pk=b.pk).finish_reason == "lapsed"
+    # released by the buyer: the admission window again to hold other seats, then the slot goes
+    assert queue_admit(showtime.pk).admitted == []
+    later = timezone.now() + timedelta(seconds=showtime.admission_window_seconds + 1)
+    assert queue_admit(showtime.pk, now=later).admitted == [c.pk]
+    assert QueueEntry.objects.get(pk=b.pk).finish_reason == "window"
+
+
+def test_a_buyer_who_releases_their_only_seat_to_choose_another_keeps_the_turn(
+    make_showtime, make_user
+):
+    showtime = queued(make_showtime, target_active_buyers=1, admission_window_seconds=60)
+    a, _b = join_many(showtime, make_user, 2)
+    assert queue_admit(showtime.pk).admitted == [a.pk]
+    g = seat_guids(showtime)
+    client = client_for(a.user)
+    a_pass: dict[str, Any] = {"HTTP_X_QUEUE_PASS": queue_pass_make(QueueEntry.objects.get(pk=a.pk))}
+    url = f"/api/v1/showtimes/{showtime.pk}/holds/"
+    first = client.post(url, {"seats": [g[0]]}, format="json", **a_pass).json()
+    released = client.post(
+        f"/api/v1/holds/{first['id']}/release/", {"seats": [g[0]]}, format="json"
+    )
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    assert queue_admit(showtime.pk).admitted == []  # still a's turn (the seat map's deselect)
+    again = client.post(url, {"seats": [g[3]]}, format="json", **a_pass)
+    assert again.status_code == 201  # the pass still admits
+    assert QueueEntry.objects.get(pk=a.pk).finished_at is None
+
+
+@pytest.mark.parametrize("how", ["expired", "abandoned"])
+def test_a_buyer_whose_hold_lapses_or_who_leaves_frees_the_slot_at_once(
+    make_showtime, make_user, how
+):
+    showtime = queued(make_showtime, target_active_buyers=1, admission_window_seconds=600)
+    a, b = join_many(showtime, make_user, 2)
+    assert queue_admit(showtime.pk).admitted == [a.pk]
+    a_pass = queue_pass_make(QueueEntry.objects.get(pk=a.pk))
+    hold = client_for(a.user).post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/",
+        {"seats": seat_guids(showtime, 1)},
+        format="json",
+        HTTP_X_QUEUE_PASS=a_pass,
+    )
+    assert hold.status_code == 201
+    if how == "expired":  # the hold ran out (the cleanup has not recorded it yet)
+        Hold.objects.filter(pk=hold.json()["id"]).update(expires_at=timezone.now())
+    else:  # released as abandoned: the buyer left the seat map (realtime.presence)
+        Hold.objects.filter(pk=hold.json()["id"]).update(
+            status=Hold.Status.RELEASED, abandoned=True, ended_at=timezone.now()
+        )
+    assert queue_admit(showtime.pk).admitted == [b.pk]
+    assert QueueEntry.objects.get(pk=a.pk).finish_reason == "lapsed"
 
 
 def test_the_admit_command_runs_a_step_for_every_queued_showtime(make_showtime, make_user):
