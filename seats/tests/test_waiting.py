@@ -51,6 +51,8 @@ def test_early_joiners_have_no_place_until_the_onsale_then_a_permutation(make_sh
         assert entry.position is None and waiting.entry_state(entry) == "early"
     late = make_user()
     queue_join(late, showtime.pk, now=now + timedelta(minutes=5))  # the first join at on-sale
+    assert set(positions(showtime).values()) == {None}  # places come from the admitter
+    queue_admit(showtime.pk, now=now + timedelta(minutes=5, seconds=1))
     places = positions(showtime)
     assert sorted(places[u.pk] for u in users) == list(range(1, 9))
     assert places[late.pk] == 9  # after the whole early pool
@@ -73,11 +75,18 @@ def test_after_the_onsale_places_follow_arrival_order(make_showtime, make_user):
     now = timezone.now()
     showtime = queued(make_showtime, onsale_at=now - timedelta(minutes=1))
     users = [make_user() for _ in range(6)]
-    got = [
-        queue_join(u, showtime.pk, now=now + timedelta(seconds=i)).position
-        for i, u in enumerate(users)
-    ]
-    assert got == [1, 2, 3, 4, 5, 6]
+    for i, u in enumerate(reversed(users[3:])):  # inserted in another order than they arrived
+        queue_join(u, showtime.pk, now=now + timedelta(seconds=5 - i))
+    queue_admit(showtime.pk, now=now + timedelta(seconds=5))  # the draw (nobody early), places
+    for i, u in enumerate(users[:3]):  # they arrived first: a slow insert keeps its arrival time
+        queue_join(u, showtime.pk, now=now + timedelta(seconds=i))
+    queue_admit(showtime.pk, now=now + timedelta(seconds=6))
+    places = positions(showtime)
+    assert [places[u.pk] for u in users] == [4, 5, 6, 1, 2, 3]  # per step, in arrival order
+    later = make_user()
+    queue_join(later, showtime.pk, now=now + timedelta(seconds=7))
+    queue_admit(showtime.pk, now=now + timedelta(seconds=7))
+    assert positions(showtime)[later.pk] == 7  # after everyone placed before
 
 
 def test_joining_again_keeps_the_place(make_showtime, make_user):
@@ -96,11 +105,15 @@ def test_joining_again_keeps_the_place(make_showtime, make_user):
 
 def test_a_restart_loses_no_place(make_showtime, make_user):
     """Places are rows: a new process reads them back as they were (nothing is in memory)."""
-    showtime = queued(make_showtime)
+    showtime = queued(make_showtime, target_active_buyers=1)
     users = [make_user() for _ in range(3)]
-    before = [queue_join(u, showtime.pk).position for u in users]
-    # What a fresh process sees: only the database.
-    assert [QueueEntry.objects.get(showtime=showtime, user=u).position for u in users] == before
+    for u in users:
+        queue_join(u, showtime.pk)
+    queue_admit(showtime.pk)
+    before = [QueueEntry.objects.get(showtime=showtime, user=u).position for u in users]
+    assert before == [1, 2, 3]
+    # What a fresh process sees: only the database; rejoining keeps the place.
+    assert [queue_join(u, showtime.pk).position for u in users] == before
     assert QueueState.objects.get(pk=showtime.pk).next_position == 4
 
 
