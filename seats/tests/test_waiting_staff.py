@@ -12,10 +12,19 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import client_for, messages_of, seat_guids
+from realtime.tests.test_browser import (  # noqa: F401  (chromium is a fixture)
+    ARTIFACTS,
+    DESKTOP,
+    chromium,
+    off_loop,
+    open_browser,
+    session_cookie,
+)
 from seats.models import QueueEntry, QueueState, Showtime
 from seats.services import waiting
 from seats.services.waiting import queue_admit, queue_admit_user, queue_figures, queue_join
 from seats.tests.test_admin import SHOWTIMES
+from ticketing.tests.axe import assert_no_serious_violations
 
 pytestmark = pytest.mark.django_db
 
@@ -366,3 +375,45 @@ def test_metrics_export_the_figures_of_each_queued_showtime(make_showtime, make_
     ):
         assert line in lines, line
     assert not any(f'showtime="{off.pk}"' in line for line in lines)
+
+
+# --- In a real browser ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sales_page_follows_the_queue_in_the_browser(
+    asgi_server,
+    chromium,  # noqa: F811 (the imported fixture)
+    make_showtime,
+    make_user,
+    staff,
+):
+    """The sales page's waiting-room cards, filled by its script from the JSON, and refreshed by
+    the ``queue.progress`` frame of the server's own admitter once staff resume admission."""
+    showtime = queued(make_showtime, admission_rate_per_minute=600)
+    for _ in range(3):
+        queue_join(make_user(), showtime.pk)
+    waiting.queue_pause(showtime.pk)
+    base_url = asgi_server()  # its admitter runs (QUEUE_ADMITTER_IN_WEB), paused: admits nobody
+    cookie = session_cookie(staff, base_url)
+    with open_browser(chromium) as browser:
+        context = browser.new_context(viewport=DESKTOP)
+        context.add_cookies([cookie])
+        page = context.new_page()
+        page.goto(f"{base_url}/staff/showtimes/{showtime.pk}/sales/")
+        page.wait_for_selector("#sales-live[data-state=live]", timeout=5000)
+        page.wait_for_function("document.getElementById('queue-state').textContent === 'paused'")
+        assert page.inner_text("#queue-waiting") == "3"
+        assert page.inner_text("#queue-active") == "0 / 500"
+        assert page.inner_text("#queue-rate") == "600"
+        assert page.inner_text("#queue-clear") == "less than a minute"  # ⌈3 × 60 / 600⌉ = 1 s
+        page.screenshot(path=str(ARTIFACTS / "sales-queue.png"), full_page=True)
+        assert_no_serious_violations(page, "the sales overview with a waiting room")
+        off_loop(waiting.queue_resume, showtime.pk)
+        page.wait_for_function(
+            "document.getElementById('queue-waiting').textContent === '0'", timeout=10000
+        )
+        assert page.inner_text("#queue-active") == "3 / 500"
+        assert page.inner_text("#queue-admitted") == "3"
+        assert page.inner_text("#queue-state") == "admitting"
+        assert page.inner_text("#queue-clear") == "—"
