@@ -550,3 +550,51 @@ def queue_admit_user(showtime_id: int, user: User, now: datetime | None = None) 
     entry.finished_at, entry.finish_reason = None, ""
     entry.save(update_fields=["admitted_at", "pass_expires_at", "finished_at", "finish_reason"])
     return entry
+
+
+# --- Figures ------------------------------------------------------------------------------------
+
+# The states of an entry as staff count them (:func:`entry_state`'s, for querysets): in line
+# (queued, not admitted, not finished: the early pool included) and active (admitted, not
+# finished). The admin's showtime list counts with them too.
+IN_LINE = Q(admitted_at__isnull=True, finished_at__isnull=True)
+ACTIVE = Q(admitted_at__isnull=False, finished_at__isnull=True)
+
+
+def queue_figures(showtime: Showtime) -> dict[str, Any]:
+    """The waiting room of ``showtime`` in figures, for staff (the admin, the sales overview,
+    ``/metrics``): two queries, the entries counted by state in one aggregate and the state row.
+
+    ``{"waiting", "early", "admitted_total", "active", "finished", "target", "rate_per_minute",
+    "paused", "admitted_up_to", "estimated_clear_seconds"}``; counts are of buyers (entries):
+
+    - ``waiting``: queued, not admitted, not finished (the queue's length, the early pool
+      included); ``early``: those of them without a place yet (the pool before the on-sale);
+    - ``admitted_total``: ever admitted (by the admitter or by staff), finished or not;
+      ``active``: admitted and not finished; ``finished``: their turn ended (paid, lapsed, window);
+    - ``target`` (active buyers at most) and ``rate_per_minute`` (admissions a minute at most):
+      the showtime's settings; ``paused`` and ``admitted_up_to`` (the highest place admitted by
+      the admitter): the state row's (``False`` and 0 before the first join);
+    - ``estimated_clear_seconds``: seconds until everyone waiting is admitted at the rate cap,
+      ``⌈waiting × 60 / rate_per_minute⌉`` (0 with nobody waiting); a lower bound when the target
+      holds admission back, and it does not count a pause.
+    """
+    from django.db.models import Count
+
+    counts = QueueEntry.objects.filter(showtime_id=showtime.pk).aggregate(
+        waiting=Count("pk", filter=IN_LINE),
+        early=Count("pk", filter=IN_LINE & Q(position__isnull=True)),
+        admitted_total=Count("pk", filter=Q(admitted_at__isnull=False)),
+        active=Count("pk", filter=ACTIVE),
+        finished=Count("pk", filter=Q(finished_at__isnull=False)),
+    )
+    state = QueueState.objects.filter(pk=showtime.pk).values("paused", "admitted_up_to").first()
+    rate = showtime.admission_rate_per_minute
+    return {
+        **counts,
+        "target": showtime.target_active_buyers,
+        "rate_per_minute": rate,
+        "paused": bool(state and state["paused"]),
+        "admitted_up_to": state["admitted_up_to"] if state else 0,
+        "estimated_clear_seconds": math.ceil(counts["waiting"] * 60 / rate) if rate else 0,
+    }
