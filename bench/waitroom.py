@@ -416,6 +416,12 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
     }
 
 
+def switch_off(showtime_id: int) -> None:
+    from seats.models import Showtime
+
+    Showtime.objects.filter(pk=showtime_id).update(queue_enabled=False)
+
+
 def step_cost(showtime_id: int, steps: int = 5) -> dict:
     """Time admitter steps of the live showtime after the run (servers stopped, queue paused,
     its entries as the run left them): milliseconds per step and statements."""
@@ -1208,6 +1214,7 @@ def main(argv=None) -> int:
     checks = db_checks(showtime_id, args.target, args.rate, live["t0"], live["t1"])
     live_draw = checks.pop("live_draw")
     checks["admitter_step_after_run"] = step_cost(showtime_id)
+    switch_off(showtime_id)  # later servers on this database do not tick it
 
     fair_db, fair_pure, fair_live, biased = Fairness(), Fairness(), Fairness(), Fairness()
     if len(live_draw) >= 20:
