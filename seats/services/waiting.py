@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,9 +93,7 @@ def _state(showtime_id: int) -> QueueState:
 
 def active_count(showtime_id: int) -> int:
     """Admitted buyers who have not finished."""
-    return QueueEntry.objects.filter(
-        showtime_id=showtime_id, admitted_at__isnull=False, finished_at__isnull=True
-    ).count()
+    return QueueEntry.objects.filter(ACTIVE, showtime_id=showtime_id).count()
 
 
 def entry_state(entry: QueueEntry, now: datetime | None = None) -> str:
@@ -569,7 +567,8 @@ def queue_figures(showtime: Showtime) -> dict[str, Any]:
     "paused", "admitted_up_to", "estimated_clear_seconds"}``; counts are of buyers (entries):
 
     - ``waiting``: queued, not admitted, not finished (the queue's length, the early pool
-      included); ``early``: those of them without a place yet (the pool before the on-sale);
+      included); ``early``: those of them without a place yet (the pool before the on-sale,
+      and joiners the admitter has not numbered yet: within a second);
     - ``admitted_total``: ever admitted (by the admitter or by staff), finished or not;
       ``active``: admitted and not finished; ``finished``: their turn ended (paid, lapsed, window);
     - ``target`` (active buyers at most) and ``rate_per_minute`` (admissions a minute at most):
@@ -579,8 +578,6 @@ def queue_figures(showtime: Showtime) -> dict[str, Any]:
       ``⌈waiting × 60 / rate_per_minute⌉`` (0 with nobody waiting); a lower bound when the target
       holds admission back, and it does not count a pause.
     """
-    from django.db.models import Count
-
     counts = QueueEntry.objects.filter(showtime_id=showtime.pk).aggregate(
         waiting=Count("pk", filter=IN_LINE),
         early=Count("pk", filter=IN_LINE & Q(position__isnull=True)),
