@@ -391,7 +391,7 @@ def test_the_estimated_wait_follows_the_pace_when_the_target_holds_admission_bac
     last = QueueEntry.objects.get(pk=entries[-1].pk)
     status = waiting.queue_status(last, showtime, now=at)
     assert (status["rate_per_minute"], status["admitting_per_minute"]) == (120, 4)
-    ahead = last.position - result.admitted_up_to
+    ahead = (last.position or 0) - result.admitted_up_to
     assert status["estimated_wait_seconds"] == math.ceil(ahead * 60 / 4)  # not ahead × 60 / 120
 
 
