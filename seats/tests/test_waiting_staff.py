@@ -66,6 +66,7 @@ def test_the_figures_follow_joins_admissions_and_finishes(
             "finished": 0,
             "target": 2,
             "rate_per_minute": 120,
+            "admitting_per_minute": 120,
             "paused": False,
             "admitted_up_to": 0,
             "estimated_clear_seconds": 0,
@@ -76,11 +77,12 @@ def test_the_figures_follow_joins_admissions_and_finishes(
     assert (f["waiting"], f["early"], f["estimated_clear_seconds"]) == (3, 3, 2)  # ⌈3×60/120⌉
 
     onsale = now + timedelta(minutes=1)
-    queue_join(make_user(), showtime.pk, now=onsale)  # the draw, then place 4
+    queue_join(make_user(), showtime.pk, now=onsale)  # after the on-sale: no place yet
     f = figures_of(showtime)
-    assert (f["waiting"], f["early"], f["estimated_clear_seconds"]) == (4, 0, 2)
+    assert (f["waiting"], f["early"], f["estimated_clear_seconds"]) == (4, 4, 2)
 
-    assert len(queue_admit(showtime.pk, now=onsale).admitted) == 2  # the target
+    # the admitter's step: the draw, place 4 for the late joiner, and the target admitted
+    assert len(queue_admit(showtime.pk, now=onsale).admitted) == 2
     f = figures_of(showtime)
     assert (f["waiting"], f["admitted_total"], f["active"], f["admitted_up_to"]) == (2, 2, 2, 2)
     assert f["estimated_clear_seconds"] == 1
@@ -319,6 +321,7 @@ def test_the_sales_overview_shows_the_queue_figures(make_showtime, make_user, st
         "finished": 0,
         "target": 2,
         "rate_per_minute": 60,
+        "admitting_per_minute": 60,
         "paused": False,
         "admitted_up_to": 1,
         "estimated_clear_seconds": 4,  # ⌈4 × 60 / 60⌉
@@ -338,8 +341,10 @@ def test_the_sales_overview_shows_the_queue_figures(make_showtime, make_user, st
 
 
 def test_the_admin_figures_in_thai(make_showtime, make_user, staff_client):
-    showtime = queued(make_showtime)
+    showtime = queued(make_showtime, target_active_buyers=1)
     queue_join(make_user(), showtime.pk)
+    queue_join(make_user(), showtime.pk)
+    queue_admit(showtime.pk)  # places for both, one admitted
     page = staff_client.get(
         f"{SHOWTIMES}{showtime.pk}/change/", HTTP_ACCEPT_LANGUAGE="th"
     ).content.decode()
