@@ -294,9 +294,12 @@ def set_paused(showtime_id: int, paused: bool) -> None:
 
 
 def active_now(showtime_id: int) -> int:
-    from seats.services.waiting import active_count
+    """Admitted and not finished (docs/waiting-room.md "Active")."""
+    from seats.models import QueueEntry
 
-    return active_count(showtime_id)
+    return QueueEntry.objects.filter(
+        showtime_id=showtime_id, admitted_at__isnull=False, finished_at__isnull=True
+    ).count()
 
 
 def close_db() -> None:
@@ -1256,6 +1259,7 @@ def main(argv=None) -> int:
         or live["late_join_fifo_violations"]
         or not live["late_join_places_after_early_pool"]
         or live["connect_failures"]
+        or live["client_task_errors"]
     )
     if failed:
         print("FAILED: see above")
