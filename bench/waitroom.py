@@ -354,9 +354,16 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
     in_first_minute = sum(1 for e in admitted if e["admitted_at"].timestamp() < t0 + 60)
     after_pause = sum(1 for e in admitted if e["admitted_at"].timestamp() > t1 + 1)
 
+    caused = []  # (user, order created, finished_at): finished "paid" by this very order
+
     def violations(rows):
+        """Writes by a buyer not admitted, or after their turn ended. A step stamps
+        ``finished_at`` with the time it started, so an entry finished as ``paid`` by an order
+        the step saw paid may show a ``finished_at`` before that order's ``created_at`` (the
+        order was made, with the gate passed, while the step ran): counted apart in
+        ``finished_before_the_order_that_finished_it``, not as a write without a pass."""
         bad = []
-        for user_id, created in rows:
+        for user_id, created, status in rows:
             e = by_user.get(user_id)
             ok = (
                 e is not None
@@ -364,15 +371,28 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
                 and e["admitted_at"] <= created
                 and (e["finished_at"] is None or e["finished_at"] >= created)
             )
+            if (
+                not ok
+                and e is not None
+                and e["admitted_at"] is not None
+                and e["admitted_at"] <= created
+                and e["finish_reason"] == "paid"
+                and status in ("paid", "refunded")
+            ):
+                caused.append((user_id, str(created), str(e["finished_at"])))
+                continue
             if not ok:
                 bad.append((user_id, str(created), e and str(e["admitted_at"])))
         return bad
 
-    holds = list(Hold.objects.filter(showtime_id=showtime_id).values_list("user_id", "created_at"))
-    orders = list(
-        Order.objects.filter(showtime_id=showtime_id).values_list("user_id", "created_at")
+    holds = list(
+        Hold.objects.filter(showtime_id=showtime_id).values_list("user_id", "created_at", "status")
     )
-    bad_holds, bad_orders = violations(holds), violations(orders)
+    orders = list(
+        Order.objects.filter(showtime_id=showtime_id).values_list("user_id", "created_at", "status")
+    )
+    bad_holds = violations([(u, c, None) for u, c, _s in holds])
+    bad_orders = violations(orders)
     gaps = [] if not placed else sorted(set(range(1, state.admitted_up_to + 1)) - set(placed))
     return {
         "admitted": len(admitted),
@@ -409,6 +429,8 @@ def db_checks(showtime_id: int, target: int, rate: int, t0: float, t1: float) ->
         "orders": len(orders),
         "orders_without_pass": len(bad_orders),
         "orders_without_pass_examples": bad_orders[:5],
+        "finished_before_the_order_that_finished_it": len(caused),
+        "finished_before_the_order_that_finished_it_examples": caused[:5],
         "live_draw": places_in_arrival_order(
             [
                 (e["joined_at"], e["user_id"], e["position"])
@@ -1311,7 +1333,9 @@ def print_summary(args, live, checks, fairness) -> None:
     print(f"HTTP p99 ms {live['http_p99_ms']}; answers {live['http']}")
     print(
         f"holds {checks['holds']}, orders {checks['orders']}: without a pass "
-        f"{checks['holds_without_pass']} / {checks['orders_without_pass']}; probes "
+        f"{checks['holds_without_pass']} / {checks['orders_without_pass']} (entries stamped "
+        f"finished before the order that finished them: "
+        f"{checks['finished_before_the_order_that_finished_it']}); probes "
         f"{live['probes_refused_403']}/{live['probes_total']} refused 403, accepted "
         f"{len(live['accepted_without_pass'])}; 5xx {live['http_5xx']}; behaviour "
         f"{live['behaviour']}"
