@@ -749,6 +749,9 @@ class QueueState(models.Model):
     # it (seats.services.waiting.queue_admit decides under this row's lock: one frame per step).
     progress = models.JSONField(default=dict, blank=True, verbose_name=_("last progress"))
     progress_at = models.DateTimeField(null=True, blank=True, verbose_name=_("progress at"))
+    # When the last admitter step ran, whichever process ran it (the loops of several processes
+    # keep one pace: seats.services.waiting.queue_tick_all).
+    stepped_at = models.DateTimeField(null=True, blank=True, verbose_name=_("stepped at"))
 
     class Meta:
         verbose_name = _("waiting room")

@@ -47,6 +47,10 @@ class Migration(migrations.Migration):
                     models.DateTimeField(blank=True, null=True, verbose_name="progress at"),
                 ),
                 (
+                    "stepped_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="stepped at"),
+                ),
+                (
                     "tokens_at",
                     models.DateTimeField(blank=True, null=True, verbose_name="tokens at"),
                 ),

@@ -323,8 +323,12 @@ def pass_expiry(showtime: Showtime, admitted_at: datetime) -> datetime:
     return admitted_at + timedelta(seconds=showtime.admission_window_seconds + hold)
 
 
-def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
+def queue_admit(showtime_id: int, now: datetime | None = None, min_gap: float = 0.0) -> AdmitResult:
     """One step of the admitter of a showtime (run every second: docs/waiting-room.md).
+
+    ``min_gap`` (seconds): skip the step (``skipped``) when another step, of any process, ran
+    less than that long ago (``QueueState.stepped_at``): the admitter loops of several server
+    processes then keep one pace between them, one step per interval, not one per process.
 
     Under the state row's lock, skipped (``skipped``, nothing done) when another process holds
     it: give the joiners their places (:func:`_place_joiners`: the draw of the early pool when
@@ -346,6 +350,13 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
         state = lock_queue_state(showtime_id, skip_locked=True)
         if state is None:
             return AdmitResult(skipped=True)
+        if (
+            min_gap > 0
+            and state.stepped_at is not None
+            and (at - state.stepped_at).total_seconds() < min_gap
+        ):
+            return AdmitResult(skipped=True)  # another process's loop stepped just now
+        state.stepped_at = at
         showtime = Showtime.objects.get(pk=showtime_id)
         placed = _place_joiners(state, showtime, at)
         finished = _finish_done(showtime, at)
@@ -398,7 +409,14 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
         if result.broadcast:
             state.progress, state.progress_at = progress, at
         state.save(
-            update_fields=["tokens", "tokens_at", "admitted_up_to", "progress", "progress_at"]
+            update_fields=[
+                "tokens",
+                "tokens_at",
+                "admitted_up_to",
+                "progress",
+                "progress_at",
+                "stepped_at",
+            ]
         )
         return result
 
@@ -455,27 +473,31 @@ def queue_progress_now(showtime_id: int) -> dict[str, Any] | None:
     )
 
 
-def queue_tick(showtime_id: int, now: datetime | None = None) -> AdmitResult:
+def queue_tick(showtime_id: int, now: datetime | None = None, min_gap: float = 0.0) -> AdmitResult:
     """One admitter step (:func:`queue_admit`) and its broadcast: one ``queue.progress`` frame
     to everyone in the showtime's waiting room (``core.events.queue_progress``) when the step
     decided so (``broadcast``: it changed something, or the heartbeat was due). The decision is
     taken under the state row's lock against the last frame any process sent (stored in the
     row), so a step sends at most one frame and a skipped step none: one frame per tick,
     whatever the queue's length and the number of processes."""
-    result = queue_admit(showtime_id, now)
+    result = queue_admit(showtime_id, now, min_gap)
     if result.broadcast:
         events.queue_progress(showtime_id, progress_of(result))
     return result
 
 
-def queue_tick_all() -> tuple[int, int]:
+def queue_tick_all(interval: float = 0.0) -> tuple[int, int]:
     """:func:`queue_tick` for every showtime whose queue is on (the admitter's round: the
     ``admit`` command, or the server processes' loop). Returns (admitted, finished). One
-    showtime's failure is logged and does not stop the others."""
+    showtime's failure is logged and does not stop the others.
+
+    ``interval`` (seconds): the pace of the caller's loop; a showtime stepped by any process
+    within the last ``0.9 × interval`` is skipped (``queue_admit``'s ``min_gap``), so loops in
+    several processes make about one step per interval between them."""
     admitted = finished = 0
     for showtime_id in queued_showtime_ids():
         try:
-            result = queue_tick(showtime_id)
+            result = queue_tick(showtime_id, min_gap=0.9 * interval)
         except Exception:
             logger.exception("admission of showtime %s failed", showtime_id)
             continue
