@@ -37,7 +37,7 @@ the showtime was made by a buyer admitted and not finished at that moment; 5xx c
 
 The fairness test (after the servers stopped, so no admitter interferes): ``--fair-db-runs`` runs
 of ``--fair-n`` early entries through the real shuffle on the database (``queue_admit`` of a
-paused queue at the on-sale: ``_shuffle_if_due``, ``bulk_update``), plus ``--fair-pure-runs`` runs
+paused queue at the on-sale: the draw of ``_place_joiners``), plus ``--fair-pure-runs`` runs
 of ``shuffle_places`` alone, plus the live run's own draw. Per run the Spearman correlation of
 arrival and place (under a fair shuffle ≈ N(0, 1/(n − 1))); over the runs the z-test of its mean,
 the chi-square of Σz² (spread), the chi-square of the arrival-decile × place-decile table pooled
@@ -471,7 +471,7 @@ def step_cost(showtime_id: int, steps: int = 5) -> dict:
 def fairness_db(runs: int, n: int, fair: Fairness) -> float:
     """``runs`` draws of ``n`` early entries through the real shuffle on the database: the entries
     are bulk-created in arrival order, the on-sale moved to now and one admitter step of the paused
-    queue runs (``queue_admit``: ``_shuffle_if_due``). Returns seconds per draw."""
+    queue runs (``queue_admit``: the draw). Returns seconds per draw."""
     from django.utils import timezone
 
     from seats.models import QueueEntry, QueueState, Showtime
@@ -1196,6 +1196,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fair-pure-runs", type=int, default=2000)
     parser.add_argument("--fair-n", type=int, default=1000, help="early entries per fairness run")
     parser.add_argument("--quick", action="store_true", help="smoke test: small and short")
+    parser.add_argument(
+        "--fair-only", action="store_true", help="only the draws on the database (--fair-db-runs)"
+    )
     parser.add_argument("--out", default="queue")
     args = parser.parse_args(argv)
     if args.quick:
@@ -1208,7 +1211,8 @@ def main(argv=None) -> int:
         and 0 < args.seconds <= 300
         and 1 <= args.rate <= 60_000
         and args.api_joins <= args.clients
-        and args.fair_n >= 20
+        and 20 <= args.fair_n <= 100_000
+        and args.fair_db_runs <= 5_000
     ):
         parser.error("bounded: 10 ≤ --clients ≤ 20,000, 0 < --seconds ≤ 300, --fair-n ≥ 20")
     require_loopback(parser, args.database_url, args.redis_url)
@@ -1219,6 +1223,8 @@ def main(argv=None) -> int:
     setup_django(args.database_url, args.redis_url)
     load0 = os.getloadavg()
 
+    if args.fair_only:
+        return fair_only(args, load0)
     showtime_id, guids = queue_showtime(args.target, args.rate, window=300)
     user_ids = make_users(args.clients)
     bulk_join(showtime_id, user_ids[args.api_joins :])
@@ -1286,6 +1292,27 @@ def main(argv=None) -> int:
     if failed:
         print("FAILED: see above")
     return 1 if failed else 0
+
+
+def fair_only(args, load0) -> int:
+    """``--fair-only``: the fairness test on the database alone (no servers, no live run)."""
+    fair = Fairness()
+    draw_seconds = fairness_db(args.fair_db_runs, args.fair_n, fair)
+    report = {**fair.report(), "n": args.fair_n, "seconds_per_draw": round(draw_seconds, 3)}
+    meta = {
+        "at": datetime.now().astimezone().isoformat(),
+        "args": vars(args),
+        "loadavg_before": load0,
+        "loadavg_after": os.getloadavg(),
+    }
+    path = write_results(args.out, [{"fairness": {"db": report}}], meta)
+    print(
+        f"fairness db: {report['runs']} × {args.fair_n}: mean ρ {report['mean_rho']} (p "
+        f"{report['p_mean_rho']}), sd ρ {report['sd_rho']} (p {report['p_spread']}), decile χ² "
+        f"{report['decile_chi2']}/{report['decile_df']} (p {report['p_decile']})"
+    )
+    print(f"written {path}")
+    return 0
 
 
 def print_summary(args, live, checks, fairness) -> None:
