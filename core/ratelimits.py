@@ -21,6 +21,13 @@ def _rate(setting: str) -> Callable[[str, HttpRequest], str]:
     return lambda _group, _request: getattr(settings, setting)
 
 
+def page_limited(setting: str, group: str) -> Callable[[_F], _F]:
+    """Decorate a plain Django view (a form page) with the POST rate limit named by ``setting``,
+    counted per client address, without blocking: the view reads ``request.limited`` and answers
+    429 with the form and a message itself (an HTML page, not the API's error body)."""
+    return ratelimit(group=group, key="ip", rate=_rate(setting), method="POST", block=False)
+
+
 def limited(setting: str, group: str, key: str = "user_or_ip") -> Callable[[_F], _F]:
     """Decorate a DRF view method with the POST rate limit named by ``setting``; ``key="ip"``
     counts per client address whoever is signed in (waiting-room joins)."""

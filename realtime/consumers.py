@@ -69,6 +69,7 @@ from django.utils.dateparse import parse_datetime
 
 from seats.models import Showtime
 from seats.selectors import ga_availability, seat_live, seat_states
+from seats.services.waiting import queue_progress_now
 
 from . import events, presence, sequence
 from .compat import start_now
@@ -97,7 +98,7 @@ PING_PER_SECOND = 2.0  # … refilled at this rate; a ping without a token gets 
 RESYNC_INTERVAL_SECONDS = 1.0  # one snapshot per socket per interval at most; more resyncs coalesce
 MAX_QUEUED_FRAMES = 100  # per socket, behind a send that waits (like a channel's capacity)
 
-SHOWTIME_EVENTS = frozenset({"seats.changed", "availability.changed", "queue.progress"})
+SHOWTIME_EVENTS = frozenset({"seats.changed", "availability.changed"})
 PERSONAL_EVENTS = frozenset({"hold.updated", "hold.expired", "order.updated"})
 
 # Open sockets in this process (read by stats and metrics).
@@ -581,6 +582,90 @@ class ShowtimeConsumer:
                     {"type": "hold.expiring", "hold": hold_id, "expires_at": expires_at.isoformat()}
                 )
             )
+
+
+def queue_snapshot(showtime_id: int) -> Snapshot | None:
+    """The ``queue.progress`` frame a queue socket gets on connect and on ``resync``: the figures
+    as they stand (``seats.services.waiting.queue_progress_now``), or ``None`` without a waiting
+    room."""
+    read_at = time.monotonic()
+    progress = queue_progress_now(showtime_id)
+    if progress is None:
+        return None
+    return Snapshot(
+        events.encode(events.queue_progress_frame(showtime_id, progress)), "", 0, read_at
+    )
+
+
+_queue_snapshot = database_sync_to_async(queue_snapshot)
+
+
+class QueueConsumer(ShowtimeConsumer):
+    """The waiting room's socket, ``ws/showtimes/{id}/queue/`` (docs/realtime.md "The queue
+    socket"): on connect one ``queue.progress`` frame with the figures as they stand, then the
+    admitter's ``queue.progress`` frames (group ``queue-<id>``), nothing else: no seat snapshot,
+    no seat changes, no personal events, no presence. The figures are the same for everyone, so
+    the socket needs no sign-in; a buyer computes their place from their own ``position``.
+    Client frames, per-socket limits and close codes as the seat map socket's (``resync`` sends
+    the figures again); 4404 for a showtime without a waiting room."""
+
+    async def connect(self):
+        global connections
+        self.showtime_id = int(self.scope["url_route"]["kwargs"]["showtime_id"])
+        group = events.queue_group(self.showtime_id)
+        try:
+            self.hub = get_hub()
+        except Exception:  # answered with 1011 below
+            logger.exception("no hub for %s", group)
+            await self.accept()
+            await self._close(CLOSE_SERVER_ERROR)
+            return
+        self._held = []
+        try:
+            await self.hub.join(group, self)  # before the read, so no step falls between
+            self.groups_joined.append(group)
+            snapshot = await self._read_queue()
+        except Exception:  # answered with 1011 below
+            logger.exception("joining %s failed", group)
+            self._leave()
+            await self.accept()
+            await self._close(CLOSE_SERVER_ERROR)
+            return
+        await self.accept()
+        if snapshot is None:
+            self._leave()
+            await self._close(CLOSE_UNKNOWN_SHOWTIME)
+            return
+        connections += 1
+        self.counted = True
+        self._sent_snapshot(snapshot)
+        self._release_held()
+
+    async def _read_queue(self) -> Snapshot | None:
+        assert self.hub is not None  # set on connect
+        return await self.hub.snapshot(
+            events.queue_group(self.showtime_id),
+            lambda: _queue_snapshot(self.showtime_id),
+            form="queue",
+        )
+
+    async def _send_fresh_snapshot(self) -> None:
+        """Send the figures again (``resync``, a fault the hub saw); close with 4404 when the
+        waiting room has been switched off meanwhile."""
+        if self._held is None:
+            self._held = []
+        try:
+            snapshot = await self._read_queue()
+            if snapshot is None:
+                await self._close(CLOSE_UNKNOWN_SHOWTIME)
+                return
+            self._sent_snapshot(snapshot)
+        finally:
+            self._release_held()
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "queue.progress":
+            self._write(message["text"])  # encoded once by realtime.events, sent as it is
 
 
 async def unknown_path(

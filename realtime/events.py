@@ -44,6 +44,13 @@ def showtime_group(showtime_id: int) -> str:
     return f"showtime-{showtime_id}"
 
 
+def queue_group(showtime_id: int) -> str:
+    """The Channels group of everyone in a showtime's waiting room (the queue socket,
+    ``ws/showtimes/<id>/queue/``): ``queue-<id>``. Apart from the seat map's group, so a
+    queued buyer gets no seat changes and a seat map no queue figures."""
+    return f"queue-{showtime_id}"
+
+
 def user_group(user_id: int) -> str:
     """The personal Channels group of a signed-in user: ``user-<id>``."""
     return f"user-{user_id}"
@@ -425,9 +432,25 @@ def order_updated(user_id: int, showtime_id: int, order: dict[str, Any]) -> None
     )
 
 
+def queue_progress_frame(showtime_id: int, progress: dict[str, Any]) -> dict[str, Any]:
+    """A ``queue.progress`` frame: ``{"type", "showtime", "admitted_up_to", "rate_per_minute",
+    "active", "target", "paused", "shuffled", "at"}``; ``at`` is now (ISO 8601), when the
+    figures were read or the admitter step committed (docs/realtime.md "The queue socket")."""
+    return {
+        "type": "queue.progress",
+        "showtime": showtime_id,
+        **progress,
+        "at": timezone.now().isoformat(),
+    }
+
+
 def queue_progress(showtime_id: int, progress: dict[str, Any]) -> None:
-    """Send ``queue.progress`` ``{"showtime", "admitted_up_to", "rate_per_minute", "active",
-    "target", "paused"}`` to everyone watching the showtime after commit: one frame per
-    admitter step, encoded once, whatever the queue's length (docs/realtime.md)."""
-    frame = {"type": "queue.progress", "showtime": showtime_id, **progress}
-    _on_commit(showtime_group(showtime_id), "queue.progress", frame, showtime=showtime_id)
+    """Send a ``queue.progress`` frame (:func:`queue_progress_frame`) to everyone in the
+    showtime's waiting room (:func:`queue_group`) after commit: one frame per admitter step,
+    encoded once, whatever the queue's length (docs/realtime.md)."""
+    _on_commit(
+        queue_group(showtime_id),
+        "queue.progress",
+        lambda: queue_progress_frame(showtime_id, progress),
+        showtime=showtime_id,
+    )

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from core.ratelimits import limited
+from core.ratelimits import limited, page_limited
 from core.schema import errors, retry_after
 
 User = get_user_model()
@@ -134,10 +134,20 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
 
+@page_limited("RATELIMIT_AUTH", "signup")
 def signup(request):
-    """The sign-up page: creates the account, signs the buyer in and returns to ``next``."""
+    """The sign-up page: creates the account, signs the buyer in and returns to ``next``.
+
+    Sign-ups are rate-limited per client address (``RATELIMIT_AUTH``, like ``POST
+    auth/register/``; a waiting room must not be flooded with fresh accounts): over the limit the
+    form comes back with 429, a message and ``Retry-After: 60``, and no account is made."""
     form = SignupForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or "/"
+    if getattr(request, "limited", False):
+        context = {"form": SignupForm(), "next": next_url, "limited": True}
+        response = render(request, "registration/signup.html", context, status=429)
+        response["Retry-After"] = "60"
+        return response
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

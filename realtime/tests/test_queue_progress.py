@@ -1,29 +1,35 @@
-"""The waiting room's ``queue.progress`` broadcast (docs/realtime.md, docs/waiting-room.md): one
-frame per admitter step that changed something, to the showtime's group, whatever the queue's
-length; heartbeats while people wait; nothing from a skipped step."""
+"""The waiting room's socket and its ``queue.progress`` broadcast (docs/realtime.md "The queue
+socket", docs/waiting-room.md): the figures on connect; one frame per admitter step that changed
+something, to the showtime's waiting room, whatever the queue's length; heartbeats while people
+wait; nothing from a skipped step; no seat changes on it and no queue figures on the seat map."""
 
 import json
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils.dateparse import parse_datetime
 
-from seats.services import waiting
+from seats.models import ShowtimeSeat
+from seats.services import seats_block, waiting
 from seats.services.waiting import queue_join, queue_pause, queue_tick
 from ticketing.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
-async def connect(showtime_id):
-    ws = WebsocketCommunicator(
-        application,
-        f"/ws/showtimes/{showtime_id}/",
-        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+def communicator(path):
+    return WebsocketCommunicator(
+        application, path, headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")]
     )
+
+
+async def connect(showtime_id) -> WebsocketCommunicator:
+    """The queue socket, after its first frame (the figures as they stand)."""
+    ws = communicator(f"/ws/showtimes/{showtime_id}/queue/")
     connected, _ = await ws.connect()
     assert connected
-    assert json.loads(await ws.receive_from(timeout=3))["type"] == "snapshot"
+    assert json.loads(await ws.receive_from(timeout=3))["type"] == "queue.progress"
     return ws
 
 
@@ -47,6 +53,7 @@ async def test_one_progress_frame_per_step_whatever_the_queue_length(make_showti
     await database_sync_to_async(queue_tick)(showtime.pk)  # admits 3 of 20
     for ws in watchers:
         (frame,) = await frames(ws)  # one frame for the step, not one per queued buyer
+        assert parse_datetime(frame.pop("at")) is not None
         assert frame == {
             "type": "queue.progress",
             "showtime": showtime.pk,
@@ -55,6 +62,7 @@ async def test_one_progress_frame_per_step_whatever_the_queue_length(make_showti
             "active": 3,
             "target": 3,
             "paused": False,
+            "shuffled": True,
         }
 
     await database_sync_to_async(queue_tick)(showtime.pk)  # nothing changed, heartbeat not due
@@ -98,3 +106,58 @@ async def test_a_skipped_step_sends_nothing(make_showtime, make_user, monkeypatc
     assert result.skipped
     assert await frames(ws) == []
     await ws.disconnect()
+
+
+async def test_the_queue_socket_gives_the_figures_on_connect_and_only_queue_frames(
+    make_showtime, make_user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    onsale = timezone.now() + timedelta(minutes=5)
+    showtime = await database_sync_to_async(make_showtime)(
+        queue_enabled=True, target_active_buyers=2, onsale_at=onsale
+    )
+    early = await database_sync_to_async(make_user)()
+    await database_sync_to_async(queue_join)(early, showtime.pk)
+    ws = communicator(f"/ws/showtimes/{showtime.pk}/queue/")
+    assert (await ws.connect())[0]
+    first = json.loads(await ws.receive_from(timeout=3))
+    assert first["type"] == "queue.progress" and first["showtime"] == showtime.pk
+    assert (first["admitted_up_to"], first["active"], first["target"]) == (0, 0, 2)
+    assert first["shuffled"] is False  # before onsale_at: the early pool has no places yet
+
+    seat_map = communicator(f"/ws/showtimes/{showtime.pk}/")
+    assert (await seat_map.connect())[0]
+    assert json.loads(await seat_map.receive_from(timeout=3))["type"] == "snapshot"
+
+    seat_pks = await database_sync_to_async(
+        lambda: list(ShowtimeSeat.objects.filter(showtime=showtime).values_list("pk", flat=True))
+    )()
+    await database_sync_to_async(seats_block)(showtime_id=showtime.pk, seat_pks=seat_pks[:1])
+    await database_sync_to_async(queue_tick)(showtime.pk, onsale + timedelta(seconds=1))
+    queue_frames = await frames(ws)
+    assert [f["type"] for f in queue_frames] == ["queue.progress"]  # no seats.changed here
+    assert queue_frames[0]["shuffled"] is True and queue_frames[0]["admitted_up_to"] == 1
+    map_frames = await frames(seat_map)
+    assert "queue.progress" not in [f["type"] for f in map_frames]
+    assert "seats.changed" in [f["type"] for f in map_frames]
+
+    await ws.send_to(text_data=json.dumps({"type": "resync"}))  # the figures again
+    again = json.loads(await ws.receive_from(timeout=3))
+    assert again["type"] == "queue.progress" and again["admitted_up_to"] == 1
+    await ws.disconnect()
+    await seat_map.disconnect()
+
+
+@pytest.mark.parametrize("queued", [False, None], ids=["no-waiting-room", "no-showtime"])
+async def test_the_queue_socket_of_a_showtime_without_a_waiting_room_closes_4404(
+    make_showtime, queued
+):
+    showtime = await database_sync_to_async(make_showtime)(queue_enabled=False)
+    showtime_id = showtime.pk if queued is not None else showtime.pk + 1000
+    ws = communicator(f"/ws/showtimes/{showtime_id}/queue/")
+    connected, _ = await ws.connect()
+    assert connected
+    assert (await ws.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4404}

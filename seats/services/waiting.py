@@ -64,6 +64,7 @@ class AdmitResult:
     skipped: bool = False
     target: int = 0
     paused: bool = False
+    shuffled: bool = False  # the early pool has its places (onsale_at came)
     waiting: bool = False  # someone is queued and not admitted yet (after this step)
 
 
@@ -94,12 +95,17 @@ def active_count(showtime_id: int) -> int:
     ).count()
 
 
-def entry_state(entry: QueueEntry) -> str:
-    """``early`` (no place yet), ``waiting``, ``admitted`` or ``finished``."""
+def entry_state(entry: QueueEntry, now: datetime | None = None) -> str:
+    """``early`` (no place yet), ``waiting``, ``admitted`` or ``finished`` at ``now``: an
+    admitted buyer whose pass has run out is ``finished`` even before the admitter's next step
+    marks it (their writes would be refused: the map must not open for them again)."""
     if entry.finished_at is not None:
         return "finished"
     if entry.admitted_at is not None:
-        return "admitted"
+        expired = entry.pass_expires_at is not None and entry.pass_expires_at <= (
+            now or timezone.now()
+        )
+        return "finished" if expired else "admitted"
     return "early" if entry.position is None else "waiting"
 
 
@@ -108,7 +114,7 @@ def queue_status(entry: QueueEntry, showtime: Showtime, now: datetime | None = N
     now = now or timezone.now()
     state = _state(showtime.pk)
     rate = showtime.admission_rate_per_minute
-    kind = entry_state(entry)
+    kind = entry_state(entry, now)
     wait: int | None = 0
     if kind == "early":
         wait = None
@@ -305,6 +311,7 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
             finished=finished,
             target=showtime.target_active_buyers,
             paused=state.paused,
+            shuffled=state.shuffled,
             waiting=waiting,
         )
 
@@ -326,14 +333,36 @@ _last_progress: dict[int, tuple[dict[str, Any], float]] = {}
 
 
 def progress_of(result: AdmitResult) -> dict[str, Any]:
-    """The body of a ``queue.progress`` frame (docs/realtime.md) from an admitter step."""
+    """The body of a ``queue.progress`` frame (docs/realtime.md) from an admitter step:
+    ``{"admitted_up_to", "rate_per_minute", "active", "target", "paused", "shuffled"}``."""
     return {
         "admitted_up_to": result.admitted_up_to,
         "rate_per_minute": result.rate,
         "active": result.active,
         "target": result.target,
         "paused": result.paused,
+        "shuffled": result.shuffled,
     }
+
+
+def queue_progress_now(showtime_id: int) -> dict[str, Any] | None:
+    """The figures of a ``queue.progress`` frame as they stand (what the queue socket sends on
+    connect and on ``resync``: docs/realtime.md "The queue socket"), or ``None`` when the
+    showtime has no waiting room. Reads; locks nothing."""
+    showtime = Showtime.objects.filter(pk=showtime_id, queue_enabled=True).first()
+    if showtime is None:
+        return None
+    state = QueueState.objects.filter(pk=showtime_id).first() or QueueState(showtime=showtime)
+    return progress_of(
+        AdmitResult(
+            admitted_up_to=state.admitted_up_to,
+            active=active_count(showtime_id),
+            rate=showtime.admission_rate_per_minute,
+            target=showtime.target_active_buyers,
+            paused=state.paused,
+            shuffled=state.shuffled,
+        )
+    )
 
 
 def queue_tick(showtime_id: int, now: datetime | None = None) -> AdmitResult:

@@ -103,6 +103,29 @@ def test_an_admitted_buyer_gets_the_map_with_the_pass(client, make_showtime, mak
     assert 'data-queue-pass=""' not in page
 
 
+def test_a_buyer_whose_pass_ran_out_gets_the_queue_page_not_the_map(
+    client, make_showtime, make_user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from seats.services.waiting import queue_admit_user
+
+    showtime = make_showtime(queue_enabled=True)
+    buyer = make_user()
+    entry = queue_admit_user(showtime.pk, buyer)
+    # the pass ran out before the admitter's next step ended the turn
+    QueueEntry.objects.filter(pk=entry.pk).update(
+        pass_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    client.force_login(buyer)
+    page = client.get(f"/showtimes/{showtime.pk}/").content.decode()
+    assert 'id="seatmap-app"' not in page and 'id="queue-app"' in page
+    status = client.get(f"/api/v1/showtimes/{showtime.pk}/queue/").json()
+    assert status["state"] == "finished" and status["pass"] is None
+
+
 def test_without_a_queue_the_map_as_before(client, make_showtime, make_user):
     showtime = make_showtime()
     client.force_login(make_user())

@@ -7,12 +7,15 @@
  *   POST /api/v1/showtimes/ID/queue/   join (or get the place kept from before: a second tab or a
  *                                      reload keeps it); the answer gives `position`, `state`,
  *                                      `admitted_up_to`, `rate_per_minute`, `pass`
- *   WS   /ws/showtimes/ID/             queue.progress {admitted_up_to, rate_per_minute, active,
- *                                      target, paused}: the place (position − admitted_up_to), the
- *                                      wait and the bar are computed here, no request per frame
+ *   WS   /ws/showtimes/ID/queue/       queue.progress {admitted_up_to, rate_per_minute, active,
+ *                                      target, paused, shuffled, at} (the figures on connect, then
+ *                                      one per admitter step): the place (position − admitted_up_to),
+ *                                      the wait and the bar are computed here, no request per frame
  *   GET  /api/v1/showtimes/ID/queue/   only when the frame says the buyer's turn came (to fetch
- *                                      the pass), while in the early pool (no place yet), and every
- *                                      30 s as a fallback when the socket is down
+ *                                      the pass); once in the early pool when a frame says the draw
+ *                                      was made (`shuffled`), after a random pause of up to
+ *                                      DRAW_SPREAD_MS so the early buyers do not all ask at once;
+ *                                      and every 30 s as a fallback when the socket is down
  *   Once admitted: the pass goes to sessionStorage (seatline.queuePass.ID) and the page reloads;
  *   the server then renders the seat map with the pass, which seatmap.js sends as X-Queue-Pass.
  *
@@ -37,8 +40,9 @@
   const el = (id) => document.getElementById(id);
   const state = {
     position: null, admittedUpTo: 0, startedAt: 0, rate: 1, paused: false, kind: 'joining',
-    fetching: false, ws: null, backoff: 500,
+    fetching: false, ws: null, backoff: 500, drawAsked: false,
   };
+  const DRAW_SPREAD_MS = 3000;
   window.seatlineQueue = { state };
 
   function csrfToken() {
@@ -129,14 +133,23 @@
     state.admittedUpTo = Math.max(state.admittedUpTo, frame.admitted_up_to);
     state.rate = frame.rate_per_minute;
     state.paused = frame.paused;
-    if (state.position === null) { refresh(); return; }   // the early pool: the draw may have come
+    if (state.position === null) {   // the early pool: ask for the place once the draw was made
+      if (frame.shuffled && !state.drawAsked) {
+        state.drawAsked = true;
+        setTimeout(async () => {
+          await refresh();
+          if (state.position === null) state.drawAsked = false;   // ask again on the next frame
+        }, Math.random() * DRAW_SPREAD_MS);
+      }
+      return;
+    }
     state.kind = state.paused ? 'paused' : 'waiting';
     render();
     if (state.position <= state.admittedUpTo) refresh();   // our turn: fetch the pass
   }
 
   function connect() {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/showtimes/${showtimeId}/`);
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/showtimes/${showtimeId}/queue/`);
     state.ws = ws;
     ws.onopen = () => { state.backoff = 500; };
     ws.onmessage = (event) => {

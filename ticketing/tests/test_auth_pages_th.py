@@ -104,3 +104,28 @@ def test_the_500_page_in_thai_and_english():
     assert '<html lang="th">' in html and "<h1>เกิดข้อผิดพลาด</h1>" in html
     with translation.override("en"):
         assert "<h1>Something went wrong</h1>" in handler500(request).content.decode()
+
+
+@pytest.mark.django_db
+def test_sign_ups_are_rate_limited_per_address_with_the_form_and_a_thai_message(settings):
+    settings.RATELIMIT_ENABLE, settings.RATELIMIT_AUTH = True, "2/m"
+    users = get_user_model().objects
+
+    def sign_up(n, address):
+        data = {
+            "username": f"newbuyer{n}",
+            "email": f"newbuyer{n}@example.com",
+            "password1": "a-Long-pass-4321",
+            "password2": "a-Long-pass-4321",
+        }
+        return Client().post(
+            "/accounts/signup/", data, REMOTE_ADDR=address, HTTP_ACCEPT_LANGUAGE="th"
+        )
+
+    assert [sign_up(n, "10.1.2.3").status_code for n in range(2)] == [302, 302]
+    refused = sign_up(2, "10.1.2.3")
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    assert "มีการสมัครสมาชิกจากที่อยู่ของคุณมากเกินไป" in page(refused)
+    assert not users.filter(username="newbuyer2").exists()  # no account made
+    assert sign_up(3, "10.1.2.4").status_code == 302  # another address is not held back
+    assert users.filter(username="newbuyer3").exists()
