@@ -16,6 +16,7 @@ from django.utils import timezone
 from seats.lapse import LapsingQuerySet
 from seats.models import Hold, SeatClaim, SeatStatus, Showtime, ShowtimeSeat, ShowtimeSeatQuerySet
 from seats.selectors import claim_lines, showtime_prices
+from seats.services.waiting import queue_figures
 
 from .models import Order, Ticket
 
@@ -209,8 +210,10 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
 
     ``{"showtime", "as_of", "categories": [{"name", "price", "available", "held", "reserved",
     "sold", "blocked", "revenue"}], "totals": {same keys}, "currency", "holds_active",
-    "seats_held", "conversion": {"holds_converted_ratio", "holds_ended"}}``; money as decimal
-    strings; ``revenue`` counts paid orders only (refunded ones are excluded).
+    "seats_held", "conversion": {"holds_converted_ratio", "holds_ended"}, "queue"}``; money as
+    decimal strings; ``revenue`` counts paid orders only (refunded ones are excluded); ``queue``:
+    the waiting room's figures (:func:`seats.services.waiting.queue_figures`) while the showtime's
+    queue is on, else ``null``.
     """
     now = timezone.now()
     showtime = Showtime.objects.select_related("show", "plan").get(pk=showtime_id)
@@ -266,4 +269,5 @@ def sales_overview(showtime_id: int) -> dict[str, Any]:
             if ended_count
             else None,
         },
+        "queue": queue_figures(showtime) if showtime.queue_enabled else None,
     }

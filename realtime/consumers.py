@@ -112,6 +112,11 @@ def _showtime_exists(showtime_id: int) -> bool:
     return Showtime.objects.filter(pk=showtime_id).exists()
 
 
+@database_sync_to_async
+def _queue_exists(showtime_id: int) -> bool:
+    return Showtime.objects.filter(pk=showtime_id, queue_enabled=True).exists()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """An encoded ``snapshot`` frame with the numbering it is current to and the monotonic time
@@ -236,44 +241,28 @@ class ShowtimeConsumer:
         forms = query.get("snapshot")
         if forms is not None:
             if any(form != SNAPSHOT_FULL for form in forms):  # checked before a ticket is used
-                await self.accept()
-                await self._close(CLOSE_BAD_QUERY)
+                await self._refuse(CLOSE_BAD_QUERY)
                 return
             self.snapshot_form = SNAPSHOT_FULL
         ticket = [value for value in query.get("ticket", ()) if value]  # "?ticket=": none
         if ticket:
             self.user = await database_sync_to_async(socket_ticket_redeem)(ticket[0])
             if self.user is None:
-                await self.accept()
-                await self._close(CLOSE_TICKET_INVALID)
+                await self._refuse(CLOSE_TICKET_INVALID)
                 return
         group = events.showtime_group(self.showtime_id)
-        try:
-            self.hub = get_hub()
-        except Exception:  # answered with 1011 below
-            logger.exception("no hub for %s", group)
-            await self.accept()
-            await self._close(CLOSE_SERVER_ERROR)
+        if not await self._take_hub(group):
             return
+        assert self.hub is not None  # taken above
         # A showtime some socket of this process watches was checked when that one connected.
         if not self.hub.is_subscribed(group) and not await _showtime_exists(self.showtime_id):
-            await self.accept()
-            await self._close(CLOSE_UNKNOWN_SHOWTIME)
+            await self._refuse(CLOSE_UNKNOWN_SHOWTIME)
             return
         wanted = [group]
         signed_in = self.user is not None and self.user.is_authenticated
         if signed_in:
             wanted.append(events.user_group(self.user.pk))
-        self._held = []
-        try:
-            for name in wanted:  # join before reading the snapshot, so no change falls between
-                await self.hub.join(name, self)
-                self.groups_joined.append(name)
-        except Exception:  # answered with 1011 below
-            logger.exception("joining %s failed", wanted)
-            self._leave()
-            await self.accept()
-            await self._close(CLOSE_SERVER_ERROR)
+        if not await self._join(wanted):
             return
         await self.accept()
         connections += 1
@@ -288,6 +277,40 @@ class ShowtimeConsumer:
             if hold is not None:
                 self._schedule_expiring(str(hold.pk), hold.expires_at)
         self._release_held()
+
+    async def _refuse(self, code: int) -> None:
+        """Accept the handshake, then close with ``code`` (docs/realtime.md "Close codes": every
+        code is sent after the handshake, so a client reads it as a close code)."""
+        await self.accept()
+        await self._close(code)
+
+    async def _take_hub(self, group: str) -> bool:
+        """Take the running loop's hub (``realtime.hub.get_hub``); without one, close with 1011
+        and return False."""
+        try:
+            self.hub = get_hub()
+        except Exception:  # answered with 1011
+            logger.exception("no hub for %s", group)
+            await self._refuse(CLOSE_SERVER_ERROR)
+            return False
+        return True
+
+    async def _join(self, groups: list[str]) -> bool:
+        """Join ``groups`` through the hub, before the snapshot is read, so no change falls
+        between (later messages are held until it is sent); on a failure leave what was joined,
+        close with 1011 and return False."""
+        assert self.hub is not None  # taken first (_take_hub)
+        self._held = []
+        try:
+            for name in groups:
+                await self.hub.join(name, self)
+                self.groups_joined.append(name)
+        except Exception:  # answered with 1011
+            logger.exception("joining %s failed", groups)
+            self._leave()
+            await self._refuse(CLOSE_SERVER_ERROR)
+            return False
+        return True
 
     def _presence_pair(self) -> tuple[int, int]:
         return (self.showtime_id, self.user.pk)
@@ -613,29 +636,27 @@ class QueueConsumer(ShowtimeConsumer):
         global connections
         self.showtime_id = int(self.scope["url_route"]["kwargs"]["showtime_id"])
         group = events.queue_group(self.showtime_id)
-        try:
-            self.hub = get_hub()
-        except Exception:  # answered with 1011 below
-            logger.exception("no hub for %s", group)
-            await self.accept()
-            await self._close(CLOSE_SERVER_ERROR)
+        if not await self._take_hub(group):
             return
-        self._held = []
+        assert self.hub is not None  # taken above
+        # Checked before joining, so a stranger's guesses cost no channel-layer subscription.
+        if not self.hub.is_subscribed(group) and not await _queue_exists(self.showtime_id):
+            await self._refuse(CLOSE_UNKNOWN_SHOWTIME)
+            return
+        if not await self._join([group]):
+            return
         try:
-            await self.hub.join(group, self)  # before the read, so no step falls between
-            self.groups_joined.append(group)
             snapshot = await self._read_queue()
-        except Exception:  # answered with 1011 below
-            logger.exception("joining %s failed", group)
+        except Exception:  # answered with 1011
+            logger.exception("reading the waiting room of showtime %s failed", self.showtime_id)
             self._leave()
-            await self.accept()
-            await self._close(CLOSE_SERVER_ERROR)
+            await self._refuse(CLOSE_SERVER_ERROR)
             return
-        await self.accept()
         if snapshot is None:
             self._leave()
-            await self._close(CLOSE_UNKNOWN_SHOWTIME)
+            await self._refuse(CLOSE_UNKNOWN_SHOWTIME)
             return
+        await self.accept()
         connections += 1
         self.counted = True
         self._sent_snapshot(snapshot)

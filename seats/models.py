@@ -723,10 +723,10 @@ class SeatEvent(models.Model):
 
 
 class QueueState(models.Model):
-    """The waiting room of one showtime (docs/waiting-room.md): one row, locked by the joins
-    after the on-sale and by the admitter (``seats.locks.lock_queue_state``).
+    """The waiting room of one showtime (docs/waiting-room.md): one row, locked by the admitter
+    and the staff's changes (``seats.locks.lock_queue_state``); joins do not touch it.
 
-    ``next_position`` is the place the next joiner after the shuffle gets; ``admitted_up_to`` the
+    ``next_position`` is the next place the admitter hands out; ``admitted_up_to`` the
     highest place the admitter has let in (buyers admitted by staff out of turn do not move it);
     ``tokens``/``tokens_at`` the token bucket of the admission rate cap.
     """

@@ -321,7 +321,9 @@ class QueueStatusSerializer(serializers.Serializer):
     """A buyer's place in a showtime's waiting room (docs/waiting-room.md)."""
 
     position = serializers.IntegerField(
-        allow_null=True, help_text="The buyer's place; null in the early pool (before on-sale)."
+        allow_null=True,
+        help_text="The buyer's place; null until the admitter gives it: in the early pool (drawn "
+        "at the on-sale) or, after the draw, for about a second after joining.",
     )
     admitted_up_to = serializers.IntegerField(help_text="Places up to this one were admitted.")
     state = serializers.ChoiceField(choices=["early", "waiting", "admitted", "finished"])
@@ -329,6 +331,10 @@ class QueueStatusSerializer(serializers.Serializer):
     target = serializers.IntegerField(help_text="The target of active buyers.")
     rate_per_minute = serializers.IntegerField(help_text="The admission rate cap.")
     paused = serializers.BooleanField(help_text="Staff paused admission.")
+    shuffled = serializers.BooleanField(
+        help_text="The draw of the early pool was made (the on-sale came): a null position "
+        "means the place comes with the admitter's next step."
+    )
     estimated_wait_seconds = serializers.IntegerField(
         allow_null=True, help_text="At the rate cap; null in the early pool, 0 once admitted."
     )

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from .models import QueueEntry, Showtime
 from .selectors import active_hold_for
@@ -28,7 +29,9 @@ def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     if showtime.queue_enabled and request.user.is_authenticated:
         entry = QueueEntry.objects.filter(showtime=showtime, user_id=request.user.pk).first()
         if entry is None or entry_state(entry) != "admitted":
-            return render(request, "seats/showtime_queue.html", {"showtime": showtime})
+            before_onsale = showtime.onsale_at is not None and timezone.now() < showtime.onsale_at
+            context = {"showtime": showtime, "before_onsale": before_onsale}
+            return render(request, "seats/showtime_queue.html", context)
         queue_pass = queue_pass_make(entry)
     hold = active_hold_for(request.user, showtime.pk)
     return render(

@@ -4,7 +4,9 @@ django-prometheus measures requests (latency by view and method, status codes) a
 queries; this collector adds the booking figures, read at scrape time: active holds and held seats,
 orders by status, prevented duplicates (seat conflicts, idempotent replays: the deployment's totals
 of ``core.counters``, whose per-process rates are ``seatline_events_total{name}``), payments
-flagged for refund, and this process's WebSocket connections, dropped frames and failed publishes.
+flagged for refund, the waiting rooms' figures per showtime whose queue is on
+(``seatline_queue_*{showtime}``, docs/waiting-room.md "Staff"), and this process's WebSocket
+connections, dropped frames and failed publishes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class BookingCollector:
         yield GaugeMetricFamily("seatline_orders", "", labels=["status"])
         yield CounterMetricFamily("seatline_prevented_duplicates", "", labels=["kind"])
         yield GaugeMetricFamily("seatline_payments_needing_refund", "")
+        for family, name, _help in QUEUE_METRICS.values():
+            yield family(name, "", labels=["showtime"])
 
     def collect(self):
         from django.utils import timezone
@@ -94,6 +98,83 @@ class BookingCollector:
             yield refunds
         except Exception:  # a scrape must not fail because the database is down
             logger.warning("metrics: database figures unavailable", exc_info=True)
+        try:
+            queues = _queue_metrics()
+        except Exception:
+            logger.warning("metrics: waiting-room figures unavailable", exc_info=True)
+        else:
+            yield from queues
+
+
+# The waiting room's figures (seats.services.waiting.queue_figures) exported per showtime whose
+# queue is on: figure → (family, metric name, help). The two that only grow are counters
+# (exposed with ``_total``: ``seatline_queue_admitted_total``, ``seatline_queue_finished_total``).
+QUEUE_METRICS: dict[str, tuple[type[GaugeMetricFamily | CounterMetricFamily], str, str]] = {
+    "waiting": (
+        GaugeMetricFamily,
+        "seatline_queue_waiting",
+        "Buyers in the waiting room, not admitted yet (the early pool included).",
+    ),
+    "early": (
+        GaugeMetricFamily,
+        "seatline_queue_early",
+        "Buyers waiting without a place yet (before the on-sale).",
+    ),
+    "active": (
+        GaugeMetricFamily,
+        "seatline_queue_active",
+        "Admitted buyers whose turn has not ended.",
+    ),
+    "admitted_total": (
+        CounterMetricFamily,
+        "seatline_queue_admitted",
+        "Buyers ever admitted (by the admitter or by staff).",
+    ),
+    "finished": (
+        CounterMetricFamily,
+        "seatline_queue_finished",
+        "Admitted buyers whose turn ended (paid, lapsed, window).",
+    ),
+    "target": (
+        GaugeMetricFamily,
+        "seatline_queue_target",
+        "Admitted buyers who may be active at once.",
+    ),
+    "rate_per_minute": (
+        GaugeMetricFamily,
+        "seatline_queue_rate_per_minute",
+        "Admissions a minute at most.",
+    ),
+    "paused": (GaugeMetricFamily, "seatline_queue_paused", "1 while admission is paused."),
+    "admitted_up_to": (
+        GaugeMetricFamily,
+        "seatline_queue_admitted_up_to",
+        "Highest place the admitter admitted.",
+    ),
+    "estimated_clear_seconds": (
+        GaugeMetricFamily,
+        "seatline_queue_estimated_clear_seconds",
+        "Seconds to admit everyone waiting at the rate cap: ceil(waiting * 60 / rate).",
+    ),
+}
+
+
+def _queue_metrics() -> list[GaugeMetricFamily | CounterMetricFamily]:
+    """One family per figure of :data:`QUEUE_METRICS`, a sample per showtime whose waiting room
+    is on (label ``showtime``: its id). Read whole before anything is yielded, so a database error
+    drops these metrics only, never half of them."""
+    from seats.models import Showtime
+    from seats.services.waiting import queue_figures
+
+    families = {
+        key: family(name, text, labels=["showtime"])
+        for key, (family, name, text) in QUEUE_METRICS.items()
+    }
+    for showtime in Showtime.objects.filter(queue_enabled=True).order_by("pk"):
+        figures = queue_figures(showtime)
+        for key, family in families.items():
+            family.add_metric([str(showtime.pk)], float(figures[key]))
+    return list(families.values())
 
 
 def _live_map_metrics():

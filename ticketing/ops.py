@@ -217,6 +217,40 @@ class SalesView(APIView):
                     "categories": serializers.ListField(),
                     "totals": serializers.DictField(),
                     "holds_active": serializers.IntegerField(),
+                    "queue": inline_serializer(
+                        "SalesQueueFigures",
+                        {
+                            "waiting": serializers.IntegerField(
+                                help_text="Queued, not admitted, not finished (early pool included)."
+                            ),
+                            "early": serializers.IntegerField(
+                                help_text="Of those waiting, without a place yet (before the on-sale)."
+                            ),
+                            "admitted_total": serializers.IntegerField(help_text="Ever admitted."),
+                            "active": serializers.IntegerField(
+                                help_text="Admitted and not finished."
+                            ),
+                            "finished": serializers.IntegerField(
+                                help_text="Turns ended (paid, lapsed, window)."
+                            ),
+                            "target": serializers.IntegerField(
+                                help_text="Active buyers at most (target_active_buyers)."
+                            ),
+                            "rate_per_minute": serializers.IntegerField(
+                                help_text="Admissions a minute at most."
+                            ),
+                            "paused": serializers.BooleanField(),
+                            "admitted_up_to": serializers.IntegerField(
+                                help_text="Highest place the admitter admitted."
+                            ),
+                            "estimated_clear_seconds": serializers.IntegerField(
+                                help_text="ceil(waiting × 60 / rate_per_minute), seconds; 0 "
+                                "with nobody waiting."
+                            ),
+                        },
+                        allow_null=True,
+                        help_text="The waiting room's figures; null when the showtime has none.",
+                    ),
                 },
             ),
             **errors(AUTH, (403, "permission_denied"), 404),

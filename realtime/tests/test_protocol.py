@@ -190,6 +190,27 @@ async def test_unmatched_paths_and_unknown_showtimes_close_with_4404(server, db)
     server.assert_clean_log()
 
 
+async def test_the_queue_socket_under_each_server(server, make_showtime):
+    """The waiting room's socket (docs/realtime.md "The queue socket"): the figures first, the
+    figures again on resync, 4009 for an oversize frame like the seat map's; 4404 for a showtime
+    without a waiting room or none at all."""
+    queued = await database_sync_to_async(make_showtime)(queue_enabled=True)
+    plain = await database_sync_to_async(make_showtime)()
+    path = f"/ws/showtimes/{queued.pk}/queue/"
+    async with connect(server, path) as ws:  # no sign-in, no Origin: the figures are public
+        first = await recv(ws)
+        assert first["type"] == "queue.progress" and first["showtime"] == queued.pk
+        assert {"admitted_up_to", "rate_per_minute", "active", "target", "paused"} <= set(first)
+        await ws.send(json.dumps({"type": "resync"}))
+        assert (await recv(ws))["type"] == "queue.progress"
+        await ws.send(json.dumps({"type": "ping", "pad": "x" * 5000}))
+        assert await close_code(ws) == 4009
+    for other in (f"/ws/showtimes/{plain.pk}/queue/", "/ws/showtimes/999999/queue/"):
+        async with connect(server, other) as ws:
+            assert await close_code(ws) == 4404, other
+    server.assert_clean_log()
+
+
 async def test_bad_ticket_closes_with_4401_and_a_good_one_needs_no_origin(server, showtime, buyer):
     async with connect(server, f"/ws/showtimes/{showtime.pk}/?ticket=forged") as ws:
         assert await close_code(ws) == 4401

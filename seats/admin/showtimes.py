@@ -3,19 +3,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ForeignKey, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +28,7 @@ from core.errors import ApplicationError
 from seats import services
 from seats.models import (
     PlanCategory,
+    QueueEntry,
     SeatStatus,
     Show,
     Showtime,
@@ -33,6 +38,9 @@ from seats.models import (
 )
 from seats.selectors import showtime_counts
 from seats.services import waiting
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @admin.register(Show)
@@ -99,6 +107,71 @@ class ShowtimePriceFormSet(BaseInlineFormSet):
             services.showtime_prices_check(plan=self.instance.plan, prices=self.prices())
         except ApplicationError as err:
             raise ValidationError(err.details.get("prices") or err.message) from err
+
+
+class QueueAdmitForm(forms.Form):
+    """Staff admit a named buyer from the waiting room: their username, or their e-mail address
+    when one account has it. ``cleaned_data["buyer"]`` is the :class:`User`."""
+
+    buyer = forms.CharField(
+        label=_("Buyer (username or e-mail address)"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_buyer(self) -> User:
+        text = self.cleaned_data["buyer"].strip()
+        users = get_user_model().objects
+        found = users.filter(username=text).first()
+        if found is not None:
+            return found
+        by_email = list(users.filter(email__iexact=text)[:2])
+        if len(by_email) > 1:
+            raise ValidationError(
+                gettext("Several accounts have this e-mail address: give the username.")
+            )
+        if not by_email:
+            raise ValidationError(gettext("No account has this username or e-mail address."))
+        return by_email[0]
+
+
+def clear_time_text(seconds: int) -> str:
+    """The estimated time to clear a queue, for people: "nothing to clear", "less than a
+    minute", "about N minutes" (whole minutes, rounded up)."""
+    if seconds <= 0:
+        return gettext("nothing to clear")
+    if seconds < 60:
+        return gettext("less than a minute")
+    minutes = math.ceil(seconds / 60)
+    return ngettext("about %(n)s minute", "about %(n)s minutes", minutes) % {"n": minutes}
+
+
+def queue_figures_html(showtime: Showtime, figures: dict[str, Any] | None = None) -> str:
+    """The waiting room's figures (``figures``, else read with
+    :func:`seats.services.waiting.queue_figures`) as a list for the admin (the change page and
+    the waiting-room page), or a sentence when the showtime has no waiting room."""
+    if not showtime.queue_enabled:
+        return gettext("This showtime has no waiting room.")
+    f = figures or waiting.queue_figures(showtime)
+    lines = [
+        gettext("In line: %(waiting)s (of whom %(early)s without a place yet)") % f,
+        gettext("Active now: %(active)s (target %(target)s)") % f,
+        gettext("Admitted so far: %(admitted_total)s (places up to %(admitted_up_to)s)") % f,
+        gettext("Finished: %(finished)s") % f,
+        ngettext(
+            "Rate: at most %(n)s admission a minute",
+            "Rate: at most %(n)s admissions a minute",
+            f["rate_per_minute"],
+        )
+        % {"n": f["rate_per_minute"]},
+        gettext("Estimated time to clear the line: %(time)s")
+        % {"time": clear_time_text(f["estimated_clear_seconds"])},
+        gettext("Paused: nobody is admitted") if f["paused"] else gettext("Admitting"),
+    ]
+    return format_html(
+        '<ul class="queue-figures">{}</ul>',
+        format_html_join("", "<li>{}</li>", ((t,) for t in lines)),
+    )
 
 
 class PlanCategoryChoiceField(forms.ModelChoiceField):
@@ -168,6 +241,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
         "sold_count",
         "held_count",
         "available_count",
+        "queue_column",
     )
     list_display_links = ("show", "starts_at")
     list_filter = ("status", "show", "plan__venue")
@@ -211,6 +285,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
     )
     change_fieldsets = (
         (_("Seats"), {"fields": ("seat_counts", "seats_link", "audit_trail_link", "sales_link")}),
+        (_("Waiting room now"), {"fields": ("queue_now", "queue_link")}),
     )
 
     def get_queryset(self, request):
@@ -223,7 +298,9 @@ class ShowtimeAdmin(admin.ModelAdmin):
                 **{
                     f"{status}_n": count_of(seats.filter_effective_status(status, now), "showtime")
                     for status in (SeatStatus.SOLD, SeatStatus.HELD, SeatStatus.AVAILABLE)
-                }
+                },
+                queue_waiting_n=count_of(QueueEntry.objects.filter(waiting.IN_LINE), "showtime"),
+                queue_active_n=count_of(QueueEntry.objects.filter(waiting.ACTIVE), "showtime"),
             )
         )
 
@@ -252,7 +329,15 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("plan", "seat_counts", "seats_link", "audit_trail_link", "sales_link")
+        return (
+            "plan",
+            "seat_counts",
+            "seats_link",
+            "audit_trail_link",
+            "sales_link",
+            "queue_now",
+            "queue_link",
+        )
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         """On "add a showtime on this plan" (``?plan=<id>``): one price row per plan category."""
@@ -373,3 +458,104 @@ class ShowtimeAdmin(admin.ModelAdmin):
     def sales_link(self, obj: Showtime) -> str:
         url = reverse("sales-page", kwargs={"showtime_id": obj.pk})
         return format_html('<a href="{}">{}</a>', url, gettext("Live sales overview"))
+
+    @admin.display(description=_("waiting room"), ordering="queue_waiting_n")
+    def queue_column(self, obj: Showtime) -> str:
+        """In line and active buyers ("—" without a waiting room), from :meth:`get_queryset`'s
+        counts."""
+        if not obj.queue_enabled:
+            return "—"
+        return gettext("%(waiting)s in line, %(active)s active") % {
+            "waiting": obj.queue_waiting_n,  # type: ignore[attr-defined]
+            "active": obj.queue_active_n,  # type: ignore[attr-defined]
+        }
+
+    @admin.display(description=_("figures"))
+    def queue_now(self, obj: Showtime) -> str:
+        return queue_figures_html(obj)
+
+    @admin.display(description=_("staff"))
+    def queue_link(self, obj: Showtime) -> str:
+        url = reverse("admin:seats_showtime_queue", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{}</a>', url, gettext("Pause, resume, admit a named buyer")
+        )
+
+    # --- The waiting-room page: the figures, pause or resume, admit a named buyer --------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/queue/",
+                self.admin_site.admin_view(self.queue_view),
+                name="seats_showtime_queue",
+            ),
+            *super().get_urls(),
+        ]
+
+    def queue_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """``<id>/queue/``: the waiting room of a showtime for staff with the change permission on
+        showtimes (the admin's login, staff check and CSRF protection through ``admin_view``).
+
+        ``POST action=pause|resume`` pauses or resumes admission; ``POST action=admit`` with
+        ``buyer`` (username or e-mail address) admits that buyer now
+        (:func:`seats.services.waiting.queue_admit_user`); each is logged in the showtime's
+        history and answered with a redirect to the page. An unknown buyer is a form error; a
+        showtime without a waiting room says so and changes nothing.
+        """
+        showtime = self.get_object(request, unquote(object_id))
+        if showtime is None:
+            raise Http404
+        if not self.has_change_permission(request, showtime):
+            raise PermissionDenied
+        form = QueueAdmitForm()
+        if request.method == "POST":
+            action = request.POST.get("action", "")
+            if not showtime.queue_enabled:
+                self.message_user(
+                    request, gettext("This showtime has no waiting room."), messages.ERROR
+                )
+                return HttpResponseRedirect(request.path)
+            if action in ("pause", "resume"):
+                act, done = {
+                    "pause": (
+                        waiting.queue_pause,
+                        gettext("Waiting room paused: nobody is admitted."),
+                    ),
+                    "resume": (waiting.queue_resume, gettext("Waiting room resumed.")),
+                }[action]
+                act(showtime.pk)
+                self.log_change(request, showtime, done)
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(request.path)
+            if action == "admit":
+                form = QueueAdmitForm(request.POST)
+                if form.is_valid():
+                    buyer: User = form.cleaned_data["buyer"]
+                    try:
+                        waiting.queue_admit_user(showtime.pk, buyer)
+                    except ApplicationError as err:  # the queue was turned off meanwhile
+                        form.add_error(None, err.message)
+                    else:
+                        done = gettext(
+                            "Admitted %(buyer)s from the waiting room: they may choose seats now."
+                        ) % {"buyer": buyer.get_username()}
+                        self.log_change(request, showtime, done)
+                        self.message_user(request, done, messages.SUCCESS)
+                        return HttpResponseRedirect(request.path)
+        figures = waiting.queue_figures(showtime) if showtime.queue_enabled else None
+        opts = self.opts
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Waiting room: %(showtime)s") % {"showtime": showtime},
+            "opts": opts,
+            "app_label": opts.app_label,
+            "original": showtime,
+            "figures": queue_figures_html(showtime, figures),
+            "queue_enabled": showtime.queue_enabled,
+            "paused": bool(figures and figures["paused"]),
+            "form": form,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/seats/showtime/queue.html", context)

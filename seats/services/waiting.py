@@ -3,9 +3,11 @@ early pool, the admitter step, the pass and its check, the staff actions.
 
 Everything lives in the database (:class:`~seats.models.QueueState`, one row per showtime, and
 :class:`~seats.models.QueueEntry`, one per buyer and showtime), so a restart loses no place and
-several server processes share one queue. The state row is locked (``seats.locks.
-lock_queue_state``) by the shuffle, by a join that takes a place after the on-sale, and by the
-admitter; the admitter skips a row another process holds, so two admitters never both act.
+several server processes share one queue. A join is one insert and takes no lock; places are
+handed out by the admitter alone (the draw of the early pool at the on-sale, then arrival order),
+under the state row's lock (``seats.locks.lock_queue_state``) with ``SKIP LOCKED``: a second
+admitter skips a row another process holds, so two admitters never both act, and no join ever
+waits for one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -65,6 +67,7 @@ class AdmitResult:
     target: int = 0
     paused: bool = False
     shuffled: bool = False  # the early pool has its places (onsale_at came)
+    placed: int = 0  # joiners who got their place in this step
     waiting: bool = False  # someone is queued and not admitted yet (after this step)
 
 
@@ -90,13 +93,12 @@ def _state(showtime_id: int) -> QueueState:
 
 def active_count(showtime_id: int) -> int:
     """Admitted buyers who have not finished."""
-    return QueueEntry.objects.filter(
-        showtime_id=showtime_id, admitted_at__isnull=False, finished_at__isnull=True
-    ).count()
+    return QueueEntry.objects.filter(ACTIVE, showtime_id=showtime_id).count()
 
 
 def entry_state(entry: QueueEntry, now: datetime | None = None) -> str:
-    """``early`` (no place yet), ``waiting``, ``admitted`` or ``finished`` at ``now``: an
+    """``early`` (no place yet: arrived before the on-sale's draw, or within the last second),
+    ``waiting``, ``admitted`` or ``finished`` at ``now``: an
     admitted buyer whose pass has run out is ``finished`` even before the admitter's next step
     marks it (their writes would be refused: the map must not open for them again)."""
     if entry.finished_at is not None:
@@ -131,6 +133,7 @@ def queue_status(entry: QueueEntry, showtime: Showtime, now: datetime | None = N
         "target": showtime.target_active_buyers,
         "rate_per_minute": rate,
         "paused": state.paused,
+        "shuffled": state.shuffled,
         "estimated_wait_seconds": wait,
         "pass": queue_pass_make(entry) if admitted else None,
         "pass_expires_at": entry.pass_expires_at if admitted else None,
@@ -146,58 +149,69 @@ def shuffle_places(entries: MutableSequence[Any], rng: Random | None = None) -> 
     (rng or secrets.SystemRandom()).shuffle(entries)
 
 
-def _shuffle_if_due(state: QueueState, showtime: Showtime, now: datetime) -> None:
-    """At or after ``onsale_at`` (or at once without one), give the early pool its places once:
-    a random order, places ``next_position`` onwards. The caller holds the state row's lock."""
-    if state.shuffled or (showtime.onsale_at is not None and now < showtime.onsale_at):
-        return
-    pool = list(
-        QueueEntry.objects.filter(showtime_id=showtime.pk, position__isnull=True)
-        .exclude(admitted_at__isnull=False)
-        .order_by("joined_at", "pk")
-    )
-    shuffle_places(pool)
-    for offset, entry in enumerate(pool):
+def _early_pool(showtime: Showtime) -> Q:
+    """The entries that arrived before ``onsale_at`` (none without one): drawn at random."""
+    if showtime.onsale_at is None:
+        return Q(pk__in=[])
+    return Q(joined_at__lt=showtime.onsale_at)
+
+
+def _place(state: QueueState, entries: list[QueueEntry]) -> int:
+    """Give ``entries`` the places ``next_position`` onwards in their list order; return how
+    many. The caller holds the state row's lock (the admitter)."""
+    for offset, entry in enumerate(entries):
         entry.position = state.next_position + offset
-    QueueEntry.objects.bulk_update(pool, ["position"], batch_size=500)
-    state.next_position += len(pool)
-    state.shuffled = True
-    state.save(update_fields=["next_position", "shuffled"])
+    QueueEntry.objects.bulk_update(entries, ["position"], batch_size=500)
+    state.next_position += len(entries)
+    return len(entries)
+
+
+def _unplaced(showtime: Showtime) -> QuerySet[QueueEntry]:
+    return QueueEntry.objects.filter(
+        showtime_id=showtime.pk, position__isnull=True, admitted_at__isnull=True
+    )
+
+
+def _place_joiners(state: QueueState, showtime: Showtime, now: datetime) -> int:
+    """The admitter's numbering (docs/waiting-room.md "Places"); return how many got a place.
+
+    Once, at or after ``onsale_at``: the early pool (arrivals before ``onsale_at``) in a random
+    order (:func:`shuffle_places`), places ``next_position`` onwards. From then on, at every
+    step: everyone who joined since, in order of arrival (``joined_at``, then id). Before
+    ``onsale_at`` nobody gets a place. The caller holds the state row's lock, so places are
+    handed out by one process at a time and never twice.
+    """
+    placed = 0
+    if not state.shuffled:
+        if showtime.onsale_at is not None and now < showtime.onsale_at:
+            return 0
+        pool = list(_unplaced(showtime).filter(_early_pool(showtime)).order_by("joined_at", "pk"))
+        shuffle_places(pool)
+        placed += _place(state, pool)
+        state.shuffled = True
+    placed += _place(state, list(_unplaced(showtime).order_by("joined_at", "pk")))
+    if placed or not state.shuffled:
+        state.save(update_fields=["next_position", "shuffled"])
+    return placed
 
 
 def queue_join(user: User, showtime_id: int, now: datetime | None = None) -> QueueEntry:
     """Put ``user`` in the waiting room of the showtime once, and return their entry.
 
-    Joining again (a second tab, a reconnect) returns the same entry: the place is kept. Before
-    ``onsale_at`` the entry has no place (the early pool); the first join or admitter step at or
-    after ``onsale_at`` shuffles the pool (:func:`shuffle_places`), and later joiners get the
-    next places in order of arrival.
+    Joining again (a second tab, a reconnect) returns the same entry: the place is kept. A new
+    entry has no place yet (``position`` null): the admitter's next step gives it one
+    (:func:`_place_joiners`: within a second with the loop), by a draw for the arrivals before
+    ``onsale_at``, in order of arrival after. A join takes no lock: one insert (the unique
+    constraint keeps one entry per buyer), so joins of one showtime run side by side.
 
     Raises:
         ApplicationError: 404 ``not_found`` when the showtime has no waiting room.
     """
-    showtime = queued_showtime(showtime_id)
-    found = QueueEntry.objects.filter(showtime_id=showtime_id, user_id=user.pk).first()
-    if found is not None and found.position is not None:
-        return found
-    _state(showtime_id)
-
-    def txn() -> QueueEntry:
-        at = now or timezone.now()
-        state = lock_queue_state(showtime_id)
-        assert state is not None  # made above, deleted only with the showtime
-        _shuffle_if_due(state, showtime, at)
-        entry = QueueEntry.objects.filter(showtime_id=showtime_id, user_id=user.pk).first()
-        if entry is None:
-            entry = QueueEntry(showtime_id=showtime_id, user_id=user.pk, joined_at=at)
-            if state.shuffled:
-                entry.position = state.next_position
-                state.next_position += 1
-                state.save(update_fields=["next_position"])
-            entry.save()
-        return entry
-
-    return run_in_transaction(txn)
+    queued_showtime(showtime_id)
+    entry, _created = QueueEntry.objects.get_or_create(
+        showtime_id=showtime_id, user_id=user.pk, defaults={"joined_at": now or timezone.now()}
+    )
+    return entry
 
 
 # --- The admitter -------------------------------------------------------------------------------
@@ -206,33 +220,45 @@ def queue_join(user: User, showtime_id: int, now: datetime | None = None) -> Que
 def _finish_done(showtime: Showtime, now: datetime) -> int:
     """Mark the admitted buyers who stopped being active; return how many.
 
-    ``paid``: an order of theirs for the showtime made since admission is paid. ``lapsed``: they
-    made a hold or an order since admission and have neither a live hold nor a live pending order
-    now (released, expired, abandoned, cancelled). ``window``: no hold or order since admission
-    and ``admission_window_seconds`` have passed.
+    ``paid``: an order of theirs for the showtime made since admission is paid (or refunded).
+    ``lapsed``: no live hold nor live pending order now, and a hold of theirs since admission
+    expired or was released as abandoned (they left the seat map), or an order expired or was
+    cancelled: they let it lapse or gave up. ``window``: no live hold nor order, and
+    ``admission_window_seconds`` have passed since admission and since the end of their last
+    hold (a buyer who releases their seats to choose others, or makes no hold at all, has the
+    window to hold again).
     """
     order_model = apps.get_model("orders", "Order")
     mine = {"showtime_id": showtime.pk, "user_id": OuterRef("user_id")}
     since = {**mine, "created_at__gte": OuterRef("admitted_at")}
     paid = order_model.objects.filter(**since, status__in=["paid", "refunded"])
-    made = Q(Exists(Hold.objects.filter(**since))) | Q(Exists(order_model.objects.filter(**since)))
     live = Q(
         Exists(Hold.objects.filter(**mine, status=Hold.Status.ACTIVE, expires_at__gt=now))
     ) | Q(Exists(order_model.objects.filter(**mine, status="pending", expires_at__gt=now)))
+    gone_hold = (
+        Q(status=Hold.Status.EXPIRED)
+        | Q(status=Hold.Status.ACTIVE, expires_at__lte=now)  # lapsed, not recorded yet
+        | Q(status=Hold.Status.RELEASED, abandoned=True)
+    )
+    gone_order = Q(status__in=["expired", "cancelled"]) | Q(status="pending", expires_at__lte=now)
+    gone = Q(Exists(Hold.objects.filter(gone_hold, **since))) | Q(
+        Exists(order_model.objects.filter(gone_order, **since))
+    )
     active = QueueEntry.objects.filter(
         showtime_id=showtime.pk, admitted_at__isnull=False, finished_at__isnull=True
     )
     done = active.filter(Exists(paid)).update(finished_at=now, finish_reason=QueueEntry.Finish.PAID)
     done += (
-        active.filter(made)
+        active.filter(gone)
         .exclude(live)
         .update(finished_at=now, finish_reason=QueueEntry.Finish.LAPSED)
     )
-    window = timedelta(seconds=showtime.admission_window_seconds)
+    window_start = now - timedelta(seconds=showtime.admission_window_seconds)
+    recent_hold = Hold.objects.filter(**since, ended_at__gt=window_start)
     done += (
-        active.exclude(made)
-        .exclude(live)
-        .filter(admitted_at__lte=now - window)
+        active.exclude(live)
+        .filter(admitted_at__lte=window_start)
+        .exclude(Exists(recent_hold))
         .update(finished_at=now, finish_reason=QueueEntry.Finish.WINDOW)
     )
     return done
@@ -261,7 +287,8 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
     """One step of the admitter of a showtime (run every second: docs/waiting-room.md).
 
     Under the state row's lock, skipped (``skipped``, nothing done) when another process holds
-    it: shuffle the early pool if due, finish the buyers who stopped being active
+    it: give the joiners their places (:func:`_place_joiners`: the draw of the early pool when
+    due, then arrival order), finish the buyers who stopped being active
     (:func:`_finish_done`), then admit the next places in order while the active buyers are
     fewer than ``target_active_buyers`` and the token bucket (``admission_rate_per_minute``)
     allows. Nothing is admitted while paused; with the queue off nothing is done (``skipped``).
@@ -276,7 +303,7 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
         if state is None:
             return AdmitResult(skipped=True)
         showtime = Showtime.objects.get(pk=showtime_id)
-        _shuffle_if_due(state, showtime, at)
+        placed = _place_joiners(state, showtime, at)
         finished = _finish_done(showtime, at)
         active = active_count(showtime_id)
         rate = showtime.admission_rate_per_minute
@@ -312,6 +339,7 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
             target=showtime.target_active_buyers,
             paused=state.paused,
             shuffled=state.shuffled,
+            placed=placed,
             waiting=waiting,
         )
 
@@ -368,8 +396,8 @@ def queue_progress_now(showtime_id: int) -> dict[str, Any] | None:
 def queue_tick(showtime_id: int, now: datetime | None = None) -> AdmitResult:
     """One admitter step (:func:`queue_admit`) and its broadcast: one ``queue.progress`` frame
     to everyone watching the showtime (``core.events.queue_progress``) when the step changed
-    something (admitted, finished, or the figures differ from the last frame this process
-    sent: pause, resume, a new target or rate), and at least every
+    something (admitted, finished, placed joiners, or the figures differ from the last frame
+    this process sent: pause, resume, a new target or rate, the draw), and at least every
     :data:`PROGRESS_HEARTBEAT_SECONDS` while someone waits. A skipped step (another process
     holds the queue, or the queue is off) sends nothing: one frame per tick, whatever the queue's
     length and the number of processes."""
@@ -380,7 +408,8 @@ def queue_tick(showtime_id: int, now: datetime | None = None) -> AdmitResult:
     last = _last_progress.get(showtime_id)
     clock = time.monotonic()
     due = result.waiting and (last is None or clock - last[1] >= PROGRESS_HEARTBEAT_SECONDS)
-    if result.admitted or result.finished or last is None or last[0] != progress or due:
+    changed = result.admitted or result.finished or result.placed
+    if changed or last is None or last[0] != progress or due:
         _last_progress[showtime_id] = (progress, clock)
         events.queue_progress(showtime_id, progress)
     return result
@@ -519,3 +548,50 @@ def queue_admit_user(showtime_id: int, user: User, now: datetime | None = None) 
     entry.finished_at, entry.finish_reason = None, ""
     entry.save(update_fields=["admitted_at", "pass_expires_at", "finished_at", "finish_reason"])
     return entry
+
+
+# --- Figures ------------------------------------------------------------------------------------
+
+# The states of an entry as staff count them (:func:`entry_state`'s, for querysets): in line
+# (queued, not admitted, not finished: the early pool included) and active (admitted, not
+# finished). The admin's showtime list counts with them too.
+IN_LINE = Q(admitted_at__isnull=True, finished_at__isnull=True)
+ACTIVE = Q(admitted_at__isnull=False, finished_at__isnull=True)
+
+
+def queue_figures(showtime: Showtime) -> dict[str, Any]:
+    """The waiting room of ``showtime`` in figures, for staff (the admin, the sales overview,
+    ``/metrics``): two queries, the entries counted by state in one aggregate and the state row.
+
+    ``{"waiting", "early", "admitted_total", "active", "finished", "target", "rate_per_minute",
+    "paused", "admitted_up_to", "estimated_clear_seconds"}``; counts are of buyers (entries):
+
+    - ``waiting``: queued, not admitted, not finished (the queue's length, the early pool
+      included); ``early``: those of them without a place yet (the pool before the on-sale,
+      and joiners the admitter has not numbered yet: within a second);
+    - ``admitted_total``: ever admitted (by the admitter or by staff), finished or not;
+      ``active``: admitted and not finished; ``finished``: their turn ended (paid, lapsed, window);
+    - ``target`` (active buyers at most) and ``rate_per_minute`` (admissions a minute at most):
+      the showtime's settings; ``paused`` and ``admitted_up_to`` (the highest place admitted by
+      the admitter): the state row's (``False`` and 0 before the first join);
+    - ``estimated_clear_seconds``: seconds until everyone waiting is admitted at the rate cap,
+      ``⌈waiting × 60 / rate_per_minute⌉`` (0 with nobody waiting); a lower bound when the target
+      holds admission back, and it does not count a pause.
+    """
+    counts = QueueEntry.objects.filter(showtime_id=showtime.pk).aggregate(
+        waiting=Count("pk", filter=IN_LINE),
+        early=Count("pk", filter=IN_LINE & Q(position__isnull=True)),
+        admitted_total=Count("pk", filter=Q(admitted_at__isnull=False)),
+        active=Count("pk", filter=ACTIVE),
+        finished=Count("pk", filter=Q(finished_at__isnull=False)),
+    )
+    state = QueueState.objects.filter(pk=showtime.pk).values("paused", "admitted_up_to").first()
+    rate = showtime.admission_rate_per_minute
+    return {
+        **counts,
+        "target": showtime.target_active_buyers,
+        "rate_per_minute": rate,
+        "paused": bool(state and state["paused"]),
+        "admitted_up_to": state["admitted_up_to"] if state else 0,
+        "estimated_clear_seconds": math.ceil(counts["waiting"] * 60 / rate) if rate else 0,
+    }

@@ -51,6 +51,8 @@ def test_early_joiners_have_no_place_until_the_onsale_then_a_permutation(make_sh
         assert entry.position is None and waiting.entry_state(entry) == "early"
     late = make_user()
     queue_join(late, showtime.pk, now=now + timedelta(minutes=5))  # the first join at on-sale
+    assert set(positions(showtime).values()) == {None}  # places come from the admitter
+    queue_admit(showtime.pk, now=now + timedelta(minutes=5, seconds=1))
     places = positions(showtime)
     assert sorted(places[u.pk] for u in users) == list(range(1, 9))
     assert places[late.pk] == 9  # after the whole early pool
@@ -73,11 +75,18 @@ def test_after_the_onsale_places_follow_arrival_order(make_showtime, make_user):
     now = timezone.now()
     showtime = queued(make_showtime, onsale_at=now - timedelta(minutes=1))
     users = [make_user() for _ in range(6)]
-    got = [
-        queue_join(u, showtime.pk, now=now + timedelta(seconds=i)).position
-        for i, u in enumerate(users)
-    ]
-    assert got == [1, 2, 3, 4, 5, 6]
+    for i, u in enumerate(reversed(users[3:])):  # inserted in another order than they arrived
+        queue_join(u, showtime.pk, now=now + timedelta(seconds=5 - i))
+    queue_admit(showtime.pk, now=now + timedelta(seconds=5))  # the draw (nobody early), places
+    for i, u in enumerate(users[:3]):  # they arrived first: a slow insert keeps its arrival time
+        queue_join(u, showtime.pk, now=now + timedelta(seconds=i))
+    queue_admit(showtime.pk, now=now + timedelta(seconds=6))
+    places = positions(showtime)
+    assert [places[u.pk] for u in users] == [4, 5, 6, 1, 2, 3]  # per step, in arrival order
+    later = make_user()
+    queue_join(later, showtime.pk, now=now + timedelta(seconds=7))
+    queue_admit(showtime.pk, now=now + timedelta(seconds=7))
+    assert positions(showtime)[later.pk] == 7  # after everyone placed before
 
 
 def test_joining_again_keeps_the_place(make_showtime, make_user):
@@ -96,11 +105,15 @@ def test_joining_again_keeps_the_place(make_showtime, make_user):
 
 def test_a_restart_loses_no_place(make_showtime, make_user):
     """Places are rows: a new process reads them back as they were (nothing is in memory)."""
-    showtime = queued(make_showtime)
+    showtime = queued(make_showtime, target_active_buyers=1)
     users = [make_user() for _ in range(3)]
-    before = [queue_join(u, showtime.pk).position for u in users]
-    # What a fresh process sees: only the database.
-    assert [QueueEntry.objects.get(showtime=showtime, user=u).position for u in users] == before
+    for u in users:
+        queue_join(u, showtime.pk)
+    queue_admit(showtime.pk)
+    before = [QueueEntry.objects.get(showtime=showtime, user=u).position for u in users]
+    assert before == [1, 2, 3]
+    # What a fresh process sees: only the database; rejoining keeps the place.
+    assert [queue_join(u, showtime.pk).position for u in users] == before
     assert QueueState.objects.get(pk=showtime.pk).next_position == 4
 
 
@@ -425,8 +438,57 @@ def test_a_buyer_who_pays_or_releases_frees_the_slot_and_loses_the_pass(make_sho
     assert b_hold.status_code == 201
     assert b_client.delete(f"/api/v1/holds/{b_hold.json()['id']}/").status_code in (200, 204)
     assert Hold.objects.get(pk=b_hold.json()["id"]).status == Hold.Status.RELEASED
-    assert queue_admit(showtime.pk).admitted == [c.pk]
-    assert QueueEntry.objects.get(pk=b.pk).finish_reason == "lapsed"
+    # released by the buyer: the admission window again to hold other seats, then the slot goes
+    assert queue_admit(showtime.pk).admitted == []
+    later = timezone.now() + timedelta(seconds=showtime.admission_window_seconds + 1)
+    assert queue_admit(showtime.pk, now=later).admitted == [c.pk]
+    assert QueueEntry.objects.get(pk=b.pk).finish_reason == "window"
+
+
+def test_a_buyer_who_releases_their_only_seat_to_choose_another_keeps_the_turn(
+    make_showtime, make_user
+):
+    showtime = queued(make_showtime, target_active_buyers=1, admission_window_seconds=60)
+    a, _b = join_many(showtime, make_user, 2)
+    assert queue_admit(showtime.pk).admitted == [a.pk]
+    g = seat_guids(showtime)
+    client = client_for(a.user)
+    a_pass: dict[str, Any] = {"HTTP_X_QUEUE_PASS": queue_pass_make(QueueEntry.objects.get(pk=a.pk))}
+    url = f"/api/v1/showtimes/{showtime.pk}/holds/"
+    first = client.post(url, {"seats": [g[0]]}, format="json", **a_pass).json()
+    released = client.post(
+        f"/api/v1/holds/{first['id']}/release/", {"seats": [g[0]]}, format="json"
+    )
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    assert queue_admit(showtime.pk).admitted == []  # still a's turn (the seat map's deselect)
+    again = client.post(url, {"seats": [g[3]]}, format="json", **a_pass)
+    assert again.status_code == 201  # the pass still admits
+    assert QueueEntry.objects.get(pk=a.pk).finished_at is None
+
+
+@pytest.mark.parametrize("how", ["expired", "abandoned"])
+def test_a_buyer_whose_hold_lapses_or_who_leaves_frees_the_slot_at_once(
+    make_showtime, make_user, how
+):
+    showtime = queued(make_showtime, target_active_buyers=1, admission_window_seconds=600)
+    a, b = join_many(showtime, make_user, 2)
+    assert queue_admit(showtime.pk).admitted == [a.pk]
+    a_pass = queue_pass_make(QueueEntry.objects.get(pk=a.pk))
+    hold = client_for(a.user).post(
+        f"/api/v1/showtimes/{showtime.pk}/holds/",
+        {"seats": seat_guids(showtime, 1)},
+        format="json",
+        HTTP_X_QUEUE_PASS=a_pass,
+    )
+    assert hold.status_code == 201
+    if how == "expired":  # the hold ran out (the cleanup has not recorded it yet)
+        Hold.objects.filter(pk=hold.json()["id"]).update(expires_at=timezone.now())
+    else:  # released as abandoned: the buyer left the seat map (realtime.presence)
+        Hold.objects.filter(pk=hold.json()["id"]).update(
+            status=Hold.Status.RELEASED, abandoned=True, ended_at=timezone.now()
+        )
+    assert queue_admit(showtime.pk).admitted == [b.pk]
+    assert QueueEntry.objects.get(pk=a.pk).finish_reason == "lapsed"
 
 
 def test_the_admit_command_runs_a_step_for_every_queued_showtime(make_showtime, make_user):

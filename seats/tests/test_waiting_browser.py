@@ -84,10 +84,15 @@ def test_a_buyer_waits_sees_the_place_fall_is_admitted_and_holds_a_seat(
 
 
 def test_the_queue_page_speaks_thai(client, make_showtime, make_user):
-    showtime = make_showtime(queue_enabled=True)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    showtime = make_showtime(queue_enabled=True, onsale_at=timezone.now() + timedelta(hours=1))
     client.force_login(make_user())
     page = client.get(f"/showtimes/{showtime.pk}/?lang=th").content.decode()
     assert "ลำดับคิวของคุณ" in page and "queue.js" in page
+    assert "การเปิดขายเริ่มเวลา" in page  # when the on-sale opens, and that early is no edge
     assert 'id="seatmap-app"' not in page
 
 

@@ -40,7 +40,7 @@
   const el = (id) => document.getElementById(id);
   const state = {
     position: null, admittedUpTo: 0, startedAt: 0, rate: 1, paused: false, kind: 'joining',
-    fetching: false, ws: null, backoff: 500, drawAsked: false,
+    fetching: false, ws: null, backoff: 500, drawAsked: false, shuffled: false,
   };
   const DRAW_SPREAD_MS = 3000;
   window.seatlineQueue = { state };
@@ -79,7 +79,9 @@
     if (state.position === null) {
       el('queue-place').textContent = '—';
       el('queue-wait').textContent = '—';
-      message.textContent = gettext('The on-sale has not started yet. Everyone who arrives before it gets a place drawn at random when it starts, so there is no need to hurry.');
+      message.textContent = state.shuffled
+        ? gettext('Getting your place in line…')
+        : gettext('The on-sale has not started yet. Everyone who arrives before it gets a place drawn at random when it starts, so there is no need to hurry.');
       return;
     }
     const place = Math.max(0, state.position - state.admittedUpTo);
@@ -119,6 +121,7 @@
     state.admittedUpTo = Math.max(state.admittedUpTo, status.admitted_up_to);
     state.rate = status.rate_per_minute;
     state.paused = status.paused;
+    state.shuffled = status.shuffled;
     state.kind = status.position === null ? 'early' : (status.paused ? 'paused' : 'waiting');
     render();
   }
@@ -133,7 +136,10 @@
     state.admittedUpTo = Math.max(state.admittedUpTo, frame.admitted_up_to);
     state.rate = frame.rate_per_minute;
     state.paused = frame.paused;
-    if (state.position === null) {   // the early pool: ask for the place once the draw was made
+    state.shuffled = frame.shuffled;
+    if (state.position === null) {   // before the on-sale, or a place on its way
+      render();
+      // ask for the place once the draw was made (spread, so the early pool does not ask at once)
       if (frame.shuffled && !state.drawAsked) {
         state.drawAsked = true;
         setTimeout(async () => {
