@@ -33,6 +33,7 @@ from core.errors import ApplicationError
 
 from ..locks import lock_queue_state, run_in_transaction
 from ..models import Hold, QueueEntry, QueueState, Showtime
+from ..rawsql import update_each
 
 if TYPE_CHECKING:
     from random import Random
@@ -156,14 +157,13 @@ def _early_pool(showtime: Showtime) -> Q:
     return Q(joined_at__lt=showtime.onsale_at)
 
 
-def _place(state: QueueState, entries: list[QueueEntry]) -> int:
-    """Give ``entries`` the places ``next_position`` onwards in their list order; return how
-    many. The caller holds the state row's lock (the admitter)."""
-    for offset, entry in enumerate(entries):
-        entry.position = state.next_position + offset
-    QueueEntry.objects.bulk_update(entries, ["position"], batch_size=500)
-    state.next_position += len(entries)
-    return len(entries)
+def _place(state: QueueState, entry_ids: list[int]) -> int:
+    """Give the entries ``entry_ids`` the places ``next_position`` onwards in their list order;
+    return how many. The caller holds the state row's lock (the admitter)."""
+    first = state.next_position
+    update_each(QueueEntry, "position", {pk: first + i for i, pk in enumerate(entry_ids)})
+    state.next_position += len(entry_ids)
+    return len(entry_ids)
 
 
 def _unplaced(showtime: Showtime) -> QuerySet[QueueEntry]:
@@ -185,11 +185,12 @@ def _place_joiners(state: QueueState, showtime: Showtime, now: datetime) -> int:
     if not state.shuffled:
         if showtime.onsale_at is not None and now < showtime.onsale_at:
             return 0
-        pool = list(_unplaced(showtime).filter(_early_pool(showtime)).order_by("joined_at", "pk"))
+        pool = list(_unplaced(showtime).filter(_early_pool(showtime)).values_list("pk", flat=True))
         shuffle_places(pool)
         placed += _place(state, pool)
         state.shuffled = True
-    placed += _place(state, list(_unplaced(showtime).order_by("joined_at", "pk")))
+    arrivals = _unplaced(showtime).order_by("joined_at", "pk").values_list("pk", flat=True)
+    placed += _place(state, list(arrivals))
     if placed or not state.shuffled:
         state.save(update_fields=["next_position", "shuffled"])
     return placed

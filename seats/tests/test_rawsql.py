@@ -1,4 +1,4 @@
-"""The hand-written statements (seats.rawsql.update, seats.locks.lock_showtime_seats) give what the
+"""The hand-written statements (seats.rawsql.update and update_each, seats.locks.lock_showtime_seats) give what the
 ORM gives, on SQLite and PostgreSQL, and refuse what they cannot do right."""
 
 from datetime import timedelta
@@ -10,7 +10,7 @@ from django.utils import timezone
 from orders.models import IdempotencyKey, Order
 from seats import rawsql
 from seats.locks import lock_showtime_seats
-from seats.models import Hold, SeatClaim, Showtime, ShowtimeSeat
+from seats.models import Hold, QueueEntry, SeatClaim, Showtime, ShowtimeSeat
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,20 @@ def test_update_sets_and_increments_only_the_given_rows(showtime):
     assert rawsql.update(ShowtimeSeat, [], {"status": "sold"}) == 0
 
 
-@pytest.mark.parametrize("model", [ShowtimeSeat, SeatClaim, Hold, Order, IdempotencyKey])
+def test_update_each_sets_each_row_its_own_value_across_batches(showtime, monkeypatch):
+    monkeypatch.setattr(rawsql, "UPDATE_EACH_BATCH", 4)  # several statements
+    rows = list(ShowtimeSeat.objects.filter(showtime=showtime).order_by("pk"))
+    wanted = {row.pk: 100 + i * 7 for i, row in enumerate(rows[:9])}
+    assert rawsql.update_each(ShowtimeSeat, "version", wanted) == 9
+    after = dict(ShowtimeSeat.objects.filter(showtime=showtime).values_list("pk", "version"))
+    assert {pk: after[pk] for pk in wanted} == wanted
+    assert all(after[row.pk] == row.version for row in rows[9:])  # the others untouched
+    assert rawsql.update_each(ShowtimeSeat, "version", {}) == 0
+
+
+@pytest.mark.parametrize(
+    "model", [ShowtimeSeat, SeatClaim, Hold, Order, IdempotencyKey, QueueEntry]
+)
 def test_the_models_written_by_update_have_no_auto_now_field(model):
     """``update`` sets only the columns it is given, so a field that ``pre_save`` changes on every
     save (``auto_now``) would go stale: none of the models it writes has one."""
