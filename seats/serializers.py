@@ -330,13 +330,19 @@ class QueueStatusSerializer(serializers.Serializer):
     active = serializers.IntegerField(help_text="Admitted buyers still choosing or paying.")
     target = serializers.IntegerField(help_text="The target of active buyers.")
     rate_per_minute = serializers.IntegerField(help_text="The admission rate cap.")
+    admitting_per_minute = serializers.IntegerField(
+        help_text="Admissions in the last minute (the cap during admission's first minute): "
+        "the pace the estimated wait uses."
+    )
     paused = serializers.BooleanField(help_text="Staff paused admission.")
     shuffled = serializers.BooleanField(
         help_text="The draw of the early pool was made (the on-sale came): a null position "
         "means the place comes with the admitter's next step."
     )
     estimated_wait_seconds = serializers.IntegerField(
-        allow_null=True, help_text="At the rate cap; null in the early pool, 0 once admitted."
+        allow_null=True,
+        help_text="ceil(places ahead × 60 / admitting_per_minute); null without a place yet, "
+        "0 once admitted.",
     )
     # Field named "pass" in JSON (a Python keyword).
     pass_expires_at = serializers.DateTimeField(allow_null=True)

@@ -145,6 +145,11 @@ QUEUE_METRICS: dict[str, tuple[type[GaugeMetricFamily | CounterMetricFamily], st
         "seatline_queue_rate_per_minute",
         "Admissions a minute at most.",
     ),
+    "admitting_per_minute": (
+        GaugeMetricFamily,
+        "seatline_queue_admitting_per_minute",
+        "Admissions in the last minute (the cap during admission's first minute).",
+    ),
     "paused": (GaugeMetricFamily, "seatline_queue_paused", "1 while admission is paused."),
     "admitted_up_to": (
         GaugeMetricFamily,
@@ -154,7 +159,8 @@ QUEUE_METRICS: dict[str, tuple[type[GaugeMetricFamily | CounterMetricFamily], st
     "estimated_clear_seconds": (
         GaugeMetricFamily,
         "seatline_queue_estimated_clear_seconds",
-        "Seconds to admit everyone waiting at the rate cap: ceil(waiting * 60 / rate).",
+        "Seconds to admit everyone waiting at the current pace: "
+        "ceil(waiting * 60 / admitting_per_minute).",
     ),
 }
 

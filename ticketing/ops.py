@@ -224,7 +224,8 @@ class SalesView(APIView):
                                 help_text="Queued, not admitted, not finished (early pool included)."
                             ),
                             "early": serializers.IntegerField(
-                                help_text="Of those waiting, without a place yet (before the on-sale)."
+                                help_text="Of those waiting, without a place yet (before the "
+                                "on-sale's draw, or joined within the last second)."
                             ),
                             "admitted_total": serializers.IntegerField(help_text="Ever admitted."),
                             "active": serializers.IntegerField(
@@ -239,13 +240,17 @@ class SalesView(APIView):
                             "rate_per_minute": serializers.IntegerField(
                                 help_text="Admissions a minute at most."
                             ),
+                            "admitting_per_minute": serializers.IntegerField(
+                                help_text="Admissions in the last minute (the cap during "
+                                "admission's first minute), never above rate_per_minute."
+                            ),
                             "paused": serializers.BooleanField(),
                             "admitted_up_to": serializers.IntegerField(
                                 help_text="Highest place the admitter admitted."
                             ),
                             "estimated_clear_seconds": serializers.IntegerField(
-                                help_text="ceil(waiting × 60 / rate_per_minute), seconds; 0 "
-                                "with nobody waiting."
+                                help_text="ceil(waiting × 60 / admitting_per_minute), seconds; "
+                                "0 with nobody waiting."
                             ),
                         },
                         allow_null=True,

@@ -59,6 +59,7 @@ async def test_one_progress_frame_per_step_whatever_the_queue_length(make_showti
             "showtime": showtime.pk,
             "admitted_up_to": 3,
             "rate_per_minute": 6000,
+            "admitting_per_minute": 6000,  # admission's first minute: the cap
             "active": 3,
             "target": 3,
             "paused": False,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +63,7 @@ class AdmitResult:
     admitted_up_to: int = 0
     active: int = 0
     rate: int = 0
+    admitting: int = 0  # admissions a minute as they go (Flow.admitting)
     finished: int = 0
     skipped: bool = False
     target: int = 0
@@ -92,9 +93,45 @@ def _state(showtime_id: int) -> QueueState:
     return state
 
 
-def active_count(showtime_id: int) -> int:
-    """Admitted buyers who have not finished."""
-    return QueueEntry.objects.filter(ACTIVE, showtime_id=showtime_id).count()
+# Admissions are counted over this many seconds for the rate as it goes (``admitting``).
+ADMITTING_WINDOW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The admitted buyers of a showtime at a moment, from one aggregate (:func:`flow`)."""
+
+    active: int  # admitted, not finished
+    recent: int  # admitted within the last ADMITTING_WINDOW
+    first: datetime | None  # the first admission, if any
+
+    def admitting(self, cap: int, now: datetime, more: int = 0) -> int:
+        """Admissions a minute as they go now (``admitting_per_minute``): those of the last
+        minute (plus ``more`` just made), never above the ``cap``; the cap itself until admission
+        has run a minute (fewer admissions then say nothing of the pace). Below the cap when the
+        target holds admission back (buyers finish slower than the cap would admit), 0 when it
+        has stalled (paused, or nobody finished for a minute)."""
+        if self.first is None or now - self.first < ADMITTING_WINDOW:
+            return cap
+        return min(cap, self.recent + more)
+
+
+def flow(showtime_id: int, now: datetime) -> Flow:
+    """:class:`Flow` of the showtime at ``now``: one query."""
+    counts = QueueEntry.objects.filter(
+        showtime_id=showtime_id, admitted_at__isnull=False
+    ).aggregate(
+        active=Count("pk", filter=Q(finished_at__isnull=True)),
+        recent=Count("pk", filter=Q(admitted_at__gt=now - ADMITTING_WINDOW)),
+        first=Min("admitted_at"),
+    )
+    return Flow(counts["active"], counts["recent"], counts["first"])
+
+
+def wait_seconds(ahead: int, per_minute: int) -> int:
+    """Seconds until ``ahead`` more buyers are admitted at ``per_minute`` (at least 1 a minute,
+    so a stalled queue reads as a long wait, not a division by zero)."""
+    return math.ceil(ahead * 60 / max(1, per_minute))
 
 
 def entry_state(entry: QueueEntry, now: datetime | None = None) -> str:
@@ -117,22 +154,24 @@ def queue_status(entry: QueueEntry, showtime: Showtime, now: datetime | None = N
     now = now or timezone.now()
     state = _state(showtime.pk)
     rate = showtime.admission_rate_per_minute
+    now_flow = flow(showtime.pk, now)
+    admitting = now_flow.admitting(rate, now)
     kind = entry_state(entry, now)
     wait: int | None = 0
     if kind == "early":
         wait = None
     elif kind == "waiting":
         assert entry.position is not None
-        ahead = max(0, entry.position - state.admitted_up_to)
-        wait = math.ceil(ahead * 60 / rate)
+        wait = wait_seconds(max(0, entry.position - state.admitted_up_to), admitting)
     admitted = kind == "admitted" and entry.pass_expires_at is not None
     return {
         "position": entry.position,
         "admitted_up_to": state.admitted_up_to,
         "state": kind,
-        "active": active_count(showtime.pk),
+        "active": now_flow.active,
         "target": showtime.target_active_buyers,
         "rate_per_minute": rate,
+        "admitting_per_minute": admitting,
         "paused": state.paused,
         "shuffled": state.shuffled,
         "estimated_wait_seconds": wait,
@@ -306,7 +345,8 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
         showtime = Showtime.objects.get(pk=showtime_id)
         placed = _place_joiners(state, showtime, at)
         finished = _finish_done(showtime, at)
-        active = active_count(showtime_id)
+        before = flow(showtime_id, at)
+        active = before.active
         rate = showtime.admission_rate_per_minute
         _refill(state, rate, at)
         room = max(0, showtime.target_active_buyers - active)
@@ -336,6 +376,7 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
             admitted_up_to=state.admitted_up_to,
             active=active + len(chosen),
             rate=rate,
+            admitting=before.admitting(rate, at, more=len(chosen)),
             finished=finished,
             target=showtime.target_active_buyers,
             paused=state.paused,
@@ -363,10 +404,12 @@ _last_progress: dict[int, tuple[dict[str, Any], float]] = {}
 
 def progress_of(result: AdmitResult) -> dict[str, Any]:
     """The body of a ``queue.progress`` frame (docs/realtime.md) from an admitter step:
-    ``{"admitted_up_to", "rate_per_minute", "active", "target", "paused", "shuffled"}``."""
+    ``{"admitted_up_to", "rate_per_minute", "admitting_per_minute", "active", "target",
+    "paused", "shuffled"}``."""
     return {
         "admitted_up_to": result.admitted_up_to,
         "rate_per_minute": result.rate,
+        "admitting_per_minute": result.admitting,
         "active": result.active,
         "target": result.target,
         "paused": result.paused,
@@ -382,11 +425,14 @@ def queue_progress_now(showtime_id: int) -> dict[str, Any] | None:
     if showtime is None:
         return None
     state = QueueState.objects.filter(pk=showtime_id).first() or QueueState(showtime=showtime)
+    now = timezone.now()
+    now_flow = flow(showtime_id, now)
     return progress_of(
         AdmitResult(
             admitted_up_to=state.admitted_up_to,
-            active=active_count(showtime_id),
+            active=now_flow.active,
             rate=showtime.admission_rate_per_minute,
+            admitting=now_flow.admitting(showtime.admission_rate_per_minute, now),
             target=showtime.target_active_buyers,
             paused=state.paused,
             shuffled=state.shuffled,
@@ -560,12 +606,13 @@ IN_LINE = Q(admitted_at__isnull=True, finished_at__isnull=True)
 ACTIVE = Q(admitted_at__isnull=False, finished_at__isnull=True)
 
 
-def queue_figures(showtime: Showtime) -> dict[str, Any]:
+def queue_figures(showtime: Showtime, now: datetime | None = None) -> dict[str, Any]:
     """The waiting room of ``showtime`` in figures, for staff (the admin, the sales overview,
     ``/metrics``): two queries, the entries counted by state in one aggregate and the state row.
 
     ``{"waiting", "early", "admitted_total", "active", "finished", "target", "rate_per_minute",
-    "paused", "admitted_up_to", "estimated_clear_seconds"}``; counts are of buyers (entries):
+    "admitting_per_minute", "paused", "admitted_up_to", "estimated_clear_seconds"}`` at ``now``;
+    counts are of buyers (entries):
 
     - ``waiting``: queued, not admitted, not finished (the queue's length, the early pool
       included); ``early``: those of them without a place yet (the pool before the on-sale,
@@ -573,26 +620,37 @@ def queue_figures(showtime: Showtime) -> dict[str, Any]:
     - ``admitted_total``: ever admitted (by the admitter or by staff), finished or not;
       ``active``: admitted and not finished; ``finished``: their turn ended (paid, lapsed, window);
     - ``target`` (active buyers at most) and ``rate_per_minute`` (admissions a minute at most):
-      the showtime's settings; ``paused`` and ``admitted_up_to`` (the highest place admitted by
+      the showtime's settings; ``admitting_per_minute``: admissions a minute as they go
+      (:meth:`Flow.admitting`); ``paused`` and ``admitted_up_to`` (the highest place admitted by
       the admitter): the state row's (``False`` and 0 before the first join);
-    - ``estimated_clear_seconds``: seconds until everyone waiting is admitted at the rate cap,
-      ``⌈waiting × 60 / rate_per_minute⌉`` (0 with nobody waiting); a lower bound when the target
-      holds admission back, and it does not count a pause.
+    - ``estimated_clear_seconds``: seconds until everyone waiting is admitted,
+      ``⌈waiting × 60 / admitting_per_minute⌉`` (0 with nobody waiting): at the pace of the last
+      minute, which the target holds below the cap when buyers finish slower
+      (:meth:`Flow.admitting`; the cap during admission's first minute); a pause reads as a
+      long wait.
     """
+    now = now or timezone.now()
     counts = QueueEntry.objects.filter(showtime_id=showtime.pk).aggregate(
         waiting=Count("pk", filter=IN_LINE),
         early=Count("pk", filter=IN_LINE & Q(position__isnull=True)),
         admitted_total=Count("pk", filter=Q(admitted_at__isnull=False)),
         active=Count("pk", filter=ACTIVE),
         finished=Count("pk", filter=Q(finished_at__isnull=False)),
+        recent=Count("pk", filter=Q(admitted_at__gt=now - ADMITTING_WINDOW)),
+        first=Min("admitted_at"),
     )
     state = QueueState.objects.filter(pk=showtime.pk).values("paused", "admitted_up_to").first()
     rate = showtime.admission_rate_per_minute
+    admitting = Flow(counts["active"], counts.pop("recent"), counts.pop("first")).admitting(
+        rate, now
+    )
+    waiting = counts["waiting"]
     return {
         **counts,
         "target": showtime.target_active_buyers,
         "rate_per_minute": rate,
+        "admitting_per_minute": admitting,
         "paused": bool(state and state["paused"]),
         "admitted_up_to": state["admitted_up_to"] if state else 0,
-        "estimated_clear_seconds": math.ceil(counts["waiting"] * 60 / rate) if rate else 0,
+        "estimated_clear_seconds": wait_seconds(waiting, admitting) if waiting else 0,
     }

@@ -1,6 +1,7 @@
 """The waiting room (issue #19, docs/waiting-room.md): joining, the shuffle, FIFO, the pass, the
 gate on every write that takes seats, the admitter and what finishes a buyer."""
 
+import math
 import random
 import secrets
 from datetime import datetime, timedelta
@@ -366,6 +367,32 @@ def test_the_rate_cap(make_showtime, make_user):
     # 2 a second (a second's worth to start with, then 2 per second).
     assert admitted_per_step == [2, 2, 2, 2, 2, 2]
     assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=5.4)).admitted) == 0
+
+
+def test_the_estimated_wait_follows_the_pace_when_the_target_holds_admission_back(
+    make_showtime, make_user
+):
+    now = timezone.now()
+    # a cap of 120 a minute, but only 2 may be active: admission goes as fast as buyers finish
+    showtime = queued(
+        make_showtime,
+        target_active_buyers=2,
+        admission_rate_per_minute=120,
+        admission_window_seconds=30,
+    )
+    entries = join_many(showtime, make_user, 12, now=now)
+    first = queue_admit(showtime.pk, now=now)
+    assert len(first.admitted) == 2 and first.admitting == 120  # the first minute: the cap
+    for step in (30, 60, 90):  # the window frees both slots every 30 s: 4 admissions a minute
+        queue_admit(showtime.pk, now=now + timedelta(seconds=step))
+    at = now + timedelta(seconds=90)
+    result = queue_admit(showtime.pk, now=at)
+    assert result.admitting == 4  # admitted within the last minute (at 60 and 90 s)
+    last = QueueEntry.objects.get(pk=entries[-1].pk)
+    status = waiting.queue_status(last, showtime, now=at)
+    assert (status["rate_per_minute"], status["admitting_per_minute"]) == (120, 4)
+    ahead = (last.position or 0) - result.admitted_up_to
+    assert status["estimated_wait_seconds"] == math.ceil(ahead * 60 / 4)  # not ahead × 60 / 120
 
 
 def test_pause_resume_and_configure(make_showtime, make_user):

@@ -66,6 +66,7 @@ def test_the_figures_follow_joins_admissions_and_finishes(
             "finished": 0,
             "target": 2,
             "rate_per_minute": 120,
+            "admitting_per_minute": 120,
             "paused": False,
             "admitted_up_to": 0,
             "estimated_clear_seconds": 0,
@@ -320,6 +321,7 @@ def test_the_sales_overview_shows_the_queue_figures(make_showtime, make_user, st
         "finished": 0,
         "target": 2,
         "rate_per_minute": 60,
+        "admitting_per_minute": 60,
         "paused": False,
         "admitted_up_to": 1,
         "estimated_clear_seconds": 4,  # ⌈4 × 60 / 60⌉

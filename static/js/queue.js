@@ -7,7 +7,8 @@
  *   POST /api/v1/showtimes/ID/queue/   join (or get the place kept from before: a second tab or a
  *                                      reload keeps it); the answer gives `position`, `state`,
  *                                      `admitted_up_to`, `rate_per_minute`, `pass`
- *   WS   /ws/showtimes/ID/queue/       queue.progress {admitted_up_to, rate_per_minute, active,
+ *   WS   /ws/showtimes/ID/queue/       queue.progress {admitted_up_to, admitting_per_minute (the
+ *                                      pace of the last minute: the wait's rate), active,
  *                                      target, paused, shuffled, at} (the figures on connect, then
  *                                      one per admitter step): the place (position − admitted_up_to),
  *                                      the wait and the bar are computed here, no request per frame
@@ -119,7 +120,7 @@
     if (state.position === null && status.position !== null) state.startedAt = status.admitted_up_to;
     state.position = status.position;
     state.admittedUpTo = Math.max(state.admittedUpTo, status.admitted_up_to);
-    state.rate = status.rate_per_minute;
+    state.rate = status.admitting_per_minute;
     state.paused = status.paused;
     state.shuffled = status.shuffled;
     state.kind = status.position === null ? 'early' : (status.paused ? 'paused' : 'waiting');
@@ -134,7 +135,7 @@
 
   function onProgress(frame) {
     state.admittedUpTo = Math.max(state.admittedUpTo, frame.admitted_up_to);
-    state.rate = frame.rate_per_minute;
+    state.rate = frame.admitting_per_minute;
     state.paused = frame.paused;
     state.shuffled = frame.shuffled;
     if (state.position === null) {   // before the on-sale, or a place on its way
