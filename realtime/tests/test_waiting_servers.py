@@ -218,7 +218,15 @@ async def watch_progress(base, showtime_id) -> ProgressWatcher:
     return watcher
 
 
-FIGURES = ("admitted_up_to", "rate_per_minute", "active", "target", "paused", "shuffled")
+FIGURES = (
+    "admitted_up_to",
+    "rate_per_minute",
+    "active",
+    "target",
+    "paused",
+    "shuffled",
+    "admitting_per_minute",
+)
 
 
 def figures(frame: dict) -> tuple:
@@ -666,11 +674,11 @@ async def test_the_queue_socket_sends_the_figures_then_the_steps_and_4404_withou
     body = await wait_until(lambda: _admitted_status(base, queued.pk, ta), WAIT, what="a's turn")
     watcher = await watch_progress(base, queued.pk)
     first = watcher.frames[0]
-    assert figures(first) == (1, 90, 1, 1, False, True), first  # b waits behind a
+    assert figures(first) == (1, 90, 1, 1, False, True, 90), first  # b waits behind a
     assert datetime.fromisoformat(first["at"]).tzinfo is not None
     # a has bought: the next step finishes a and admits b, in one frame.
     await buy(base, queued.pk, ta, guids[:1], body["pass"])
     await watcher.wait_for(lambda: watcher.frames[-1]["admitted_up_to"] == 2)
-    assert figures(watcher.frames[-1]) == (2, 90, 1, 1, False, True), watcher.frames
+    assert figures(watcher.frames[-1]) == (2, 90, 1, 1, False, True, 90), watcher.frames
     await watcher.close()
     assert_progress_consistent(watcher.frames, queued.pk, 1)
