@@ -31,6 +31,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +41,7 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 from websockets.typing import Origin
 
-from conftest import seat_guids
+from conftest import _free_port, seat_guids
 from realtime.tests.test_live_map import _token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,6 +49,36 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SERVERS = ["daphne", "uvicorn"]
 ADMITTER_SECONDS = 1.0  # QUEUE_ADMITTER_SECONDS of the server processes (the default)
 WAIT = 15  # seconds: the longest a single request, frame or admission step may take here
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+class Servers:
+    """Starts server processes through ``asgi_server`` (``await servers.start(env, kind)`` →
+    base URL) and checks their logs: ``assert_clean_logs()``, no traceback and no ERROR record
+    in what they logged during the test (an admitter round that fails is only logged)."""
+
+    def __init__(self, asgi_server):
+        self.asgi_server = asgi_server
+        self.logs: list[tuple[Path, int]] = []
+
+    async def start(self, env=None, kind="daphne") -> str:
+        port = _free_port()
+        log = ARTIFACTS / f"server-{port}.log"
+        self.logs.append((log, log.stat().st_size if log.exists() else 0))
+        return await asyncio.to_thread(self.asgi_server, env, port=port, server=kind)
+
+    def assert_clean_logs(self) -> None:
+        for log, start in self.logs:
+            with open(log, "rb") as f:
+                f.seek(start)
+                text = f.read().decode("utf-8", "replace")
+            assert "Traceback" not in text and "ERROR" not in text, text[-4000:]
+
+
+@pytest.fixture
+def servers(asgi_server) -> Servers:
+    """Request it after ``private_redis``: the servers then stop before their Redis does."""
+    return Servers(asgi_server)
 
 
 def call(method, url, token=None, body=None, headers=None, timeout=WAIT):
@@ -330,9 +361,9 @@ class Sampler:
 # --- 1. Two processes, one queue ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("servers", [("daphne", "uvicorn"), ("uvicorn", "daphne")])
+@pytest.mark.parametrize("kinds", [("daphne", "uvicorn"), ("uvicorn", "daphne")])
 async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_above_target(
-    asgi_server, private_redis, make_showtime, make_user, servers
+    private_redis, servers, make_showtime, make_user, kinds
 ):
     n, target, rate, window = 40, 8, 240, 2
     showtime = await database_sync_to_async(make_showtime)(
@@ -348,7 +379,7 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
     users = await make_users(make_user, "q", n)
     tokens = {u.pk: _token(u) for u in users}
     env = {"REDIS_URL": private_redis.url, "QUEUE_ADMITTER_SECONDS": str(ADMITTER_SECONDS)}
-    bases = [await asyncio.to_thread(asgi_server, env, server=kind) for kind in servers]
+    bases = [await servers.start(env, kind) for kind in kinds]
     watchers = [await watch_progress(base, sid) for base in bases for _ in range(2)]
     sampler = Sampler(sid).start()
 
@@ -445,6 +476,7 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
         await w.close()
     for w in watchers:
         assert_progress_consistent(w.frames, sid, target)
+    servers.assert_clean_logs()
 
 
 @pytest.mark.xfail(
@@ -453,7 +485,7 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
     "(_last_progress), so the other process re-broadcasts every step on its next unchanged step",
 )
 async def test_one_frame_per_step_whatever_the_number_of_processes(
-    asgi_server, private_redis, make_showtime, make_user
+    private_redis, servers, make_showtime, make_user
 ):
     """Two processes step in turn while nothing changes (the target is reached, nobody
     finishes): the step that admitted is broadcast once, not once more by the other process."""
@@ -464,7 +496,7 @@ async def test_one_frame_per_step_whatever_the_number_of_processes(
     sid = showtime.pk
     users = await make_users(make_user, "d", 4)
     env = {"REDIS_URL": private_redis.url, "QUEUE_ADMITTER_SECONDS": str(ADMITTER_SECONDS)}
-    bases = [await asyncio.to_thread(asgi_server, env, server=kind) for kind in SERVERS]
+    bases = [await servers.start(env, kind) for kind in SERVERS]
     watchers = [await watch_progress(base, sid) for base in bases]
     for i, user in enumerate(users):
         await join(bases[i % 2], sid, _token(user))
@@ -477,6 +509,7 @@ async def test_one_frame_per_step_whatever_the_number_of_processes(
     for w in watchers:
         assert_progress_consistent(w.frames, sid, target)
         assert repeated_steps(w.frames) == []
+    servers.assert_clean_logs()
 
 
 # --- 2. A restart -------------------------------------------------------------------------------
@@ -484,7 +517,7 @@ async def test_one_frame_per_step_whatever_the_number_of_processes(
 
 @pytest.mark.parametrize(("first", "second"), [("daphne", "uvicorn"), ("uvicorn", "daphne")])
 async def test_a_killed_server_loses_no_place_and_the_next_one_admits_in_order(
-    asgi_server, make_showtime, make_user, first, second
+    servers, make_showtime, make_user, first, second
 ):
     n, target = 8, 2
     showtime = await database_sync_to_async(make_showtime)(
@@ -498,7 +531,7 @@ async def test_a_killed_server_loses_no_place_and_the_next_one_admits_in_order(
     users = await make_users(make_user, "r", n)
     tokens = [_token(u) for u in users]
     env = {"QUEUE_ADMITTER_SECONDS": str(ADMITTER_SECONDS)}
-    base_a = await asyncio.to_thread(asgi_server, env, server=first)
+    base_a = await servers.start(env, first)
     for token in tokens:
         await join(base_a, sid, token)
     assert [(await placed(base_a, sid, t))["position"] for t in tokens] == list(range(1, n + 1))
@@ -510,10 +543,10 @@ async def test_a_killed_server_loses_no_place_and_the_next_one_admits_in_order(
     await wait_until(admitted_count, WAIT, what="the first admissions")
     before = [await status_of(base_a, sid, token) for token in tokens]
 
-    proc, _log = asgi_server.processes[-1]
+    proc, _log = servers.asgi_server.processes[-1]
     os.kill(proc.pid, signal.SIGKILL)  # no shutdown code runs
     proc.wait(WAIT)
-    base_b = await asyncio.to_thread(asgi_server, env, server=second)
+    base_b = await servers.start(env, second)
 
     after = [await status_of(base_b, sid, token) for token in tokens]
     for b, a in zip(before, after, strict=True):
@@ -540,6 +573,7 @@ async def test_a_killed_server_loses_no_place_and_the_next_one_admits_in_order(
         await buy(base_b, sid, tokens[i], guids[i : i + 1], body["pass"])
     rows = await entries(sid)
     assert all(e["admitted_at"] is not None for e in rows.values())
+    servers.assert_clean_logs()
 
 
 async def _admitted_status(base, sid, token) -> dict | None:
@@ -552,7 +586,7 @@ async def _admitted_status(base, sid, token) -> dict | None:
 
 @pytest.mark.parametrize("server", SERVERS)
 async def test_a_reconnect_and_a_second_session_keep_the_place(
-    asgi_server, make_showtime, make_user, server
+    servers, make_showtime, make_user, server
 ):
     showtime = await database_sync_to_async(make_showtime)(
         queue_enabled=True, target_active_buyers=1, admission_window_seconds=300
@@ -560,7 +594,7 @@ async def test_a_reconnect_and_a_second_session_keep_the_place(
     sid = showtime.pk
     first, buyer = await make_users(make_user, "c", 2)
     guids = await database_sync_to_async(seat_guids)(showtime)
-    base = await asyncio.to_thread(asgi_server, server=server)
+    base = await servers.start(kind=server)
     await join(base, sid, _token(first))
     assert (await placed(base, sid, _token(first)))["position"] == 1
     token = _token(buyer)
@@ -596,13 +630,14 @@ async def test_a_reconnect_and_a_second_session_keep_the_place(
     body = await status_of(base, sid, tab)
     assert body["position"] == 2 and body["state"] == "admitted" and body["pass"], body
     await watcher.close()
+    servers.assert_clean_logs()
 
 
 # --- 4. The gate --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("server", SERVERS)
-async def test_holds_need_the_buyers_own_valid_pass(asgi_server, make_showtime, make_user, server):
+async def test_holds_need_the_buyers_own_valid_pass(servers, make_showtime, make_user, server):
     showtime = await database_sync_to_async(make_showtime)(
         queue_enabled=True, target_active_buyers=2, admission_window_seconds=300
     )
@@ -610,7 +645,7 @@ async def test_holds_need_the_buyers_own_valid_pass(asgi_server, make_showtime, 
     a, b, c = await make_users(make_user, "g", 3)
     ta, tb, tc = _token(a), _token(b), _token(c)
     guids = await database_sync_to_async(seat_guids)(showtime)
-    base = await asyncio.to_thread(asgi_server, server=server)
+    base = await servers.start(kind=server)
     for token in (ta, tb, tc):
         await join(base, sid, token)
     assert (await placed(base, sid, tc))["position"] == 3
@@ -644,6 +679,7 @@ async def test_holds_need_the_buyers_own_valid_pass(asgi_server, make_showtime, 
     assert status == 200
     held = sorted(s["id"] for s in seats["seats"] if s["status"] == "held")
     assert held == sorted(guids[:2])
+    servers.assert_clean_logs()
 
 
 # --- 5. The queue socket ------------------------------------------------------------------------
@@ -651,7 +687,7 @@ async def test_holds_need_the_buyers_own_valid_pass(asgi_server, make_showtime, 
 
 @pytest.mark.parametrize("server", SERVERS)
 async def test_the_queue_socket_sends_the_figures_then_the_steps_and_4404_without_a_queue(
-    asgi_server, make_showtime, make_user, server
+    servers, make_showtime, make_user, server
 ):
     queued = await database_sync_to_async(make_showtime)(
         queue_enabled=True, target_active_buyers=1, admission_rate_per_minute=90
@@ -659,7 +695,7 @@ async def test_the_queue_socket_sends_the_figures_then_the_steps_and_4404_withou
     plain = await database_sync_to_async(make_showtime)()
     a, b = await make_users(make_user, "s", 2)
     guids = await database_sync_to_async(seat_guids)(queued)
-    base = await asyncio.to_thread(asgi_server, server=server)
+    base = await servers.start(kind=server)
     for showtime_id in (plain.pk, 999_999):
         async with websockets.connect(
             queue_socket_url(base, showtime_id), origin=Origin("http://localhost")
@@ -682,3 +718,4 @@ async def test_the_queue_socket_sends_the_figures_then_the_steps_and_4404_withou
     assert figures(watcher.frames[-1]) == (2, 90, 1, 1, False, True, 90), watcher.frames
     await watcher.close()
     assert_progress_consistent(watcher.frames, queued.pk, 1)
+    servers.assert_clean_logs()
