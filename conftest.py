@@ -97,10 +97,8 @@ def _fresh_redis_state():
     (process-wide state)."""
     from core import counters, redisguard
     from realtime import presence, sequence
-    from seats.services import waiting
 
     redisguard.breaker.close()
-    waiting._last_progress.clear()  # the progress broadcast's per-process memory
     sequence.reset_local_state()
     presence.reset_local_state()
     counters.reset()

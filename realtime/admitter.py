@@ -58,7 +58,7 @@ class AdmitterLoop:
         bind_server_loop()  # the queue.progress frames go through this loop's outbox
         while enabled():
             try:
-                admitted, finished = await database_sync_to_async(queue_tick_all)()
+                admitted, finished = await database_sync_to_async(queue_tick_all)(interval())
                 self.rounds += 1
                 if admitted or finished:
                     logger.info("admitter: %d admitted, %d finished", admitted, finished)

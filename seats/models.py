@@ -728,7 +728,8 @@ class QueueState(models.Model):
 
     ``next_position`` is the next place the admitter hands out; ``admitted_up_to`` the
     highest place the admitter has let in (buyers admitted by staff out of turn do not move it);
-    ``tokens``/``tokens_at`` the token bucket of the admission rate cap.
+    ``tokens``/``tokens_at`` the token bucket of the admission rate cap; ``progress``/
+    ``progress_at`` the figures of the last ``queue.progress`` frame and when it was sent.
     """
 
     showtime = models.OneToOneField(
@@ -744,6 +745,13 @@ class QueueState(models.Model):
     paused = models.BooleanField(default=False, verbose_name=_("paused"))
     tokens = models.FloatField(default=0.0, verbose_name=_("tokens"))
     tokens_at = models.DateTimeField(null=True, blank=True, verbose_name=_("tokens at"))
+    # The figures of the last queue.progress frame and when it went out, whichever process sent
+    # it (seats.services.waiting.queue_admit decides under this row's lock: one frame per step).
+    progress = models.JSONField(default=dict, blank=True, verbose_name=_("last progress"))
+    progress_at = models.DateTimeField(null=True, blank=True, verbose_name=_("progress at"))
+    # When the last admitter step ran, whichever process ran it (the loops of several processes
+    # keep one pace: seats.services.waiting.queue_tick_all).
+    stepped_at = models.DateTimeField(null=True, blank=True, verbose_name=_("stepped at"))
 
     class Meta:
         verbose_name = _("waiting room")

@@ -39,6 +39,18 @@ class Migration(migrations.Migration):
                 ("paused", models.BooleanField(default=False, verbose_name="paused")),
                 ("tokens", models.FloatField(default=0.0, verbose_name="tokens")),
                 (
+                    "progress",
+                    models.JSONField(blank=True, default=dict, verbose_name="last progress"),
+                ),
+                (
+                    "progress_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="progress at"),
+                ),
+                (
+                    "stepped_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="stepped at"),
+                ),
+                (
                     "tokens_at",
                     models.DateTimeField(blank=True, null=True, verbose_name="tokens at"),
                 ),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import time
 from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,6 +69,7 @@ class AdmitResult:
     paused: bool = False
     shuffled: bool = False  # the early pool has its places (onsale_at came)
     placed: int = 0  # joiners who got their place in this step
+    broadcast: bool = False  # this step's figures go out in a queue.progress frame
     waiting: bool = False  # someone is queued and not admitted yet (after this step)
 
 
@@ -323,15 +323,23 @@ def pass_expiry(showtime: Showtime, admitted_at: datetime) -> datetime:
     return admitted_at + timedelta(seconds=showtime.admission_window_seconds + hold)
 
 
-def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
+def queue_admit(showtime_id: int, now: datetime | None = None, min_gap: float = 0.0) -> AdmitResult:
     """One step of the admitter of a showtime (run every second: docs/waiting-room.md).
+
+    ``min_gap`` (seconds): skip the step (``skipped``) when another step, of any process, ran
+    less than that long ago (``QueueState.stepped_at``): the admitter loops of several server
+    processes then keep one pace between them, one step per interval, not one per process.
 
     Under the state row's lock, skipped (``skipped``, nothing done) when another process holds
     it: give the joiners their places (:func:`_place_joiners`: the draw of the early pool when
     due, then arrival order), finish the buyers who stopped being active
     (:func:`_finish_done`), then admit the next places in order while the active buyers are
     fewer than ``target_active_buyers`` and the token bucket (``admission_rate_per_minute``)
-    allows. Nothing is admitted while paused; with the queue off nothing is done (``skipped``).
+    allows; then decide whether the step's figures go out (``broadcast``: someone was admitted,
+    finished or placed, the figures differ from the last frame's (pause, resume, a new target
+    or rate, the draw), or someone waits and the last frame is
+    :data:`PROGRESS_HEARTBEAT_SECONDS` old) and record them as the last frame's. Nothing is
+    admitted while paused; with the queue off nothing is done (``skipped``).
     """
     if not Showtime.objects.filter(pk=showtime_id, queue_enabled=True).exists():
         return AdmitResult(skipped=True)
@@ -342,6 +350,13 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
         state = lock_queue_state(showtime_id, skip_locked=True)
         if state is None:
             return AdmitResult(skipped=True)
+        if (
+            min_gap > 0
+            and state.stepped_at is not None
+            and (at - state.stepped_at).total_seconds() < min_gap
+        ):
+            return AdmitResult(skipped=True)  # another process's loop stepped just now
+        state.stepped_at = at
         showtime = Showtime.objects.get(pk=showtime_id)
         placed = _place_joiners(state, showtime, at)
         finished = _finish_done(showtime, at)
@@ -367,11 +382,10 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
             )
             state.tokens -= len(chosen)
             state.admitted_up_to = max(state.admitted_up_to, *(p or 0 for _pk, p in chosen))
-        state.save(update_fields=["tokens", "tokens_at", "admitted_up_to"])
         waiting = QueueEntry.objects.filter(
             showtime_id=showtime_id, admitted_at__isnull=True, finished_at__isnull=True
         ).exists()
-        return AdmitResult(
+        result = AdmitResult(
             admitted=[pk for pk, _p in chosen],
             admitted_up_to=state.admitted_up_to,
             active=active + len(chosen),
@@ -384,6 +398,27 @@ def queue_admit(showtime_id: int, now: datetime | None = None) -> AdmitResult:
             placed=placed,
             waiting=waiting,
         )
+        progress = progress_of(result)
+        heartbeat = waiting and (
+            state.progress_at is None
+            or (at - state.progress_at).total_seconds() >= PROGRESS_HEARTBEAT_SECONDS
+        )
+        result.broadcast = bool(
+            chosen or finished or placed or heartbeat or state.progress != progress
+        )
+        if result.broadcast:
+            state.progress, state.progress_at = progress, at
+        state.save(
+            update_fields=[
+                "tokens",
+                "tokens_at",
+                "admitted_up_to",
+                "progress",
+                "progress_at",
+                "stepped_at",
+            ]
+        )
+        return result
 
     return run_in_transaction(txn)
 
@@ -398,8 +433,6 @@ def queued_showtime_ids() -> list[int]:
 # While people wait, a ``queue.progress`` frame goes out at least this often even when nothing
 # changed (a client that missed one, or just connected, is current within it).
 PROGRESS_HEARTBEAT_SECONDS = 5.0
-# Per process: the last progress announced per showtime and when (``time.monotonic``).
-_last_progress: dict[int, tuple[dict[str, Any], float]] = {}
 
 
 def progress_of(result: AdmitResult) -> dict[str, Any]:
@@ -440,36 +473,31 @@ def queue_progress_now(showtime_id: int) -> dict[str, Any] | None:
     )
 
 
-def queue_tick(showtime_id: int, now: datetime | None = None) -> AdmitResult:
+def queue_tick(showtime_id: int, now: datetime | None = None, min_gap: float = 0.0) -> AdmitResult:
     """One admitter step (:func:`queue_admit`) and its broadcast: one ``queue.progress`` frame
-    to everyone watching the showtime (``core.events.queue_progress``) when the step changed
-    something (admitted, finished, placed joiners, or the figures differ from the last frame
-    this process sent: pause, resume, a new target or rate, the draw), and at least every
-    :data:`PROGRESS_HEARTBEAT_SECONDS` while someone waits. A skipped step (another process
-    holds the queue, or the queue is off) sends nothing: one frame per tick, whatever the queue's
-    length and the number of processes."""
-    result = queue_admit(showtime_id, now)
-    if result.skipped:
-        return result
-    progress = progress_of(result)
-    last = _last_progress.get(showtime_id)
-    clock = time.monotonic()
-    due = result.waiting and (last is None or clock - last[1] >= PROGRESS_HEARTBEAT_SECONDS)
-    changed = result.admitted or result.finished or result.placed
-    if changed or last is None or last[0] != progress or due:
-        _last_progress[showtime_id] = (progress, clock)
-        events.queue_progress(showtime_id, progress)
+    to everyone in the showtime's waiting room (``core.events.queue_progress``) when the step
+    decided so (``broadcast``: it changed something, or the heartbeat was due). The decision is
+    taken under the state row's lock against the last frame any process sent (stored in the
+    row), so a step sends at most one frame and a skipped step none: one frame per tick,
+    whatever the queue's length and the number of processes."""
+    result = queue_admit(showtime_id, now, min_gap)
+    if result.broadcast:
+        events.queue_progress(showtime_id, progress_of(result))
     return result
 
 
-def queue_tick_all() -> tuple[int, int]:
+def queue_tick_all(interval: float = 0.0) -> tuple[int, int]:
     """:func:`queue_tick` for every showtime whose queue is on (the admitter's round: the
     ``admit`` command, or the server processes' loop). Returns (admitted, finished). One
-    showtime's failure is logged and does not stop the others."""
+    showtime's failure is logged and does not stop the others.
+
+    ``interval`` (seconds): the pace of the caller's loop; a showtime stepped by any process
+    within the last ``0.9 × interval`` is skipped (``queue_admit``'s ``min_gap``), so loops in
+    several processes make about one step per interval between them."""
     admitted = finished = 0
     for showtime_id in queued_showtime_ids():
         try:
-            result = queue_tick(showtime_id)
+            result = queue_tick(showtime_id, min_gap=0.9 * interval)
         except Exception:
             logger.exception("admission of showtime %s failed", showtime_id)
             continue

@@ -395,6 +395,19 @@ def test_the_estimated_wait_follows_the_pace_when_the_target_holds_admission_bac
     assert status["estimated_wait_seconds"] == math.ceil(ahead * 60 / 4)  # not ahead × 60 / 120
 
 
+def test_loops_of_several_processes_keep_one_pace(make_showtime, make_user):
+    """Each process's loop calls ``queue_tick_all(interval)``: a step within 0.9 × interval of
+    another process's is skipped, so two loops a second make about one step a second."""
+    now = timezone.now()
+    showtime = queued(make_showtime, target_active_buyers=100, admission_rate_per_minute=6000)
+    join_many(showtime, make_user, 5, now=now)
+    assert not queue_admit(showtime.pk, now=now, min_gap=0.9).skipped  # process A
+    later = now + timedelta(seconds=0.3)
+    assert queue_admit(showtime.pk, now=later, min_gap=0.9).skipped  # B, 0.3 s after A
+    assert not queue_admit(showtime.pk, now=now + timedelta(seconds=1), min_gap=0.9).skipped
+    assert not queue_admit(showtime.pk, now=now + timedelta(seconds=1)).skipped  # no gap asked
+
+
 def test_pause_resume_and_configure(make_showtime, make_user):
     showtime = queued(make_showtime, target_active_buyers=1)
     join_many(showtime, make_user, 3)

@@ -28,7 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop=None, **options):
         while True:
-            admitted, finished = queue_tick_all()  # with its queue.progress broadcasts
+            # with its queue.progress broadcasts; one pace with the other admitters (--loop)
+            admitted, finished = queue_tick_all(loop or 0.0)
             if not loop or admitted or finished:
                 self.stdout.write(f"admit: {admitted} admitted, {finished} finished")
             if not loop:
