@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from websockets.typing import Origin
 
 from conftest import _free_port, seat_guids
 from realtime.tests.test_live_map import _token
+from seats.services.waiting import queue_join, queue_pause, queue_resume
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -276,23 +277,26 @@ def assert_progress_consistent(frames: list[dict], showtime_id: int, target: int
     assert ups == sorted(ups), f"admitted_up_to went back: {ups}"
 
 
-def repeated_steps(frames: list[dict]) -> list[tuple[dict, dict]]:
-    """The frames after the one sent on connect that repeat the figures of the frame before
-    them sooner than a heartbeat may (``PROGRESS_HEARTBEAT_SECONDS``, by their ``at``): a step
-    broadcast twice. Every step that changes something changes the figures in these tests: it
-    admits someone (``admitted_up_to`` grows) or only finishes someone (``active`` falls)."""
+def repeated_steps(steps: list[dict]) -> list[tuple[dict, dict]]:
+    """The frames of admitter steps (not the one sent on connect) that repeat the figures of the
+    frame before them sooner than a heartbeat may (``PROGRESS_HEARTBEAT_SECONDS`` after the
+    last frame of any process, less a second for the time from a step to its frame's ``at``):
+    a step broadcast twice. Only for frames of steps that placed nobody (a step that gives
+    joiners their places sends a frame without changing the figures): every other step that
+    changes something changes the figures here, it admits someone (``admitted_up_to`` grows)
+    or only finishes someone (``active`` falls)."""
     from seats.services.waiting import PROGRESS_HEARTBEAT_SECONDS
 
-    steps = frames[1:]
     return [
         (before, after)
         for before, after in itertools.pairwise(steps)
         if figures(before) == figures(after)
-        and (
-            datetime.fromisoformat(after["at"]) - datetime.fromisoformat(before["at"])
-        ).total_seconds()
-        < PROGRESS_HEARTBEAT_SECONDS
+        and (at(after) - at(before)).total_seconds() < PROGRESS_HEARTBEAT_SECONDS - 1
     ]
+
+
+def at(frame: dict) -> datetime:
+    return datetime.fromisoformat(frame["at"])
 
 
 # --- The sampler --------------------------------------------------------------------------------
@@ -304,8 +308,10 @@ class Sampler:
     of each entry (and any change of it), and any moment the admitted places were not exactly
     the first ones."""
 
-    def __init__(self, showtime_id: int, every: float = 0.1):
+    def __init__(self, showtime_id: int, expected: int, every: float = 0.1):
         self.showtime_id = showtime_id
+        self.expected = expected
+        self.all_placed_at: datetime | None = None  # wall clock: all ``expected`` had places
         self.every = every
         self.samples = 0
         self.max_active = 0
@@ -349,6 +355,8 @@ class Sampler:
                         self.readmitted.append((pk, first, admitted_at))
                 admitted = sorted(r[2] or 0 for r in rows if r[3] is not None)
                 placed = sorted(r[2] or 0 for r in rows if r[2] is not None)
+                if self.all_placed_at is None and len(placed) == self.expected:
+                    self.all_placed_at = datetime.now(UTC)
                 if admitted != placed[: len(admitted)]:
                     self.out_of_order.append((admitted, placed))
                 self._stop.wait(self.every)
@@ -381,7 +389,7 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
     env = {"REDIS_URL": private_redis.url, "QUEUE_ADMITTER_SECONDS": str(ADMITTER_SECONDS)}
     bases = [await servers.start(env, kind) for kind in kinds]
     watchers = [await watch_progress(base, sid) for base in bases for _ in range(2)]
-    sampler = Sampler(sid).start()
+    sampler = Sampler(sid, n).start()
 
     # Everyone joins through the real API, alternating between the processes, one after the
     # other: first come, first served (no on-sale time: no early pool), the places given by
@@ -469,21 +477,21 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
     assert admitted_in < bound
 
     # Every watcher, on either process, ends at the last place, never went back, and saw no
-    # step twice.
+    # step twice (once everyone had a place: see repeated_steps).
     for w in watchers:
         await w.wait_for(lambda w=w: bool(w.frames) and w.frames[-1]["admitted_up_to"] == n)
     for w in watchers:
         await w.close()
+    assert sampler.all_placed_at is not None
+    since = sampler.all_placed_at + timedelta(seconds=1)
     for w in watchers:
         assert_progress_consistent(w.frames, sid, target)
+        later = [f for f in w.frames[1:] if at(f) > since]
+        assert len(later) >= 3, w.frames  # admissions went on after the last place was given
+        assert repeated_steps(later) == [], f"steps broadcast twice: {repeated_steps(later)[:3]}"
     servers.assert_clean_logs()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: queue_tick compares a step's figures with the last frame of its own process "
-    "(_last_progress), so the other process re-broadcasts every step on its next unchanged step",
-)
 async def test_one_frame_per_step_whatever_the_number_of_processes(
     private_redis, servers, make_showtime, make_user
 ):
@@ -494,12 +502,17 @@ async def test_one_frame_per_step_whatever_the_number_of_processes(
         queue_enabled=True, target_active_buyers=target, admission_window_seconds=300
     )
     sid = showtime.pk
-    users = await make_users(make_user, "d", 4)
+    # Everyone has joined, the waiting room paused, before the servers start: their first
+    # steps place everyone and admit nobody. The watchers connect, then the resume: the next
+    # step admits two, and from then on nothing changes.
+    for user in await make_users(make_user, "d", 4):
+        await database_sync_to_async(queue_join)(user, sid)
+    await database_sync_to_async(queue_pause)(sid)
     env = {"REDIS_URL": private_redis.url, "QUEUE_ADMITTER_SECONDS": str(ADMITTER_SECONDS)}
     bases = [await servers.start(env, kind) for kind in SERVERS]
     watchers = [await watch_progress(base, sid) for base in bases]
-    for i, user in enumerate(users):
-        await join(bases[i % 2], sid, _token(user))
+    assert all(w.frames[0]["admitted_up_to"] == 0 for w in watchers)
+    await database_sync_to_async(queue_resume)(sid)
     for w in watchers:
         await w.wait_for(lambda w=w: w.frames[-1]["admitted_up_to"] == target)
     # Both processes step several times more (skipped steps aside) with nothing to change.
@@ -508,7 +521,9 @@ async def test_one_frame_per_step_whatever_the_number_of_processes(
         await w.close()
     for w in watchers:
         assert_progress_consistent(w.frames, sid, target)
-        assert repeated_steps(w.frames) == []
+        first = next(i for i, f in enumerate(w.frames) if f["admitted_up_to"] == target)
+        assert first >= 1 and figures(w.frames[first])[:3] == (target, 1000, target), w.frames
+        assert repeated_steps(w.frames[first:]) == [], w.frames
     servers.assert_clean_logs()
 
 
