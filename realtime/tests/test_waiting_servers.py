@@ -3,12 +3,16 @@ uvicorn, each running its own admitter in the server loop (``QUEUE_ADMITTER_IN_W
 
 - two processes sharing Redis and the database admit many buyers, never above the target, each
   buyer exactly once, in place order, without a stall, and every watcher on either process sees
-  the ``queue.progress`` frames never go back and no step twice;
+  the ``queue.progress`` frames never go back and no step twice (also while nothing changes);
 - a server process killed with ``SIGKILL`` and started again loses nobody's place, and its
   admitter carries on in order;
-- a socket that reconnects and a second session that joins again keep the place;
+- a socket that reconnects, three tabs joining at once and a second session keep the place;
 - the gate through the real server: a hold without a pass, with the buyer's pass, another buyer's
-  pass and a tampered one.
+  pass and a tampered one;
+- the queue socket: the figures on connect, then the steps; 4404 without a waiting room.
+
+Every test also checks that the servers logged no traceback and no ERROR (a failed admitter
+round is only logged).
 
 Timing: nothing here asserts how fast the servers are. Every bound is computed from the
 showtime's settings (rate, target, admission window) and the admitter's interval, with a generous
@@ -407,7 +411,7 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
     outcomes: dict[int, str] = {}
     tasks: list[asyncio.Task] = []
 
-    async def buy(user_id: int, i: int):
+    async def take_turn(user_id: int, i: int):
         base = bases[i % 2]
         token = tokens[user_id]
         body = await status_of(base, sid, token)
@@ -445,7 +449,7 @@ async def test_two_processes_sharing_redis_admit_everyone_once_in_order_never_ab
             if admitted_at is not None and user_id not in handled:
                 handled.add(user_id)
                 if user_id not in idlers:
-                    tasks.append(asyncio.ensure_future(buy(user_id, index[user_id])))
+                    tasks.append(asyncio.ensure_future(take_turn(user_id, index[user_id])))
         if len(handled) == n:
             break
         assert time.monotonic() < deadline, (
