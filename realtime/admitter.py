@@ -51,11 +51,14 @@ class AdmitterLoop:
             self.task = self.loop.create_task(self._run(), name="queue-admitter")
 
     async def _run(self) -> None:
-        """A round every :func:`interval` while :func:`enabled`; a failed round is logged and
-        the next one runs as usual."""
+        """A round every :func:`interval` while :func:`enabled`, on a schedule (a round starts
+        ``interval`` after the last one started, not after it ended, so the rounds keep the pace
+        the rate cap is counted in; a round that overran is not made up for). A failed round is
+        logged and the next one runs as usual."""
         from .events import bind_server_loop
 
         bind_server_loop()  # the queue.progress frames go through this loop's outbox
+        due = self.loop.time()
         while enabled():
             try:
                 admitted, finished = await database_sync_to_async(queue_tick_all)(interval())
@@ -66,7 +69,8 @@ class AdmitterLoop:
                 raise
             except Exception:
                 logger.exception("admitter round failed")
-            await asyncio.sleep(interval())
+            due = max(due + interval(), self.loop.time())
+            await asyncio.sleep(due - self.loop.time())
 
 
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AdmitterLoop] = (

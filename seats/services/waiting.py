@@ -258,7 +258,9 @@ def queue_join(user: User, showtime_id: int, now: datetime | None = None) -> Que
 
 
 def _finish_done(showtime: Showtime, now: datetime) -> int:
-    """Mark the admitted buyers who stopped being active; return how many.
+    """Mark the admitted buyers who stopped being active; return how many. ``finished_at`` is
+    the time of each update (``now`` if later): never before the order or hold that ended the
+    turn, which may have committed after the step began.
 
     ``paid``: an order of theirs for the showtime made since admission is paid (or refunded).
     ``lapsed``: no live hold nor live pending order now, and a hold of theirs since admission
@@ -287,11 +289,17 @@ def _finish_done(showtime: Showtime, now: datetime) -> int:
     active = QueueEntry.objects.filter(
         showtime_id=showtime.pk, admitted_at__isnull=False, finished_at__isnull=True
     )
-    done = active.filter(Exists(paid)).update(finished_at=now, finish_reason=QueueEntry.Finish.PAID)
+
+    def stamp() -> datetime:
+        return max(now, timezone.now())
+
+    done = active.filter(Exists(paid)).update(
+        finished_at=stamp(), finish_reason=QueueEntry.Finish.PAID
+    )
     done += (
         active.filter(gone)
         .exclude(live)
-        .update(finished_at=now, finish_reason=QueueEntry.Finish.LAPSED)
+        .update(finished_at=stamp(), finish_reason=QueueEntry.Finish.LAPSED)
     )
     window_start = now - timedelta(seconds=showtime.admission_window_seconds)
     recent_hold = Hold.objects.filter(**since, ended_at__gt=window_start)
@@ -299,17 +307,25 @@ def _finish_done(showtime: Showtime, now: datetime) -> int:
         active.exclude(live)
         .filter(admitted_at__lte=window_start)
         .exclude(Exists(recent_hold))
-        .update(finished_at=now, finish_reason=QueueEntry.Finish.WINDOW)
+        .update(finished_at=stamp(), finish_reason=QueueEntry.Finish.WINDOW)
     )
     return done
 
 
+# The token bucket holds this many seconds' worth of admissions: a step that comes late (the
+# loop's round took longer, another process's step was skipped) loses none of the cap.
+BUCKET_SECONDS = 2.0
+
+
 def _refill(state: QueueState, rate_per_minute: int, now: datetime) -> None:
-    """The token bucket of the rate cap: ``rate/60`` tokens a second, holding at most one
-    second's worth (at least 1), full at the start."""
-    capacity = max(1.0, rate_per_minute / 60)
+    """The token bucket of the rate cap: ``rate/60`` tokens a second, holding at most
+    :data:`BUCKET_SECONDS`' worth (at least 1), one second's worth at the start. Over any
+    interval of ``t`` seconds at most ``rate × t / 60`` plus the bucket are admitted; bench/README.md
+    "Issue #19" measured 550 a minute against a cap of 600 with a bucket of one second's worth
+    and steps 1.065 s apart."""
+    capacity = max(1.0, BUCKET_SECONDS * rate_per_minute / 60)
     if state.tokens_at is None:
-        state.tokens = capacity
+        state.tokens = max(1.0, rate_per_minute / 60)
     else:
         elapsed = max(0.0, (now - state.tokens_at).total_seconds())
         state.tokens = min(capacity, state.tokens + elapsed * rate_per_minute / 60)

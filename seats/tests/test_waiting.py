@@ -367,6 +367,10 @@ def test_the_rate_cap(make_showtime, make_user):
     # 2 a second (a second's worth to start with, then 2 per second).
     assert admitted_per_step == [2, 2, 2, 2, 2, 2]
     assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=5.4)).admitted) == 0
+    # a step that comes 2 s late loses none of the cap (the bucket holds two seconds' worth) …
+    assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=7.4)).admitted) == 4
+    # … and no more than that after a longer gap
+    assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=17.4)).admitted) == 4
 
 
 def test_the_estimated_wait_follows_the_pace_when_the_target_holds_admission_back(

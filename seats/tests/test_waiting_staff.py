@@ -289,15 +289,16 @@ def test_a_new_target_and_rate_from_the_change_form_apply_at_the_next_step(
         queue_join(make_user(), showtime.pk, now=now)
     assert len(queue_admit(showtime.pk, now=now).admitted) == 1
     url = f"{SHOWTIMES}{showtime.pk}/change/"
-    data = change_form_data(showtime, target_active_buyers="4", admission_rate_per_minute="120")
+    data = change_form_data(showtime, target_active_buyers="6", admission_rate_per_minute="120")
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     f = figures_of(showtime)
-    assert (f["target"], f["rate_per_minute"], f["estimated_clear_seconds"]) == (4, 120, 3)
-    # The bucket held a second's worth at the old rate (100): now at most 2 a second.
-    assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=1)).admitted) == 2
+    assert (f["target"], f["rate_per_minute"], f["estimated_clear_seconds"]) == (6, 120, 3)
+    # The bucket held a second's worth at the old rate (100): now at most two seconds' worth
+    # of the new one (4), then 2 a second.
+    assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=1)).admitted) == 4
     assert len(queue_admit(showtime.pk, now=now + timedelta(seconds=2)).admitted) == 1  # target
-    assert figures_of(showtime)["active"] == 4
+    assert figures_of(showtime)["active"] == 6
     refused = staff_client.post(url, data | {"admission_rate_per_minute": "0"})
     assert refused.status_code == 200 and figures_of(showtime)["rate_per_minute"] == 120
 

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop=None, **options):
+        due = time.monotonic()
         while True:
             # with its queue.progress broadcasts; one pace with the other admitters (--loop)
             admitted, finished = queue_tick_all(loop or 0.0)
@@ -34,7 +35,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"admit: {admitted} admitted, {finished} finished")
             if not loop:
                 return
+            due = max(due + loop, time.monotonic())  # on a schedule, as the server loop's
             try:
-                time.sleep(loop)
+                time.sleep(due - time.monotonic())
             except KeyboardInterrupt:
                 return
