@@ -575,37 +575,16 @@ def test_the_admin_sets_the_waiting_room(make_showtime, staff_client):
     showtime = make_showtime()
     url = f"{SHOWTIMES}{showtime.pk}/change/"
     assert "Waiting room" in staff_client.get(url).content.decode()
-    rows = list(showtime.prices.order_by("category__rank"))
-    data: dict[str, Any] = {
-        "show": showtime.show_id,
-        "starts_at_0": "2031-05-02",
-        "starts_at_1": "21:00:00",
-        "status": "on_sale",
-        "currency": "EUR",
-        "hold_ttl": "120",
-        "max_seats_per_order": "4",
-        "max_seats_per_buyer": "",
-        "abandon_grace_seconds": "0",
-        "max_hold_extensions": "2",
-        "max_hold_seconds": "900",
-        "queue_enabled": "on",
-        "onsale_at_0": "2031-05-01",
-        "onsale_at_1": "10:00:00",
-        "target_active_buyers": "50",
-        "admission_rate_per_minute": "120",
-        "admission_window_seconds": "90",
-        "prices-TOTAL_FORMS": str(len(rows)),
-        "prices-INITIAL_FORMS": str(len(rows)),
-        "prices-MIN_NUM_FORMS": "1",
-        "prices-MAX_NUM_FORMS": "1000",
-    }
-    for i, row in enumerate(rows):
-        data |= {
-            f"prices-{i}-id": row.pk,
-            f"prices-{i}-showtime": showtime.pk,
-            f"prices-{i}-category": row.category_id,
-            f"prices-{i}-price": str(row.price),
-        }
+    from seats.tests.test_waiting_staff import change_form_data
+
+    data = change_form_data(
+        showtime,
+        onsale_at_0="2031-05-01",
+        onsale_at_1="10:00:00",
+        target_active_buyers="50",
+        admission_rate_per_minute="120",
+        admission_window_seconds="90",
+    )
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     showtime.refresh_from_db()
