@@ -166,12 +166,55 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def procfile_web() -> str:
+    """The Procfile's ``web`` command, as shipped."""
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
+    return line.removeprefix("web:").strip()
+
+
+def start_procfile_web(workers: int, env: dict | None = None) -> list[str]:
+    """Start the Procfile's ``web`` command as a deployment runs it (``bash -c``, ``PORT``,
+    ``WEB_CONCURRENCY=workers``: one supervisor, ``workers`` worker processes on one port), with
+    its access log as shipped; stopped at exit. Returns its one URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["bash", "-c", "exec " + procfile_web()],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            "RATELIMIT_ENABLE": "false",
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
+    PROCESSES.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v1/health/", timeout=5)
+            return [url]
+        except Exception as exc:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"the Procfile's web on port {port} did not start") from exc
+            time.sleep(0.2)
+
+
 def start_servers(
     count: int, server: str = "daphne", env: dict | None = None, extra_args: Sequence[str] = ()
 ) -> list[str]:
     """Start ``count`` server processes (daphne, uvicorn, or gunicorn for HTTP only) on loopback,
     each with ``extra_args`` before the application (e.g. ``--ws wsproto``, ``--threads 4``);
-    stopped at exit."""
+    stopped at exit. ``server="procfile"``: the Procfile's ``web`` command with ``count`` workers
+    (:func:`start_procfile_web`; ``extra_args`` do not apply), one URL."""
+    if server == "procfile":
+        return start_procfile_web(count, env)
     urls = []
     for _ in range(count):
         port = free_port()

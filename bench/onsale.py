@@ -198,7 +198,7 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
     return {
         "scenario": scenario,
         "buyers": n,
-        "workers": len(urls),
+        "server_urls": len(urls),
         "seconds": round(elapsed, 2),
         "successes": stats.successes,
         "per_second": round(stats.successes / elapsed, 1),
@@ -229,9 +229,11 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="server processes to start")
     parser.add_argument(
         "--server",
-        choices=["daphne", "uvicorn", "gunicorn"],
-        default="uvicorn",
-        help="gunicorn: HTTP through ticketing.wsgi, gthread workers",
+        choices=["procfile", "daphne", "uvicorn", "gunicorn"],
+        default="procfile",
+        help="procfile (the default): the Procfile's web command as shipped, --workers worker "
+        "processes on one port; daphne/uvicorn: --workers single-process servers, one port each; "
+        "gunicorn: HTTP through ticketing.wsgi, gthread workers",
     )
     parser.add_argument(
         "--server-args",
@@ -279,7 +281,13 @@ def main(argv=None) -> int:
             flush=True,
         )
     path = write_results(
-        args.out, rows, {"server": args.server, "workers": len(urls), "buyers": args.buyers}
+        args.out,
+        rows,
+        {
+            "server": args.server,
+            "workers": args.workers if not args.url else len(urls),
+            "buyers": args.buyers,
+        },
     )
     print(f"written {path}")
     return 1 if any(r["double_sales"] or r["server_errors_5xx"] for r in rows) else 0
