@@ -331,8 +331,8 @@ class QueueStatusSerializer(serializers.Serializer):
     target = serializers.IntegerField(help_text="The target of active buyers.")
     rate_per_minute = serializers.IntegerField(help_text="The admission rate cap.")
     admitting_per_minute = serializers.IntegerField(
-        help_text="Admissions in the last minute (the cap during admission's first minute): "
-        "the pace the estimated wait uses."
+        help_text="The pace the estimated wait uses: the cap while active buyers are below the "
+        "target; at the target, admissions in the last minute (the cap in the first minute)."
     )
     paused = serializers.BooleanField(help_text="Staff paused admission.")
     shuffled = serializers.BooleanField(

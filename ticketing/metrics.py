@@ -148,7 +148,7 @@ QUEUE_METRICS: dict[str, tuple[type[GaugeMetricFamily | CounterMetricFamily], st
     "admitting_per_minute": (
         GaugeMetricFamily,
         "seatline_queue_admitting_per_minute",
-        "Admissions in the last minute (the cap during admission's first minute).",
+        "The pace: the cap below the target; at it, admissions in the last minute.",
     ),
     "paused": (GaugeMetricFamily, "seatline_queue_paused", "1 while admission is paused."),
     "admitted_up_to": (

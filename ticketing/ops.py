@@ -241,8 +241,8 @@ class SalesView(APIView):
                                 help_text="Admissions a minute at most."
                             ),
                             "admitting_per_minute": serializers.IntegerField(
-                                help_text="Admissions in the last minute (the cap during "
-                                "admission's first minute), never above rate_per_minute."
+                                help_text="The pace: the cap below the target; at the target, "
+                                "admissions in the last minute (never above the cap)."
                             ),
                             "paused": serializers.BooleanField(),
                             "admitted_up_to": serializers.IntegerField(

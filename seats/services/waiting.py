@@ -105,12 +105,16 @@ class Flow:
     recent: int  # admitted within the last ADMITTING_WINDOW
     first: datetime | None  # the first admission, if any
 
-    def admitting(self, cap: int, now: datetime, more: int = 0) -> int:
-        """Admissions a minute as they go now (``admitting_per_minute``): those of the last
-        minute (plus ``more`` just made), never above the ``cap``; the cap itself until admission
-        has run a minute (fewer admissions then say nothing of the pace). Below the cap when the
-        target holds admission back (buyers finish slower than the cap would admit), 0 when it
-        has stalled (paused, or nobody finished for a minute)."""
+    def admitting(self, cap: int, target: int, now: datetime, more: int = 0) -> int:
+        """Admissions a minute as they go now (``admitting_per_minute``), counting ``more`` just
+        admitted. While the active buyers are fewer than the ``target``, the ``cap``: the token
+        bucket alone paces admission (however few came to be admitted lately). At the target,
+        the pace at which buyers finish and free a place: the admissions of the last minute,
+        never above the cap, 0 when nobody finished for a minute (or while paused); the cap
+        itself until admission has run a minute (fewer admissions then say nothing of the
+        pace)."""
+        if self.active + more < target:
+            return cap
         if self.first is None or now - self.first < ADMITTING_WINDOW:
             return cap
         return min(cap, self.recent + more)
@@ -155,7 +159,7 @@ def queue_status(entry: QueueEntry, showtime: Showtime, now: datetime | None = N
     state = _state(showtime.pk)
     rate = showtime.admission_rate_per_minute
     now_flow = flow(showtime.pk, now)
-    admitting = now_flow.admitting(rate, now)
+    admitting = now_flow.admitting(rate, showtime.target_active_buyers, now)
     kind = entry_state(entry, now)
     wait: int | None = 0
     if kind == "early":
@@ -406,7 +410,7 @@ def queue_admit(showtime_id: int, now: datetime | None = None, min_gap: float = 
             admitted_up_to=state.admitted_up_to,
             active=active + len(chosen),
             rate=rate,
-            admitting=before.admitting(rate, at, more=len(chosen)),
+            admitting=before.admitting(rate, showtime.target_active_buyers, at, more=len(chosen)),
             finished=finished,
             target=showtime.target_active_buyers,
             paused=state.paused,
@@ -481,7 +485,9 @@ def queue_progress_now(showtime_id: int) -> dict[str, Any] | None:
             admitted_up_to=state.admitted_up_to,
             active=now_flow.active,
             rate=showtime.admission_rate_per_minute,
-            admitting=now_flow.admitting(showtime.admission_rate_per_minute, now),
+            admitting=now_flow.admitting(
+                showtime.admission_rate_per_minute, showtime.target_active_buyers, now
+            ),
             target=showtime.target_active_buyers,
             paused=state.paused,
             shuffled=state.shuffled,
@@ -686,7 +692,7 @@ def queue_figures(showtime: Showtime, now: datetime | None = None) -> dict[str, 
     state = QueueState.objects.filter(pk=showtime.pk).values("paused", "admitted_up_to").first()
     rate = showtime.admission_rate_per_minute
     admitting = Flow(counts["active"], counts.pop("recent"), counts.pop("first")).admitting(
-        rate, now
+        rate, showtime.target_active_buyers, now
     )
     waiting = counts["waiting"]
     return {

@@ -399,6 +399,19 @@ def test_the_estimated_wait_follows_the_pace_when_the_target_holds_admission_bac
     assert status["estimated_wait_seconds"] == math.ceil(ahead * 60 / 4)  # not ahead × 60 / 120
 
 
+def test_below_the_target_the_pace_is_the_cap_however_few_came_lately(make_showtime, make_user):
+    now = timezone.now()
+    showtime = queued(make_showtime, target_active_buyers=100, admission_rate_per_minute=120)
+    (first,) = join_many(showtime, make_user, 1, now=now)
+    assert queue_admit(showtime.pk, now=now).admitted == [first.pk]
+    later = now + timedelta(minutes=5)  # one admission in 5 minutes: demand, not capacity
+    (late,) = join_many(showtime, make_user, 1, now=later)
+    queue_admit(showtime.pk, now=later)
+    status = waiting.queue_status(QueueEntry.objects.get(pk=late.pk), showtime, now=later)
+    assert status["admitting_per_minute"] == 120
+    assert waiting.queue_figures(showtime, now=later)["admitting_per_minute"] == 120
+
+
 def test_loops_of_several_processes_keep_one_pace(make_showtime, make_user):
     """Each process's loop calls ``queue_tick_all(interval)``: a step within 0.9 × interval of
     another process's is skipped, so two loops a second make about one step a second."""
