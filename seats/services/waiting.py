@@ -261,10 +261,11 @@ def queue_join(user: User, showtime_id: int, now: datetime | None = None) -> Que
 # --- The admitter -------------------------------------------------------------------------------
 
 
-def _finish_done(showtime: Showtime, now: datetime) -> int:
-    """Mark the admitted buyers who stopped being active; return how many. ``finished_at`` is
-    the time of each update (``now`` if later): never before the order or hold that ended the
-    turn, which may have committed after the step began.
+def _finish_done(showtime: Showtime, now: datetime, live_clock: bool = True) -> int:
+    """Mark the admitted buyers who stopped being active; return how many. With ``live_clock``
+    ``finished_at`` is the time of each update (``now`` if later): never before the order or
+    hold that ended the turn, which may have committed after the step began; without (a step at
+    a given time: tests, replays) it is ``now``.
 
     ``paid``: an order of theirs for the showtime made since admission is paid (or refunded).
     ``lapsed``: no live hold nor live pending order now, and a hold of theirs since admission
@@ -295,7 +296,7 @@ def _finish_done(showtime: Showtime, now: datetime) -> int:
     )
 
     def stamp() -> datetime:
-        return max(now, timezone.now())
+        return max(now, timezone.now()) if live_clock else now
 
     done = active.filter(Exists(paid)).update(
         finished_at=stamp(), finish_reason=QueueEntry.Finish.PAID
@@ -379,7 +380,10 @@ def queue_admit(showtime_id: int, now: datetime | None = None, min_gap: float = 
         state.stepped_at = at
         showtime = Showtime.objects.get(pk=showtime_id)
         placed = _place_joiners(state, showtime, at)
-        finished = _finish_done(showtime, at)
+        finished = _finish_done(showtime, at, live_clock=now is None)
+        # the admissions' time: after every finish just stamped, so the entries' own times never
+        # show more active buyers than the target (a place is freed before it is given again)
+        admit_at = at if now is not None else max(at, timezone.now())
         before = flow(showtime_id, at)
         active = before.active
         rate = showtime.admission_rate_per_minute
@@ -398,7 +402,7 @@ def queue_admit(showtime_id: int, now: datetime | None = None, min_gap: float = 
         )
         if chosen:
             QueueEntry.objects.filter(pk__in=[pk for pk, _p in chosen]).update(
-                admitted_at=at, pass_expires_at=pass_expiry(showtime, at)
+                admitted_at=admit_at, pass_expires_at=pass_expiry(showtime, admit_at)
             )
             state.tokens -= len(chosen)
             state.admitted_up_to = max(state.admitted_up_to, *(p or 0 for _pk, p in chosen))

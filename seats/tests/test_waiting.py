@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from conftest import client_for, seat_guids
 from core.errors import ApplicationError
+from orders.models import Order
 from seats.models import Hold, QueueEntry, QueueState
 from seats.services import waiting
 from seats.services.waiting import (
@@ -481,7 +482,12 @@ def test_a_buyer_who_pays_or_releases_frees_the_slot_and_loses_the_pass(make_sho
     assert queue_admit(showtime.pk).admitted == []  # a pending order: still active
     assert a_client.post(f"/api/v1/orders/{order.json()['id']}/pay/").status_code == 200
     assert queue_admit(showtime.pk).admitted == [b.pk]
-    assert QueueEntry.objects.get(pk=a.pk).finish_reason == "paid"
+    a_done, b_in = QueueEntry.objects.get(pk=a.pk), QueueEntry.objects.get(pk=b.pk)
+    assert a_done.finish_reason == "paid"
+    # in order in the entries' own times: the order, then a's turn ends, then b's begins
+    assert a_done.finished_at is not None and b_in.admitted_at is not None
+    assert Order.objects.get(pk=order.json()["id"]).created_at <= a_done.finished_at
+    assert a_done.finished_at <= b_in.admitted_at
     again = a_client.post(
         f"/api/v1/showtimes/{showtime.pk}/holds/", {"seats": [g[5]]}, format="json", **a_pass
     )
