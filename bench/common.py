@@ -166,6 +166,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serving(proc: subprocess.Popen, port: int, what: str, timeout: float) -> str:
+    """Register ``proc`` (stopped at exit, its CPU counted: :data:`PROCESSES`) and wait until
+    it answers ``/api/v1/health/`` on ``port``; its URL. Exits if it dies or ``timeout`` passes."""
+    atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
+    PROCESSES.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v1/health/", timeout=5)
+            return url
+        except Exception as exc:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"{what} on port {port} did not start") from exc
+            time.sleep(0.2)
+
+
 def procfile_web() -> str:
     """The Procfile's ``web`` command, as shipped."""
     line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
@@ -192,18 +209,7 @@ def start_procfile_web(workers: int, env: dict | None = None) -> list[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
-    PROCESSES.append(proc)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v1/health/", timeout=5)
-            return [url]
-        except Exception as exc:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"the Procfile's web on port {port} did not start") from exc
-            time.sleep(0.2)
+    return [serving(proc, port, "the Procfile's web", timeout=60)]
 
 
 def start_servers(
@@ -272,18 +278,7 @@ def start_servers(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        atexit.register(lambda p=proc: (p.terminate(), p.wait(10)))
-        PROCESSES.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v1/health/", timeout=5)
-                break
-            except Exception as exc:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"{server} on port {port} did not start") from exc
-                time.sleep(0.2)
+        url = serving(proc, port, server, timeout=30)
         urls.append(url)
     return urls
 
