@@ -169,6 +169,13 @@ def test_the_seat_map_switched_to_thai_speaks_thai_and_shows_baht(
         # Extend: the countdown moves, the message tells the new time in Thai.
         page.click("#extend-hold")
         page.wait_for_selector("#extend-hold", state="hidden", timeout=3000)
+        # The hold.updated frame can hide the button before the extend answer arrives, and the
+        # message comes with the answer: wait for the message itself.
+        page.wait_for_function(
+            "() => /^ที่นั่งของคุณจองไว้ถึงเวลา \\d\\d:\\d\\d น\\.$/.test("
+            "document.getElementById('message').innerText.trim())",
+            timeout=3000,
+        )
         assert re.fullmatch(r"ที่นั่งของคุณจองไว้ถึงเวลา \d\d:\d\d น\.", message(page)), message(page)
 
         # An error message of the API, in Thai: DRF's validation message under the name field.
