@@ -159,7 +159,94 @@ def server_cpu_seconds() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run_scenario(scenario, urls, tokens, seconds, max_ops):
+def _proc_cpu_ticks(pid: int, children: bool = False) -> int:
+    """utime + stime of a process (and, with ``children``, cutime + cstime: its exited and
+    waited-for children), in clock ticks; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks + (int(fields[13]) + int(fields[14]) if children else 0)
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds (user + system) used so far by the PostgreSQL server of the benchmark's
+    database: its postmaster, every process under it (backends, WAL writer, checkpointer …) and
+    those that exited (cutime). None when the database is not PostgreSQL or its processes are not
+    readable here (another machine or user)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        stat = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        postmaster = int(stat[1])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except OSError:
+        return None
+    ticks = _proc_cpu_ticks(postmaster, children=True)
+    ticks += sum(_proc_cpu_ticks(int(pid)) for pid in children)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def statements_reset() -> bool:
+    """Empties ``pg_stat_statements`` (True) when the extension is there (it needs
+    ``shared_preload_libraries``); False otherwise."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        if not cursor.fetchone():
+            return False
+        cursor.execute("SELECT pg_stat_statements_reset()")
+    return True
+
+
+def statements_profile(requests: int, top: int = 15) -> list[dict]:
+    """The statements of the scenario, most execution time first, per HTTP request of the run:
+    calls, execution and planning time (ms) and rows; from ``pg_stat_statements`` of the
+    benchmark's database (its own queries excluded)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.query, s.calls, s.total_exec_time, s.total_plan_time, s.rows
+              FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = current_database() AND s.query NOT LIKE %s
+             ORDER BY s.total_exec_time + s.total_plan_time DESC
+            """,
+            ["%pg_stat_statements%"],
+        )
+        rows = cursor.fetchall()
+    per = max(requests, 1)
+    profile = [
+        {
+            "query": " ".join(query.split())[:160],
+            "calls_per_request": round(calls / per, 3),
+            "exec_ms_per_request": round(exec_ms / per, 4),
+            "plan_ms_per_request": round(plan_ms / per, 4),
+            "rows_per_request": round(n / per, 3),
+        }
+        for query, calls, exec_ms, plan_ms, n in rows
+    ]
+    total = {
+        "query": "(all statements)",
+        "calls_per_request": round(sum(r[1] for r in rows) / per, 3),
+        "exec_ms_per_request": round(sum(r[2] for r in rows) / per, 4),
+        "plan_ms_per_request": round(sum(r[3] for r in rows) / per, 4),
+        "rows_per_request": round(sum(r[4] for r in rows) / per, 3),
+    }
+    return [total, *profile[:top]]
+
+
+def run_scenario(scenario, urls, tokens, seconds, max_ops, statements=False):
     showtime, guids = new_showtime()
     n = len(tokens)
     if scenario == "hot":
@@ -169,7 +256,9 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
     else:  # distinct seats: buyer i gets every n-th seat
         pools = [guids[i::n] for i in range(n)]
     stats = Stats()
+    statements = statements and statements_reset()
     cpu_before = server_cpu_seconds()
+    pg_before = postgres_cpu_seconds()
     started = time.perf_counter()
     deadline = started + seconds
 
@@ -195,6 +284,8 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
     elapsed = time.perf_counter() - started
     requests = sum(stats.codes.values())
     cpu = server_cpu_seconds() - cpu_before if PROCESSES else None
+    pg_after = postgres_cpu_seconds()
+    pg = pg_after - pg_before if pg_before is not None and pg_after is not None else None
     return {
         "scenario": scenario,
         "buyers": n,
@@ -213,7 +304,11 @@ def run_scenario(scenario, urls, tokens, seconds, max_ops):
         # shared machine, and what capacity planning needs (docs/scaling.md).
         "server_cpu_ms_per_request": round(cpu * 1000 / requests, 2) if cpu and requests else None,
         "server_cpu_percent": round(cpu * 100 / elapsed) if cpu is not None else None,
+        # PostgreSQL's CPU (every process of its server, this benchmark's own few queries
+        # included) per request, when it runs here.
+        "postgres_cpu_ms_per_request": round(pg * 1000 / requests, 2) if pg and requests else None,
         "double_sales": double_sales(showtime.pk),
+        **({"statements": statements_profile(requests)} if statements else {}),
     }
 
 
@@ -255,6 +350,13 @@ def main(argv=None) -> int:
         default=3,
         help="seconds of unrecorded holds first (imports, caches, pools)",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="profile PostgreSQL per request with pg_stat_statements (reset before each "
+        "scenario; the server needs shared_preload_libraries = 'pg_stat_statements' and the "
+        "extension in the database)",
+    )
     parser.add_argument("--out", default="onsale")
     args = parser.parse_args(argv)
     require_loopback(parser, args.database_url, args.redis_url, *(args.url or []))
@@ -268,18 +370,26 @@ def main(argv=None) -> int:
         run_scenario("holds", urls, tokens, args.warmup, args.max_ops)
     print(
         f"{'scenario':11} {'ok/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
-        f"{'409':>5} {'5xx':>4} {'double':>6} {'cpu ms/req':>10}"
+        f"{'409':>5} {'5xx':>4} {'double':>6} {'cpu ms/req':>10} {'pg ms/req':>9}"
     )
     for scenario in args.scenarios:
-        row = run_scenario(scenario, urls, tokens, args.seconds, args.max_ops)
+        row = run_scenario(
+            scenario, urls, tokens, args.seconds, args.max_ops, statements=args.statements
+        )
         rows.append(row)
         print(
             f"{scenario:11} {row['per_second']:7} {row['p50_ms']!s:>7} {row['p95_ms']!s:>7} "
             f"{row['p99_ms']!s:>7} {row['max_ms']!s:>7} {row['conflicts_409']:5} "
             f"{row['server_errors_5xx']:4} {row['double_sales']:6} "
-            f"{row['server_cpu_ms_per_request']!s:>10}",
+            f"{row['server_cpu_ms_per_request']!s:>10} {row['postgres_cpu_ms_per_request']!s:>9}",
             flush=True,
         )
+        for st in row.get("statements", []):
+            print(
+                f"    {st['calls_per_request']:6.2f} calls {st['exec_ms_per_request']:7.3f} ms "
+                f"+ plan {st['plan_ms_per_request']:6.3f} ms {st['rows_per_request']:6.2f} rows  "
+                f"{st['query'][:90]}"
+            )
     path = write_results(
         args.out,
         rows,

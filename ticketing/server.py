@@ -7,6 +7,8 @@ number 0, and asyncio sets ``TCP_NODELAY`` on accepted connections only for a so
 ``IPPROTO_TCP``. Without it a response written in two parts (headers, then body) waits for the
 client's delayed ACK, about 40 ms on Linux: one buyer went from 48 to 93–116 orders/s with it on.
 A single-process uvicorn (``./dev serve``, no ``--workers``) binds through asyncio, which sets it.
+The Procfile runs uvloop (``--loop uvloop``), which sets it on every TCP connection itself; this
+adapter keeps it on where asyncio's own loop runs the workers (``--loop asyncio``).
 
 The fix sits at the socket: the option is set on the listening socket, and Linux copies it to
 every connection accepted from it, in every worker process. Everything else is uvicorn's command

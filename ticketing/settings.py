@@ -38,7 +38,7 @@ Python):
   before a hold's ``expires_at`` its owner's socket gets ``hold.expiring`` (docs/realtime.md).
 - Performance (their measurements: ``bench/README.md``): ``HTTP_THREADS`` (4), ``JWT_USER_CACHE_SECONDS``
   (30), ``REALTIME_SNAPSHOT_CACHE_SECONDS`` (1), ``DB_POOL_MIN``/``DB_POOL_MAX`` (1/20),
-  ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (unset: no prepared statements).
+  ``DB_SERVER_SIDE_BINDING`` (true), ``DB_PREPARE_THRESHOLD`` (5; ``off``: no prepared statements).
 - Hostile input and overload (issue #14): ``API_MAX_BODY_BYTES`` (64 KiB), ``ADMIN_UPLOAD_MAX_BYTES``
   (10 MiB), ``MAX_REQUEST_BODY_BYTES`` (256 KiB), ``TRUSTED_PROXIES`` (CIDRs; none),
   ``DB_POOL_TIMEOUT_SECONDS`` (5): see docs/deploy.md.
@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -158,6 +159,19 @@ TEMPLATES = [
     },
 ]
 
+
+def _prepare_threshold(value: str) -> int | None:
+    """psycopg's ``prepare_threshold`` from ``DB_PREPARE_THRESHOLD``: a count (0 or more: prepare
+    a statement after that many runs on a connection), or None for ``off``/``none``/empty (never
+    prepare). Anything else stops the start with ImproperlyConfigured."""
+    value = value.strip().lower()
+    if value in ("", "off", "none"):
+        return None
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"DB_PREPARE_THRESHOLD must be a count or 'off', not {value!r}")
+    return int(value)
+
+
 # --- Database --------------------------------------------------------------------------------------
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5000)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
@@ -183,15 +197,14 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql",):
         "options": f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}",
         # Parameters sent apart from the query (PostgreSQL's extended protocol): no client-side
         # quoting of every value, less web CPU per hold or order (bench/README.md, "onsale").
-        # No named prepared statements (Django leaves psycopg's prepare_threshold at None), so
-        # PgBouncer in transaction mode still works. DB_SERVER_SIDE_BINDING=false goes back.
+        # DB_SERVER_SIDE_BINDING=false goes back to client-side quoting.
         "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
-        # Opt-in: psycopg prepares a statement run this many times on a connection (named
-        # prepared statements): less PostgreSQL CPU per request (bench/README.md). Off by
-        # default: PgBouncer in transaction mode needs 1.21+ with max_prepared_statements, and a
-        # migration that changes a table's columns under running processes fails their cached
-        # plans until they reconnect.
-        "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=None),
+        # psycopg prepares a statement once it ran this many times on a connection (named
+        # prepared statements): PostgreSQL plans it once per connection instead of on every
+        # call, 1.1–1.4 ms less PostgreSQL CPU per hold or order request (bench/README.md,
+        # "Issue #20"). DB_PREPARE_THRESHOLD=off for PgBouncer in transaction mode older than
+        # 1.21 or without max_prepared_statements (docs/deploy.md).
+        "prepare_threshold": _prepare_threshold(env.str("DB_PREPARE_THRESHOLD", default="5")),
         "pool": {
             "min_size": env.int("DB_POOL_MIN", default=1),
             "max_size": env.int("DB_POOL_MAX", default=20),

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 
 import psycopg
 import pytest
@@ -34,7 +35,7 @@ def http(
     body: dict | None = None,
     headers: dict | None = None,
     timeout: float = 20,
-) -> tuple[int, dict, bytes]:
+) -> tuple[int, Message, bytes]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         url,
@@ -44,9 +45,9 @@ def http(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, dict(answer.headers), answer.read()
+            return answer.status, answer.headers, answer.read()  # names in any case (RFC 9110 §5.1)
     except urllib.error.HTTPError as answer:
-        return answer.code, dict(answer.headers), answer.read()
+        return answer.code, answer.headers, answer.read()
 
 
 def overload_count(url: str, kind: str) -> float:

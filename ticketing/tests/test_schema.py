@@ -543,5 +543,13 @@ def test_stateful_walks_conform_to_schema(api_schema):
     )
     links = api_schema.raw_schema["paths"]["/api/v1/orders/"]["post"]["responses"]["201"]["links"]
     assert {"PayOrder", "CancelOrder", "GetTickets"} <= set(links)
-    assert "GET /api/v1/showtimes/{id}/seats/" in reached  # only a link gives it a real id
+    # Only a link gives these a real id. Which of the showtime's linked operations a walk takes
+    # depends on the walk's draws, which shift with the database's ids: any of them shows that
+    # the showtime links were followed.
+    linked = {
+        "GET /api/v1/showtimes/{id}/",
+        "GET /api/v1/showtimes/{id}/seats/",
+        "GET /api/v1/showtimes/{id}/live/",
+    }
+    assert linked & reached, reached
     print("orders made by the walks:", Order.objects.filter(user__username="demo").count())

@@ -173,8 +173,17 @@ def test_the_procfile_web_command_gives_every_connection_nodelay():
     assert accepted_nodelay(command) == [1, 1, 1, 1]
 
 
-def test_plain_uvicorn_with_workers_still_leaves_nodelay_off():
-    """uvicorn issue #3149 as of the pinned version. If this fails, uvicorn sets the option itself
-    now: drop ticketing/server.py and run uvicorn in the Procfile again."""
+def test_the_adapter_gives_nodelay_on_asyncio_s_loop_too():
+    """The Procfile asks for uvloop, which sets ``TCP_NODELAY`` on every connection itself; on
+    asyncio's own loop (``--loop asyncio``, e.g. where uvloop cannot be installed) the adapter is
+    what sets it."""
+    command = procfile_web()
+    assert "--loop uvloop" in command, command
+    assert accepted_nodelay(command.replace("--loop uvloop", "--loop asyncio")) == [1, 1, 1, 1]
+
+
+def test_plain_uvicorn_with_workers_on_asyncio_still_leaves_nodelay_off():
+    """uvicorn issue #3149 as of the pinned version (asyncio's loop). If this fails, uvicorn sets
+    the option itself now: drop ticketing/server.py and run uvicorn in the Procfile again."""
     command = procfile_web().replace("python -m ticketing.server ", "uvicorn ", 1)
-    assert accepted_nodelay(command) == [0, 0, 0, 0]
+    assert accepted_nodelay(command.replace("--loop uvloop", "--loop asyncio")) == [0, 0, 0, 0]
