@@ -66,7 +66,7 @@ def resolve_seats(showtime: Showtime, seat_ids: Sequence[str]) -> list[int]:
             when an id is not a seat of this showtime.
     """
     guids = seat_ids_parse(seat_ids)
-    found = showtime_seat_ids(showtime.pk, [g for g in guids if g is not None])
+    found = showtime_seat_ids(showtime.pk, showtime.plan_id, [g for g in guids if g is not None])
     unknown = [raw for raw, guid in zip(seat_ids, guids, strict=True) if guid not in found]
     if unknown:
         raise ApplicationError(

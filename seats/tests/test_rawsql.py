@@ -132,12 +132,13 @@ def test_the_hand_written_reads_match_the_orm(showtime, buyer):
     assert rawsql.fetch_one(Hold, {"id": uuid.uuid4()}, related="showtime") is None
 
     guids = [uuid.UUID(g) for g in seat_guids(showtime, 3)] + [uuid.uuid4()]
-    assert rawsql.showtime_seat_ids(showtime.pk, guids) == dict(
+    assert rawsql.showtime_seat_ids(showtime.pk, showtime.plan_id, guids) == dict(
         ShowtimeSeat.objects.filter(showtime=showtime, seat__guid__in=guids).values_list(
             "seat__guid", "pk"
         )
     )
-    assert len(rawsql.showtime_seat_ids(showtime.pk, guids)) == 3
+    assert len(rawsql.showtime_seat_ids(showtime.pk, showtime.plan_id, guids)) == 3
+    assert rawsql.showtime_seat_ids(showtime.pk, showtime.plan_id + 1, guids) == {}
 
 
 def test_the_hand_written_usage_matches_the_orm_form_of_live_claims(showtime, buyer):
