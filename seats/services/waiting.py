@@ -387,7 +387,9 @@ def queue_admit(showtime_id: int, now: datetime | None = None, min_gap: float = 
         before = flow(showtime_id, at)
         active = before.active
         rate = showtime.admission_rate_per_minute
-        _refill(state, rate, at)
+        # the bucket runs on the admissions' own time, so the entries' stamps never show more
+        # admitted over an interval than the cap allows (a step's finishes can take a few ms)
+        _refill(state, rate, admit_at)
         room = max(0, showtime.target_active_buyers - active)
         n = 0 if state.paused else min(room, math.floor(state.tokens + 1e-9))
         chosen = list(
