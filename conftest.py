@@ -399,6 +399,36 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_serving(proc, url: str, log, timeout: float = 30, ready_status: int = 200) -> str:
+    """Wait until the server ``proc`` (started by a test, its output in ``log``) answers
+    ``{url}/api/v1/health/`` with 200 or ``ready_status``; return ``url``. Raises RuntimeError when
+    it exits first, answers another status, or is not serving within ``timeout`` seconds."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v1/health/", timeout=15)
+            return url
+        except urllib.error.HTTPError as answer:  # serving, but not healthy
+            if answer.code == ready_status:
+                return url
+            raise RuntimeError(f"{url} answered {answer.code}; see {log.name}") from None
+        except Exception as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not start; see {log.name}") from exc
+            time.sleep(0.2)
+
+
+def procfile_web_command() -> str:
+    """The Procfile's ``web`` command line, as a shell runs it (``$PORT``, ``$WEB_CONCURRENCY``)."""
+    procfile = (Path(__file__).resolve().parent / "Procfile").read_text()
+    line = next(ln for ln in procfile.splitlines() if ln.startswith("web:"))
+    return line.removeprefix("web:").strip()
+
+
 def database_url_of_test_db() -> str:
     """A ``DATABASE_URL`` naming the database the tests use now (the test database)."""
     from django.db import connection as conn
@@ -418,9 +448,6 @@ def asgi_server(transactional_db):
     permessage-deflate)."""
     import subprocess
     import sys
-    import time
-    import urllib.error
-    import urllib.request
 
     from django.conf import settings as dj_settings
 
@@ -464,22 +491,7 @@ def asgi_server(transactional_db):
             stderr=subprocess.STDOUT,
         )
         procs.append((proc, log))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v1/health/", timeout=15)
-                return url
-            except urllib.error.HTTPError as answer:  # serving, but not healthy
-                if answer.code == ready_status:
-                    return url
-                raise RuntimeError(f"server on port {port} answered {answer.code}") from None
-            except Exception as exc:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"server on port {port} did not start; see {log.name}"
-                    ) from exc
-                time.sleep(0.2)
+        return wait_serving(proc, f"http://127.0.0.1:{port}", log, ready_status=ready_status)
 
     start.processes = procs  # type: ignore[attr-defined]  # the tests reach the servers here
     yield start

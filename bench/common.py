@@ -48,6 +48,27 @@ def snapshot_states(frame: dict, http_base: str) -> dict[str, tuple[str, int]]:
     return dict(zip(_layouts[url]["seats"]["id"], pairs, strict=True))
 
 
+HANDSHAKE_TIMEOUT = 60  # seconds for one benchmark socket to finish its handshake (or snapshot)
+
+
+async def open_protocol(url: str, factory):
+    """Connect a raw asyncio protocol (the benchmarks' minimal WebSocket clients) to
+    ``ws://host:port/path``: ``factory(netloc, path)`` makes it; returns what its ``ready`` future
+    gives (after the handshake), within ``HANDSHAKE_TIMEOUT`` seconds, closing it on failure."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    _, protocol = await asyncio.get_running_loop().create_connection(
+        lambda: factory(parts.netloc, parts.path), parts.hostname, parts.port
+    )
+    try:
+        return await asyncio.wait_for(protocol.ready, HANDSHAKE_TIMEOUT)
+    except BaseException:
+        protocol.close()
+        raise
+
+
 def http_base_of(url: str) -> str:
     """``http://host:port`` of a ``ws://`` or ``http://`` URL."""
     scheme, _, rest = url.partition("://")

@@ -58,13 +58,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 from common import (
     PROCESSES,
     buyers,
     new_showtime,
+    open_protocol,
     percentile,
     require_loopback,
     rss_kib,
@@ -75,7 +75,6 @@ from common import (
 from rawws import RawWebSocket
 
 CONNECT_TIMEOUT = 600  # seconds for the whole connect phase
-HANDSHAKE_TIMEOUT = 60  # seconds for one watcher to get its snapshot
 WARM_UP_SOCKETS = 5  # per server, before the memory baseline
 DRAIN_SECONDS = 30  # after the last change, wait at most this long for frames still on the way
 
@@ -160,15 +159,7 @@ class Watcher(RawWebSocket):
 
 async def open_watcher(url: str, tally: Tally | None, deflate: bool) -> Watcher:
     """Connect a watcher to ``ws://host:port/path`` and wait for its snapshot."""
-    parts = urlsplit(url)
-    _, watcher = await asyncio.get_running_loop().create_connection(
-        lambda: Watcher(parts.netloc, parts.path, tally, url, deflate), parts.hostname, parts.port
-    )
-    try:
-        return await asyncio.wait_for(watcher.ready, HANDSHAKE_TIMEOUT)
-    except BaseException:
-        watcher.close()
-        raise
+    return await open_protocol(url, lambda netloc, path: Watcher(netloc, path, tally, url, deflate))
 
 
 # --- the changes (in a process of their own) ------------------------------------------------

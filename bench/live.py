@@ -66,7 +66,6 @@ import time
 import urllib.request
 from collections import Counter
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import aiohttp
 from common import (
@@ -76,6 +75,7 @@ from common import (
     free_port,
     http_base_of,
     new_showtime,
+    open_protocol,
     percentile,
     require_loopback,
     setup_django,
@@ -88,7 +88,6 @@ from rawws import RawWebSocket, client_frame
 
 REDIS_SERVER = "/usr/bin/redis-server"
 CONNECT_TIMEOUT = 600  # seconds for the whole connect phase
-HANDSHAKE_TIMEOUT = 60  # seconds for one watcher to get its first snapshot
 RESYNC_RETRY_SECONDS = 5.0  # an unanswered resync may be repeated after this long
 RESYNC = client_frame(0x1, b'{"type":"resync"}')
 SEND_RESYNC = True  # False with --no-resync (a diagnostic: fan-out without the resync traffic)
@@ -224,15 +223,7 @@ class Page(RawWebSocket):
 
 
 async def open_page(url: str, parsed: Parsed, latencies: list[float]) -> Page:
-    parts = urlsplit(url)
-    _, page = await asyncio.get_running_loop().create_connection(
-        lambda: Page(parts.netloc, parts.path, parsed, latencies), parts.hostname, parts.port
-    )
-    try:
-        return await asyncio.wait_for(page.ready, HANDSHAKE_TIMEOUT)
-    except BaseException:
-        page.close()
-        raise
+    return await open_protocol(url, lambda netloc, path: Page(netloc, path, parsed, latencies))
 
 
 def own_cpu_seconds() -> float:

@@ -147,18 +147,6 @@ async def buyer_loop(i, scenario, base, token, seats, showtime_id, stats, deadli
                     )
 
 
-def server_cpu_seconds() -> float:
-    """CPU seconds (user + system) used so far by the server processes this benchmark started
-    (0 with --url), from Linux ``/proc/<pid>/stat``."""
-    total = 0
-    for proc in PROCESSES:
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        for pid in [proc.pid, *children]:  # gunicorn's workers are children of its arbiter
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _proc_cpu_ticks(pid: int, children: bool = False) -> int:
     """utime + stime of a process (and, with ``children``, cutime + cstime: its exited and
     waited-for children), in clock ticks; 0 when it is gone."""
@@ -168,6 +156,17 @@ def _proc_cpu_ticks(pid: int, children: bool = False) -> int:
         return 0
     ticks = int(fields[11]) + int(fields[12])
     return ticks + (int(fields[13]) + int(fields[14]) if children else 0)
+
+
+def server_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by the server processes this benchmark started
+    (0 with --url), from Linux ``/proc/<pid>/stat``."""
+    total = 0
+    for proc in PROCESSES:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        for pid in [proc.pid, *children]:  # gunicorn's workers are children of its arbiter
+            total += _proc_cpu_ticks(int(pid))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float | None:

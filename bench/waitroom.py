@@ -76,6 +76,7 @@ import aiohttp
 from common import (
     PROCESSES,
     new_showtime,
+    open_protocol,
     percentile,
     require_loopback,
     rss_kib,
@@ -85,7 +86,6 @@ from common import (
 )
 from rawws import RawWebSocket
 
-HANDSHAKE_TIMEOUT = 60
 CONNECT_TIMEOUT = 600
 WARM_UP_SOCKETS = 5  # per server, before the memory baseline
 CUSTOMER = {"name": "Queue Bench", "email": "queue-bench@example.com", "phone": ""}
@@ -586,17 +586,9 @@ class Client(RawWebSocket):
 
 
 async def open_client(url: str, tally, index: int, on_turn) -> Client:
-    parts = urlsplit(url)
-    _, client = await asyncio.get_running_loop().create_connection(
-        lambda: Client(parts.netloc, parts.path, tally, index, on_turn),
-        parts.hostname,
-        parts.port,
+    return await open_protocol(
+        url, lambda netloc, path: Client(netloc, path, tally, index, on_turn)
     )
-    try:
-        return await asyncio.wait_for(client.ready, HANDSHAKE_TIMEOUT)
-    except BaseException:
-        client.close()
-        raise
 
 
 class Http:
@@ -809,13 +801,12 @@ class Observer(RawWebSocket):
 async def observe(ws_urls: list[str], count: int, stop_file: str) -> list[tuple[float, float]]:
     seen: list[tuple[float, float]] = []
     sockets = []
-    loop = asyncio.get_running_loop()
     for i in range(count):
-        parts = urlsplit(ws_urls[i % len(ws_urls)])
-        _, sock = await loop.create_connection(
-            lambda parts=parts: Observer(parts.netloc, parts.path, seen), parts.hostname, parts.port
+        sockets.append(
+            await open_protocol(
+                ws_urls[i % len(ws_urls)], lambda netloc, path: Observer(netloc, path, seen)
+            )
         )
-        sockets.append(await asyncio.wait_for(sock.ready, HANDSHAKE_TIMEOUT))
     flag(stop_file + ".ready")
     while not flagged(stop_file):  # noqa: ASYNC110
         await asyncio.sleep(0.2)

@@ -14,8 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import RequestFactory
 
-from conftest import _free_port, database_url_of_test_db
+from conftest import _free_port, database_url_of_test_db, procfile_web_command, wait_serving
 from ticketing.clientip import client_ip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +93,6 @@ def test_forwarded_for_from_a_trusted_proxy_names_the_bucket(settings, client, b
 def procfile_web(transactional_db):
     """Start the Procfile's ``web`` command itself (one worker, on a free port, rate limits on),
     with the environment given; stopped at the end."""
-    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     procs = []
 
     def start(env=None):
@@ -120,24 +117,15 @@ def procfile_web(transactional_db):
             environment.pop("FORWARDED_ALLOW_IPS", None)  # the Procfile's default
         log = open(ROOT / "test-artifacts" / f"procfile-{port}.log", "ab")  # noqa: SIM115 (the server's)
         proc = subprocess.Popen(
-            ["bash", "-c", "exec " + line.removeprefix("web:").strip()],
+            ["bash", "-c", "exec " + procfile_web_command()],
             cwd=ROOT,
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         procs.append((proc, log))
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/", timeout=5)
-                return port
-            except Exception as exc:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the Procfile's web process did not start; see {log.name}"
-                    ) from exc
-                time.sleep(0.2)
+        wait_serving(proc, f"http://127.0.0.1:{port}", log)
+        return port
 
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     yield start

@@ -16,25 +16,18 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from uvicorn.config import Config
 
-from conftest import _free_port, database_url_of_test_db
+from conftest import _free_port, database_url_of_test_db, procfile_web_command, wait_serving
 from ticketing import server
 
 ROOT = Path(__file__).resolve().parents[2]
 SYS_PIDFD_GETFD = 438  # Linux ≥ 5.6, all architectures this project runs on
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def procfile_web() -> str:
-    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
-    return line.removeprefix("web:").strip()
 
 
 def start(command: str, port: int) -> subprocess.Popen:
@@ -56,16 +49,12 @@ def start(command: str, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         ["bash", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/", timeout=5)
-            return proc
-        except Exception as exc:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"{command!r} did not start; see {log.name}") from exc
-            time.sleep(0.2)
+    try:
+        wait_serving(proc, f"http://127.0.0.1:{port}", log, timeout=60)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -167,7 +156,7 @@ def test_the_adapter_sets_nodelay_on_the_socket_uvicorn_binds(monkeypatch):
 
 
 def test_the_procfile_web_command_gives_every_connection_nodelay():
-    command = procfile_web()
+    command = procfile_web_command()
     assert command.startswith("python -m ticketing.server "), command
     assert "--workers" in command
     assert accepted_nodelay(command) == [1, 1, 1, 1]
@@ -177,7 +166,7 @@ def test_the_adapter_gives_nodelay_on_asyncio_s_loop_too():
     """The Procfile asks for uvloop, which sets ``TCP_NODELAY`` on every connection itself; on
     asyncio's own loop (``--loop asyncio``, e.g. where uvloop cannot be installed) the adapter is
     what sets it."""
-    command = procfile_web()
+    command = procfile_web_command()
     assert "--loop uvloop" in command, command
     assert accepted_nodelay(command.replace("--loop uvloop", "--loop asyncio")) == [1, 1, 1, 1]
 
@@ -185,5 +174,5 @@ def test_the_adapter_gives_nodelay_on_asyncio_s_loop_too():
 def test_plain_uvicorn_with_workers_on_asyncio_still_leaves_nodelay_off():
     """uvicorn issue #3149 as of the pinned version (asyncio's loop). If this fails, uvicorn sets
     the option itself now: drop ticketing/server.py and run uvicorn in the Procfile again."""
-    command = procfile_web().replace("python -m ticketing.server ", "uvicorn ", 1)
+    command = procfile_web_command().replace("python -m ticketing.server ", "uvicorn ", 1)
     assert accepted_nodelay(command.replace("--loop uvloop", "--loop asyncio")) == [0, 0, 0, 0]
